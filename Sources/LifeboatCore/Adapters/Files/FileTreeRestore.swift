@@ -1,0 +1,145 @@
+import Foundation
+
+/// Restores a `files` component into a target directory without ever writing outside it.
+///
+/// Everything is extracted into a fresh staging directory beside the target, never through a
+/// symlink (parents are checked with `lstat`, files are created `O_EXCL|O_NOFOLLOW`), and every
+/// entry and the stored file are checked against the manifest. Only when all of it is proven is
+/// the staging directory renamed into place. A non-empty target is refused unless `force`, and
+/// then it is moved aside (`TARGET.lifeboat-previous-<time>`), never deleted.
+struct FileTreeRestore {
+    let target: String
+    let force: Bool
+    let progress: ProgressLine
+
+    init(target: String, force: Bool, progress: ProgressLine) {
+        let absolute = target.hasPrefix("/") ? target : FileManager.default.currentDirectoryPath + "/" + target
+        self.target = (absolute as NSString).standardizingPath
+        self.force = force
+        self.progress = progress
+    }
+
+    func run(reader: ComponentReader) throws -> RestoreOutcome {
+        let targetState = try inspectTarget()
+        let parent = (target as NSString).deletingLastPathComponent
+        try FileIO.makeDirectory(parent)
+        let staging = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-restore-\(Hex.random(bytes: 4))"
+        guard mkdir(staging, 0o700) == 0 else { throw LifeboatError.system("cannot create staging directory", path: staging) }
+        do {
+            let (entries, bytes) = try extract(reader: reader, into: staging)
+            let moved = try swapIn(staging: staging, state: targetState, parent: parent)
+            return RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    private enum TargetState { case absent, empty, occupied }
+
+    private func inspectTarget() throws -> TargetState {
+        var st = stat()
+        guard lstat(target, &st) == 0 else { return .absent }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw LifeboatError(.invalidInput, "restore target \(target) exists and is not a directory",
+                                fix: "choose a directory path with --to")
+        }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
+        if contents.isEmpty { return .empty }
+        guard force else {
+            throw LifeboatError(.invalidInput, "restore target \(target) is not empty (\(contents.count) entries)",
+                                fix: "restore into a new or empty directory, or add --force to move the current content aside")
+        }
+        return .occupied
+    }
+
+    private func extract(reader: ComponentReader, into staging: String) throws -> (Int, Int64) {
+        let asRoot = geteuid() == 0
+        var directories: [(path: String, record: EntryRecord)] = []
+        var count = 0
+        var bytes: Int64 = 0
+        while let entry = try reader.next() {
+            let destination = entry.path.under(staging)
+            try ensureParents(of: entry.path, staging: staging, entry: entry.record.path)
+            switch entry.record.kind {
+            case .directory:
+                if !entry.path.isRoot {
+                    guard mkdir(destination, 0o700) == 0 else { throw LifeboatError.system("cannot create directory", path: destination) }
+                }
+                directories.append((destination, entry.record))
+            case .symlink:
+                guard symlink(entry.record.target ?? "", destination) == 0 else { throw LifeboatError.system("cannot create symlink", path: destination) }
+            case .file:
+                guard !entry.path.isRoot else { throw LifeboatError(.integrity, "a file entry names the target itself") }
+                try writeFile(destination, reader: reader, record: entry.record)
+                bytes += entry.record.size
+            }
+            if asRoot { lchown(destination, entry.header.owner.uid, entry.header.owner.gid) }
+            if entry.record.kind != .directory { try setTimes(destination, entry.record) }
+            count += 1
+            progress.update("restoring: \(count) entries, \(ProgressLine.bytes(bytes))")
+        }
+        for (path, record) in directories.reversed() {  // children before parents, so mtimes stick
+            guard chmod(path, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: path) }
+            try setTimes(path, record)
+        }
+        let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { lifeboat_syncfs(fd); close(fd) }
+        progress.clear()
+        return (count, bytes)
+    }
+
+    private func writeFile(_ path: String, reader: ComponentReader, record: EntryRecord) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: path) }
+        defer { close(fd) }
+        try reader.readData { try FileIO.writeAll(fd, $0, path: path) }
+        guard fchmod(fd, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: path) }
+    }
+
+    /// Every parent of `path` inside staging must be a real directory: never a symlink, so no
+    /// entry can be written through one to a place outside the target.
+    private func ensureParents(of path: SafePath, staging: String, entry: String) throws {
+        var current = staging
+        for component in path.components.dropLast() {
+            current += "/" + component
+            var st = stat()
+            if lstat(current, &st) != 0 {
+                guard mkdir(current, 0o700) == 0 else { throw LifeboatError.system("cannot create directory", path: current) }
+                continue
+            }
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw LifeboatError(.integrity, "entry \"\(entry)\" would be written through the symlink or file \"\(component)\" and could land outside the target; refused")
+            }
+        }
+    }
+
+    private func setTimes(_ path: String, _ record: EntryRecord) throws {
+        let time = timespec(tv_sec: Int(record.mtime), tv_nsec: Int(record.mtimeNanoseconds))
+        var times = [time, time]
+        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw LifeboatError.system("cannot set the time of", path: path)
+        }
+    }
+
+    private func swapIn(staging: String, state: TargetState, parent: String) throws -> String? {
+        var moved: String?
+        if state == .occupied {
+            let aside = "\(target).lifeboat-previous-\(Timestamp.compact(Date()))"
+            try FileIO.rename(target, aside)
+            moved = aside
+        }
+        do {
+            try FileIO.rename(staging, target)  // replaces an empty directory atomically
+        } catch {
+            if let moved { try? FileIO.rename(moved, target) }
+            throw error
+        }
+        try FileIO.syncDirectory(parent)
+        return moved
+    }
+}
+
+/// `syncfs(2)`: Glibc declares it only under _GNU_SOURCE, which Swift's Glibc module lacks.
+@_silgen_name("syncfs") @discardableResult
+private func lifeboat_syncfs(_ fd: Int32) -> Int32

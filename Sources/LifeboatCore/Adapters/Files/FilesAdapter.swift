@@ -1,0 +1,59 @@
+import Foundation
+
+/// Source type `files`: a directory tree of regular files, directories and symlinks, with modes,
+/// mtimes (nanoseconds) and numeric owners. Special files (sockets, FIFOs, devices) are skipped
+/// with a warning; hard links are stored as separate files.
+///
+/// Policy keys: `path` (required, the directory), `exclude` (glob patterns matched against the
+/// relative path and against the base name, as `fnmatch` does).
+public struct FilesAdapter: SourceAdapter {
+    public static let type = "files"
+    public static let settingKeys = ["path", "exclude"]
+
+    public let name: String
+    /// The directory captured.
+    public let path: String
+    public let exclude: [String]
+
+    public init(name: String, path: String, exclude: [String] = []) {
+        self.name = name
+        self.path = path
+        self.exclude = exclude
+    }
+
+    public static func configure(name: String, settings: PolicyNode) throws -> FilesAdapter {
+        var path: String?
+        var exclude: [String] = []
+        for (key, value) in try settings.mapping() {
+            switch key {
+            case "path": path = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "exclude": exclude = try value.sequence().map { try $0.string() }
+            default: break
+            }
+        }
+        guard let path else {
+            throw settings.error("source \"\(name)\" of type files has no `path:`", fix: "add `path: /the/directory/to/back/up`")
+        }
+        return FilesAdapter(name: name, path: path, exclude: exclude)
+    }
+
+    public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
+        var walker = FileTreeCapture(root: path, exclude: exclude, writer: writer, progress: context.progress, source: name)
+        try walker.run()
+        return CaptureOutcome(metadata: [
+            "path": .string(path),
+            "files": .int(Int64(walker.files)),
+            "directories": .int(Int64(walker.directories)),
+            "symlinks": .int(Int64(walker.symlinks)),
+        ], warnings: walker.warnings)
+    }
+
+    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
+                               request: RestoreRequest) async throws -> RestoreOutcome {
+        guard let directory = request.directory else {
+            throw LifeboatError(.invalidInput, "restoring files source \"\(component.source)\" needs a target directory",
+                                fix: "add --to DIR")
+        }
+        return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
+    }
+}

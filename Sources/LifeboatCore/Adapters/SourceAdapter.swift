@@ -1,0 +1,112 @@
+import Foundation
+
+/// A kind of data store Lifeboat can capture and restore (`files`, later `postgres`, `redis`, …).
+///
+/// Contract, which every adapter must keep (and the shared conformance tests check):
+/// - `configure` validates the policy's settings for one source and throws `.invalidInput`
+///   pointing at the offending key; it performs no I/O against the store.
+/// - `capture` writes the source's state into the archive and nothing else. It may be called
+///   again after a failure: it must not leave the store changed (no locks held, no files
+///   written into the source). Throwing abandons the snapshot; the repository is unchanged.
+/// - `restore` is static: it needs only the manifest's component and the stored stream, never
+///   the policy, so an operator can restore from a repository alone. It writes only inside the
+///   target it is given, and refuses (`.invalidInput`) a target that is not empty unless
+///   `request.force` is set. Content that does not match the manifest is `.integrity`.
+/// - `contentCheck` returns a check that `verify --deep` feeds an entry's content through, for
+///   format checks beyond the SHA-256 every entry gets anyway (nil: nothing more to check).
+public protocol SourceAdapter: Sendable {
+    /// The `type:` value in a policy.
+    static var type: String { get }
+    /// Keys this adapter accepts under a source, besides `type`.
+    static var settingKeys: [String] { get }
+    /// Builds the adapter for source `name` from its policy node.
+    static func configure(name: String, settings: PolicyNode) throws -> Self
+
+    /// The source's name in the policy.
+    var name: String { get }
+    /// Writes the source's current state into `writer`.
+    func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome
+
+    /// Restores `component` from `reader` as `request` says.
+    static func restore(_ component: Manifest.Component, from reader: ComponentReader,
+                        request: RestoreRequest) async throws -> RestoreOutcome
+    /// A format check for one entry's content, or nil.
+    static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)?
+}
+
+extension SourceAdapter {
+    public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? { nil }
+}
+
+/// What a capture can use: the time it started, and a place for progress.
+public struct CaptureContext: Sendable {
+    public var started: Date
+    public var progress: ProgressLine
+    public init(started: Date, progress: ProgressLine) {
+        self.started = started
+        self.progress = progress
+    }
+}
+
+/// What a capture reports back for the manifest.
+public struct CaptureOutcome: Sendable {
+    public var metadata: [String: JSONValue]
+    public var warnings: [String]
+    /// The moment the captured state reflects; the capture's start when nil.
+    public var recoveryPoint: Date?
+    public init(metadata: [String: JSONValue] = [:], warnings: [String] = [], recoveryPoint: Date? = nil) {
+        self.metadata = metadata
+        self.warnings = warnings
+        self.recoveryPoint = recoveryPoint
+    }
+}
+
+/// Where and how to restore; each adapter reads the fields that apply to it.
+public struct RestoreRequest: Sendable {
+    /// Target directory (`--to`), for file-like sources.
+    public var directory: String?
+    /// Replace a non-empty target (the old content is moved aside, not deleted).
+    public var force: Bool
+    public var progress: ProgressLine
+    public init(directory: String? = nil, force: Bool = false, progress: ProgressLine = ProgressLine(enabled: false)) {
+        self.directory = directory
+        self.force = force
+        self.progress = progress
+    }
+}
+
+/// What a restore did.
+public struct RestoreOutcome: Codable, Sendable {
+    public var target: String
+    public var entries: Int
+    public var bytes: Int64
+    /// Where the target's previous content was moved, when `force` replaced it.
+    public var previousMovedTo: String?
+    public init(target: String, entries: Int, bytes: Int64, previousMovedTo: String? = nil) {
+        self.target = target
+        self.entries = entries
+        self.bytes = bytes
+        self.previousMovedTo = previousMovedTo
+    }
+    enum CodingKeys: String, CodingKey {
+        case target, entries, bytes
+        case previousMovedTo = "previous_moved_to"
+    }
+}
+
+/// A streaming format check of one entry's content (see `SourceAdapter.contentCheck`).
+public protocol EntryContentCheck: AnyObject {
+    func consume(_ bytes: UnsafeRawBufferPointer) throws
+    /// Throws `.integrity` naming what is wrong.
+    func finish() throws
+}
+
+/// The adapters this build knows, by policy `type`.
+public enum SourceAdapters {
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self]
+
+    /// The adapter for a policy or manifest `type`, or nil.
+    public static func named(_ type: String) -> (any SourceAdapter.Type)? {
+        all.first { $0.type == type }
+    }
+}

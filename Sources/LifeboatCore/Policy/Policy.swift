@@ -1,0 +1,41 @@
+import Foundation
+
+/// What an operator wants backed up, when, and where: the parsed, validated policy file.
+public struct Policy: Sendable {
+    /// The file it was loaded from.
+    public var file: String
+    /// Repository path from `repository:` (resolved against the policy's directory), if given.
+    public var repository: String?
+    /// Default compression for every schedule.
+    public var compression: Compression
+    /// Sources in document order.
+    public var sources: [any SourceAdapter]
+    /// Schedules in document order.
+    public var schedules: [Schedule]
+
+    /// A named schedule: when it runs and which sources it covers.
+    public struct Schedule: Sendable {
+        public var name: String
+        /// 5-field cron expression or `@hourly`-style macro.
+        public var cron: String
+        /// Source names; empty means every source.
+        public var sources: [String]
+        /// Overrides the policy's compression.
+        public var compression: Compression?
+    }
+
+    /// The source named `name`.
+    public func source(_ name: String) -> (any SourceAdapter)? {
+        sources.first { $0.name == name }
+    }
+
+    /// The schedule named `name`.
+    public func schedule(_ name: String) -> Schedule? {
+        schedules.first { $0.name == name }
+    }
+
+    /// The sources a schedule covers, in policy order.
+    public func sources(of schedule: Schedule) -> [any SourceAdapter] {
+        schedule.sources.isEmpty ? sources : sources.filter { schedule.sources.contains($0.name) }
+    }
+}

@@ -1,0 +1,69 @@
+/// Reads one stored component and proves it while it goes: each entry is matched against the
+/// manifest (`EntryMatcher`), its path is proven safe (`SafePath`), its content digest checked,
+/// and at the end the stored file's own SHA-256. Adapters restore only through this reader.
+public final class ComponentReader {
+    /// An entry as the manifest vouches for it, with the stored header and its safe path.
+    public struct Entry {
+        public let record: EntryRecord
+        public let header: ArchiveReader.Header
+        public let path: SafePath
+    }
+
+    private let reader: ArchiveReader
+    private var matcher: EntryMatcher
+    private var current: EntryRecord?
+    public var component: Manifest.Component { matcher.component }
+
+    /// Opens `component` of `snapshot` in `repository`; a missing file is an integrity failure.
+    public init(repository: Repository, snapshot: Manifest, component: Manifest.Component) throws {
+        matcher = EntryMatcher(snapshot: snapshot, component: component)
+        let path = repository.path(of: component)
+        guard FileIO.exists(path) else { throw matcher.failure("stored file \(component.file) is missing") }
+        do {
+            reader = try ArchiveReader(path: path)
+        } catch let error as LifeboatError {
+            throw matcher.failure(error.message)
+        }
+    }
+
+    /// The next entry, or nil when the manifest's entries are all read.
+    public func next() throws -> Entry? {
+        if let current { try skip(current) }
+        let header: ArchiveReader.Header?
+        do {
+            header = try reader.next()
+        } catch let error as LifeboatError {
+            throw matcher.failure(error.message)
+        }
+        guard let header else {
+            try matcher.finish(stored: try reader.finish())
+            return nil
+        }
+        let record = try matcher.expect(header)
+        let path: SafePath
+        do {
+            path = try SafePath(header.path)
+        } catch let error as LifeboatError {
+            throw matcher.failure(error.message)
+        }
+        current = record
+        return Entry(record: record, header: header, path: path)
+    }
+
+    /// Streams the current entry's content to `body`, then checks its size and SHA-256.
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let record = current else { return }
+        current = nil
+        let digest: (sha256: String, size: Int64)
+        do {
+            digest = try reader.readData(body)
+        } catch let error as LifeboatError where error.code == .integrity {
+            throw matcher.failure("entry \"\(record.path)\": \(error.message)")
+        }
+        try matcher.check(record, sha256: digest.sha256, size: digest.size)
+    }
+
+    private func skip(_ record: EntryRecord) throws {
+        try readData { _ in }
+    }
+}

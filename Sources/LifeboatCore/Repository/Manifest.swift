@@ -1,0 +1,120 @@
+import Foundation
+
+/// A snapshot's manifest: the only proof that a snapshot exists and the record every check is
+/// made against. Versioned (`format`) and carrying its own SHA-256 (`checksum`), computed over the
+/// canonical JSON encoding (sorted keys, no whitespace) of every other field. See docs/FORMAT.md.
+public struct Manifest: Codable, Sendable, Equatable {
+    /// The manifest format this build writes and reads.
+    public static let currentFormat = 1
+
+    public var format: Int
+    /// 16 hex digits, unique in the repository.
+    public var id: String
+    /// `<schedule>-<UTC time>`, for people.
+    public var name: String
+    public var schedule: String
+    /// Path of the policy the snapshot was taken under, if any.
+    public var policy: String?
+    public var host: String
+    public var started: String
+    public var finished: String
+    /// The moment the data reflects (for a file tree: when capture began).
+    public var recoveryPoint: String
+    /// Versions of Lifeboat and of the libraries and tools that produced the data.
+    public var tools: [String: String]
+    public var components: [Component]
+    /// SHA-256 over the canonical encoding of the manifest without this field.
+    public var checksum: String?
+
+    /// One source's data within a snapshot.
+    public struct Component: Codable, Sendable, Equatable {
+        public var source: String
+        public var type: String
+        /// Stored file, relative to the repository root.
+        public var file: String
+        public var compression: String
+        /// Size of the stored (compressed) file.
+        public var bytes: Int64
+        /// SHA-256 of the stored (compressed) file.
+        public var sha256: String
+        /// Total size of the entries' content before compression.
+        public var contentBytes: Int64
+        public var entries: [EntryRecord]
+        /// Adapter-specific facts (source path, server version, counts).
+        public var metadata: [String: JSONValue]
+        /// Things a person should know (files that changed while read, skipped special files).
+        public var warnings: [String]
+
+        public init(source: String, type: String, file: String, compression: String, bytes: Int64, sha256: String,
+                    contentBytes: Int64, entries: [EntryRecord], metadata: [String: JSONValue], warnings: [String]) {
+            self.source = source
+            self.type = type
+            self.file = file
+            self.compression = compression
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.contentBytes = contentBytes
+            self.entries = entries
+            self.metadata = metadata
+            self.warnings = warnings
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case source, type, file, compression, bytes, sha256, entries, metadata, warnings
+            case contentBytes = "content_bytes"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, id, name, schedule, policy, host, started, finished, tools, components, checksum
+        case recoveryPoint = "recovery_point"
+    }
+
+    /// The snapshot time (when it started), parsed.
+    public var time: Date { Timestamp.parse(started) ?? .distantPast }
+
+    /// The component for `source`, if the snapshot has one.
+    public func component(_ source: String) -> Component? {
+        components.first { $0.source == source }
+    }
+
+    /// The canonical checksum of this manifest's content (ignoring `checksum`).
+    public func computeChecksum() throws -> String {
+        var body = self
+        body.checksum = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return SHA256Hasher.hex(of: try encoder.encode(body))
+    }
+
+    /// The bytes written to `snapshots/<id>.json`: sealed with its checksum, pretty-printed.
+    public func sealedBytes() throws -> [UInt8] {
+        var sealed = self
+        sealed.checksum = try computeChecksum()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return Array(try encoder.encode(sealed)) + [0x0a]
+    }
+
+    /// Decodes a stored manifest and proves it: known format, checksum present and matching.
+    public static func load(_ data: Data, path: String) throws -> Manifest {
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        } catch {
+            throw LifeboatError(.integrity, "manifest \(path) cannot be read as JSON", underlying: error)
+        }
+        guard manifest.format == currentFormat else {
+            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads format \(currentFormat)",
+                                fix: "use a Lifeboat release that reads format \(manifest.format)")
+        }
+        guard let stored = manifest.checksum else {
+            throw LifeboatError(.integrity, "manifest \(path) has no checksum")
+        }
+        let actual = try manifest.computeChecksum()
+        guard stored == actual else {
+            throw LifeboatError(.integrity, "manifest \(path) was modified: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
+        }
+        return manifest
+    }
+}

@@ -1,0 +1,156 @@
+import CArchive
+import Foundation
+
+/// Reads a stored component back: decompresses (zstd, gzip or none, detected by libarchive),
+/// walks the tar entries, and hashes every stored byte on the way so that one pass proves both
+/// the stored file and its entries. Failures of the stream are integrity errors.
+public final class ArchiveReader {
+    /// One entry's header as stored.
+    public struct Header: Sendable {
+        public var path: String
+        public var kind: EntryRecord.Kind?
+        public var mode: UInt32
+        public var mtime: Int64
+        public var mtimeNanoseconds: Int64
+        public var size: Int64
+        public var target: String?
+        public var owner: Owner
+    }
+
+    /// Feeds libarchive from a file descriptor and hashes what it hands over.
+    private final class Source {
+        let fd: Int32
+        let path: String
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let hasher = SHA256Hasher()
+        var bytes: Int64 = 0
+        var error: (any Error)?
+        init(fd: Int32, path: String) {
+            self.fd = fd
+            self.path = path
+        }
+
+        func fill() -> Int {
+            do {
+                let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
+                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                bytes += Int64(n)
+                return n
+            } catch {
+                self.error = error
+                return -1
+            }
+        }
+    }
+
+    private let archive: OpaquePointer
+    private let source: Source
+    private let path: String
+    private var entry: OpaquePointer?
+
+    /// Opens the stored file at `path` for reading.
+    public init(path: String) throws {
+        self.path = path
+        ArchiveLocale.ensureUTF8()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LifeboatError.system("cannot open", path: path) }
+        source = Source(fd: fd, path: path)
+        guard let a = archive_read_new() else {
+            close(fd)
+            throw LifeboatError(.operationFailed, "archive_read_new failed")
+        }
+        archive = a
+        archive_read_support_filter_zstd(a)
+        archive_read_support_filter_gzip(a)
+        archive_read_support_filter_none(a)
+        archive_read_support_format_tar(a)
+        let context = Unmanaged.passUnretained(source).toOpaque()
+        let rc = archive_read_open(a, context, nil, { _, context, out in
+            let source = Unmanaged<Source>.fromOpaque(context!).takeUnretainedValue()
+            let n = source.fill()
+            source.buffer.withUnsafeBytes { out?.pointee = $0.baseAddress }
+            return la_ssize_t(n)
+        }, nil)
+        guard rc == ARCHIVE_OK else {
+            let error = streamError("cannot open the archive")
+            archive_read_free(a)
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        archive_read_free(archive)
+        close(source.fd)
+    }
+
+    /// The next entry's header, or nil at the end of the archive.
+    public func next() throws -> Header? {
+        var e: OpaquePointer?
+        let rc = archive_read_next_header(archive, &e)
+        if rc == ARCHIVE_EOF { return nil }
+        guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN, let e else { throw streamError("cannot read the next entry header") }
+        entry = e
+        let type = archive_entry_filetype(e)
+        let kind: EntryRecord.Kind? = switch type {
+        case lifeboat_ae_ifreg(): .file
+        case lifeboat_ae_ifdir(): .directory
+        case lifeboat_ae_iflnk(): .symlink
+        default: nil
+        }
+        let name = archive_entry_pathname_utf8(e) ?? archive_entry_pathname(e)
+        let target = archive_entry_symlink_utf8(e) ?? archive_entry_symlink(e)
+        var path = name.map { String(cString: $0) } ?? ""
+        if kind == .directory {  // tar stores directory names with a trailing slash
+            while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        }
+        return Header(
+            path: path,
+            kind: kind,
+            mode: UInt32(archive_entry_perm(e)),
+            mtime: Int64(archive_entry_mtime(e)),
+            mtimeNanoseconds: Int64(archive_entry_mtime_nsec(e)),
+            size: archive_entry_size(e),
+            target: target.map { String(cString: $0) },
+            owner: Owner(uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)), gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)))
+        )
+    }
+
+    /// Streams the current entry's content to `body` in blocks; returns its SHA-256 and size.
+    @discardableResult
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> (sha256: String, size: Int64) {
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        var block: UnsafeRawPointer?
+        var length = 0
+        var offset: la_int64_t = 0
+        while true {
+            let rc = archive_read_data_block(archive, &block, &length, &offset)
+            if rc == ARCHIVE_EOF { break }
+            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw streamError("cannot read entry data") }
+            guard offset == size else { throw LifeboatError(.integrity, "\(path): sparse or out-of-order entry data") }
+            let bytes = UnsafeRawBufferPointer(start: block, count: length)
+            hasher.update(bytes)
+            try body(bytes)
+            size += Int64(length)
+        }
+        return (hasher.finalize(), size)
+    }
+
+    /// Reads whatever follows the end of the archive so that every stored byte is hashed, and
+    /// returns the SHA-256 and size of the whole stored file.
+    public func finish() throws -> (sha256: String, bytes: Int64) {
+        while true {
+            let n = source.fill()
+            if n < 0 { throw source.error ?? LifeboatError(.operationFailed, "cannot read \(path)") }
+            if n == 0 { break }
+        }
+        return (source.hasher.finalize(), source.bytes)
+    }
+
+    private func streamError(_ what: String) -> LifeboatError {
+        if let error = source.error as? LifeboatError { return error }
+        let text = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        return LifeboatError(.integrity, "\(what) in \(path): \(text)")
+    }
+}

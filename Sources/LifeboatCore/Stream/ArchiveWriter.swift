@@ -1,0 +1,184 @@
+import CArchive
+import Foundation
+
+/// Writes a component as a pax tar stream (libarchive), compressed with zstd (libarchive's
+/// multi-threaded filter) or gzip (zlib, on the sink's thread), into a `StoredFileSink`.
+/// Hashes every entry's content as it goes and keeps the `EntryRecord`s for the manifest.
+public final class ArchiveWriter {
+    private let archive: OpaquePointer
+    private let sink: StoredFileSink
+    private let storedPath: String
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    private var closed = false
+    /// Entries written so far, in order.
+    public private(set) var entries: [EntryRecord] = []
+    /// Content bytes written so far (before compression).
+    public private(set) var contentBytes: Int64 = 0
+    /// Called after each chunk of content with the running content byte count.
+    public var onProgress: ((Int64) -> Void)?
+
+    /// Opens a writer that stores to `fd` (owned by the caller) at `path`.
+    public init(fd: Int32, path: String, compression: Compression, threads: Int = 2) throws {
+        storedPath = path
+        let gzipLevel: Int? = if case .gzip(let level) = compression { level } else { nil }
+        sink = try StoredFileSink(fd: fd, path: path, gzipLevel: gzipLevel)
+        ArchiveLocale.ensureUTF8()
+        guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
+        archive = a
+        do {
+            try check(archive_write_set_format_pax_restricted(a), "set pax format")
+            if case .zstd(let level) = compression {
+                try check(archive_write_add_filter_zstd(a), "add zstd filter")
+                try check(archive_write_set_filter_option(a, "zstd", "compression-level", "\(level)"), "set zstd level")
+                try check(archive_write_set_filter_option(a, "zstd", "threads", "\(max(threads, 1))"), "set zstd threads")
+            }
+            try check(archive_write_set_bytes_per_block(a, 1 << 20), "set block size")
+            try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
+            let context = Unmanaged.passUnretained(sink).toOpaque()
+            try check(archive_write_open2(a, context, nil, { archive, context, buffer, length in
+                let sink = Unmanaged<StoredFileSink>.fromOpaque(context!).takeUnretainedValue()
+                do {
+                    try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
+                    return la_ssize_t(length)
+                } catch {
+                    return -1
+                }
+            }, nil, nil), "open archive")
+        } catch {
+            sink.abandon()
+            archive_write_free(a)
+            throw error
+        }
+    }
+
+    deinit {
+        if !closed { sink.abandon() }
+        archive_write_free(archive)
+    }
+
+    /// Adds a directory entry.
+    public func addDirectory(path: String, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
+        let record = EntryRecord(path: path, kind: .directory, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec))
+        try writeHeader(record, type: lifeboat_ae_ifdir(), owner: owner)
+        entries.append(record)
+    }
+
+    /// Adds a symbolic link entry.
+    public func addSymlink(path: String, target: String, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
+        let record = EntryRecord(path: path, kind: .symlink, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
+        try writeHeader(record, type: lifeboat_ae_iflnk(), owner: owner)
+        entries.append(record)
+    }
+
+    /// Adds a regular file whose `size` bytes are read from `fd`. A file that shrinks while it is
+    /// read is padded with zeros and one that grows is cut at `size` (tar headers carry the size
+    /// first); either way `changed` is reported and the recorded hash matches what was stored.
+    @discardableResult
+    public func addFile(path: String, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
+                        sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
+        var record = EntryRecord(path: path, kind: .file, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
+        let hasher = SHA256Hasher()
+        var left = size
+        var changed = false
+        while left > 0 {
+            let want = Int(min(Int64(buffer.count), left))
+            var got = try buffer.withUnsafeMutableBytes {
+                try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), path: sourcePath)
+            }
+            if got == 0 {  // shrank while being read: pad with zeros
+                changed = true
+                for i in 0..<want { buffer[i] = 0 }
+                got = want
+            }
+            try buffer.withUnsafeBytes { try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<got]), hasher: hasher) }
+            left -= Int64(got)
+        }
+        if !changed {
+            var probe: UInt8 = 0
+            if Glibc.read(fd, &probe, 1) > 0 { changed = true }
+        }
+        record.sha256 = hasher.finalize()
+        entries.append(record)
+        return (record, changed)
+    }
+
+    /// Adds a small regular file from memory (metadata a source adapter records alongside its data).
+    @discardableResult
+    public func addBytes(path: String, _ bytes: [UInt8], mode: UInt32 = 0o644, mtime: timespec) throws -> EntryRecord {
+        var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
+                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: Int64(bytes.count))
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: nil)
+        let hasher = SHA256Hasher()
+        try bytes.withUnsafeBytes { try writeData($0, hasher: hasher) }
+        record.sha256 = hasher.finalize()
+        entries.append(record)
+        return record
+    }
+
+    /// Closes the tar stream and the compressor, waits for the storage thread, and returns the
+    /// SHA-256 and size of the stored bytes. The caller fsyncs and closes the file.
+    public func finish() throws -> (sha256: String, bytes: Int64) {
+        closed = true
+        guard archive_write_close(archive) == ARCHIVE_OK else {
+            let message = errorText()
+            sink.abandon()
+            throw LifeboatError(.operationFailed, "cannot finish the archive \(storedPath): \(message)")
+        }
+        return try sink.finish()
+    }
+
+    private func writeData(_ bytes: UnsafeRawBufferPointer, hasher: SHA256Hasher) throws {
+        hasher.update(bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let n = archive_write_data(archive, bytes.baseAddress! + offset, bytes.count - offset)
+            guard n > 0 else { throw failure("write entry data") }
+            offset += n
+        }
+        contentBytes += Int64(bytes.count)
+        onProgress?(contentBytes)
+    }
+
+    private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?) throws {
+        guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname_utf8(entry, record.path)
+        archive_entry_set_filetype(entry, type)
+        archive_entry_set_perm(entry, mode_t(record.mode))
+        archive_entry_set_mtime(entry, time_t(record.mtime), Int(record.mtimeNanoseconds))
+        archive_entry_set_size(entry, record.size)
+        if let target = record.target { archive_entry_set_symlink_utf8(entry, target) }
+        if let owner {
+            archive_entry_set_uid(entry, la_int64_t(owner.uid))
+            archive_entry_set_gid(entry, la_int64_t(owner.gid))
+        }
+        let rc = archive_write_header(archive, entry)
+        guard rc == ARCHIVE_OK else { throw failure("write header for \(record.path)") }
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == ARCHIVE_OK else { throw failure(what) }
+    }
+
+    private func failure(_ what: String) -> LifeboatError {
+        LifeboatError(.operationFailed, "cannot \(what) in \(storedPath): \(errorText())")
+    }
+
+    private func errorText() -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+}
+
+/// Numeric owner of a filesystem object, restored only when running as root.
+public struct Owner: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
+}

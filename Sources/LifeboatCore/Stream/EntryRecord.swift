@@ -1,0 +1,41 @@
+/// What one tar entry holds, as recorded in the manifest: enough to check the entry's content
+/// (size and SHA-256) and to recreate it (type, mode, mtime, link target).
+public struct EntryRecord: Codable, Sendable, Equatable {
+    /// The kind of filesystem object an entry recreates.
+    public enum Kind: String, Codable, Sendable {
+        case file, directory, symlink
+    }
+
+    /// Path inside the component, relative, `/`-separated, never absolute or with `..`.
+    public var path: String
+    public var kind: Kind
+    /// Permission bits (`0o7777` part of the mode).
+    public var mode: UInt32
+    /// Modification time, seconds since the epoch.
+    public var mtime: Int64
+    /// Nanoseconds part of the modification time.
+    public var mtimeNanoseconds: Int64
+    /// Content size in bytes (0 for directories and symlinks).
+    public var size: Int64
+    /// SHA-256 of the content, for files.
+    public var sha256: String?
+    /// Link target, for symlinks.
+    public var target: String?
+
+    public init(path: String, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
+                size: Int64 = 0, sha256: String? = nil, target: String? = nil) {
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.mtime = mtime
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.size = size
+        self.sha256 = sha256
+        self.target = target
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, kind, mode, mtime, size, sha256, target
+        case mtimeNanoseconds = "mtime_ns"
+    }
+}

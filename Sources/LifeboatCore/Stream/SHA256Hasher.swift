@@ -1,0 +1,64 @@
+import CCrypto
+
+/// Incremental SHA-256 over OpenSSL's EVP interface; owns one `EVP_MD_CTX`.
+public final class SHA256Hasher {
+    private let context: OpaquePointer
+    private var finished = false
+
+    public init() {
+        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
+        context = ctx
+        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else { fatalError("EVP_DigestInit_ex(sha256) failed") }
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    /// Adds bytes to the digest.
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        EVP_DigestUpdate(context, base, bytes.count)
+    }
+
+    /// Adds bytes to the digest.
+    public func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Finishes the digest and returns it as 64 lowercase hex digits. Call once.
+    public func finalize() -> String {
+        precondition(!finished, "SHA256Hasher.finalize called twice")
+        finished = true
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &digest, &length)
+        return Hex.encode(digest.prefix(Int(length)))
+    }
+
+    /// The SHA-256 of a byte string, as hex.
+    public static func hex<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let hasher = SHA256Hasher()
+        hasher.update(Array(bytes))
+        return hasher.finalize()
+    }
+}
+
+/// Lowercase hexadecimal encoding.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `count` random bytes from OpenSSL's CSPRNG, as hex.
+    public static func random(bytes count: Int) -> String {
+        var buf = [UInt8](repeating: 0, count: count)
+        guard RAND_bytes(&buf, Int32(count)) == 1 else { fatalError("RAND_bytes failed") }
+        return encode(buf)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Proves snapshots against their manifests. Plain: every manifest's checksum, and every stored
+/// byte re-read and hashed. Deep: also decompresses, walks the tar, checks each entry's path,
+/// size and SHA-256, and runs the adapter's format check on each entry.
+public struct Verifier {
+    public let repository: Repository
+    public let progress: ProgressLine
+
+    public init(repository: Repository, progress: ProgressLine) {
+        self.repository = repository
+        self.progress = progress
+    }
+
+    /// Verifies the snapshots `selectors` name (all when empty).
+    public func run(selectors: [String], deep: Bool) throws -> VerifyReport {
+        let (all, manifestProblems) = repository.loadSnapshots()
+        var problems = manifestProblems.map { VerifyReport.Problem(snapshot: nil, id: nil, component: nil, message: $0.message) }
+        var chosen: [Manifest] = []
+        if selectors.isEmpty {
+            chosen = all
+        } else {
+            for selector in selectors {
+                let manifest = try SnapshotSelector(selector).resolve(in: all)
+                if !chosen.contains(where: { $0.id == manifest.id }) { chosen.append(manifest) }
+            }
+        }
+        var results: [VerifyReport.SnapshotResult] = []
+        var verifiedBytes: Int64 = 0
+        for manifest in chosen {
+            var ok = true
+            for component in manifest.components {
+                do {
+                    if deep {
+                        try verifyDeep(manifest, component)
+                    } else {
+                        try verifyStored(manifest, component, base: verifiedBytes)
+                    }
+                } catch let error as LifeboatError {
+                    ok = false
+                    problems.append(.init(snapshot: manifest.name, id: manifest.id, component: component.source, message: error.message))
+                }
+                verifiedBytes += component.bytes
+            }
+            results.append(.init(id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
+                                 bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
+        }
+        progress.clear()
+        let holder = RepositoryLock.currentHolder(of: repository)
+        return VerifyReport(ok: problems.isEmpty, deep: deep, snapshots: results, problems: problems,
+                            garbage: GarbageScan(repository: repository).run(), writerActive: holder.map { "\($0)" })
+    }
+
+    /// Re-reads the stored file and compares size and SHA-256 with the manifest.
+    private func verifyStored(_ manifest: Manifest, _ component: Manifest.Component, base: Int64) throws {
+        let matcher = EntryMatcher(snapshot: manifest, component: component)
+        let path = repository.path(of: component)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw matcher.failure(errno == ENOENT ? "stored file \(component.file) is missing" : "cannot open \(component.file): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: Int64 = 0
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            total += Int64(n)
+            progress.update("verifying \(manifest.name) \(component.source): \(ProgressLine.bytes(base + total))")
+        }
+        try matcher.checkStored((hasher.finalize(), total))
+    }
+
+    /// Walks every entry through `ComponentReader` and the adapter's content check.
+    private func verifyDeep(_ manifest: Manifest, _ component: Manifest.Component) throws {
+        let adapter = SourceAdapters.named(component.type)
+        let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
+        var entries = 0
+        while let entry = try reader.next() {
+            let check = adapter?.contentCheck(for: entry.record, in: component)
+            try reader.readData { bytes in try check?.consume(bytes) }
+            do {
+                try check?.finish()
+            } catch let error as LifeboatError {
+                throw EntryMatcher(snapshot: manifest, component: component).failure("entry \"\(entry.record.path)\": \(error.message)")
+            }
+            entries += 1
+            progress.update("deep-verifying \(manifest.name) \(component.source): \(entries) entries")
+        }
+    }
+}

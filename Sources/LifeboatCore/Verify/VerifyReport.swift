@@ -1,0 +1,34 @@
+/// The outcome of `verify`, as printed with `--json`.
+public struct VerifyReport: Codable, Sendable {
+    /// One integrity failure.
+    public struct Problem: Codable, Sendable, Equatable {
+        public var snapshot: String?
+        public var id: String?
+        public var component: String?
+        public var message: String
+    }
+
+    /// One snapshot's result.
+    public struct SnapshotResult: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var ok: Bool
+        public var components: Int
+        public var bytes: Int64
+    }
+
+    /// True when no problem was found (garbage does not count).
+    public var ok: Bool
+    public var deep: Bool
+    public var snapshots: [SnapshotResult]
+    public var problems: [Problem]
+    /// Leftovers of interrupted runs, relative to the repository: not corruption; `prune` removes them.
+    public var garbage: [String]
+    /// Set when a writer holds the lock: its in-flight files are listed as garbage meanwhile.
+    public var writerActive: String?
+
+    enum CodingKeys: String, CodingKey {
+        case ok, deep, snapshots, problems, garbage
+        case writerActive = "writer_active"
+    }
+}

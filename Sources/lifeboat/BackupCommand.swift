@@ -1,0 +1,75 @@
+import ArgumentParser
+import LifeboatCore
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Capture sources now as one snapshot; prints its name.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The policy file.")
+    var policy: String
+
+    @Option(name: .long, help: "Schedule whose sources and compression to use; also names the snapshot (default: manual, all sources).")
+    var schedule: String?
+
+    @Option(name: .long, help: "Only this source (repeatable).")
+    var source: [String] = []
+
+    @Option(name: .long, help: "Override compression: zstd[:LEVEL], gzip[:LEVEL] or none.")
+    var compression: String?
+
+    func run() async throws {
+        let policy = try PolicyLoader.load(path: self.policy)
+        var sources = policy.sources
+        var compression = policy.compression
+        var scheduleName = "manual"
+        if let name = schedule {
+            guard let chosen = policy.schedule(name) else {
+                throw LifeboatError(.invalidInput, "policy \(policy.file) has no schedule \"\(name)\"",
+                                    fix: "schedules: \(policy.schedules.map(\.name).joined(separator: ", "))")
+            }
+            sources = policy.sources(of: chosen)
+            compression = chosen.compression ?? compression
+            scheduleName = name
+        }
+        if !source.isEmpty {
+            for name in source where policy.source(name) == nil {
+                throw LifeboatError(.invalidInput, "policy \(policy.file) has no source \"\(name)\"",
+                                    fix: "sources: \(policy.sources.map(\.name).joined(separator: ", "))")
+            }
+            sources = sources.filter { source.contains($0.name) }
+            guard !sources.isEmpty else {
+                throw LifeboatError(.invalidInput, "schedule \(scheduleName) covers none of the sources given with --source")
+            }
+        }
+        if let text = self.compression {
+            guard let parsed = Compression(parsing: text) else {
+                throw LifeboatError(.invalidInput, "unknown compression \"\(text)\"", fix: "use zstd[:LEVEL], gzip[:LEVEL] or none")
+            }
+            compression = parsed
+        }
+        let repository = try global.openRepository(policy: policy)
+        let result = try await BackupRunner(repository: repository, progress: global.progress)
+            .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
+                 command: "lifeboat backup --schedule \(scheduleName)")
+        if let stale = result.staleLock, !global.quiet {
+            Console.note("lifeboat: note: took over a stale lock left by \(stale)")
+        }
+        for component in result.manifest.components {
+            for warning in component.warnings where !global.quiet {
+                Console.note("lifeboat: warning: \(component.source): \(warning)")
+            }
+        }
+        if global.json {
+            try Console.json(SnapshotSummary(result.manifest))
+        } else {
+            print(result.manifest.name)
+            if global.verbose {
+                for c in result.manifest.components {
+                    Console.note("  \(c.source): \(c.entries.count) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+
+/// Flags every command takes (DESIGN.md, "CLI contract").
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Repository path (default: $LIFEBOAT_REPO, then the policy's `repository:`).")
+    var repo: String?
+
+    @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print more detail.")
+    var verbose = false
+
+    /// Progress on stderr, only on a terminal and never with --json or --quiet.
+    var progress: ProgressLine { ProgressLine(enabled: !json && !quiet && isatty(2) == 1) }
+
+    /// The repository path from --repo, $LIFEBOAT_REPO or the policy, in that order.
+    func repositoryPath(policy: Policy? = nil) throws -> String {
+        if let repo { return repo }
+        if let env = ProcessInfo.processInfo.environment["LIFEBOAT_REPO"], !env.isEmpty { return env }
+        if let path = policy?.repository { return path }
+        throw LifeboatError(.invalidInput, "no repository given",
+                            fix: "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
+    }
+
+    /// Opens the repository this invocation names.
+    func openRepository(policy: Policy? = nil) throws -> Repository {
+        try Repository(opening: try repositoryPath(policy: policy))
+    }
+}

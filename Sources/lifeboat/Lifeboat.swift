@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+
+/// The `lifeboat` command. Exit codes are decided here and only here (README, "Exit codes").
+@main
+struct Lifeboat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lifeboat",
+        abstract: "Back up, verify and restore PostgreSQL, Redis, vector stores and files; drill the recovery.",
+        version: LifeboatVersion.current,
+        subcommands: [InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
+                      VerifyCommand.self, RestoreCommand.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as LifeboatError {
+            Console.report(error)
+            Foundation.exit(error.code.exitCode)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            // Usage errors (ArgumentParser's 64) are "invalid usage": 2 in our contract.
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import LifeboatCore
+
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one snapshot's manifest.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Snapshot name, id prefix or `latest`.")
+    var snapshot: String
+
+    @Flag(name: .long, help: "List every entry.")
+    var entries = false
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let manifest = try SnapshotSelector(snapshot).resolve(in: repository.loadSnapshots().snapshots)
+        if global.json {
+            try Console.json(manifest)
+            return
+        }
+        print("snapshot  \(manifest.name)")
+        print("id        \(manifest.id)")
+        print("schedule  \(manifest.schedule)")
+        print("started   \(manifest.started)")
+        print("finished  \(manifest.finished)")
+        print("recovery  \(manifest.recoveryPoint)")
+        print("host      \(manifest.host)")
+        for c in manifest.components {
+            print("component \(c.source) (\(c.type)): \(c.entries.count) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression), sha256 \(c.sha256)")
+            for warning in c.warnings { print("  warning: \(warning)") }
+            if entries {
+                for e in c.entries {
+                    let detail = e.kind == .symlink ? "-> \(e.target ?? "")" : e.kind == .file ? "\(e.size) \(e.sha256 ?? "")" : ""
+                    print("  \(e.kind.rawValue.padded(9)) \(String(e.mode, radix: 8).padded(5)) \(e.path) \(detail)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import LifeboatCore
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Prove snapshots against their manifests; exit 3 on any integrity failure.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Snapshots to verify (name, id prefix or `latest`); all when none.")
+    var snapshots: [String] = []
+
+    @Flag(name: .long, help: "Also decompress, walk every entry and run format checks.")
+    var deep = false
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let report = try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep)
+        if global.json {
+            try Console.json(report)
+        } else {
+            for problem in report.problems {
+                Console.note("FAIL \(problem.message)")
+            }
+            if !report.garbage.isEmpty && !global.quiet {
+                let why = report.writerActive.map { "a writer is active (\($0)); these may be its in-flight files" }
+                    ?? "left by interrupted runs; not corruption, the next backup clears tmp/"
+                Console.note("garbage (\(why)):")
+                for path in report.garbage { Console.note("  \(path)") }
+            }
+            if !global.quiet {
+                let bytes = report.snapshots.reduce(0) { $0 + $1.bytes }
+                let kind = deep ? "deep-verified" : "verified"
+                let verdict = report.ok ? "ok" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")"
+                print("\(kind) \(report.snapshots.count) snapshot\(report.snapshots.count == 1 ? "" : "s") (\(ProgressLine.bytes(bytes)) stored): \(verdict)")
+            }
+        }
+        if !report.ok {
+            throw ExitCode(LifeboatError.Code.integrity.exitCode)
+        }
+    }
+}
