@@ -26,7 +26,7 @@ public final class ArchiveWriter {
         guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
         archive = a
         do {
-            try check(archive_write_set_format_pax_restricted(a), "set pax format")
+            try check(archive_write_set_format_pax(a), "set pax format")
             if case .zstd(let level) = compression {
                 try check(archive_write_add_filter_zstd(a), "add zstd filter")
                 try check(archive_write_set_filter_option(a, "zstd", "compression-level", "\(level)"), "set zstd level")

@@ -1,0 +1,35 @@
+import Testing
+@testable import LifeboatCore
+
+@Suite struct SnapshotSelectorTests {
+    func manifest(_ id: String, _ name: String, _ started: String, sources: [String] = ["cfg"]) -> Manifest {
+        var m = ManifestTests.sample()
+        m.id = id
+        m.name = name
+        m.started = started
+        m.components = sources.map { var c = m.components[0]; c.source = $0; return c }
+        return m
+    }
+
+    var snapshots: [Manifest] {
+        [manifest("aaaa111122223333", "daily-20261120T020000Z", "2026-11-20T02:00:00Z"),
+         manifest("aaaa999922223333", "daily-20261121T020000Z", "2026-11-21T02:00:00Z"),
+         manifest("bbbb111122223333", "hourly-20261121T030000Z", "2026-11-21T03:00:00Z", sources: ["cache"])]
+    }
+
+    @Test func resolvesNamesIdPrefixesAndLatest() throws {
+        #expect(try SnapshotSelector("daily-20261121T020000Z").resolve(in: snapshots).id == "aaaa999922223333")
+        #expect(try SnapshotSelector("bbbb").resolve(in: snapshots).name == "hourly-20261121T030000Z")
+        #expect(try SnapshotSelector("latest").resolve(in: snapshots).id == "bbbb111122223333")
+        #expect(try SnapshotSelector("latest").resolve(in: snapshots, source: "cfg").id == "aaaa999922223333")
+    }
+
+    @Test func ambiguousAndUnknownAreClearErrors() {
+        let ambiguous = #expect(throws: LifeboatError.self) { try SnapshotSelector("aaaa").resolve(in: snapshots) }
+        #expect(ambiguous?.code == .invalidInput)
+        #expect(ambiguous?.message.contains("matches 2 snapshots") == true)
+        let missing = #expect(throws: LifeboatError.self) { try SnapshotSelector("daily-2026").resolve(in: snapshots) }
+        #expect(missing?.fix?.contains("hourly-20261121T030000Z") == true)
+        #expect(throws: LifeboatError.self) { try SnapshotSelector("latest").resolve(in: [], source: nil) }
+    }
+}

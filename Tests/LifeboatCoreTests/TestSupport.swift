@@ -1,0 +1,45 @@
+import Foundation
+@testable import LifeboatCore
+
+/// A fresh directory under /tmp, removed when the value is deinitialised.
+final class ScratchDirectory {
+    let path: String
+    init(_ label: String = "t") {
+        path = NSTemporaryDirectory() + "lifeboat-\(label)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func write(_ relative: String, _ text: String) {
+        let full = path + "/" + relative
+        try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try! Data(text.utf8).write(to: URL(fileURLWithPath: full))
+    }
+}
+
+/// Runs a program and returns its stdout; used to get an independent opinion (sha256sum).
+func runTool(_ path: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Writes entries with an `ArchiveWriter` into `path` and returns the stored digest and entries.
+func writeArchive(at path: String, compression: Compression,
+                  _ body: (ArchiveWriter) throws -> Void) throws -> (sha256: String, bytes: Int64, entries: [EntryRecord]) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    precondition(fd >= 0)
+    defer { close(fd) }
+    let writer = try ArchiveWriter(fd: fd, path: path, compression: compression)
+    try body(writer)
+    let stored = try writer.finish()
+    return (stored.sha256, stored.bytes, writer.entries)
+}
+
+let epochTime = timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)
