@@ -79,8 +79,7 @@ public struct BackupRunner {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
         defer { close(fd) }
-        let writer = try ArchiveWriter(fd: fd, path: temp, compression: compression,
-                                       threads: max(ProcessInfo.processInfo.activeProcessorCount, 1))
+        let writer = try ArchiveWriter(fd: fd, path: temp, compression: compression)
         let name = source.name
         let line = progress
         writer.onProgress = { bytes in line.update("\(name): \(ProgressLine.bytes(bytes)) read") }

@@ -1,9 +1,9 @@
 import CArchive
 import Foundation
 
-/// Writes a component as a pax tar stream (libarchive), compressed with zstd (libarchive's
-/// multi-threaded filter) or gzip (zlib, on the sink's thread), into a `StoredFileSink`.
-/// Hashes every entry's content as it goes and keeps the `EntryRecord`s for the manifest.
+/// Writes a component as a pax tar stream (libarchive) into a `StoredFileSink`, which compresses
+/// (zstd or gzip), hashes and stores it on its own thread while this one reads and frames the
+/// next entries. Hashes every entry's content as it goes and keeps the `EntryRecord`s.
 public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let sink: StoredFileSink
@@ -18,21 +18,15 @@ public final class ArchiveWriter {
     public var onProgress: ((Int64) -> Void)?
 
     /// Opens a writer that stores to `fd` (owned by the caller) at `path`.
-    public init(fd: Int32, path: String, compression: Compression, threads: Int = 2) throws {
+    public init(fd: Int32, path: String, compression: Compression) throws {
         storedPath = path
-        let gzipLevel: Int? = if case .gzip(let level) = compression { level } else { nil }
-        sink = try StoredFileSink(fd: fd, path: path, gzipLevel: gzipLevel)
+        sink = try StoredFileSink(fd: fd, path: path, compression: compression)
         ArchiveLocale.ensureUTF8()
         guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
         archive = a
         do {
             try check(archive_write_set_format_pax(a), "set pax format")
-            if case .zstd(let level) = compression {
-                try check(archive_write_add_filter_zstd(a), "add zstd filter")
-                try check(archive_write_set_filter_option(a, "zstd", "compression-level", "\(level)"), "set zstd level")
-                try check(archive_write_set_filter_option(a, "zstd", "threads", "\(max(threads, 1))"), "set zstd threads")
-            }
-            try check(archive_write_set_bytes_per_block(a, 1 << 20), "set block size")
+            try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
             try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
             let context = Unmanaged.passUnretained(sink).toOpaque()
             try check(archive_write_open2(a, context, nil, { archive, context, buffer, length in

@@ -1,6 +1,6 @@
 /// How a component's tar stream is compressed before it is stored.
 public enum Compression: Sendable, Equatable, CustomStringConvertible {
-    /// zstd through libarchive's filter, multi-threaded; level −7…22 (default 3).
+    /// zstd through libarchive's filter on the storage thread; level −7…22 (default 3).
     case zstd(level: Int)
     /// gzip through zlib on the storage thread; level 1…9 (default 6).
     case gzip(level: Int)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The end of the capture pipeline: takes the archive's output, optionally gzips it, hashes the
+/// The end of the capture pipeline: takes the tar stream, compresses it (zstd or gzip), hashes the
 /// stored bytes with SHA-256 and writes them to a file, all on its own thread so that this work
 /// overlaps with reading and tarring on the caller's. At most `maxPending` chunks wait in its
 /// queue; a full queue blocks the producer, so memory stays bounded whatever the input size.
@@ -12,17 +12,17 @@ final class StoredFileSink: @unchecked Sendable {
     private var closed = false
     private var done = false
     private var failure: (any Error)?
-    private let maxPending = 8
+    private let maxPending = 6
     // Touched only by the worker thread until `finish` has joined it.
     private let hasher = SHA256Hasher()
-    private var deflater: GzipDeflater?
+    private let compressor: (any StreamCompressor)?
     private var storedBytes: Int64 = 0
 
     /// Starts the storage thread writing to `fd` (which the caller owns and closes).
-    init(fd: Int32, path: String, gzipLevel: Int?) throws {
+    init(fd: Int32, path: String, compression: Compression) throws {
         self.fd = fd
         self.path = path
-        if let gzipLevel { deflater = try GzipDeflater(level: gzipLevel) }
+        compressor = try compression.makeCompressor()
         let thread = Thread { [self] in self.work() }
         thread.name = "lifeboat-store"
         thread.start()
@@ -66,7 +66,7 @@ final class StoredFileSink: @unchecked Sendable {
             while let chunk = next() {
                 try chunk.withUnsafeBytes { try process($0) }
             }
-            if let deflater { try deflater.finish { try store($0) } }
+            if let compressor { try compressor.finish { try store($0) } }
             condition.lock()
         } catch {
             condition.lock()
@@ -88,8 +88,8 @@ final class StoredFileSink: @unchecked Sendable {
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) throws {
-        if let deflater {
-            try deflater.compress(bytes) { try store($0) }
+        if let compressor {
+            try compressor.compress(bytes) { try store($0) }
         } else {
             try store(bytes)
         }
