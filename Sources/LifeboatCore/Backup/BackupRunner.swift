@@ -47,12 +47,14 @@ public struct BackupRunner {
                 components.append(component)
                 recoveryPoint = max(recoveryPoint, point)
             }
+            CrashPoint.reach("after-capture")
             let dataDirectory = "\(repository.dataDirectory)/\(id)"
             guard mkdir(dataDirectory, 0o700) == 0 else { throw LifeboatError.system("cannot create", path: dataDirectory) }
             for (temp, final) in temporaries { try FileIO.rename(temp, final) }
             try FileIO.syncDirectory(dataDirectory)
             try FileIO.syncDirectory(repository.dataDirectory)
             try FileIO.syncDirectory(repository.tempDirectory)
+            CrashPoint.reach("before-manifest")
             let manifest = Manifest(
                 format: Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
@@ -60,6 +62,7 @@ public struct BackupRunner {
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
                 tools: BackupRunner.toolVersions, components: components, checksum: nil)
             try FileIO.writeAtomically(try manifest.sealedBytes(), to: "\(repository.snapshotsDirectory)/\(id).json")
+            CrashPoint.reach("after-manifest")
             withExtendedLifetime(lock) {}
             progress.clear()
             return Result(manifest: manifest, staleLock: lock.staleHolder, clearedTemporaries: cleared)

@@ -26,6 +26,23 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// SHA-256 over the canonical encoding of the manifest without this field.
     public var checksum: String?
 
+    public init(format: Int = Manifest.currentFormat, id: String, name: String, schedule: String, policy: String?,
+                host: String, started: String, finished: String, recoveryPoint: String, tools: [String: String],
+                components: [Component], checksum: String? = nil) {
+        self.format = format
+        self.id = id
+        self.name = name
+        self.schedule = schedule
+        self.policy = policy
+        self.host = host
+        self.started = started
+        self.finished = finished
+        self.recoveryPoint = recoveryPoint
+        self.tools = tools
+        self.components = components
+        self.checksum = checksum
+    }
+
     /// One source's data within a snapshot.
     public struct Component: Codable, Sendable, Equatable {
         public var source: String

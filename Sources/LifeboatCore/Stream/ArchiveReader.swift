@@ -71,12 +71,8 @@ public final class ArchiveReader {
             source.buffer.withUnsafeBytes { out?.pointee = $0.baseAddress }
             return la_ssize_t(n)
         }, nil)
-        guard rc == ARCHIVE_OK else {
-            let error = streamError("cannot open the archive")
-            archive_read_free(a)
-            close(fd)
-            throw error
-        }
+        // Every stored property is set: from here on a throw runs deinit, which frees both.
+        guard rc == ARCHIVE_OK else { throw streamError("cannot open the archive") }
     }
 
     deinit {

@@ -22,27 +22,25 @@ public final class ArchiveWriter {
         storedPath = path
         sink = try StoredFileSink(fd: fd, path: path, compression: compression)
         ArchiveLocale.ensureUTF8()
-        guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
-        archive = a
-        do {
-            try check(archive_write_set_format_pax(a), "set pax format")
-            try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
-            try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
-            let context = Unmanaged.passUnretained(sink).toOpaque()
-            try check(archive_write_open2(a, context, nil, { archive, context, buffer, length in
-                let sink = Unmanaged<StoredFileSink>.fromOpaque(context!).takeUnretainedValue()
-                do {
-                    try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
-                    return la_ssize_t(length)
-                } catch {
-                    return -1
-                }
-            }, nil, nil), "open archive")
-        } catch {
+        guard let a = archive_write_new() else {
             sink.abandon()
-            archive_write_free(a)
-            throw error
+            throw LifeboatError(.operationFailed, "archive_write_new failed")
         }
+        archive = a
+        // Every stored property is set: from here on a throw runs deinit, which frees both.
+        try check(archive_write_set_format_pax(a), "set pax format")
+        try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
+        try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
+            let sink = Unmanaged<StoredFileSink>.fromOpaque(context!).takeUnretainedValue()
+            do {
+                try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
+                return la_ssize_t(length)
+            } catch {
+                return -1
+            }
+        }, nil, nil), "open archive")
     }
 
     deinit {

@@ -32,7 +32,10 @@ final class ZstdCompressor {
             try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
                 let output = Unmanaged<Output>.fromOpaque(context!).takeUnretainedValue()
                 do {
-                    try output.emit?(UnsafeRawBufferPointer(start: buffer, count: length))
+                    guard let emit = output.emit else {  // output outside compress/finish would be lost
+                        throw LifeboatError(.operationFailed, "zstd produced output outside a write")
+                    }
+                    try emit(UnsafeRawBufferPointer(start: buffer, count: length))
                     return la_ssize_t(length)
                 } catch {
                     output.error = error
@@ -44,10 +47,7 @@ final class ZstdCompressor {
             archive_entry_set_pathname(entry, "stream")
             archive_entry_set_filetype(entry, lifeboat_ae_ifreg())
             try check(archive_write_header(a, entry), "start stream")
-        } catch {
-            archive_write_free(a)
-            throw error
-        }
+        }  // a throw above runs deinit (every stored property is set), which frees the handle
     }
 
     deinit { archive_write_free(archive) }

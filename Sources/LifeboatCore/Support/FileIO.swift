@@ -69,6 +69,7 @@ public enum FileIO {
             unlink(temp)
             throw error
         }
+        CrashPoint.reach("atomic-write-before-rename")
         do {
             try rename(temp, path)
         } catch {

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// kill -9 at any moment of a backup leaves no snapshot listed, `verify` clean, and the next
+/// backup succeeds; a second writer fails fast with exit 5 naming the holder.
+@Suite(.serialized) struct CrashSafetyTests {
+    func bigSandbox(_ label: String, megabytes: Int) throws -> Sandbox {
+        let box = try Sandbox(label)
+        // Text-like data (base64 of random bytes): compressible, but not trivially.
+        let chunk = Array(Data(Sandbox.randomBytes(3 << 20)).base64EncodedString().utf8)
+        for i in 0..<max(1, megabytes / 4) {
+            try box.file("part-\(i).txt", chunk.shuffled())
+        }
+        try CLI.run(["init", "--repo", box.repo])
+        return box
+    }
+
+    func snapshotCount(_ box: Sandbox) throws -> Int {
+        let list = try CLI.run(["snapshots", "--repo", box.repo, "--json"])
+        return (try list.json() as? [Any])?.count ?? -1
+    }
+
+    func assertRecovers(_ box: Sandbox, expectedSnapshots: Int) throws {
+        #expect(try snapshotCount(box) == expectedSnapshots)
+        let verify = try CLI.run(["verify", "--repo", box.repo, "--json"])
+        #expect(verify.status == 0, "\(verify.output)")
+        let next = try CLI.run(["backup", "--policy", box.policy])
+        #expect(next.status == 0, "\(next.output)")
+        #expect(try snapshotCount(box) == expectedSnapshots + 1)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+    }
+
+    @Test(arguments: ["after-capture", "before-manifest", "atomic-write-before-rename"])
+    func killAtEachCommitStepLeavesNoSnapshot(point: String) throws {
+        let box = try bigSandbox("crash", megabytes: 8)
+        let result = try CLI.run(["backup", "--policy", box.policy], environment: ["LIFEBOAT_CRASH_AT": point])
+        #expect(result.status == 9 || result.status == 128 + 9, "the process was to be killed at \(point): \(result.output)")
+        try assertRecovers(box, expectedSnapshots: 0)
+    }
+
+    @Test func killAfterTheManifestLeavesACompleteSnapshot() throws {
+        let box = try bigSandbox("crash-after", megabytes: 4)
+        _ = try CLI.run(["backup", "--policy", box.policy], environment: ["LIFEBOAT_CRASH_AT": "after-manifest"])
+        try assertRecovers(box, expectedSnapshots: 1)
+    }
+
+    @Test func killAtRandomMomentsNeverLeavesAHalfSnapshot() throws {
+        let box = try bigSandbox("crash-random", megabytes: 48)
+        var completed = 0
+        for delay in [0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8] {
+            let (process, out, err) = try CLI.start(["backup", "--policy", box.policy, "--compression", "zstd:6"])
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            _ = CLI.read(out)
+            _ = CLI.read(err)
+            if process.terminationReason == .exit && process.terminationStatus == 0 { completed += 1 }
+            #expect(try snapshotCount(box) == completed)
+            let verify = try CLI.run(["verify", "--repo", box.repo])
+            #expect(verify.status == 0, "after kill at \(delay)s: \(verify.output)")
+        }
+        try assertRecovers(box, expectedSnapshots: completed)
+    }
+
+    @Test func aSecondWriterFailsFastNamingTheHolderAndAStaleLockDoesNotBlock() throws {
+        let box = try bigSandbox("lock", megabytes: 24)
+        // zstd:19 makes this backup take many seconds.
+        let (first, out, err) = try CLI.start(["backup", "--policy", box.policy, "--compression", "zstd:19"])
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        var holderWritten = false
+        for _ in 0..<200 where !holderWritten {
+            Thread.sleep(forTimeInterval: 0.02)
+            holderWritten = ((try? Data(contentsOf: URL(fileURLWithPath: box.repo + "/lock")))?.count ?? 0) > 0
+        }
+        #expect(holderWritten)
+
+        let started = Date()
+        let second = try CLI.run(["backup", "--policy", box.policy])
+        #expect(second.status == 5, "\(second.output)")
+        #expect(second.stderr.contains("pid \(first.processIdentifier)"), "\(second.stderr)")
+        #expect(Date().timeIntervalSince(started) < 5, "a locked repository must fail fast, not wait")
+        #expect(first.isRunning)
+
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        _ = CLI.read(out)
+        _ = CLI.read(err)
+        let third = try CLI.run(["backup", "--policy", box.policy, "--compression", "zstd:1"])
+        #expect(third.status == 0, "\(third.output)")
+        #expect(third.stderr.contains("stale lock") && third.stderr.contains("pid \(first.processIdentifier)"), "\(third.stderr)")
+        #expect(try snapshotCount(box) == 1)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+    }
+}
