@@ -48,9 +48,11 @@ final class Sandbox {
         chmod(source + "/empty-dir", 0o700)
     }
 
+    /// Incompressible bytes, read from the kernel in one go.
     static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let handle = FileHandle(forReadingAtPath: "/dev/urandom")!
+        defer { try? handle.close() }
+        return Array(handle.readData(ofLength: count))
     }
 
     /// Everything `lstat` and the content say about each object below `root`, keyed by path.
