@@ -28,7 +28,7 @@ public struct BackupRunner {
         let cleared = clearTemporaries()
         let started = Date()
         let id = Hex.random(bytes: 8)
-        let existing = Set(repository.loadSnapshots().snapshots.map(\.name))
+        let existing = repository.snapshotNames()
         var name = "\(schedule)-\(Timestamp.compact(started))"
         var suffix = 2
         while existing.contains(name) {

@@ -83,6 +83,20 @@ public struct Repository: Sendable {
         return (snapshots, problems)
     }
 
+    /// The names of all snapshots, from a light decode of each manifest (no entries, no proof):
+    /// enough to keep a new name unique without holding every manifest in memory.
+    public func snapshotNames() -> Set<String> {
+        struct Header: Decodable { var name: String }
+        var names = Set<String>()
+        for file in manifestFiles() {
+            if let data = FileManager.default.contents(atPath: snapshotsDirectory + "/" + file),
+               let header = try? JSONDecoder().decode(Header.self, from: data) {
+                names.insert(header.name)
+            }
+        }
+        return names
+    }
+
     /// Manifest file names (`<id>.json`), excluding temporaries.
     func manifestFiles() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshotsDirectory)) ?? []

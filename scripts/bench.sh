@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark, one run, same data, warm page cache: backs up the same directory with
+# lifeboat, with `tar -cf - DIR | zstd -3 -T0`, and with restic (fresh repository), then restores
+# each; prints times, peak RSS and stored sizes, and lifeboat's ratios against each peer.
+# Usage: scripts/bench.sh            (BENCH_MB=1024 by default: the size of the generated data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh --bench
+swift build -c release >/dev/null
+lifeboat="$PWD/.build/release/lifeboat"
+work="$PWD/bench-work"
+data="$work/data"
+size_mb="${BENCH_MB:-1024}"
+
+if [[ ! -f "$data/.complete-$size_mb" ]]; then
+  rm -rf "$data"; mkdir -p "$data"
+  echo "bench: generating ${size_mb} MB of data (60% log-like text, 30% random, 10% small files)" >&2
+  python3 - "$data" "$size_mb" <<'PY'
+import os, random, sys
+root, total = sys.argv[1], int(sys.argv[2]) * 1024 * 1024
+rnd = random.Random(42)
+paths = ["/api/v1/search", "/api/v1/embed", "/health", "/api/v1/chat", "/metrics"]
+def text_file(path, size):
+    out, n, i = [], 0, 0
+    while n < size:
+        h = rnd.randbytes(64).hex()
+        line = (f"2026-11-22T02:{i % 60:02d}:{(i * 7) % 60:02d}.{i % 1000:03d}Z INFO request_id={h[:32]} "
+                f"user={rnd.randrange(100000)} path={paths[i % 5]} status={200 if i % 17 else 500} "
+                f"ms={rnd.randrange(2000)} trace={h[32:64]}\n")
+        out.append(line); n += len(line); i += 1
+    with open(path, "w") as f: f.write("".join(out))
+os.makedirs(f"{root}/logs"); os.makedirs(f"{root}/blobs"); os.makedirs(f"{root}/config")
+made, k = 0, 0
+while made < total * 0.6:
+    s = rnd.randrange(2, 9) * 1024 * 1024; text_file(f"{root}/logs/app-{k:04d}.log", s); made += s; k += 1
+k = 0
+while made < total * 0.9:
+    s = rnd.randrange(1, 33) * 1024 * 1024
+    with open(f"{root}/blobs/blob-{k:04d}.bin", "wb") as f: f.write(os.urandom(s))
+    made += s; k += 1
+k = 0
+while made < total:
+    d = f"{root}/config/d{k // 100:03d}"; os.makedirs(d, exist_ok=True)
+    s = rnd.randrange(4, 65) * 1024
+    if k % 2: text_file(f"{d}/f{k:05d}.conf", s)
+    else:
+        with open(f"{d}/f{k:05d}.bin", "wb") as f: f.write(os.urandom(s))
+    made += s; k += 1
+PY
+  touch "$data/.complete-$size_mb"
+fi
+bytes=$(du -sb --exclude=.complete-* "$data" | cut -f1)
+files=$(find "$data" -type f ! -name '.complete-*' | wc -l)
+cat "$data"/*/* "$data"/config/*/* >/dev/null 2>&1 || true   # warm the page cache for every run alike
+
+measure() {  # measure NAME CMD... → appends "NAME seconds maxrss_kb" to $work/results
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || { cat "$work/err.$name" >&2; exit 1; }
+  echo "$name $(cat "$work/time.$name")" >> "$work/results"
+}
+
+rm -rf "$work/lb-repo" "$work/restic-repo" "$work/tar.zst" "$work/restore-"* "$work/results"
+printf 'bench-password-not-secret\n' > "$work/restic-pass"; chmod 600 "$work/restic-pass"
+export RESTIC_PASSWORD_FILE="$work/restic-pass"
+printf 'repository: %s\nsources:\n  data: {type: files, path: %s}\n' "$work/lb-repo" "$data" > "$work/policy.yaml"
+"$lifeboat" init --repo "$work/lb-repo" -q
+restic init --repo "$work/restic-repo" -q >/dev/null
+
+measure tar_zstd_backup sh -c "tar -C '$data' -cf - . | zstd -3 -T0 -q -o '$work/tar.zst'"
+measure restic_backup restic backup --repo "$work/restic-repo" -q "$data"
+measure lifeboat_backup "$lifeboat" backup --policy "$work/policy.yaml" -q
+mkdir -p "$work/restore-tar"
+measure tar_zstd_restore sh -c "zstd -dc -q '$work/tar.zst' | tar -C '$work/restore-tar' -xf -"
+measure restic_restore restic restore latest --repo "$work/restic-repo" -q --target "$work/restore-restic"
+measure lifeboat_restore "$lifeboat" restore latest --repo "$work/lb-repo" --to "$work/restore-lifeboat" -q
+diff -rq "$data" "$work/restore-lifeboat" >/dev/null || { echo "bench: lifeboat restore differs from the data" >&2; exit 1; }
+
+stored_tar=$(stat -c %s "$work/tar.zst")
+stored_restic=$(du -sb "$work/restic-repo" | cut -f1)
+stored_lb=$(du -sb "$work/lb-repo" | cut -f1)
+python3 - "$work/results" "$bytes" "$files" "$stored_tar" "$stored_restic" "$stored_lb" <<'PY'
+import sys, json
+rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+data, files, st, sr, sl = (int(x) for x in sys.argv[2:7])
+print(f"data: {data/2**20:.0f} MiB in {files} files; one run each, warm cache, {__import__('os').cpu_count()} cores")
+print(f"{'run':<18}{'seconds':>9}{'peak RSS MiB':>14}{'MiB/s':>9}")
+for k, (s, m) in rows.items():
+    print(f"{k:<18}{s:>9.2f}{m/1024:>14.1f}{data/2**20/max(s,0.001):>9.0f}")
+print(f"stored MiB: lifeboat {sl/2**20:.0f}, tar|zstd -3 {st/2**20:.0f}, restic {sr/2**20:.0f}")
+r = lambda a, b: rows[a][0] / max(rows[b][0], 0.001)
+m = lambda a, b: rows[a][1] / max(rows[b][1], 1)
+ratios = {
+  "backup_time_vs_restic": r("lifeboat_backup", "restic_backup"),
+  "backup_rss_vs_restic": m("lifeboat_backup", "restic_backup"),
+  "backup_time_vs_tar_zstd": r("lifeboat_backup", "tar_zstd_backup"),
+  "restore_time_vs_restic": r("lifeboat_restore", "restic_restore"),
+  "restore_time_vs_tar_zstd": r("lifeboat_restore", "tar_zstd_restore"),
+}
+print("ratios (lifeboat / peer; < 1 is better): " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+json.dump({"data_bytes": data, "files": files, "runs": rows, "ratios": ratios}, open(sys.argv[1] + ".json", "w"), indent=2)
+PY

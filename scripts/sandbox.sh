@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The main job on a local sandbox: installs what it needs, builds lifeboat, creates a sample
+# config tree under ./.sandbox, then backup → snapshots → verify --deep → restore → compare.
+# Run it again to add another snapshot to the same repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh
+swift build -c release
+lifeboat="$PWD/.build/release/lifeboat"
+sandbox="$PWD/.sandbox"
+src="$sandbox/app-config"
+mkdir -p "$src/grafana-dashboards" "$src/bin"
+
+if [[ ! -f "$src/app.yaml" ]]; then
+  printf 'service: rag-api\nport: 8080\nvector_store: http://127.0.0.1:6333\n' > "$src/app.yaml"
+  printf 'DATABASE_URL=postgres://app@127.0.0.1/app\nOPENAI_API_KEY=sk-sandbox-not-a-secret\n' > "$src/.env.production"
+  chmod 600 "$src/.env.production"
+  printf '#!/bin/sh\nexec rag-api --config /etc/rag/app.yaml\n' > "$src/bin/start.sh"
+  chmod 755 "$src/bin/start.sh"
+  printf '{"title":"RAG latency"}\n' > "$src/grafana-dashboards/latency.json"
+  head -c 4000000 /dev/urandom > "$src/embeddings-cache.bin"
+  ln -sf app.yaml "$src/current.yaml"
+fi
+date -u +%FT%TZ > "$src/last-deploy.txt"
+
+cat > "$sandbox/policy.yaml" <<YAML
+repository: ./repo
+compression: zstd:3
+sources:
+  config:
+    type: files
+    path: ./app-config
+schedules:
+  daily:
+    cron: "0 2 * * *"
+YAML
+
+[[ -f "$sandbox/repo/config.json" ]] || "$lifeboat" init --repo "$sandbox/repo"
+name=$("$lifeboat" backup --policy "$sandbox/policy.yaml" --schedule daily)
+echo "== backed up: $name"
+"$lifeboat" snapshots --repo "$sandbox/repo"
+echo "== verify --deep"
+"$lifeboat" verify --repo "$sandbox/repo" --deep
+target="$sandbox/restored-$name"
+echo "== restore $name → $target"
+"$lifeboat" restore "$name" --repo "$sandbox/repo" --source config --to "$target"
+diff -r --no-dereference "$src" "$target"
+echo "== restored tree is identical to the source. Repository: $sandbox/repo"
