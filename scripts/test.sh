@@ -8,4 +8,4 @@ source scripts/env.sh
 scripts/setup.sh
 swift build --build-tests
 export LIFEBOAT_BIN="$PWD/.build/debug/lifeboat"
-swift test "$@"
+swift test --disable-xctest "$@"

@@ -8,9 +8,8 @@ import LifeboatCore
     func bigSandbox(_ label: String, megabytes: Int) throws -> Sandbox {
         let box = try Sandbox(label)
         // Text-like data (base64 of random bytes): compressible, but not trivially.
-        let chunk = Array(Data(Sandbox.randomBytes(3 << 20)).base64EncodedString().utf8)
         for i in 0..<max(1, megabytes / 4) {
-            try box.file("part-\(i).txt", chunk.shuffled())
+            try box.file("part-\(i).txt", Array(Data(Sandbox.randomBytes(3 << 20)).base64EncodedData()))
         }
         try CLI.run(["init", "--repo", box.repo])
         return box
