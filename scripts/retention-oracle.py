@@ -45,7 +45,7 @@ def times_edges():
 
 SETS = [
     ("spread-utc", "UTC", times_spread(320, "2024-06-01 00:00:00", 880)),
-    ("cron-utc", "UTC", times_cron_like("2026-09-01 00:00:00", 24 * 75, 1, 300)),
+    ("cron-utc", "UTC", times_cron_like("2026-09-01 00:00:00", 24 * 16, 1, 300)),
     ("edges-utc", "UTC", times_edges()),
     ("spread-berlin", "Europe/Berlin", times_spread(260, "2025-01-10 00:00:00", 500)),
     ("edges-new-york", "America/New_York", times_edges()),

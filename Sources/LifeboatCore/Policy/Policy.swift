@@ -8,6 +8,12 @@ public struct Policy: Sendable {
     public var repository: String?
     /// Default compression for every schedule.
     public var compression: Compression
+    /// The time zone cron schedules and calendar retention buckets are evaluated in (default UTC).
+    public var timeZone: TimeZone
+    /// Recovery objectives by source name.
+    public var objectives: [String: Objectives]
+    /// Where to report failures of `run`, if anywhere.
+    public var notifyWebhook: String?
     /// Sources in document order.
     public var sources: [any SourceAdapter]
     /// Schedules in document order.
@@ -16,12 +22,14 @@ public struct Policy: Sendable {
     /// A named schedule: when it runs and which sources it covers.
     public struct Schedule: Sendable {
         public var name: String
-        /// 5-field cron expression or `@hourly`-style macro.
-        public var cron: String
+        /// When it is due.
+        public var cron: CronSchedule
         /// Source names; empty means every source.
         public var sources: [String]
         /// Overrides the policy's compression.
         public var compression: Compression?
+        /// What `forget` keeps of this schedule's snapshots (per source); nil keeps everything.
+        public var retention: RetentionRules?
     }
 
     /// The source named `name`.

@@ -3,9 +3,9 @@ import Foundation
 /// Reads a policy file and validates it completely, or throws one `.invalidInput` error with
 /// `file:line:column`, what is wrong and how to fix it.
 public enum PolicyLoader {
-    static let topKeys = ["repository", "compression", "sources", "schedules"]
-    static let scheduleKeys = ["cron", "sources", "compression"]
-    static let cronMacros = ["@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"]
+    static let topKeys = ["repository", "timezone", "compression", "sources", "schedules", "notify"]
+    static let scheduleKeys = ["cron", "sources", "compression", "retention"]
+    static let commonSourceKeys = ["type", "objectives"]
 
     /// Loads the policy at `path`.
     public static func load(path: String) throws -> Policy {
@@ -21,13 +21,16 @@ public enum PolicyLoader {
     /// Parses policy text; `file` names it in errors and anchors a relative `repository:`.
     public static func parse(_ text: String, file: String) throws -> Policy {
         let root = try PolicyNode.parse(text, file: file)
-        var policy = Policy(file: file, repository: nil, compression: .default, sources: [], schedules: [])
+        var policy = Policy(file: file, repository: nil, compression: .default, timeZone: TimeZone(identifier: "UTC")!,
+                            objectives: [:], notifyWebhook: nil, sources: [], schedules: [])
         var sourcesNode: PolicyNode?
         var schedulesNode: PolicyNode?
         for (key, value) in try root.mapping(allowed: topKeys) {
             switch key {
             case "repository": policy.repository = resolve(try value.string(), relativeTo: file)
             case "compression": policy.compression = try compression(value)
+            case "timezone": policy.timeZone = try timeZone(value)
+            case "notify": policy.notifyWebhook = try notify(value)
             case "sources": sourcesNode = value
             case "schedules": schedulesNode = value
             default: break
@@ -36,18 +39,19 @@ public enum PolicyLoader {
         guard let sourcesNode else {
             throw root.error("the policy has no `sources:`", fix: "add `sources:` with at least one source, e.g. `cfg: {type: files, path: /etc/app}`")
         }
-        policy.sources = try sources(sourcesNode)
+        (policy.sources, policy.objectives) = try sources(sourcesNode)
         if let schedulesNode {
             policy.schedules = try schedules(schedulesNode, sourceNames: policy.sources.map(\.name))
         }
         return policy
     }
 
-    private static func sources(_ node: PolicyNode) throws -> [any SourceAdapter] {
+    private static func sources(_ node: PolicyNode) throws -> ([any SourceAdapter], [String: Objectives]) {
         let entries = try node.mapping()
         guard !entries.isEmpty else { throw node.error("no sources are defined", fix: "add at least one source") }
         let types = SourceAdapters.all.map { $0.type }
-        return try entries.map { name, settings in
+        var objectives: [String: Objectives] = [:]
+        let adapters: [any SourceAdapter] = try entries.map { name, settings in
             try validateName(name, at: settings, what: "source")
             let fields = try settings.mapping()
             guard let typeNode = fields.first(where: { $0.key == "type" })?.value else {
@@ -58,21 +62,85 @@ public enum PolicyLoader {
                 let suggestion = Spelling.closest(to: type, among: types).map { "did you mean \"\($0)\"? " } ?? ""
                 throw typeNode.error("unknown source type \"\(type)\"", fix: "\(suggestion)known types: \(types.joined(separator: ", "))")
             }
-            _ = try settings.mapping(allowed: ["type"] + adapter.settingKeys)
+            for (key, value) in try settings.mapping(allowed: commonSourceKeys + adapter.settingKeys) where key == "objectives" {
+                objectives[name] = try Self.objectives(value)
+            }
             return try adapter.configure(name: name, settings: settings)
         }
+        return (adapters, objectives)
+    }
+
+    private static func objectives(_ node: PolicyNode) throws -> Objectives {
+        var result = Objectives()
+        for (key, value) in try node.mapping(allowed: Objectives.keys) {
+            let text = try value.string()
+            guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else {
+                throw value.error("invalid duration \"\(text)\"", fix: "write e.g. 15m, 1h, 1h30m, 2d (units s, m, h, d)")
+            }
+            if key == "rpo" { result.rpo = seconds } else { result.rto = seconds }
+        }
+        return result
+    }
+
+    private static func retention(_ node: PolicyNode) throws -> RetentionRules {
+        var rules = RetentionRules()
+        for (key, value) in try node.mapping(allowed: RetentionRules.keys) {
+            if key == "keep-within" {
+                let text = try value.string()
+                do {
+                    rules.within = try RetentionDuration(parsing: text)
+                } catch let error as LifeboatError {
+                    throw value.error(error.message, fix: error.fix)
+                }
+                continue
+            }
+            let count = try value.integer()
+            guard count >= 0 else { throw value.error("\(key) is \(count); counts cannot be negative", fix: "use 0 (rule off) or a positive count") }
+            switch key {
+            case "keep-last": rules.last = count
+            case "keep-hourly": rules.hourly = count
+            case "keep-daily": rules.daily = count
+            case "keep-weekly": rules.weekly = count
+            case "keep-monthly": rules.monthly = count
+            default: rules.yearly = count
+            }
+        }
+        guard !rules.isEmpty else {
+            throw node.error("retention has no rule; it would keep everything", fix: "add e.g. `keep-daily: 7`, or remove `retention:`")
+        }
+        return rules
+    }
+
+    private static func timeZone(_ node: PolicyNode) throws -> TimeZone {
+        let name = try node.string()
+        guard let zone = TimeZone(identifier: name) else {
+            throw node.error("unknown time zone \"\(name)\"", fix: "use an IANA name such as UTC, Europe/Berlin or America/New_York")
+        }
+        return zone
+    }
+
+    private static func notify(_ node: PolicyNode) throws -> String {
+        var webhook: String?
+        for (_, value) in try node.mapping(allowed: ["webhook"]) {
+            let url = try value.string()
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw value.error("webhook \"\(url)\" is not an http(s) URL", fix: "write e.g. https://hooks.slack.com/services/…")
+            }
+            webhook = url
+        }
+        guard let webhook else { throw node.error("notify has no `webhook:`", fix: "add `webhook: https://…`") }
+        return webhook
     }
 
     private static func schedules(_ node: PolicyNode, sourceNames: [String]) throws -> [Policy.Schedule] {
         try node.mapping().map { name, body in
             try validateName(name, at: body, what: "schedule")
-            var schedule = Policy.Schedule(name: name, cron: "", sources: [], compression: nil)
-            var sawCron = false
+            var cronSchedule: CronSchedule?
+            var schedule = (sources: [String](), compression: Compression?.none, retention: RetentionRules?.none)
             for (key, value) in try body.mapping(allowed: scheduleKeys) {
                 switch key {
                 case "cron":
-                    schedule.cron = try cron(value)
-                    sawCron = true
+                    cronSchedule = try cron(value)
                 case "sources":
                     schedule.sources = try value.sequence().map { item in
                         let source = try item.string()
@@ -84,28 +152,28 @@ public enum PolicyLoader {
                         return source
                     }
                 case "compression": schedule.compression = try compression(value)
+                case "retention": schedule.retention = try retention(value)
                 default: break
                 }
             }
-            guard sawCron else { throw body.error("schedule \"\(name)\" has no `cron:`", fix: "add e.g. `cron: \"0 2 * * *\"` (daily at 02:00)") }
-            return schedule
+            guard let cronSchedule else { throw body.error("schedule \"\(name)\" has no `cron:`", fix: "add e.g. `cron: \"0 2 * * *\"` (daily at 02:00)") }
+            return Policy.Schedule(name: name, cron: cronSchedule, sources: schedule.sources, compression: schedule.compression,
+                                   retention: schedule.retention)
         }
     }
 
-    private static func cron(_ node: PolicyNode) throws -> String {
-        let text = try node.string().trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("@") {
-            guard cronMacros.contains(text) else {
-                throw node.error("unknown cron macro \"\(text)\"", fix: "use one of \(cronMacros.joined(separator: ", ")) or 5 fields")
-            }
-            return text
+    private static func cron(_ node: PolicyNode) throws -> CronSchedule {
+        let text = try node.string()
+        do {
+            return try CronSchedule(parsing: text)
+        } catch let error as CronSchedule.ParseError {
+            var location = node.location
+            let quoted: Bool
+            if case .scalar(let scalar) = node.node { quoted = scalar.style == .doubleQuoted || scalar.style == .singleQuoted } else { quoted = false }
+            location.column += error.offset + (quoted ? 1 : 0)
+            let subject = node.keyPath.isEmpty ? "" : "\(node.keyPath): "
+            throw LifeboatError(.invalidInput, subject + error.message, fix: error.fix, location: location)
         }
-        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 5 else {
-            throw node.error("cron expression \"\(text)\" has \(fields.count) fields; it needs 5",
-                             fix: "write minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\"")
-        }
-        return text
     }
 
     private static func compression(_ node: PolicyNode) throws -> Compression {

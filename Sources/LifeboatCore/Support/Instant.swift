@@ -42,7 +42,8 @@ public struct Instant: Comparable, Sendable, Hashable {
         return result
     }
 
-    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Instant? {
+    /// Parses RFC 3339 from UTF-8 bytes, without allocating.
+    public static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Instant? {
         func digits(_ at: Int, _ count: Int) -> Int? {
             guard at + count <= b.count else { return nil }
             var value = 0

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A 5-field cron expression (minute hour day-of-month month day-of-week) with ranges, steps,
+/// lists, month and day names, and the `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`
+/// macros. Day-of-month and day-of-week combine as in Vixie cron: when both are restricted, a day
+/// matches if either does.
+public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
+    public let expression: String
+    let minutes: Set<Int>
+    let hours: Set<Int>
+    let daysOfMonth: Set<Int>
+    let months: Set<Int>
+    /// 0 = Sunday … 6 = Saturday.
+    let daysOfWeek: Set<Int>
+    let domRestricted: Bool
+    let dowRestricted: Bool
+
+    public var description: String { expression }
+
+    static let macros = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
+                         "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"]
+    static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+    /// A parse failure: what is wrong, and the 0-based character offset in the expression.
+    public struct ParseError: Error, Sendable {
+        public var message: String
+        public var offset: Int
+        public var fix: String
+    }
+
+    /// Parses `text`; throws `ParseError` pointing at the offending field.
+    public init(parsing text: String) throws {
+        expression = text
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let body: String
+        if trimmed.hasPrefix("@") {
+            guard let expansion = Self.macros[trimmed.lowercased()] else {
+                throw ParseError(message: "unknown cron macro \"\(trimmed)\"", offset: 0,
+                                 fix: "use one of @hourly, @daily, @weekly, @monthly, @yearly, or 5 fields")
+            }
+            body = expansion
+        } else {
+            body = text
+        }
+        var fields: [(text: Substring, offset: Int)] = []
+        var index = body.startIndex
+        while index < body.endIndex {
+            while index < body.endIndex && (body[index] == " " || body[index] == "\t") { index = body.index(after: index) }
+            guard index < body.endIndex else { break }
+            let start = index
+            while index < body.endIndex && body[index] != " " && body[index] != "\t" { index = body.index(after: index) }
+            fields.append((body[start..<index], body.distance(from: body.startIndex, to: start)))
+        }
+        guard fields.count == 5 else {
+            throw ParseError(message: "cron expression \"\(text)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); it needs 5",
+                             offset: 0, fix: "write minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" (daily at 02:00)")
+        }
+        let isMacro = body != text
+        func parse(_ i: Int, _ name: String, _ range: ClosedRange<Int>, names: [String] = [], nameBase: Int = 0) throws -> Set<Int> {
+            do {
+                return try Self.field(fields[i].text, range: range, names: names, nameBase: nameBase)
+            } catch let message as FieldError {
+                throw ParseError(message: "cron \(name) field \"\(fields[i].text)\": \(message.text)",
+                                 offset: isMacro ? 0 : fields[i].offset,
+                                 fix: "\(name) takes \(range.lowerBound)–\(range.upperBound)\(names.isEmpty ? "" : " or names like \(names[0])"), with *, lists (1,2), ranges (1-5) and steps (*/15)")
+            }
+        }
+        minutes = try parse(0, "minute", 0...59)
+        hours = try parse(1, "hour", 0...23)
+        daysOfMonth = try parse(2, "day-of-month", 1...31)
+        months = try parse(3, "month", 1...12, names: Self.monthNames, nameBase: 1)
+        daysOfWeek = Set(try parse(4, "day-of-week", 0...7, names: Self.dayNames).map { $0 % 7 })
+        domRestricted = !fields[2].text.hasPrefix("*")
+        dowRestricted = !fields[4].text.hasPrefix("*")
+    }
+
+    struct FieldError: Error { var text: String }
+
+    static func field(_ text: Substring, range: ClosedRange<Int>, names: [String], nameBase: Int) throws -> Set<Int> {
+        var values = Set<Int>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard !part.isEmpty else { throw FieldError(text: "empty list item") }
+            let pieces = part.split(separator: "/", omittingEmptySubsequences: false)
+            guard pieces.count <= 2 else { throw FieldError(text: "more than one \"/\" in \"\(part)\"") }
+            var step = 1
+            if pieces.count == 2 {
+                guard let s = Int(pieces[1]), s > 0 else { throw FieldError(text: "step \"\(pieces[1])\" must be a positive number") }
+                step = s
+            }
+            var low = range.lowerBound, high = range.upperBound
+            if pieces[0] != "*" {
+                let bounds = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
+                guard bounds.count <= 2 else { throw FieldError(text: "bad range \"\(pieces[0])\"") }
+                low = try value(bounds[0], range: range, names: names, nameBase: nameBase)
+                high = bounds.count == 2 ? try value(bounds[1], range: range, names: names, nameBase: nameBase) : (pieces.count == 2 ? range.upperBound : low)
+                guard low <= high else { throw FieldError(text: "range \(low)-\(high) runs backwards") }
+            }
+            values.formUnion(stride(from: low, through: high, by: step))
+        }
+        return values
+    }
+
+    static func value(_ text: Substring, range: ClosedRange<Int>, names: [String], nameBase: Int) throws -> Int {
+        if let n = Int(text) {
+            guard range.contains(n) else { throw FieldError(text: "\(n) is out of range \(range.lowerBound)–\(range.upperBound)") }
+            return n
+        }
+        if let i = names.firstIndex(of: text.lowercased()) { return i + nameBase }
+        throw FieldError(text: "\"\(text)\" is not a number\(names.isEmpty ? "" : " or a name")")
+    }
+
+    /// Whether the schedule fires at this local wall-clock minute.
+    func matches(year: Int, month: Int, day: Int, hour: Int, minute: Int) -> Bool {
+        guard minutes.contains(minute), hours.contains(hour), months.contains(month) else { return false }
+        return matchesDay(year: year, month: month, day: day)
+    }
+
+    func matchesDay(year: Int, month: Int, day: Int) -> Bool {
+        guard months.contains(month) else { return false }
+        let weekday = ((CivilTime.days(year: year, month: month, day: day) + 4) % 7 + 7) % 7  // 0 = Sunday
+        let dom = daysOfMonth.contains(day), dow = daysOfWeek.contains(weekday)
+        if domRestricted && dowRestricted { return dom || dow }
+        if domRestricted { return dom }
+        if dowRestricted { return dow }
+        return true
+    }
+
+    /// The latest firing at or before `date`, in `timeZone`; nil if none in the last 5 years
+    /// (e.g. `0 0 31 2 *`).
+    public func previousFiring(atOrBefore date: Date, in timeZone: TimeZone) -> Date? {
+        let offset = timeZone.secondsFromGMT(for: date)
+        let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
+        let (today, secondOfDay) = CivilTime.split(local)
+        let sortedHours = hours.sorted(by: >), sortedMinutes = minutes.sorted(by: >)
+        for dayNumber in stride(from: today, through: today - 366 * 5, by: -1) {
+            let (y, m, d) = CivilTime.civil(dayNumber)
+            guard matchesDay(year: y, month: m, day: d) else { continue }
+            let limit = dayNumber == today ? secondOfDay / 60 : 24 * 60 - 1
+            for h in sortedHours where h * 60 <= limit {
+                for mi in sortedMinutes where h * 60 + mi <= limit {
+                    let wall = Int64(dayNumber) * 86_400 + Int64(h * 3600 + mi * 60)
+                    let guess = Date(timeIntervalSince1970: Double(wall - Int64(offset)))
+                    let instant = Date(timeIntervalSince1970: Double(wall - Int64(timeZone.secondsFromGMT(for: guess))))
+                    if instant <= date { return instant }
+                }
+            }
+        }
+        return nil
+    }
+}
