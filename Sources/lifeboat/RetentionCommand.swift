@@ -58,6 +58,6 @@ struct RetentionPlanCommand: AsyncParsableCommand {
             data = contents
         }
         let plan = try RetentionPlan(data: data, source: times == "-" ? "<stdin>" : times, retention: retention)
-        FileHandle.standardOutput.write(Data((global.json ? plan.json() : plan.text()).utf8))
+        FileHandle.standardOutput.write(global.json ? plan.json() : Data(plan.text().utf8))
     }
 }

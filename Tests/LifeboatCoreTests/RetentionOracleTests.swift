@@ -66,7 +66,7 @@ import Testing
         for c in fixture.cases {
             let retention = Retention(rules: try Self.rules(c.args), timeZone: zone)
             let decisions = retention.apply(shuffled)
-            let kept = decisions.filter(\.kept).map { (shuffled[$0.index], $0.reasons) }
+            let kept = decisions.filter(\.kept).map { (shuffled[$0.index], retention.reasons($0.matches)) }
             let removed = decisions.filter { !$0.kept }.map { shuffled[$0.index] }
             let expectedKept = c.keep.map { (Instant.parseRFC3339($0.time)!, $0.reasons) }
             let expectedRemoved = c.remove.map { Instant.parseRFC3339($0)! }

@@ -18,13 +18,32 @@ public struct Retention: Sendable {
         self.timeZone = timeZone
     }
 
+    /// Which rules kept a snapshot: bit 0 keep-within, bits 1–6 keep-last, -hourly, -daily,
+    /// -weekly, -monthly, -yearly (restic's order of reasons).
+    public struct Matches: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let emptyPolicy = Matches(rawValue: 1 << 7)
+    }
+
     /// One snapshot's verdict.
     public struct Decision: Sendable {
         /// Index into the input.
         public var index: Int
-        /// Why it is kept; empty when it is removed.
-        public var reasons: [String]
-        public var kept: Bool { !reasons.isEmpty }
+        /// The rules that keep it; empty when it is removed.
+        public var matches: Matches
+        public var kept: Bool { !matches.isEmpty }
+    }
+
+    static let countReasons = ["last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot", "monthly snapshot", "yearly snapshot"]
+
+    /// restic's reason texts for `matches`, in restic's order.
+    public func reasons(_ matches: Matches) -> [String] {
+        if matches.contains(.emptyPolicy) { return ["policy is empty"] }
+        var out: [String] = []
+        if matches.rawValue & 1 != 0 { out.append("within \(rules.within ?? RetentionDuration())") }
+        for rule in 0..<6 where matches.rawValue & (1 << (rule + 1)) != 0 { out.append(Self.countReasons[rule]) }
+        return out
     }
 
     /// Decisions for `times`, newest first.
@@ -33,29 +52,36 @@ public struct Retention: Sendable {
             times[a] != times[b] ? times[b] < times[a] : a < b
         }
         if rules.isEmpty {
-            return order.map { Decision(index: $0, reasons: ["policy is empty"]) }
+            return order.map { Decision(index: $0, matches: .emptyPolicy) }
         }
         guard let newest = order.first else { return [] }
         let cutoff = rules.within.flatMap { $0.isZero ? nil : withinCutoff(latest: times[newest], $0) }
-        let withinReason = rules.within.map { "within \($0)" } ?? ""
-        var counts = [rules.last, rules.hourly, rules.daily, rules.weekly, rules.monthly, rules.yearly]
-        var lastBucket = [Int](repeating: -1, count: 6)
-        let reasons = ["last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot", "monthly snapshot", "yearly snapshot"]
-        let needsCalendar = counts[1...].contains { $0 > 0 }
+        var counts = (rules.last, rules.hourly, rules.daily, rules.weekly, rules.monthly, rules.yearly)
+        var last = (-1, -1, -1, -1, -1, -1)
+        let needsCalendar = rules.hourly > 0 || rules.daily > 0 || rules.weekly > 0 || rules.monthly > 0 || rules.yearly > 0
         var decisions: [Decision] = []
         decisions.reserveCapacity(times.count)
+        @inline(__always) func take(_ count: inout Int, _ last: inout Int, _ value: Int, _ bit: UInt8, _ mask: inout UInt8) {
+            if count > 0 && value != last {
+                last = value
+                count -= 1
+                mask |= bit
+            }
+        }
         for (position, index) in order.enumerated() {
             let time = times[index]
-            var kept: [String] = []
-            if let cutoff, cutoff < time { kept.append(withinReason) }
-            let buckets = needsCalendar ? calendarBuckets(time) : (0, 0, 0, 0, 0)
-            let values = [position, buckets.0, buckets.1, buckets.2, buckets.3, buckets.4]
-            for rule in 0..<6 where counts[rule] > 0 && values[rule] != lastBucket[rule] {
-                lastBucket[rule] = values[rule]
-                counts[rule] -= 1
-                kept.append(reasons[rule])
+            var mask: UInt8 = 0
+            if let cutoff, cutoff < time { mask |= 1 }
+            take(&counts.0, &last.0, position, 1 << 1, &mask)
+            if needsCalendar {
+                let b = calendarBuckets(time)
+                take(&counts.1, &last.1, b.0, 1 << 2, &mask)
+                take(&counts.2, &last.2, b.1, 1 << 3, &mask)
+                take(&counts.3, &last.3, b.2, 1 << 4, &mask)
+                take(&counts.4, &last.4, b.3, 1 << 5, &mask)
+                take(&counts.5, &last.5, b.4, 1 << 6, &mask)
             }
-            decisions.append(Decision(index: index, reasons: kept))
+            decisions.append(Decision(index: index, matches: Matches(rawValue: mask)))
         }
         return decisions
     }

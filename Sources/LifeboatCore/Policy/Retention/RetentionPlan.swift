@@ -3,14 +3,21 @@ import Foundation
 /// `lifeboat retention plan`: what a rule set keeps for a list of snapshot times, without a
 /// repository. Reads one RFC 3339 timestamp per line and renders the decision as JSON or text.
 public struct RetentionPlan {
-    /// The timestamps as written (trimmed), in input order.
-    public let texts: [String]
+    /// The input, and where each timestamp stands in it (trimmed), in input order.
+    private let data: Data
+    private let ranges: [Range<Int>]
+    public let retention: Retention
     public let decisions: [Retention.Decision]
+
+    /// The timestamp of input line `index` as written.
+    public func text(_ index: Int) -> String {
+        String(decoding: data[ranges[index]], as: UTF8.self)
+    }
 
     /// Parses `data` (one timestamp per line; blank lines ignored) and applies `retention`.
     /// A line that is not RFC 3339 is invalid input naming `source:line`.
     public init(data: Data, source: String, retention: Retention) throws {
-        var texts: [String] = []
+        var ranges: [Range<Int>] = []
         var times: [Instant] = []
         var failure: LifeboatError?
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
@@ -28,7 +35,7 @@ public struct RetentionPlan {
                     let slice = UnsafeBufferPointer(rebasing: bytes[a..<b])
                     if let instant = Instant.parse(slice) {
                         times.append(instant)
-                        texts.append(String(decoding: slice, as: UTF8.self))
+                        ranges.append(a..<b)
                     } else {
                         let text = String(decoding: slice.prefix(60), as: UTF8.self)
                         failure = LifeboatError(.invalidInput, "\"\(text)\" is not an RFC 3339 timestamp",
@@ -40,35 +47,57 @@ public struct RetentionPlan {
             }
         }
         if let failure { throw failure }
-        self.texts = texts
+        self.data = data
+        self.ranges = ranges
+        self.retention = retention
         decisions = retention.apply(times)
     }
 
-    /// `{"keep":[{"time":…,"reasons":[…]}],"remove":[{"time":…}]}`, newest first, written by hand
-    /// because a million entries through `JSONEncoder` take seconds.
-    public func json() -> String {
-        var keep: [String] = []
-        var remove: [String] = []
-        for d in decisions {
-            let time = Self.quote(texts[d.index])
-            if d.kept {
-                keep.append("{\"time\":\(time),\"reasons\":[\(d.reasons.map(Self.quote).joined(separator: ","))]}")
-            } else {
-                remove.append("{\"time\":\(time)}")
+    /// `{"keep":[{"time":…,"reasons":[…]}],"remove":[{"time":…}]}`, newest first, written as
+    /// bytes by hand because a million entries through `JSONEncoder` take seconds.
+    public func json() -> Data {
+        var reasonJSON: [UInt8: [UInt8]] = [:]
+        var keep: [UInt8] = Array(#"{"keep":["#.utf8)
+        var remove: [UInt8] = Array(#""remove":["#.utf8)
+        keep.reserveCapacity(decisions.count * 48)
+        var firstKeep = true, firstRemove = true
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            for d in decisions {
+                let time = Self.quote(raw, ranges[d.index])
+                if d.kept {
+                    if !firstKeep { keep.append(44) }
+                    firstKeep = false
+                    keep += Array(#"{"time":"#.utf8) + time + Array(#","reasons":["#.utf8)
+                    if reasonJSON[d.matches.rawValue] == nil {
+                        reasonJSON[d.matches.rawValue] = Array(retention.reasons(d.matches).map(Self.quote).joined(separator: ",").utf8)
+                    }
+                    keep += reasonJSON[d.matches.rawValue]!
+                    keep += Array("]}".utf8)
+                } else {
+                    if !firstRemove { remove.append(44) }
+                    firstRemove = false
+                    remove += Array(#"{"time":"#.utf8) + time + [125]
+                }
             }
         }
-        return "{\"keep\":[" + keep.joined(separator: ",") + "],\"remove\":[" + remove.joined(separator: ",") + "]}\n"
+        return Data(keep + Array("],".utf8) + remove + Array("]}\n".utf8))
     }
 
     /// One line per snapshot, newest first: `keep   TIME  reasons` or `remove TIME`.
     public func text() -> String {
         var out = ""
         for d in decisions {
-            out += d.kept ? "keep    \(texts[d.index])  \(d.reasons.joined(separator: ", "))\n" : "remove  \(texts[d.index])\n"
+            out += d.kept ? "keep    \(text(d.index))  \(retention.reasons(d.matches).joined(separator: ", "))\n" : "remove  \(text(d.index))\n"
         }
         let kept = decisions.filter(\.kept).count
         out += "\(kept) kept, \(decisions.count - kept) removed\n"
         return out
+    }
+
+    /// A timestamp straight from the input as a JSON string (only plain ASCII reaches here: the
+    /// parser accepted it as RFC 3339).
+    static func quote(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> [UInt8] {
+        [34] + Array(raw[range]) + [34]
     }
 
     static func quote(_ s: String) -> String {
