@@ -10,7 +10,8 @@ struct Lifeboat: AsyncParsableCommand {
         abstract: "Back up, verify and restore PostgreSQL, Redis, vector stores and files; drill the recovery.",
         version: LifeboatVersion.current,
         subcommands: [InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
-                      VerifyCommand.self, RestoreCommand.self, RetentionCommand.self]
+                      VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
+                      ForgetCommand.self, PruneCommand.self, RunCommand.self]
     )
 
     static func main() async {

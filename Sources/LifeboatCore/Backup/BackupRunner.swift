@@ -22,11 +22,14 @@ public struct BackupRunner {
     }
 
     /// Captures `sources` as one snapshot of `schedule`, compressed with `compression`.
+    /// `lock`: the repository lock when the caller already holds it (`run`); taken otherwise.
+    /// `started`: the snapshot's time (default now; `run --now` simulates a timeline with it).
     public func run(sources: [any SourceAdapter], schedule: String, compression: Compression,
-                    policyPath: String?, command: String) async throws -> Result {
-        let lock = try RepositoryLock(repository: repository, command: command)
+                    policyPath: String?, command: String, lock held: RepositoryLock? = nil,
+                    started: Date = Date()) async throws -> Result {
+        let lock = try held ?? RepositoryLock(repository: repository, command: command)
         let cleared = clearTemporaries()
-        let started = Date()
+        let shift = started.timeIntervalSinceNow  // ≈ 0, unless a simulated clock (`run --now`) is in force
         let id = Hex.random(bytes: 8)
         let existing = repository.snapshotNames()
         var name = "\(schedule)-\(Timestamp.compact(started))"
@@ -45,7 +48,7 @@ public struct BackupRunner {
                 temporaries.append((temp, repository.root + "/" + file))
                 let (component, point) = try await capture(source, to: temp, file: file, compression: compression, started: started)
                 components.append(component)
-                recoveryPoint = max(recoveryPoint, point)
+                recoveryPoint = max(recoveryPoint, point.addingTimeInterval(shift))
             }
             CrashPoint.reach("after-capture")
             let dataDirectory = "\(repository.dataDirectory)/\(id)"
@@ -58,7 +61,7 @@ public struct BackupRunner {
             let manifest = Manifest(
                 format: Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
-                finished: Timestamp.rfc3339(Date(), fractional: true),
+                finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
                 tools: BackupRunner.toolVersions, components: components, checksum: nil)
             try FileIO.writeAtomically(try manifest.sealedBytes(), to: "\(repository.snapshotsDirectory)/\(id).json")
@@ -90,10 +93,13 @@ public struct BackupRunner {
         let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress))
         let stored = try writer.finish()
         try FileIO.sync(fd, path: temp)
+        var metadata = outcome.metadata
+        metadata["compression_setting"] = .string(compression.description)
+        metadata["capture_seconds"] = .double((Date().timeIntervalSince(sourceStarted) * 1000).rounded() / 1000)
         let component = Manifest.Component(
             source: source.name, type: type(of: source).type, file: file, compression: compression.algorithm,
             bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
-            metadata: outcome.metadata.merging(["compression_setting": .string(compression.description)]) { a, _ in a },
+            metadata: metadata,
             warnings: outcome.warnings)
         return (component, outcome.recoveryPoint ?? sourceStarted)
     }

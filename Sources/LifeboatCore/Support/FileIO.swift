@@ -57,7 +57,8 @@ public enum FileIO {
 
     /// Writes a small file durably: temp name, fsync, rename, fsync of the directory.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let dir = (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        let dir = parent.isEmpty ? "." : parent
         let temp = "\(dir)/.\((path as NSString).lastPathComponent).\(Hex.random(bytes: 6)).tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }

@@ -1,0 +1,62 @@
+import Foundation
+
+/// What `forget` does to a repository under a policy: for each (source, schedule) group whose
+/// schedule has `retention`, the retention engine's verdict on the group's snapshots. A snapshot
+/// is forgotten only when every group it belongs to drops it. Snapshots of schedules without
+/// retention, or not in the policy (e.g. `manual`), are never touched.
+public struct ForgetPlan: Sendable {
+    /// One snapshot's place in a group's verdict.
+    public struct Entry: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var time: String
+        public var reasons: [String]?
+    }
+
+    /// One (source, schedule) group.
+    public struct Group: Codable, Sendable {
+        public var source: String
+        public var schedule: String
+        public var keep: [Entry]
+        public var remove: [Entry]
+    }
+
+    public var groups: [Group]
+    /// Ids of the snapshots to forget (every group they belong to removes them).
+    public var forget: [String]
+
+    public init(policy: Policy, snapshots: [Manifest]) {
+        var groups: [Group] = []
+        var removedBy: [String: Int] = [:]
+        var groupsOf: [String: Int] = [:]
+        for schedule in policy.schedules {
+            let members = snapshots.filter { $0.schedule == schedule.name }
+            let sources = Array(Set(members.flatMap { $0.components.map(\.source) })).sorted()
+            for source in sources {
+                let group = members.filter { $0.component(source) != nil }
+                for m in group { groupsOf[m.id, default: 0] += 1 }
+                guard let rules = schedule.retention else {
+                    groups.append(Group(source: source, schedule: schedule.name,
+                                        keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
+                                        remove: []))
+                    continue
+                }
+                let retention = Retention(rules: rules, timeZone: policy.timeZone)
+                let times = group.map { Instant.parseRFC3339($0.started) ?? Instant($0.time) }
+                var keep: [Entry] = [], remove: [Entry] = []
+                for d in retention.apply(times) {
+                    let m = group[d.index]
+                    if d.kept {
+                        keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: retention.reasons(d.matches)))
+                    } else {
+                        remove.append(Entry(id: m.id, name: m.name, time: m.started, reasons: nil))
+                        removedBy[m.id, default: 0] += 1
+                    }
+                }
+                groups.append(Group(source: source, schedule: schedule.name, keep: keep, remove: remove))
+            }
+        }
+        self.groups = groups
+        forget = snapshots.filter { m in (removedBy[m.id] ?? 0) > 0 && removedBy[m.id] == groupsOf[m.id] }.map(\.id)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// What `run` remembers between invocations, in `REPO/state/run.json` (written atomically under
+/// the lock): per schedule the last cron slot it served, and per (source, schedule) the figures
+/// the metrics file reports even on runs where nothing was due.
+public struct RunState: Codable, Sendable {
+    public struct ScheduleState: Codable, Sendable {
+        /// The cron firing the last successful backup served; a later firing makes it due.
+        public var lastSlot: String?
+        public var lastSuccess: String?
+        public var lastAttempt: String?
+        public var lastError: String?
+        enum CodingKeys: String, CodingKey {
+            case lastSlot = "last_slot", lastSuccess = "last_success", lastAttempt = "last_attempt", lastError = "last_error"
+        }
+    }
+
+    public struct SourceState: Codable, Sendable {
+        public var source: String
+        public var schedule: String
+        public var lastSuccess: Double?
+        public var durationSeconds: Double?
+        public var bytes: Int64?
+        public var failures: Int
+        enum CodingKeys: String, CodingKey {
+            case source, schedule, bytes, failures
+            case lastSuccess = "last_success_unix", durationSeconds = "duration_seconds"
+        }
+    }
+
+    public var schedules: [String: ScheduleState] = [:]
+    public var sources: [SourceState] = []
+
+    public init() {}
+
+    static func path(_ repository: Repository) -> String { repository.root + "/state/run.json" }
+
+    /// The saved state, or an empty one for a repository `run` has not used yet.
+    public static func load(_ repository: Repository) throws -> RunState {
+        guard let data = FileManager.default.contents(atPath: path(repository)) else { return RunState() }
+        do {
+            return try JSONDecoder().decode(RunState.self, from: data)
+        } catch {
+            throw LifeboatError(.integrity, "\(path(repository)) is damaged", fix: "move it aside; `run` then treats every schedule as due once",
+                                underlying: error)
+        }
+    }
+
+    public func save(_ repository: Repository) throws {
+        try FileIO.makeDirectory(repository.root + "/state", mode: 0o700)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileIO.writeAtomically(Array(try encoder.encode(self)) + [10], to: Self.path(repository))
+    }
+
+    /// The entry for (source, schedule), created empty when missing.
+    public mutating func source(_ source: String, _ schedule: String) -> Int {
+        if let i = sources.firstIndex(where: { $0.source == source && $0.schedule == schedule }) { return i }
+        sources.append(SourceState(source: source, schedule: schedule, failures: 0))
+        return sources.count - 1
+    }
+}
