@@ -54,8 +54,10 @@ import Testing
         #expect(Self.fixtures.count >= 3)
     }
 
-    @Test(arguments: fixtures)
-    func agreesWithRestic(file: String) throws {
+    /// With the policy's time zone, and with none (each timestamp's own UTC offset, as restic
+    /// reads a snapshot's time): both must agree with restic.
+    @Test(arguments: fixtures, [true, false])
+    func agreesWithRestic(file: String, withTimeZone: Bool) throws {
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Self.directory + "/" + file)))
         #expect(fixture.restic.contains("restic 0.14"))
         let times = fixture.times.map { Instant.parseRFC3339($0)! }
@@ -64,7 +66,7 @@ import Testing
         let shuffled = times.shuffled(using: &generator)
         let zone = try #require(TimeZone(identifier: fixture.timezone))
         for c in fixture.cases {
-            let retention = Retention(rules: try Self.rules(c.args), timeZone: zone)
+            let retention = Retention(rules: try Self.rules(c.args), timeZone: withTimeZone ? zone : nil)
             let decisions = retention.apply(shuffled)
             let kept = decisions.filter(\.kept).map { (shuffled[$0.index], retention.reasons($0.matches)) }
             let removed = decisions.filter { !$0.kept }.map { shuffled[$0.index] }
