@@ -59,7 +59,7 @@ public enum PolicyLoader {
             }
             let type = try typeNode.string()
             guard let adapter = SourceAdapters.named(type) else {
-                let suggestion = Spelling.closest(to: type, among: types).map { "did you mean \"\($0)\"? " } ?? ""
+                let suggestion = Spelling.suggestion(for: type, among: types)
                 throw typeNode.error("unknown source type \"\(type)\"", fix: "\(suggestion)known types: \(types.joined(separator: ", "))")
             }
             for (key, value) in try settings.mapping(allowed: commonSourceKeys + adapter.settingKeys) where key == "objectives" {
@@ -145,7 +145,7 @@ public enum PolicyLoader {
                     schedule.sources = try value.sequence().map { item in
                         let source = try item.string()
                         guard sourceNames.contains(source) else {
-                            let suggestion = Spelling.closest(to: source, among: sourceNames).map { "did you mean \"\($0)\"? " } ?? ""
+                            let suggestion = Spelling.suggestion(for: source, among: sourceNames)
                             throw item.error("schedule \"\(name)\" names unknown source \"\(source)\"",
                                              fix: "\(suggestion)sources defined: \(sourceNames.joined(separator: ", "))")
                         }

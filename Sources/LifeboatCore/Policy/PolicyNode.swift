@@ -50,7 +50,7 @@ public struct PolicyNode {
             guard case .scalar(let scalar) = keyNode else { throw keyLocation.error("keys must be plain strings") }
             let key = scalar.string
             if let allowed, !allowed.contains(key) {
-                let suggestion = Spelling.closest(to: key, among: allowed).map { "did you mean \"\($0)\"? " } ?? ""
+                let suggestion = Spelling.suggestion(for: key, among: allowed)
                 throw keyLocation.error("unknown key \"\(key)\"",
                                         fix: "\(suggestion)allowed keys here: \(allowed.joined(separator: ", "))")
             }
@@ -123,6 +123,11 @@ public struct PolicyNode {
 
 /// Did-you-mean suggestions by edit distance.
 enum Spelling {
+    /// `did you mean "X"? ` for a likely typo of one of `candidates`, else "".
+    static func suggestion(for word: String, among candidates: [String]) -> String {
+        closest(to: word, among: candidates).map { "did you mean \"\($0)\"? " } ?? ""
+    }
+
     /// The candidate closest to `word`, if it is close enough to be a likely typo.
     static func closest(to word: String, among candidates: [String]) -> String? {
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
