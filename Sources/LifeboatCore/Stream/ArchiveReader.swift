@@ -17,28 +17,29 @@ public final class ArchiveReader {
         public var owner: Owner
     }
 
-    /// Feeds libarchive from a file descriptor and hashes what it hands over.
+    /// Feeds libarchive from the prefetcher, which reads and hashes the stored file ahead on its
+    /// own thread; holds the chunk libarchive is reading until it asks for the next one.
     private final class Source {
         let fd: Int32
-        let path: String
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        let hasher = SHA256Hasher()
-        var bytes: Int64 = 0
+        let prefetcher: StoredFilePrefetcher
+        var current: StoredFilePrefetcher.Chunk?
         var error: (any Error)?
         init(fd: Int32, path: String) {
             self.fd = fd
-            self.path = path
+            prefetcher = StoredFilePrefetcher(fd: fd, path: path)
         }
 
-        func fill() -> Int {
+        /// The next block for libarchive: its start and length (0 at the end, -1 on error).
+        func fill() -> (UnsafeRawPointer?, Int) {
+            if let current { prefetcher.recycle(current) }
+            current = nil
             do {
-                let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
-                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                bytes += Int64(n)
-                return n
+                guard let chunk = try prefetcher.next() else { return (nil, 0) }
+                current = chunk
+                return (current!.buffer.withUnsafeBytes { $0.baseAddress }, chunk.count)
             } catch {
                 self.error = error
-                return -1
+                return (nil, -1)
             }
         }
     }
@@ -67,8 +68,8 @@ public final class ArchiveReader {
         let context = Unmanaged.passUnretained(source).toOpaque()
         let rc = archive_read_open(a, context, nil, { _, context, out in
             let source = Unmanaged<Source>.fromOpaque(context!).takeUnretainedValue()
-            let n = source.fill()
-            source.buffer.withUnsafeBytes { out?.pointee = $0.baseAddress }
+            let (start, n) = source.fill()
+            out?.pointee = start
             return la_ssize_t(n)
         }, nil)
         // Every stored property is set: from here on a throw runs deinit, which frees both.
@@ -77,6 +78,7 @@ public final class ArchiveReader {
 
     deinit {
         archive_read_free(archive)
+        source.prefetcher.stop()
         close(source.fd)
     }
 
@@ -136,12 +138,7 @@ public final class ArchiveReader {
     /// Reads whatever follows the end of the archive so that every stored byte is hashed, and
     /// returns the SHA-256 and size of the whole stored file.
     public func finish() throws -> (sha256: String, bytes: Int64) {
-        while true {
-            let n = source.fill()
-            if n < 0 { throw source.error ?? LifeboatError(.operationFailed, "cannot read \(path)") }
-            if n == 0 { break }
-        }
-        return (source.hasher.finalize(), source.bytes)
+        try source.prefetcher.finish()
     }
 
     private func streamError(_ what: String) -> LifeboatError {

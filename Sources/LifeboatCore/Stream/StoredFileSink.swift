@@ -8,7 +8,7 @@ import Foundation
 /// workers fall behind, and block and frame buffers are recycled through `spare` rather than
 /// freed (freed 4 MiB buffers stayed in glibc's per-thread arenas and grew RSS by ~45 MB).
 final class StoredFileSink: @unchecked Sendable {
-    static let blockSize = 2 << 20
+    static let blockSize = 1 << 20
 
     private let fd: Int32
     private let path: String
