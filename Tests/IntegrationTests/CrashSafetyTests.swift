@@ -95,3 +95,36 @@ import LifeboatCore
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
     }
 }
+
+/// forget and prune have the same guarantee as backup: a kill at any step leaves a repository
+/// that verifies clean, and the next run finishes the job.
+@Suite(.serialized) struct ForgetPruneCrashTests {
+    @Test(arguments: ["forget-midway", "prune-midway"])
+    func killDuringRetentionLeavesAConsistentRepository(point: String) throws {
+        let box = try Sandbox("crash-retention")
+        try box.file("a.conf", Array("x".utf8))
+        try """
+            repository: \(box.repo)
+            sources:
+              cfg: {type: files, path: \(box.source)}
+            schedules:
+              hourly: {cron: "0 * * * *", retention: {keep-last: 1}}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try CLI.run(["init", "--repo", box.repo])
+        for _ in 1...4 {
+            let backup = try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"])
+            #expect(backup.status == 0)
+            Thread.sleep(forTimeInterval: 1.05)  // distinct snapshot times
+        }
+        let killed = try CLI.run(["forget", "--policy", box.policy, "--prune"], environment: ["LIFEBOAT_CRASH_AT": point])
+        #expect(killed.status == 9 || killed.status == 137, "\(killed.output)")
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        let finish = try CLI.run(["forget", "--policy", box.policy, "--prune", "--json"])
+        #expect(finish.status == 0, "\(finish.output)")
+        let listed = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any])
+        #expect(listed.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.repo + "/data").count == 1)
+        let verify = try CLI.run(["verify", "--repo", box.repo, "--json"])
+        #expect((try verify.json() as? [String: Any])?["garbage"] as? [String] == [])
+    }
+}

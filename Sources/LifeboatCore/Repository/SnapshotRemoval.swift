@@ -7,6 +7,7 @@ extension Repository {
         for id in ids {
             let path = "\(snapshotsDirectory)/\(id).json"
             guard unlink(path) == 0 || errno == ENOENT else { throw LifeboatError.system("cannot remove", path: path) }
+            CrashPoint.reach("forget-midway")
         }
         if !ids.isEmpty { try FileIO.syncDirectory(snapshotsDirectory) }
     }
@@ -40,6 +41,7 @@ public struct Pruner {
             let path = repository.root + "/" + relative
             bytes += Self.size(of: path)
             if !dryRun {
+                CrashPoint.reach("prune-midway")
                 do {
                     try FileManager.default.removeItem(atPath: path)
                 } catch {
