@@ -88,7 +88,7 @@ public struct BackupRunner {
         let writer = try ArchiveWriter(fd: fd, path: temp, compression: compression)
         let name = source.name
         let line = progress
-        writer.onProgress = { bytes in line.update("\(name): \(ProgressLine.bytes(bytes)) read") }
+        writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
         let sourceStarted = Date()
         let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress))
         let stored = try writer.finish()

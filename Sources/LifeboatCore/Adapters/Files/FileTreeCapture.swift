@@ -6,18 +6,16 @@ struct FileTreeCapture {
     let root: String
     let exclude: [String]
     let writer: ArchiveWriter
-    let progress: ProgressLine
     let source: String
     private(set) var files = 0
     private(set) var directories = 0
     private(set) var symlinks = 0
     private(set) var warnings: [String] = []
 
-    init(root: String, exclude: [String], writer: ArchiveWriter, progress: ProgressLine, source: String) {
+    init(root: String, exclude: [String], writer: ArchiveWriter, source: String) {
         self.root = root
         self.exclude = exclude
         self.writer = writer
-        self.progress = progress
         self.source = source
     }
 
@@ -85,8 +83,6 @@ struct FileTreeCapture {
                                               size: Int64(now.st_size), from: fd, sourcePath: full, owner: owner(now))
         if changed { warnings.append("\(rel) changed size while it was read; the stored copy may be inconsistent") }
         files += 1
-        let done = writer.contentBytes
-        progress.update("\(source): \(files) files, \(ProgressLine.bytes(done))")
     }
 
     private func excluded(_ rel: String, name: String) -> Bool {

@@ -38,7 +38,7 @@ public struct FilesAdapter: SourceAdapter {
     }
 
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
-        var walker = FileTreeCapture(root: path, exclude: exclude, writer: writer, progress: context.progress, source: name)
+        var walker = FileTreeCapture(root: path, exclude: exclude, writer: writer, source: name)
         try walker.run()
         return CaptureOutcome(metadata: [
             "path": .string(path),
