@@ -3,8 +3,8 @@
 # Usage: scripts/setup.sh [--bench]   (--bench also installs the peers: restic, zstd, GNU time)
 set -euo pipefail
 
-packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(restic time python3); fi
+packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(restic time); fi
 
 missing=()
 for p in "${packages[@]}"; do

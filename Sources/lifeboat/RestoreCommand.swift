@@ -13,8 +13,14 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The source to restore (optional when the snapshot has one).")
     var source: String?
 
-    @Option(name: .long, help: "Target directory (files sources). Must be new or empty unless --force.")
+    @Option(name: .long, help: "Target directory (files sources; for redis, a scratch server's directory with --port). Must be new or empty unless --force.")
     var to: String?
+
+    @Option(name: .customLong("to-config"), help: "Redis: the target server's redis.conf (running or not).")
+    var toConfig: String?
+
+    @Option(name: .long, help: "Redis: port of a scratch server started in --to DIR.")
+    var port: Int?
 
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
     var force = false
@@ -25,7 +31,7 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         let repository = try global.openRepository()
         let (plan, manifest) = try RestorePlan.make(repository: repository, selector: SnapshotSelector(snapshot),
-                                                    source: source, target: to)
+                                                    source: source, target: toConfig ?? to)
         if dryRun {
             if global.json {
                 try Console.json(plan)
@@ -38,7 +44,8 @@ struct RestoreCommand: AsyncParsableCommand {
             return
         }
         let outcome = try await Restorer(repository: repository)
-            .run(plan: plan, manifest: manifest, request: RestoreRequest(directory: to, force: force, progress: global.progress))
+            .run(plan: plan, manifest: manifest, request: RestoreRequest(directory: to, redisConfig: toConfig, port: port, force: force,
+                                                                     progress: global.progress))
         if global.json {
             struct Result: Encodable {
                 var plan: RestorePlan
@@ -48,6 +55,7 @@ struct RestoreCommand: AsyncParsableCommand {
         } else if !global.quiet {
             print("restored \(plan.source) from \(plan.snapshot): \(outcome.entries) entries, \(ProgressLine.bytes(outcome.bytes)) into \(outcome.target)")
             if let moved = outcome.previousMovedTo { print("previous content moved to \(moved)") }
+            for check in outcome.checks { print("  \(check)") }
         }
     }
 }

@@ -38,13 +38,16 @@ extension SourceAdapter {
     public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? { nil }
 }
 
-/// What a capture can use: the time it started, and a place for progress.
+/// What a capture can use: the time it started, a place for progress, and a directory on the
+/// repository's filesystem for spooling a stream whose length is unknown up front.
 public struct CaptureContext: Sendable {
     public var started: Date
     public var progress: ProgressLine
-    public init(started: Date, progress: ProgressLine) {
+    public var scratchDirectory: String
+    public init(started: Date, progress: ProgressLine, scratchDirectory: String = NSTemporaryDirectory()) {
         self.started = started
         self.progress = progress
+        self.scratchDirectory = scratchDirectory
     }
 }
 
@@ -65,11 +68,18 @@ public struct CaptureOutcome: Sendable {
 public struct RestoreRequest: Sendable {
     /// Target directory (`--to`), for file-like sources.
     public var directory: String?
+    /// A Redis server described by its redis.conf (`--to-config`).
+    public var redisConfig: String?
+    /// Port for a scratch server started in `directory` (`--port`), for Redis.
+    public var port: Int?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force: Bool
     public var progress: ProgressLine
-    public init(directory: String? = nil, force: Bool = false, progress: ProgressLine = ProgressLine(enabled: false)) {
+    public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, force: Bool = false,
+                progress: ProgressLine = ProgressLine(enabled: false)) {
         self.directory = directory
+        self.redisConfig = redisConfig
+        self.port = port
         self.force = force
         self.progress = progress
     }
@@ -82,14 +92,17 @@ public struct RestoreOutcome: Codable, Sendable {
     public var bytes: Int64
     /// Where the target's previous content was moved, when `force` replaced it.
     public var previousMovedTo: String?
-    public init(target: String, entries: Int, bytes: Int64, previousMovedTo: String? = nil) {
+    /// What the adapter checked after restoring (e.g. key counts), for people.
+    public var checks: [String]
+    public init(target: String, entries: Int, bytes: Int64, previousMovedTo: String? = nil, checks: [String] = []) {
         self.target = target
         self.entries = entries
         self.bytes = bytes
         self.previousMovedTo = previousMovedTo
+        self.checks = checks
     }
     enum CodingKeys: String, CodingKey {
-        case target, entries, bytes
+        case target, entries, bytes, checks
         case previousMovedTo = "previous_moved_to"
     }
 }
@@ -103,7 +116,7 @@ public protocol EntryContentCheck: AnyObject {
 
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {

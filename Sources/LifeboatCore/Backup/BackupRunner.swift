@@ -90,7 +90,8 @@ public struct BackupRunner {
         let line = progress
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
         let sourceStarted = Date()
-        let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress))
+        let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress,
+                                                                                            scratchDirectory: repository.tempDirectory))
         let stored = try writer.finish()
         try FileIO.sync(fd, path: temp)
         var metadata = outcome.metadata

@@ -98,6 +98,32 @@ public final class ArchiveWriter {
         return (record, changed)
     }
 
+    /// Adds a regular file of exactly `size` bytes whose content `produce` pushes through the
+    /// function it is given (a socket, a child's stdout). Pushing more or fewer bytes than `size`
+    /// is an error: tar headers carry the size first.
+    @discardableResult
+    public func addStream(path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec,
+                          produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> EntryRecord {
+        var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
+                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: nil)
+        let hasher = SHA256Hasher()
+        var written: Int64 = 0
+        try produce { bytes in
+            guard written + Int64(bytes.count) <= size else {
+                throw LifeboatError(.operationFailed, "\(path): the source sent more than the \(size) bytes it announced")
+            }
+            try writeData(bytes, hasher: hasher)
+            written += Int64(bytes.count)
+        }
+        guard written == size else {
+            throw LifeboatError(.operationFailed, "\(path): the source sent \(written) of the \(size) bytes it announced")
+        }
+        record.sha256 = hasher.finalize()
+        entries.append(record)
+        return record
+    }
+
     /// Adds a small regular file from memory (metadata a source adapter records alongside its data).
     @discardableResult
     public func addBytes(path: String, _ bytes: [UInt8], mode: UInt32 = 0o644, mtime: timespec) throws -> EntryRecord {

@@ -1,0 +1,113 @@
+import Foundation
+
+/// Source type `redis`: a consistent RDB of a Redis server.
+///
+/// Policy keys: `host` (default 127.0.0.1), `port` (6379), `user`, `password_file` or
+/// `password_env` (the name of an environment variable; `REDISCLI_AUTH` is read by default),
+/// `config` (the server's redis.conf, when the server is local), `method`:
+/// - `bgsave` (default; local server): `BGSAVE` (or `BGSAVE SCHEDULE` when one runs), wait until
+///   `INFO persistence` shows `rdb_saves` increased and `rdb_last_bgsave_status:ok`, then stream
+///   `dir/dbfilename` (the child wrote it whole and renamed it into place);
+/// - `replica` (remote server): the replication transfer `redis-cli --rdb` performs
+///   (`REPLCONF rdb-only 1`, `SYNC`), which works with an ACL user limited to
+///   `+sync +psync +replconf +ping +info`.
+/// The RDB is validated while it streams (magic, version, CRC-64) and stored as entry `dump.rdb`.
+public struct RedisAdapter: SourceAdapter {
+    public static let type = "redis"
+    public static let settingKeys = ["host", "port", "user", "password_file", "password_env", "config", "method", "timeout"]
+
+    public enum Method: String, Sendable { case bgsave, replica }
+
+    public let name: String
+    public var host = "127.0.0.1"
+    public var port = 6379
+    public var user: String?
+    public var passwordFile: String?
+    public var passwordEnv = "REDISCLI_AUTH"
+    public var config: String?
+    public var method = Method.bgsave
+    /// Longest wait for a BGSAVE or a transfer, in seconds.
+    public var timeout: Double = 3600
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public static func configure(name: String, settings: PolicyNode) throws -> RedisAdapter {
+        var adapter = RedisAdapter(name: name)
+        for (key, value) in try settings.mapping() {
+            switch key {
+            case "host": adapter.host = try value.string()
+            case "port":
+                adapter.port = try value.integer()
+                guard (1...65535).contains(adapter.port) else { throw value.error("port \(adapter.port) is out of range", fix: "use 1–65535") }
+            case "user": adapter.user = try value.string()
+            case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "password_env": adapter.passwordEnv = try value.string()
+            case "config": adapter.config = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "timeout":
+                let text = try value.string()
+                guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else { throw value.error("invalid timeout \"\(text)\"", fix: "write e.g. 10m or 1h") }
+                adapter.timeout = seconds
+            case "method":
+                let text = try value.string()
+                guard let m = Method(rawValue: text) else { throw value.error("unknown method \"\(text)\"", fix: "use bgsave (local server) or replica") }
+                adapter.method = m
+            default: break
+            }
+        }
+        return adapter
+    }
+
+    /// The password from `password_file` (first line) or the environment; never from argv.
+    func password() throws -> String? {
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                throw LifeboatError(.invalidInput, "source \"\(name)\": cannot read password_file \(passwordFile)")
+            }
+            return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        if let value = ProcessInfo.processInfo.environment[passwordEnv], !value.isEmpty { return value }
+        if let config, let conf = try? RedisConfig(path: config) { return conf.requirepass }
+        return nil
+    }
+
+    func connect(timeout: Double = 10) throws -> RESPClient {
+        let client = try RESPClient(host: host, port: port, timeout: timeout)
+        try client.authenticate(user: user, password: try password())
+        return client
+    }
+
+    public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
+        let client = try connect()
+        let info = try RedisInfo.fetch(client)
+        let validator = RDBValidator()
+        let savedAt: Date
+        switch method {
+        case .bgsave: savedAt = try RedisBgsave(adapter: self, client: client).capture(into: writer, validator: validator)
+        case .replica: savedAt = try RedisReplicaTransfer(adapter: self).capture(into: writer, validator: validator, context: context)
+        }
+        try validator.finish()
+        var metadata: [String: JSONValue] = [
+            "redis_version": .string(info["redis_version"] ?? "unknown"),
+            "rdb_version": .int(Int64(validator.version ?? 0)),
+            "used_memory": .int(info.int("used_memory") ?? 0),
+            "method": .string(method.rawValue),
+            "keys": .object(info.keyspace.mapValues { .int($0) }),
+            "keys_total": .int(info.keyspace.values.reduce(0, +)),
+        ]
+        if let config { metadata["config"] = .string(config) }
+        return CaptureOutcome(metadata: metadata,
+                              warnings: validator.checksumDisabled ? ["the server writes RDBs without a checksum (rdbchecksum no)"] : [],
+                              recoveryPoint: savedAt)
+    }
+
+    public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? {
+        entry.path == "dump.rdb" ? RDBValidator() : nil
+    }
+
+    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
+                               request: RestoreRequest) async throws -> RestoreOutcome {
+        try await RedisRestore(component: component, request: request).run(reader: reader)
+    }
+}

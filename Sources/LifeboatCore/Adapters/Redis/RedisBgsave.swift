@@ -1,0 +1,66 @@
+import Foundation
+
+/// Capture by `BGSAVE` on a local server, then streaming the RDB file the child wrote.
+struct RedisBgsave {
+    let adapter: RedisAdapter
+    let client: RESPClient
+
+    /// Returns when the save the data reflects started (the fork).
+    func capture(into writer: ArchiveWriter, validator: RDBValidator) throws -> Date {
+        let before = try RedisInfo.fetch(client, section: "persistence")
+        guard let savesBefore = before.int("rdb_saves") else {
+            throw LifeboatError(.operationFailed, "redis \(client.endpoint): INFO persistence has no rdb_saves (Redis 7.0 or later is needed)")
+        }
+        let forkedAt = Date()
+        if case .error(let message) = try client.call("BGSAVE") {
+            guard message.contains("in progress") else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed: \(message)") }
+            try client.expect("BGSAVE", "SCHEDULE")  // one is running: ours starts right after it
+        }
+        let deadline = Date().addingTimeInterval(adapter.timeout)
+        while true {
+            let info = try RedisInfo.fetch(client, section: "persistence")
+            if info["rdb_bgsave_in_progress"] == "0", let saves = info.int("rdb_saves"), saves > savesBefore {
+                guard info["rdb_last_bgsave_status"] == "ok" else {
+                    throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed (rdb_last_bgsave_status:\(info["rdb_last_bgsave_status"] ?? "?")); see the server log")
+                }
+                break
+            }
+            guard Date() < deadline else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE did not finish within \(Int(adapter.timeout)) s") }
+            usleep(50_000)
+        }
+        let path = try rdbPath()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LifeboatError.system("redis \(client.endpoint): cannot open the RDB", path: path)
+        }
+        defer { close(fd) }  // the open descriptor pins this save even if another replaces the file
+        var st = stat()
+        fstat(fd, &st)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        try writer.addStream(path: "dump.rdb", size: Int64(st.st_size), mode: 0o600, mtime: st.st_mtim) { push in
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
+                if n == 0 { break }
+                try buffer.withUnsafeBytes { chunk in
+                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+                    try validator.consume(bytes)
+                    try push(bytes)
+                }
+            }
+        }
+        return forkedAt
+    }
+
+    /// `dir/dbfilename` from `CONFIG GET`, or from the policy's `config` file when CONFIG is renamed away.
+    private func rdbPath() throws -> String {
+        if case .array(let dir?) = try client.call("CONFIG", "GET", "dir"), dir.count == 2, let d = dir[1].text,
+           case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text {
+            return d + "/" + f
+        }
+        guard let config = adapter.config else {
+            throw LifeboatError(.invalidInput, "redis \(client.endpoint): CONFIG GET is not allowed and the source has no `config:`",
+                                fix: "add `config: /etc/redis/redis.conf` to source \"\(adapter.name)\"")
+        }
+        return try RedisConfig(path: config).rdbPath
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// The parts of a `redis.conf` a restore needs: where the server listens, where its RDB and AOF
+/// live, and its password. Later directives win, as in Redis; `include` is not followed.
+public struct RedisConfig: Sendable {
+    public var path: String
+    public var port = 6379
+    public var bind = "127.0.0.1"
+    /// The data directory, resolved against the config file's directory when relative.
+    public var dir: String
+    public var dbfilename = "dump.rdb"
+    public var appendonly = false
+    public var appenddirname = "appendonlydir"
+    public var requirepass: String?
+
+    public var rdbPath: String { dir + "/" + dbfilename }
+    public var aofPath: String { dir + "/" + appenddirname }
+
+    public init(path: String) throws {
+        self.path = path
+        let base = (path as NSString).deletingLastPathComponent
+        dir = base.isEmpty ? "." : base
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LifeboatError(.invalidInput, "cannot read redis config \(path)", fix: "give the server's redis.conf with --to-config")
+        }
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+            guard let key = words.first?.lowercased(), !key.hasPrefix("#"), words.count >= 2 else { continue }
+            let value = words[1]
+            switch key {
+            case "port": port = Int(value) ?? port
+            case "bind": bind = value == "*" || value == "0.0.0.0" ? "127.0.0.1" : value.replacingOccurrences(of: "-", with: "")
+            case "dir": dir = value.hasPrefix("/") ? value : ((dir as NSString).appendingPathComponent(value) as NSString).standardizingPath
+            case "dbfilename": dbfilename = value
+            case "appendonly": appendonly = value.lowercased() == "yes"
+            case "appenddirname": appenddirname = value
+            case "requirepass": requirepass = value
+            default: break
+            }
+        }
+    }
+}

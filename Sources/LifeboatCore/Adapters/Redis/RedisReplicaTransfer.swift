@@ -1,0 +1,58 @@
+import Foundation
+
+/// Capture over the replication protocol, as `redis-cli --rdb` does: `REPLCONF rdb-only 1`, then
+/// `SYNC`; the server answers `$<length>` (disk-based) or `$EOF:<40-byte mark>` (diskless). A
+/// diskless stream has no length up front, so it is spooled to the repository's scratch
+/// directory first (tar headers need the size); a sized one streams straight into the archive.
+struct RedisReplicaTransfer {
+    let adapter: RedisAdapter
+
+    func capture(into writer: ArchiveWriter, validator: RDBValidator, context: CaptureContext) throws -> Date {
+        let client = try adapter.connect(timeout: adapter.timeout)
+        _ = try client.call("REPLCONF", "rdb-only", "1")  // older servers refuse it; they send the RDB anyway
+        let started = Date()
+        try client.send(["SYNC"])
+        var header: [UInt8] = []
+        repeat { header = try client.readLine() } while header.isEmpty  // keep-alive newlines while the server prepares
+        let text = String(decoding: header, as: UTF8.self)
+        guard text.hasPrefix("$") else {
+            throw LifeboatError(.operationFailed, "redis \(client.endpoint): SYNC refused: \(text)",
+                                fix: "the user needs +sync +psync +replconf +ping +info")
+        }
+        let now = timespec(tv_sec: Int(Date().timeIntervalSince1970), tv_nsec: 0)
+        if text.hasPrefix("$EOF:") {
+            let marker = Array(text.dropFirst(5).utf8)
+            let spool = "\(context.scratchDirectory)/redis-\(adapter.name)-\(Hex.random(bytes: 4)).rdb.spool"
+            let fd = open(spool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw LifeboatError.system("cannot create", path: spool) }
+            defer {
+                close(fd)
+                unlink(spool)
+            }
+            var size: Int64 = 0
+            try client.read(untilMarker: marker) { bytes in
+                try validator.consume(bytes)
+                try FileIO.writeAll(fd, bytes, path: spool)
+                size += Int64(bytes.count)
+            }
+            lseek(fd, 0, SEEK_SET)
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
+                while true {
+                    let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: spool) }
+                    if n == 0 { break }
+                    try buffer.withUnsafeBytes { try push(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                }
+            }
+        } else {
+            guard let size = Int64(text.dropFirst()) else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): bad SYNC header \(text)") }
+            try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
+                try client.read(Int(size)) { bytes in
+                    try validator.consume(bytes)
+                    try push(bytes)
+                }
+            }
+        }
+        return started
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+
+/// Restores an RDB into a Redis server described by its redis.conf (running or not), or into a
+/// fresh scratch server (`--to DIR --port P`), without the AOF trap: with `appendonly yes` and no
+/// matching AOF, Redis ignores the RDB and starts empty. So:
+/// 1. the new RDB is written beside the old one and checked (manifest SHA-256 and RDB CRC) while
+///    the server still runs; 2. `SHUTDOWN NOSAVE`; 3. the old RDB and the AOF directory are moved
+///    aside (kept, not deleted) and the new RDB renamed into place; 4. the server is started with
+///    AOF off and waited for until loading ends; 5. if the config wants AOF, `CONFIG SET
+///    appendonly yes` and wait for the rewrite; 6. the key count is compared with the snapshot's.
+struct RedisRestore {
+    let component: Manifest.Component
+    let request: RestoreRequest
+
+    func run(reader: ComponentReader) async throws -> RestoreOutcome {
+        let configPath = try targetConfig()
+        let conf = try RedisConfig(path: configPath)
+        try checkVersion()
+        try FileIO.makeDirectory(conf.dir)
+        let stamp = Timestamp.compact(Date())
+        let staged = "\(conf.dir)/.\(conf.dbfilename).lifeboat-\(Hex.random(bytes: 4))"
+        let bytes = try stage(reader: reader, to: staged)
+        var checks: [String] = []
+        do {
+            let wasRunning = try shutdownIfRunning(conf)
+            checks.append(wasRunning ? "stopped the running server (SHUTDOWN NOSAVE)" : "server was not running")
+        } catch {
+            unlink(staged)
+            throw error
+        }
+        var previous: String?
+        if FileIO.exists(conf.rdbPath) {
+            previous = "\(conf.rdbPath).lifeboat-previous-\(stamp)"
+            try FileIO.rename(conf.rdbPath, previous!)
+        }
+        try FileIO.rename(staged, conf.rdbPath)
+        if conf.appendonly && FileIO.exists(conf.aofPath) {
+            try FileIO.rename(conf.aofPath, "\(conf.aofPath).lifeboat-previous-\(stamp)")
+            checks.append("moved the AOF directory aside to \(conf.aofPath).lifeboat-previous-\(stamp)")
+        }
+        try FileIO.syncDirectory(conf.dir)
+        let client = try start(conf)
+        if conf.appendonly {
+            try client.expect("CONFIG", "SET", "appendonly", "yes")
+            try waitFor(client, "the AOF rewrite") { info in
+                info["aof_enabled"] == "1" && info["aof_rewrite_in_progress"] == "0" && info["aof_rewrite_scheduled"] == "0"
+            }
+            checks.append("AOF re-enabled and rewritten from the restored data")
+        }
+        let keys = try RedisInfo.fetch(client, section: "keyspace").keyspace.values.reduce(0, +)
+        if case .int(let recorded)? = component.metadata["keys_total"] {
+            guard !(recorded > 0 && keys == 0) else {
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint) started empty after the restore (the snapshot has \(recorded) keys)",
+                                    fix: "check the server log; the previous RDB is at \(previous ?? "(none)")")
+            }
+            checks.append("keys: \(keys) (the snapshot's server had \(recorded) when it was taken)")
+        }
+        return RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
+    }
+
+    /// `--to-config FILE`, or a generated config for a scratch server in `--to DIR` on `--port`.
+    private func targetConfig() throws -> String {
+        if let config = request.redisConfig { return config }
+        guard let directory = request.directory, let port = request.port else {
+            throw LifeboatError(.invalidInput, "restoring redis source \"\(component.source)\" needs a target server",
+                                fix: "add --to-config /etc/redis/redis.conf, or --to DIR --port P for a scratch server")
+        }
+        let dir = ((directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory) as NSString).standardizingPath
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty, !request.force {
+            throw LifeboatError(.invalidInput, "scratch directory \(dir) is not empty", fix: "use a new directory, or --force")
+        }
+        try FileIO.makeDirectory(dir, mode: 0o700)
+        let config = dir + "/redis.conf"
+        let text = """
+            # scratch server written by lifeboat restore
+            bind 127.0.0.1
+            port \(port)
+            dir \(dir)
+            dbfilename dump.rdb
+            appendonly no
+            save ""
+            logfile \(dir)/redis.log
+            pidfile \(dir)/redis.pid
+            enable-debug-command local
+
+            """
+        try FileIO.writeAtomically(Array(text.utf8), to: config, mode: 0o600)
+        return config
+    }
+
+    /// Refuses an RDB newer than the local `redis-server` reads.
+    private func checkVersion() throws {
+        guard case .int(let rdb)? = component.metadata["rdb_version"] else { return }
+        guard let output = try? Self.runTool("redis-server", ["--version"]) else {
+            throw LifeboatError(.operationFailed, "cannot run redis-server --version", fix: "install redis-server on this host")
+        }
+        let supported = Self.maxRDBVersion(serverVersion: output)
+        guard rdb <= supported else {
+            throw LifeboatError(.invalidInput, "the snapshot's RDB is version \(rdb); this host's redis-server reads up to version \(supported)",
+                                fix: "restore onto a Redis at least as new as the one that took the snapshot (\(component.metadata["redis_version"]?.stringValue ?? "?"))")
+        }
+    }
+
+    /// The newest RDB version a `redis-server --version` output can load.
+    static func maxRDBVersion(serverVersion: String) -> Int64 {
+        guard let range = serverVersion.range(of: "v=") else { return 9 }
+        let parts = serverVersion[range.upperBound...].prefix { $0 != " " }.split(separator: ".").compactMap { Int($0) }
+        let (major, minor) = (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+        switch (major, minor) {
+        case (8..., _), (7, 4...): return 12
+        case (7, 2...): return 11
+        case (7, _): return 10
+        case (5...6, _): return 9
+        default: return 8
+        }
+    }
+
+    /// Streams the component's `dump.rdb` to `path`, checking its CRC as it goes, and fsyncs it.
+    private func stage(reader: ComponentReader, to path: String) throws -> Int64 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: path) }
+        var bytes: Int64 = 0
+        do {
+            defer { close(fd) }
+            let validator = RDBValidator()
+            var found = false
+            while let entry = try reader.next() {
+                guard entry.record.path == "dump.rdb" else { continue }
+                found = true
+                try reader.readData { chunk in
+                    try validator.consume(chunk)
+                    try FileIO.writeAll(fd, chunk, path: path)
+                    bytes += Int64(chunk.count)
+                }
+            }
+            guard found else { throw LifeboatError(.integrity, "component \(component.source) has no dump.rdb") }
+            try validator.finish()
+            try FileIO.sync(fd, path: path)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return bytes
+    }
+
+    private func shutdownIfRunning(_ conf: RedisConfig) throws -> Bool {
+        guard let client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5) else { return false }
+        try client.authenticate(user: nil, password: conf.requirepass)
+        _ = try? client.call("SHUTDOWN", "NOSAVE")  // the connection drops when it works
+        for _ in 0..<600 {
+            if (try? RESPClient(host: conf.bind, port: conf.port, timeout: 1)) == nil { return true }
+            usleep(50_000)
+        }
+        throw LifeboatError(.operationFailed, "redis \(conf.bind):\(conf.port) did not stop after SHUTDOWN NOSAVE")
+    }
+
+    /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
+    private func start(_ conf: RedisConfig) throws -> RESPClient {
+        let launcher = Process()
+        launcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        launcher.arguments = ["redis-server", conf.path, "--appendonly", "no", "--daemonize", "yes"]
+        launcher.currentDirectoryURL = URL(fileURLWithPath: (conf.path as NSString).deletingLastPathComponent)
+        launcher.standardOutput = FileHandle.nullDevice
+        try launcher.run()
+        launcher.waitUntilExit()
+        var client: RESPClient?
+        for _ in 0..<600 where client == nil {
+            client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5)
+            if client == nil { usleep(50_000) }
+        }
+        guard let client else {
+            throw LifeboatError(.operationFailed, "redis-server with \(conf.path) did not start after the restore",
+                                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
+        }
+        try client.authenticate(user: nil, password: conf.requirepass)
+        try waitFor(client, "loading to finish") { $0["loading"] == "0" }
+        return client
+    }
+
+    private func waitFor(_ client: RESPClient, _ what: String, _ done: (RedisInfo) -> Bool) throws {
+        for _ in 0..<36_000 {  // up to an hour
+            let info: RedisInfo
+            do {
+                info = try RedisInfo.fetch(client, section: "persistence")
+            } catch let error as LifeboatError where error.message.contains("LOADING") {
+                usleep(100_000)
+                continue
+            }
+            if done(info) { return }
+            usleep(100_000)
+        }
+        throw LifeboatError(.operationFailed, "redis \(client.endpoint): timed out waiting for \(what)")
+    }
+
+    static func runTool(_ name: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [name] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw LifeboatError(.operationFailed, "\(name) exited \(process.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
