@@ -16,7 +16,8 @@ public struct RedisConfig: Sendable {
     public var rdbPath: String { dir + "/" + dbfilename }
     public var aofPath: String { dir + "/" + appenddirname }
 
-    public init(path: String) throws {
+    public init(path given: String) throws {
+        let path = ((given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given) as NSString).standardizingPath
         self.path = path
         let base = (path as NSString).deletingLastPathComponent
         dir = base.isEmpty ? "." : base

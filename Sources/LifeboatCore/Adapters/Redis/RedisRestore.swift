@@ -156,13 +156,12 @@ struct RedisRestore {
 
     /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
     private func start(_ conf: RedisConfig) throws -> RESPClient {
-        let launcher = Process()
-        launcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        launcher.arguments = ["redis-server", conf.path, "--appendonly", "no", "--daemonize", "yes"]
-        launcher.currentDirectoryURL = URL(fileURLWithPath: (conf.path as NSString).deletingLastPathComponent)
-        launcher.standardOutput = FileHandle.nullDevice
-        try launcher.run()
-        launcher.waitUntilExit()
+        let status = try ChildProcess.run(["redis-server", conf.path, "--appendonly", "no", "--daemonize", "yes"],
+                                          in: (conf.path as NSString).deletingLastPathComponent)
+        guard status == 0 else {
+            throw LifeboatError(.operationFailed, "redis-server \(conf.path) exited \(status) at start after the restore",
+                                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
+        }
         var client: RESPClient?
         for _ in 0..<600 where client == nil {
             client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5)
