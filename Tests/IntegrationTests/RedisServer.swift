@@ -1,0 +1,64 @@
+import Foundation
+import LifeboatCore
+
+/// A real redis-server on a loopback port, started by scripts/redis-sandbox.sh in a scratch
+/// directory and shut down when released.
+final class RedisServer {
+    let port: Int
+    let directory: String
+    var config: String { directory + "/redis.conf" }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/redis-sandbox.sh").path
+
+    init(in directory: String, extraConfig: [String] = []) throws {
+        self.directory = directory
+        port = try RedisServer.freePort()
+        // Not Foundation's Process: it waits for the daemonized server too (see ChildProcess).
+        guard try ChildProcess.run(["/bin/bash", Self.script, directory, String(port)] + extraConfig, in: "/") == 0 else {
+            throw LifeboatError(.operationFailed, "redis-sandbox.sh failed (is redis-server installed? scripts/setup.sh installs it)")
+        }
+    }
+
+    deinit {
+        _ = try? client().call("SHUTDOWN", "NOSAVE")
+    }
+
+    func client(user: String? = nil, password: String? = nil) throws -> RESPClient {
+        let c = try RESPClient(host: "127.0.0.1", port: port, timeout: 30)
+        try c.authenticate(user: user, password: password)
+        return c
+    }
+
+    /// `DEBUG DIGEST`: equal digests, equal data.
+    func digest() throws -> String {
+        try client().expect("DEBUG", "DIGEST").text ?? ""
+    }
+
+    func keys() throws -> Int64 {
+        if case .integer(let n) = try client().expect("DBSIZE") { return n }
+        return -1
+    }
+
+    /// 200k string keys plus hashes, lists, sets, sorted sets and a stream.
+    func populate(keys: Int = 200_000) throws {
+        let c = try client()
+        try c.expect("DEBUG", "POPULATE", String(keys), "key", "32")
+        for i in 0..<200 {
+            try c.expect("HSET", "hash:\(i)", "name", "doc-\(i)", "score", String(i))
+            try c.expect("RPUSH", "list:\(i % 20)", "item-\(i)")
+            try c.expect("SADD", "set:\(i % 10)", "member-\(i)")
+            try c.expect("ZADD", "zset", String(i), "m\(i)")
+            try c.expect("XADD", "events", "*", "seq", String(i))
+        }
+    }
+
+    /// A port nobody listens on (bind-probe on loopback).
+    static func freePort() throws -> Int {
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000...60_000)
+            if (try? RESPClient(host: "127.0.0.1", port: candidate, timeout: 1)) == nil { return candidate }
+        }
+        throw LifeboatError(.operationFailed, "no free port found")
+    }
+}

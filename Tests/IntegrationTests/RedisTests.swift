@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// The Redis adapter against real redis-server processes (no mocks): DEBUG DIGEST equal after
+/// backup → flush → restore, the AOF trap, the replica transfer with a least-privilege ACL user,
+/// and corrupt RDBs refused.
+@Suite(.serialized) struct RedisTests {
+    func policy(_ box: Sandbox, sources: String) throws {
+        try """
+            repository: \(box.repo)
+            sources:
+            \(sources)
+            schedules:
+              hourly: {cron: "@hourly"}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try CLI.run(["init", "--repo", box.repo])
+    }
+
+    @Test func bgsaveBackupFlushRestoreGivesTheSameDigest() throws {
+        let box = try Sandbox("redis")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate()
+        let before = try server.digest()
+        let keys = try server.keys()
+        #expect(keys > 200_000)
+        try policy(box, sources: "  cache: {type: redis, host: 127.0.0.1, port: \(server.port), config: \(server.config)}")
+
+        let backup = try CLI.run(["backup", "--policy", box.policy, "--json"])
+        #expect(backup.status == 0, "\(backup.output)")
+        let manifest = try #require(try CLI.run(["show", "latest", "--repo", box.repo, "--json"]).json() as? [String: Any])
+        let metadata = try #require((manifest["components"] as? [[String: Any]])?.first?["metadata"] as? [String: Any])
+        #expect(metadata["redis_version"] as? String != nil)
+        #expect(metadata["rdb_version"] as? Int == 10)
+        #expect(metadata["keys_total"] as? Int == Int(keys))
+        #expect((metadata["used_memory"] as? Int ?? 0) > 0)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+
+        try server.client().expect("FLUSHALL")
+        #expect(try server.keys() == 0)
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--source", "cache", "--to-config", server.config])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try server.digest() == before)
+        #expect(try server.keys() == keys)
+        // The RDB it replaced is kept aside, not deleted.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: server.directory).contains { $0.hasPrefix("dump.rdb.lifeboat-previous-") })
+    }
+
+    @Test func restoreWithAppendOnlyOnDoesNotComeBackEmpty() throws {
+        let box = try Sandbox("redis-aof")
+        let server = try RedisServer(in: box.root + "/redis", extraConfig: ["appendonly yes"])
+        try server.populate(keys: 50_000)
+        let before = try server.digest()
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        try server.client().expect("FLUSHALL")  // the AOF now says "empty"
+
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--source", "cache", "--to-config", server.config])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try server.digest() == before)
+        let info = RedisInfo(try server.client().expect("INFO", "persistence").text ?? "")
+        #expect(info["aof_enabled"] == "1")
+
+        // The real trap: after a restart with appendonly yes, the data must still be there.
+        _ = try? server.client().call("SHUTDOWN")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try ChildProcess.run(["redis-server", server.config, "--daemonize", "yes"], in: server.directory) == 0)
+        var digest = ""
+        for _ in 0..<100 where digest.isEmpty {
+            Thread.sleep(forTimeInterval: 0.05)
+            digest = (try? server.digest()) ?? ""
+        }
+        #expect(digest == before)
+    }
+
+    @Test func replicaTransferWithALeastPrivilegeUserRestoresIntoAScratchServer() throws {
+        let box = try Sandbox("redis-replica")
+        let server = try RedisServer(in: box.root + "/redis",
+                                     extraConfig: ["user backup on >s3cret-pw ~* &* -@all +sync +psync +replconf +ping +info"])
+        try server.populate(keys: 20_000)
+        let before = try server.digest()
+        let passwordFile = box.root + "/redis.pw"
+        try "s3cret-pw\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), method: replica, user: backup, password_file: \(passwordFile)}")
+        let backup = try CLI.run(["backup", "--policy", box.policy])
+        #expect(backup.status == 0, "\(backup.output)")
+        // The password is in no argv, log line or manifest.
+        let manifest = try CLI.run(["show", "latest", "--repo", box.repo, "--json"]).stdout
+        #expect(!manifest.contains("s3cret-pw") && !backup.output.contains("s3cret-pw"))
+
+        let scratchPort = try RedisServer.freePort()
+        let scratchDir = box.root + "/scratch"
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", scratchDir, "--port", String(scratchPort)])
+        #expect(restore.status == 0, "\(restore.output)")
+        let scratch = try RESPClient(host: "127.0.0.1", port: scratchPort)
+        #expect(try scratch.expect("DEBUG", "DIGEST").text == before)
+        _ = try? scratch.call("SHUTDOWN", "NOSAVE")
+    }
+
+    @Test func aWrongPasswordIsAClearError() throws {
+        let box = try Sandbox("redis-auth")
+        let server = try RedisServer(in: box.root + "/redis", extraConfig: ["requirepass right"])
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), password_env: LIFEBOAT_TEST_REDIS_PW}")
+        let result = try CLI.run(["backup", "--policy", box.policy], environment: ["LIFEBOAT_TEST_REDIS_PW": "wrong"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("authentication failed"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.repo + "/snapshots").isEmpty)
+        _ = try? server.client(password: "right").call("SHUTDOWN", "NOSAVE")
+    }
+
+    @Test func aCorruptedRDBIsRefusedWithExit3() throws {
+        let box = try Sandbox("redis-corrupt")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate(keys: 5_000)
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "none"]).status == 0)
+        // Corrupt a byte inside dump.rdb's content, then re-seal everything so that only the RDB's
+        // own CRC can tell: stored-file and entry hashes are recomputed, the manifest resealed.
+        let summary = try #require((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])?.first)
+        let id = try #require(summary["id"] as? String)
+        let manifestPath = box.repo + "/snapshots/\(id).json"
+        var manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: manifestPath)), path: manifestPath)
+        let file = box.repo + "/" + manifest.components[0].file
+        var data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let start = try #require(data.range(of: Data("REDIS0010".utf8))).lowerBound
+        data[start + 4000] ^= 0xff
+        try data.write(to: URL(fileURLWithPath: file))
+        let content = data[start..<(start + Int(manifest.components[0].entries[0].size))]
+        manifest.components[0].entries[0].sha256 = SHA256Hasher.hex(of: content)
+        manifest.components[0].sha256 = SHA256Hasher.hex(of: data)
+        manifest.checksum = nil
+        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: manifestPath))
+
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)  // stored bytes match the (resealed) manifest
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3)
+        #expect(deep.stderr.contains("entry \"dump.rdb\"") && deep.stderr.contains("checksum"), "\(deep.stderr)")
+        let before = try server.digest()
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 3, "\(restore.output)")
+        #expect(try server.digest() == before)  // the running server was never touched
+    }
+}
