@@ -114,3 +114,24 @@ PY
   --keep-hourly 48 --keep-daily 30 --keep-weekly 52 --keep-monthly 24 --keep-yearly 10 --keep-within 30d --json >/dev/null
 read -r plan_s plan_kb < "$work/time.plan"
 echo "retention plan: 1,000,000 timestamps, all rules: ${plan_s} s, peak RSS $((plan_kb / 1024)) MiB (target < 2 s)"
+
+# Redis: 2M keys. Lifeboat's capture (including compression and hashing) against
+# `redis-cli --rdb - | zstd -3` on the same server, diskless sync delay 0 for both.
+rdir="$work/redis"; rport=16499
+rm -rf "$rdir"; scripts/redis-sandbox.sh "$rdir" "$rport" "repl-diskless-sync-delay 0" >/dev/null
+trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true' EXIT
+redis-cli -p "$rport" debug populate 2000000 key 16 >/dev/null
+printf 'repository: %s\nsources:\n  bg: {type: redis, port: %s, config: %s}\n  rep: {type: redis, port: %s, method: replica}\n' \
+  "$work/lb-redis" "$rport" "$rdir/redis.conf" "$rport" > "$work/redis-policy.yaml"
+rm -rf "$work/lb-redis"; "$lifeboat" init --repo "$work/lb-redis" -q
+: > "$work/results"
+measure redis_cli_rdb_zstd sh -c "redis-cli -p $rport --rdb - 2>/dev/null | zstd -3 -q -o '$work/peer.rdb.zst' -f"
+measure lifeboat_bgsave "$lifeboat" backup --policy "$work/redis-policy.yaml" --source bg -q
+measure lifeboat_replica "$lifeboat" backup --policy "$work/redis-policy.yaml" --source rep -q
+python3 - "$work/results" <<'PY'
+import sys
+rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+peer = rows["redis_cli_rdb_zstd"][0]
+for k, (s, m) in rows.items():
+    print(f"{k:<20}{s:>8.2f} s{m/1024:>8.1f} MiB   ratio vs redis-cli --rdb | zstd -3: {s/max(peer,0.001):.2f} (target <= 1.2)")
+PY
