@@ -140,4 +140,24 @@ import LifeboatCore
         #expect(restore.status == 3, "\(restore.output)")
         #expect(try server.digest() == before)  // the running server was never touched
     }
+
+    @Test func anRDBNewerThanTheTargetServerIsRefused() throws {
+        let box = try Sandbox("redis-version")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate(keys: 1_000)
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        // Pretend the snapshot came from Redis 7.4 (RDB 12): reseal the manifest with that metadata.
+        let id = try #require((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])?.first?["id"] as? String)
+        let path = box.repo + "/snapshots/\(id).json"
+        var manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+        manifest.components[0].metadata["rdb_version"] = .int(12)
+        manifest.checksum = nil
+        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: path))
+        let before = try server.digest()
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 2, "\(restore.output)")
+        #expect(restore.stderr.contains("version 12"))
+        #expect(try server.digest() == before)
+    }
 }
