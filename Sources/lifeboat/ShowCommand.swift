@@ -14,7 +14,7 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try global.openRepository()
-        let manifest = try SnapshotSelector(snapshot).resolve(in: repository.loadSnapshots().snapshots)
+        let manifest = try repository.manifest(id: try SnapshotSelector(snapshot).resolve(in: repository.loadSnapshots().snapshots).id)
         if global.json {
             try Console.json(manifest)
             return

@@ -56,7 +56,11 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var sha256: String
         /// Total size of the entries' content before compression.
         public var contentBytes: Int64
+        /// Every entry, in stream order; empty when the manifest was loaded without entries
+        /// (`Repository.loadSnapshots()`), which `entryCount` still counts.
         public var entries: [EntryRecord]
+        /// How many entries the component has (not stored: derived when loading or building).
+        public var entryCount: Int = 0
         /// Adapter-specific facts (source path, server version, counts).
         public var metadata: [String: JSONValue]
         /// Things a person should know (files that changed while read, skipped special files).
@@ -72,6 +76,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             self.sha256 = sha256
             self.contentBytes = contentBytes
             self.entries = entries
+            self.entryCount = entries.count
             self.metadata = metadata
             self.warnings = warnings
         }
@@ -114,8 +119,10 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// Decodes a stored manifest and proves it: known format, checksum present and matching.
-    public static func load(_ data: Data, path: String) throws -> Manifest {
-        let manifest: Manifest
+    /// With `keepEntries` false the entries are dropped after the proof (their count is kept), so
+    /// listing many snapshots of large trees does not hold every entry in memory.
+    public static func load(_ data: Data, path: String, keepEntries: Bool = true) throws -> Manifest {
+        var manifest: Manifest
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: data)
         } catch {
@@ -131,6 +138,10 @@ public struct Manifest: Codable, Sendable, Equatable {
         let actual = try manifest.computeChecksum()
         guard stored == actual else {
             throw LifeboatError(.integrity, "manifest \(path) was modified: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
+        }
+        for i in manifest.components.indices {
+            manifest.components[i].entryCount = manifest.components[i].entries.count
+            if !keepEntries { manifest.components[i].entries = [] }
         }
         return manifest
     }

@@ -58,8 +58,9 @@ public struct Repository: Sendable {
         return (repo, config)
     }
 
-    /// Every manifest, proved, oldest first; manifests that fail to load come back as problems.
-    public func loadSnapshots() -> (snapshots: [Manifest], problems: [LifeboatError]) {
+    /// Every manifest, proved, oldest first, without entries unless `entries` (load one snapshot
+    /// in full with `manifest(id:)`); manifests that fail to load come back as problems.
+    public func loadSnapshots(entries: Bool = false) -> (snapshots: [Manifest], problems: [LifeboatError]) {
         var snapshots: [Manifest] = []
         var problems: [LifeboatError] = []
         for file in manifestFiles() {
@@ -68,7 +69,7 @@ public struct Repository: Sendable {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw LifeboatError(.integrity, "manifest \(path) cannot be read")
                 }
-                let manifest = try Manifest.load(data, path: path)
+                let manifest = try Manifest.load(data, path: path, keepEntries: entries)
                 guard manifest.id + ".json" == file else {
                     throw LifeboatError(.integrity, "manifest \(path) names id \(manifest.id)")
                 }
@@ -81,6 +82,15 @@ public struct Repository: Sendable {
         }
         snapshots.sort { ($0.started, $0.id) < ($1.started, $1.id) }
         return (snapshots, problems)
+    }
+
+    /// One snapshot's manifest in full (with entries), proved.
+    public func manifest(id: String) throws -> Manifest {
+        let path = "\(snapshotsDirectory)/\(id).json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LifeboatError(.integrity, "manifest \(path) cannot be read")
+        }
+        return try Manifest.load(data, path: path)
     }
 
     /// The names of all snapshots, from a light decode of each manifest (no entries, no proof):

@@ -44,7 +44,7 @@ public struct SnapshotSummary: Codable, Sendable {
         host = m.host
         components = m.components.map {
             Component(source: $0.source, type: $0.type, file: $0.file, compression: $0.compression, bytes: $0.bytes,
-                      sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entries.count, warnings: $0.warnings.count)
+                      sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count)
         }
     }
 }

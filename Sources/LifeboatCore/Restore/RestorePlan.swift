@@ -22,7 +22,7 @@ public struct RestorePlan: Codable, Sendable {
     public static func make(repository: Repository, selector: SnapshotSelector, source: String?,
                             target: String?) throws -> (RestorePlan, Manifest) {
         let snapshots = repository.loadSnapshots().snapshots
-        let manifest = try selector.resolve(in: snapshots, source: source)
+        let manifest = try repository.manifest(id: try selector.resolve(in: snapshots, source: source).id)
         let component: Manifest.Component
         if let source {
             guard let found = manifest.component(source) else {

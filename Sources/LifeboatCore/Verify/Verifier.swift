@@ -32,7 +32,7 @@ public struct Verifier {
             for component in manifest.components {
                 do {
                     if deep {
-                        try verifyDeep(manifest, component)
+                        try verifyDeep(try repository.manifest(id: manifest.id), component.source)
                     } else {
                         try verifyStored(manifest, component, base: verifiedBytes)
                     }
@@ -74,7 +74,8 @@ public struct Verifier {
     }
 
     /// Walks every entry through `ComponentReader` and the adapter's content check.
-    private func verifyDeep(_ manifest: Manifest, _ component: Manifest.Component) throws {
+    private func verifyDeep(_ manifest: Manifest, _ source: String) throws {
+        guard let component = manifest.component(source) else { return }
         let adapter = SourceAdapters.named(component.type)
         let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
         var entries = 0
