@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a local sandbox: installs what it needs, builds lifeboat, creates a sample
-# config tree under ./.sandbox, then backup → snapshots → verify --deep → restore → compare.
+# config tree and starts a Redis server (loopback port 16479) under ./.sandbox, then
+# backup → snapshots → verify --deep → restore both (the config tree into a directory, Redis
+# into a scratch server on port 16480) → compare (diff, DEBUG DIGEST) → stop the servers.
 # Run it again to add another snapshot to the same repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,13 @@ if [[ ! -f "$src/app.yaml" ]]; then
 fi
 date -u +%FT%TZ > "$src/last-deploy.txt"
 
+redis_port=16479 scratch_port=16480
+redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+scripts/redis-sandbox.sh "$sandbox/redis" "$redis_port"
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true' EXIT
+redis-cli -p "$redis_port" debug populate 20000 session 64 >/dev/null
+for i in $(seq 1 20); do redis-cli -p "$redis_port" xadd jobs '*' job "embed-$i" >/dev/null; done
+
 cat > "$sandbox/policy.yaml" <<YAML
 repository: ./repo
 compression: zstd:3
@@ -31,6 +40,10 @@ sources:
   config:
     type: files
     path: ./app-config
+  cache:
+    type: redis
+    port: $redis_port
+    config: ./redis/redis.conf
 schedules:
   daily:
     cron: "0 2 * * *"
@@ -46,4 +59,10 @@ target="$sandbox/restored-$name"
 echo "== restore $name → $target"
 "$lifeboat" restore "$name" --repo "$sandbox/repo" --source config --to "$target"
 diff -r --no-dereference "$src" "$target"
-echo "== restored tree is identical to the source. Repository: $sandbox/repo"
+echo "== restored tree is identical to the source"
+scratch="$sandbox/redis-restored-$name"
+echo "== restore $name cache → scratch Redis on port $scratch_port ($scratch)"
+"$lifeboat" restore "$name" --repo "$sandbox/repo" --source cache --to "$scratch" --port "$scratch_port"
+original=$(redis-cli -p "$redis_port" debug digest) restored=$(redis-cli -p "$scratch_port" debug digest)
+[[ "$original" == "$restored" ]] || { echo "sandbox: Redis digests differ: $original vs $restored" >&2; exit 1; }
+echo "== restored Redis has the same DEBUG DIGEST ($restored). Repository: $sandbox/repo"
