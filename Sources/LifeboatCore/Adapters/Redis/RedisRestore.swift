@@ -14,7 +14,11 @@ struct RedisRestore {
 
     func run(reader: ComponentReader) async throws -> RestoreOutcome {
         let configPath = try targetConfig()
-        let conf = try RedisConfig(path: configPath)
+        var conf = try RedisConfig(path: configPath)
+        if let live = try? liveFiles(conf) {  // a running server knows where its files really are
+            conf.dir = live.dir
+            conf.dbfilename = live.dbfilename
+        }
         try checkVersion()
         try FileIO.makeDirectory(conf.dir)
         let stamp = Timestamp.compact(Date())
@@ -143,6 +147,17 @@ struct RedisRestore {
         return bytes
     }
 
+    /// `dir` and `dbfilename` of the server running at the config's address, if it runs and
+    /// allows CONFIG GET.
+    private func liveFiles(_ conf: RedisConfig) throws -> (dir: String, dbfilename: String) {
+        let client = try RESPClient(host: conf.bind, port: conf.port, timeout: 5)
+        try client.authenticate(user: nil, password: conf.requirepass)
+        guard case .array(let dir?) = try client.call("CONFIG", "GET", "dir"), dir.count == 2, let d = dir[1].text,
+              case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text
+        else { throw LifeboatError(.operationFailed, "CONFIG GET refused") }
+        return (d, f)
+    }
+
     private func shutdownIfRunning(_ conf: RedisConfig) throws -> Bool {
         guard let client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5) else { return false }
         try client.authenticate(user: nil, password: conf.requirepass)
@@ -156,7 +171,8 @@ struct RedisRestore {
 
     /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
     private func start(_ conf: RedisConfig) throws -> RESPClient {
-        let status = try ChildProcess.run(["redis-server", conf.path, "--appendonly", "no", "--daemonize", "yes"],
+        let status = try ChildProcess.run(["redis-server", conf.path, "--dir", conf.dir, "--dbfilename", conf.dbfilename,
+                                           "--appendonly", "no", "--daemonize", "yes"],
                                           in: (conf.path as NSString).deletingLastPathComponent)
         guard status == 0 else {
             throw LifeboatError(.operationFailed, "redis-server \(conf.path) exited \(status) at start after the restore",
