@@ -27,6 +27,19 @@ public enum FileIO {
         }
     }
 
+    /// Reads `fd` to its end in chunks of up to 1 MiB, handing each to `body`; returns the byte count.
+    @discardableResult
+    public static func forEachChunk(_ fd: Int32, path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: Int64 = 0
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try read(fd, into: $0, path: path) }
+            if n == 0 { return total }
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            total += Int64(n)
+        }
+    }
+
     /// `fsync` that reports its failure.
     public static func sync(_ fd: Int32, path: String) throws {
         guard fsync(fd) == 0 else { throw LifeboatError.system("cannot fsync", path: path) }

@@ -29,10 +29,12 @@ public struct Verifier {
         var verifiedBytes: Int64 = 0
         for manifest in chosen {
             var ok = true
+            var full: Manifest?  // with entries, loaded once when the first component needs it
             for component in manifest.components {
                 do {
                     if deep {
-                        try verifyDeep(try repository.manifest(id: manifest.id), component.source)
+                        if full == nil { full = try repository.manifest(id: manifest.id) }
+                        try verifyDeep(full!, component.source)
                     } else {
                         try verifyStored(manifest, component, base: verifiedBytes)
                     }
@@ -61,13 +63,10 @@ public struct Verifier {
         }
         defer { close(fd) }
         let hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var total: Int64 = 0
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            total += Int64(n)
+        try FileIO.forEachChunk(fd, path: path) { chunk in
+            hasher.update(chunk)
+            total += Int64(chunk.count)
             progress.update("verifying \(manifest.name) \(component.source): \(ProgressLine.bytes(base + total))")
         }
         try matcher.checkStored((hasher.finalize(), total))

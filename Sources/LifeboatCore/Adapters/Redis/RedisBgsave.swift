@@ -36,16 +36,10 @@ struct RedisBgsave {
         defer { close(fd) }  // the open descriptor pins this save even if another replaces the file
         var st = stat()
         fstat(fd, &st)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         try writer.addStream(path: "dump.rdb", size: Int64(st.st_size), mode: 0o600, mtime: st.st_mtim) { push in
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
-                if n == 0 { break }
-                try buffer.withUnsafeBytes { chunk in
-                    let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
-                    try validator.consume(bytes)
-                    try push(bytes)
-                }
+            try FileIO.forEachChunk(fd, path: path) { bytes in
+                try validator.consume(bytes)
+                try push(bytes)
             }
         }
         return forkedAt

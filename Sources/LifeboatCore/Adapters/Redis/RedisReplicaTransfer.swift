@@ -36,13 +36,8 @@ struct RedisReplicaTransfer {
                 size += Int64(bytes.count)
             }
             lseek(fd, 0, SEEK_SET)
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
             try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
-                while true {
-                    let n = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: spool) }
-                    if n == 0 { break }
-                    try buffer.withUnsafeBytes { try push(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                }
+                try FileIO.forEachChunk(fd, path: spool, push)
             }
         } else {
             guard let size = Int64(text.dropFirst()) else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): bad SYNC header \(text)") }
