@@ -1,26 +1,55 @@
 import ArgumentParser
+import Foundation
 import LifeboatCore
 
 struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "restore", abstract: "Restore one source of a snapshot into a target.")
+        commandName: "restore", abstract: "Restore one source of a snapshot into a target.",
+        discussion: """
+            files:               restore SNAP --to DIR
+            redis:               restore SNAP --to-config redis.conf   |  --to DIR --port P (scratch server)
+            postgres logical:    restore SNAP --to-database NAME [--to-host H --to-port P]   |  --to DIR (dump files)
+            postgres physical:   restore --source S --at TIME|latest --to-datadir DIR [--port P] [--start]
+                                 (or SNAP instead of --at: the base backup's own end; --target-name N: a restore point)
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Snapshot name, id prefix or `latest`.")
-    var snapshot: String
+    @Argument(help: "Snapshot name, id prefix or `latest` (optional with --at).")
+    var snapshot: String?
 
     @Option(name: .long, help: "The source to restore (optional when the snapshot has one).")
     var source: String?
 
-    @Option(name: .long, help: "Target directory (files sources; for redis, a scratch server's directory with --port). Must be new or empty unless --force.")
+    @Option(name: .long, help: "Target directory (files; redis scratch server with --port; postgres logical: write the dump files there).")
     var to: String?
 
     @Option(name: .customLong("to-config"), help: "Redis: the target server's redis.conf (running or not).")
     var toConfig: String?
 
-    @Option(name: .long, help: "Redis: port of a scratch server started in --to DIR.")
+    @Option(name: [.long, .customLong("to-port")], help: "Port of the server to start (redis scratch, postgres --start) or to restore into (postgres logical).")
     var port: Int?
+
+    @Option(name: .customLong("to-database"), help: "PostgreSQL logical: database to restore into (created when absent).")
+    var toDatabase: String?
+
+    @Option(name: .customLong("to-host"), help: "PostgreSQL logical: target server host (default: the source's).")
+    var toHost: String?
+
+    @Option(name: .customLong("to-datadir"), help: "PostgreSQL physical: data directory to restore into (new or empty unless --force).")
+    var toDatadir: String?
+
+    @Option(name: .long, help: "Point in time (RFC 3339 with zone, e.g. 2026-11-22T10:15:00.250Z) or `latest`: picks the newest snapshot at or before it; PostgreSQL physical replays WAL up to it.")
+    var at: String?
+
+    @Option(name: .customLong("target-name"), help: "PostgreSQL physical: recover to a restore point made with pg_create_restore_point().")
+    var targetName: String?
+
+    @Flag(name: .long, help: "PostgreSQL physical: start the server, wait for recovery to end and report the point reached (run as the cluster's owner).")
+    var start = false
+
+    @Flag(name: .customLong("keep-archiving"), help: "PostgreSQL physical: keep archive_mode in the restored cluster (off by default, so a copy never archives into the source's repository).")
+    var keepArchiving = false
 
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
     var force = false
@@ -28,24 +57,44 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show the plan and change nothing.")
     var dryRun = false
 
+    func validate() throws {
+        if snapshot == nil && at == nil {
+            throw ValidationError("name a snapshot (or `latest`), or give --at TIME")
+        }
+    }
+
     func run() async throws {
         let repository = try global.openRepository()
-        let (plan, manifest) = try RestorePlan.make(repository: repository, selector: SnapshotSelector(snapshot),
-                                                    source: source, target: toConfig ?? to)
+        let atKind = try at.map { try RecoveryTarget.parseTime($0) }
+        var atTime: Date?
+        if case .time(let text)? = atKind { atTime = Timestamp.parse(text) }
+        let target = toDatadir ?? toDatabase ?? toConfig ?? to
+        var (plan, manifest) = try RestorePlan.make(repository: repository, selector: snapshot.map { SnapshotSelector($0) },
+                                                    source: source, target: target, at: atTime)
+        var recovery: RecoveryTarget?
+        if let component = manifest.component(plan.source), component.type == "postgres",
+           component.metadata["mode"]?.stringValue == "physical" {
+            let kind: RecoveryTarget.Kind = targetName.map { .name($0) } ?? atKind ?? .immediate
+            recovery = RecoveryTarget(kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.root)
+            plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
+        }
         if dryRun {
             if global.json {
                 try Console.json(plan)
             } else {
                 print("would restore \(plan.source) (\(plan.type)) from \(plan.snapshot) [\(plan.id.prefix(8))]")
-                print("  recovery point \(plan.recoveryPoint)")
+                print("  recovery point \(plan.recoveryPoint)" + (plan.recoveryTarget.map { ", then replay WAL to: \($0)" } ?? ""))
                 print("  read \(ProgressLine.bytes(plan.storedBytes)) from \(plan.file), write \(plan.entries) entries, \(ProgressLine.bytes(plan.contentBytes))")
+                if let wal = plan.wal {
+                    print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
+                }
                 print("  into \(plan.target ?? "(no target given)")")
             }
             return
         }
-        let outcome = try await Restorer(repository: repository)
-            .run(plan: plan, manifest: manifest, request: RestoreRequest(directory: to, redisConfig: toConfig, port: port, force: force,
-                                                                     progress: global.progress))
+        let request = RestoreRequest(directory: to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
+                                     dataDirectory: toDatadir, recovery: recovery, force: force, progress: global.progress)
+        let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
         if global.json {
             struct Result: Encodable {
                 var plan: RestorePlan
@@ -55,6 +104,7 @@ struct RestoreCommand: AsyncParsableCommand {
         } else if !global.quiet {
             print("restored \(plan.source) from \(plan.snapshot): \(outcome.entries) entries, \(ProgressLine.bytes(outcome.bytes)) into \(outcome.target)")
             if let moved = outcome.previousMovedTo { print("previous content moved to \(moved)") }
+            if let point = outcome.recoveryPoint { print("recovery point reached: \(point)") }
             for check in outcome.checks { print("  \(check)") }
         }
     }

@@ -32,10 +32,14 @@ public protocol SourceAdapter: Sendable {
                         request: RestoreRequest) async throws -> RestoreOutcome
     /// A format check for one entry's content, or nil.
     static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)?
+    /// A check that `verify --deep` feeds every entry of the component through, in order, for
+    /// formats that span entries (a dump stored in parts), or nil.
+    static func componentCheck(for component: Manifest.Component) -> (any ComponentContentCheck)?
 }
 
 extension SourceAdapter {
     public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? { nil }
+    public static func componentCheck(for component: Manifest.Component) -> (any ComponentContentCheck)? { nil }
 }
 
 /// What a capture can use: the time it started, a place for progress, and a directory on the
@@ -44,10 +48,14 @@ public struct CaptureContext: Sendable {
     public var started: Date
     public var progress: ProgressLine
     public var scratchDirectory: String
-    public init(started: Date, progress: ProgressLine, scratchDirectory: String = NSTemporaryDirectory()) {
+    /// The repository being written (a physical PostgreSQL capture looks for its WAL there).
+    public var repository: Repository?
+    public init(started: Date, progress: ProgressLine, scratchDirectory: String = NSTemporaryDirectory(),
+                repository: Repository? = nil) {
         self.started = started
         self.progress = progress
         self.scratchDirectory = scratchDirectory
+        self.repository = repository
     }
 }
 
@@ -70,16 +78,30 @@ public struct RestoreRequest: Sendable {
     public var directory: String?
     /// A Redis server described by its redis.conf (`--to-config`).
     public var redisConfig: String?
-    /// Port for a scratch server started in `directory` (`--port`), for Redis.
+    /// Port for a scratch server started in `directory` (`--port`, Redis and PostgreSQL), or
+    /// of the target server (`--to-port`, PostgreSQL logical).
     public var port: Int?
+    /// PostgreSQL logical: the database to restore into (`--to-database`), created when absent.
+    public var database: String?
+    /// PostgreSQL logical: the target server's host (`--to-host`; default the source's).
+    public var host: String?
+    /// PostgreSQL physical: the data directory to restore into (`--to-datadir`).
+    public var dataDirectory: String?
+    /// PostgreSQL physical: recovery settings (`--at`, `--target-name`, `--start`).
+    public var recovery: RecoveryTarget?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force: Bool
     public var progress: ProgressLine
-    public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, force: Bool = false,
+    public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
+                host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, force: Bool = false,
                 progress: ProgressLine = ProgressLine(enabled: false)) {
         self.directory = directory
         self.redisConfig = redisConfig
         self.port = port
+        self.database = database
+        self.host = host
+        self.dataDirectory = dataDirectory
+        self.recovery = recovery
         self.force = force
         self.progress = progress
     }
@@ -94,6 +116,8 @@ public struct RestoreOutcome: Codable, Sendable {
     public var previousMovedTo: String?
     /// What the adapter checked after restoring (e.g. key counts), for people.
     public var checks: [String]
+    /// The moment the restored state reflects, when the restore itself decided it (PITR).
+    public var recoveryPoint: String?
     public init(target: String, entries: Int, bytes: Int64, previousMovedTo: String? = nil, checks: [String] = []) {
         self.target = target
         self.entries = entries
@@ -104,6 +128,7 @@ public struct RestoreOutcome: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case target, entries, bytes, checks
         case previousMovedTo = "previous_moved_to"
+        case recoveryPoint = "recovery_point"
     }
 }
 
@@ -114,9 +139,17 @@ public protocol EntryContentCheck: AnyObject {
     func finish() throws
 }
 
+/// A streaming check over a whole component (see `SourceAdapter.componentCheck`).
+public protocol ComponentContentCheck: AnyObject {
+    /// Content of `entry`, in stream order, possibly in several calls per entry.
+    func consume(_ bytes: UnsafeRawBufferPointer, of entry: EntryRecord) throws
+    /// Throws `.integrity` naming what is wrong.
+    func finish() throws
+}
+
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {

@@ -91,7 +91,8 @@ public struct BackupRunner {
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
         let sourceStarted = Date()
         let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress,
-                                                                                            scratchDirectory: repository.tempDirectory))
+                                                                                            scratchDirectory: repository.tempDirectory,
+                                                                                            repository: repository))
         let stored = try writer.finish()
         try FileIO.sync(fd, path: temp)
         var metadata = outcome.metadata

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a restore will do, decided before anything is written; shown by `restore --dry-run`.
 public struct RestorePlan: Codable, Sendable {
     public var snapshot: String
@@ -10,19 +12,46 @@ public struct RestorePlan: Codable, Sendable {
     public var entries: Int
     public var target: String?
     public var recoveryPoint: String
+    /// PostgreSQL physical: where WAL replay stops (`--at`, `--target-name`).
+    public var recoveryTarget: String?
+    /// PostgreSQL physical: the archived WAL the recovery may read.
+    public var wal: WALRange?
+
+    /// A stretch of the WAL archive.
+    public struct WALRange: Codable, Sendable {
+        public var first: String
+        public var last: String
+        public var files: Int
+        public var bytes: Int64
+        enum CodingKeys: String, CodingKey {
+            case first, last, files
+            case bytes = "stored_bytes"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case snapshot, id, source, type, file, entries, target
+        case snapshot, id, source, type, file, entries, target, wal
         case storedBytes = "stored_bytes"
         case contentBytes = "content_bytes"
         case recoveryPoint = "recovery_point"
+        case recoveryTarget = "recovery_target"
     }
 
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.
-    public static func make(repository: Repository, selector: SnapshotSelector, source: String?,
-                            target: String?) throws -> (RestorePlan, Manifest) {
+    /// With `at` and no `selector`: the newest snapshot whose recovery point is at or before
+    /// `at` (for a physical PostgreSQL source, the newest base backup finished by then).
+    public static func make(repository: Repository, selector: SnapshotSelector?, source: String?,
+                            target: String?, at: Date? = nil) throws -> (RestorePlan, Manifest) {
         let snapshots = repository.loadSnapshots().snapshots
-        let manifest = try repository.manifest(id: try selector.resolve(in: snapshots, source: source).id)
+        let chosen: Manifest
+        if let selector {
+            chosen = try selector.resolve(in: snapshots, source: source)
+        } else if let at {
+            chosen = try latest(in: snapshots, source: source, before: at)
+        } else {
+            chosen = try SnapshotSelector("latest").resolve(in: snapshots, source: source)
+        }
+        let manifest = try repository.manifest(id: chosen.id)
         let component: Manifest.Component
         if let source {
             guard let found = manifest.component(source) else {
@@ -43,5 +72,33 @@ public struct RestorePlan: Codable, Sendable {
                                file: component.file, storedBytes: component.bytes, contentBytes: component.contentBytes,
                                entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
         return (plan, manifest)
+    }
+
+    /// The newest snapshot with `source` whose recovery point is at or before `time`.
+    static func latest(in snapshots: [Manifest], source: String?, before time: Date) throws -> Manifest {
+        let candidates = snapshots.filter { source == nil || $0.component(source!) != nil }
+        let fitting = candidates.filter { (Timestamp.parse($0.recoveryPoint) ?? .distantFuture) <= time }
+        guard let newest = fitting.max(by: { (Timestamp.parse($0.recoveryPoint)!, $0.id) < (Timestamp.parse($1.recoveryPoint)!, $1.id) }) else {
+            let scope = source.map { " of source \"\($0)\"" } ?? ""
+            let oldest = candidates.first.map { "; the oldest\(scope) reflects \($0.recoveryPoint)" } ?? ""
+            throw LifeboatError(.invalidInput, "no snapshot\(scope) reflects a moment at or before \(Timestamp.rfc3339(time, fractional: true))\(oldest)",
+                                fix: "choose a later --at")
+        }
+        return newest
+    }
+
+    /// Adds the WAL a physical PostgreSQL recovery may read: from the base backup's first
+    /// segment to the last archived one (to its own last segment for `immediate`).
+    public mutating func planRecovery(_ recovery: RecoveryTarget, component: Manifest.Component, archive: WALArchive) {
+        recoveryTarget = recovery.summary
+        guard let start = component.metadata["start_wal"]?.stringValue, let from = WALArchive.position(of: start) else { return }
+        let stop = component.metadata["stop_wal"]?.stringValue.flatMap { WALArchive.position(of: $0) }
+        let files = archive.all().filter { file in
+            guard let position = WALArchive.position(of: file.name) else { return false }
+            if case .immediate = recovery.kind, let stop { return position >= from && position <= stop }
+            return position >= from
+        }
+        wal = WALRange(first: files.first?.name ?? start, last: files.last?.name ?? start, files: files.count,
+                       bytes: files.reduce(0) { $0 + $1.storedBytes })
     }
 }

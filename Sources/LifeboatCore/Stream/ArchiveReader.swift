@@ -15,6 +15,30 @@ public final class ArchiveReader {
         public var size: Int64
         public var target: String?
         public var owner: Owner
+
+        /// The header libarchive read for `e` (directory names without their trailing slash).
+        init(_ e: OpaquePointer) {
+            let kind: EntryRecord.Kind? = switch archive_entry_filetype(e) {
+            case lifeboat_ae_ifreg(): .file
+            case lifeboat_ae_ifdir(): .directory
+            case lifeboat_ae_iflnk(): .symlink
+            default: nil
+            }
+            let name = archive_entry_pathname_utf8(e) ?? archive_entry_pathname(e)
+            let linkTarget = archive_entry_symlink_utf8(e) ?? archive_entry_symlink(e)
+            var path = name.map { String(cString: $0) } ?? ""
+            if kind == .directory {  // tar stores directory names with a trailing slash
+                while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+            }
+            self.path = path
+            self.kind = kind
+            mode = UInt32(archive_entry_perm(e))
+            mtime = Int64(archive_entry_mtime(e))
+            mtimeNanoseconds = Int64(archive_entry_mtime_nsec(e))
+            size = archive_entry_size(e)
+            target = linkTarget.map { String(cString: $0) }
+            owner = Owner(uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)), gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)))
+        }
     }
 
     /// Feeds libarchive from the prefetcher, which reads and hashes the stored file ahead on its
@@ -89,29 +113,7 @@ public final class ArchiveReader {
         if rc == ARCHIVE_EOF { return nil }
         guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN, let e else { throw streamError("cannot read the next entry header") }
         entry = e
-        let type = archive_entry_filetype(e)
-        let kind: EntryRecord.Kind? = switch type {
-        case lifeboat_ae_ifreg(): .file
-        case lifeboat_ae_ifdir(): .directory
-        case lifeboat_ae_iflnk(): .symlink
-        default: nil
-        }
-        let name = archive_entry_pathname_utf8(e) ?? archive_entry_pathname(e)
-        let target = archive_entry_symlink_utf8(e) ?? archive_entry_symlink(e)
-        var path = name.map { String(cString: $0) } ?? ""
-        if kind == .directory {  // tar stores directory names with a trailing slash
-            while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        }
-        return Header(
-            path: path,
-            kind: kind,
-            mode: UInt32(archive_entry_perm(e)),
-            mtime: Int64(archive_entry_mtime(e)),
-            mtimeNanoseconds: Int64(archive_entry_mtime_nsec(e)),
-            size: archive_entry_size(e),
-            target: target.map { String(cString: $0) },
-            owner: Owner(uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)), gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)))
-        )
+        return Header(e)
     }
 
     /// Streams the current entry's content to `body` in blocks; returns its SHA-256 and size.

@@ -34,4 +34,4 @@ public enum ChildProcess {
 
 /// glibc 2.34+: close every descriptor from `from` up in the spawned child.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
-private func lifeboat_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+func lifeboat_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -32,6 +32,12 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// The integer inside, if this is one.
+    public var intValue: Int64? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+
     /// The string inside, if this is one.
     public var stringValue: String? {
         if case .string(let s) = self { return s }

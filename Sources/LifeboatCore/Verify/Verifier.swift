@@ -77,10 +77,14 @@ public struct Verifier {
         guard let component = manifest.component(source) else { return }
         let adapter = SourceAdapters.named(component.type)
         let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
+        let whole = adapter?.componentCheck(for: component)
         var entries = 0
         while let entry = try reader.next() {
             let check = adapter?.contentCheck(for: entry.record, in: component)
-            try reader.readData { bytes in try check?.consume(bytes) }
+            try reader.readData { bytes in
+                try check?.consume(bytes)
+                try whole?.consume(bytes, of: entry.record)
+            }
             do {
                 try check?.finish()
             } catch let error as LifeboatError {
@@ -88,6 +92,11 @@ public struct Verifier {
             }
             entries += 1
             progress.update("deep-verifying \(manifest.name) \(component.source): \(entries) entries")
+        }
+        do {
+            try whole?.finish()
+        } catch let error as LifeboatError where error.code == .integrity {
+            throw EntryMatcher(snapshot: manifest, component: component).failure(error.message)
         }
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Restores a logical dump into a database (`--to-database`), on the source's server unless
+/// `--to-host`/`--to-port` say otherwise. The database is created (from template0) when absent;
+/// an existing one that holds tables is refused unless `force`, which restores with
+/// `--clean --if-exists`. `pg_restore` runs in one transaction and is fed the parts in order; the
+/// last 64 KiB are held back until every part and the stored file are proven, so pg_restore
+/// cannot commit anything the manifest does not vouch for. A database this restore created is
+/// dropped again when the restore fails.
+///
+/// Without a database but with `--to DIR`, writes the dump (`DATABASE.dump`, for pg_restore)
+/// and `globals.sql` into DIR instead.
+struct LogicalRestore {
+    static let heldBack = 65536
+
+    let component: Manifest.Component
+    let request: RestoreRequest
+
+    func run(reader: ComponentReader) throws -> RestoreOutcome {
+        if request.database == nil, let directory = request.directory {
+            return try DumpFiles(component: component, directory: directory, force: request.force).write(reader: reader)
+        }
+        guard let database = request.database else {
+            throw LifeboatError(.invalidInput, "restoring PostgreSQL source \"\(component.source)\" needs a target",
+                                fix: "add --to-database NAME (created if absent), or --to DIR for the dump file")
+        }
+        let endpoint = PostgresEndpoint(recordedIn: component, host: request.host, port: request.port)
+        let admin = try endpoint.connect(database: "postgres")
+        let dumpMajor = Int(component.metadata["server_major"]?.intValue ?? 0)
+        guard admin.majorVersion >= dumpMajor else {
+            throw LifeboatError(.invalidInput, "the dump comes from PostgreSQL \(dumpMajor); the target server runs \(admin.majorVersion)",
+                                fix: "restore onto PostgreSQL \(dumpMajor) or newer")
+        }
+        let pgRestore = try endpoint.tool("pg_restore", major: admin.majorVersion)
+        let quoted = PostgresConnection.quoteIdentifier(database)
+        var created = false
+        if try admin.value("SELECT 1 FROM pg_database WHERE datname = $1", [database]) == nil {
+            try admin.query("CREATE DATABASE \(quoted) TEMPLATE template0")
+            created = true
+        } else {
+            let tables = try Int(endpoint.connect(database: database).value(Self.userRelationCount) ?? "0") ?? 0
+            if tables > 0 && !request.force {
+                throw LifeboatError(.invalidInput, "database \"\(database)\" exists and holds \(tables) tables, views or sequences",
+                                    fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
+            }
+        }
+        do {
+            let bytes = try feed(reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
+                                 clean: !created && request.force)
+            let checks = try check(try endpoint.connect(database: database))
+            return RestoreOutcome(target: "\(endpoint.host):\(endpoint.port)/\(database)", entries: component.entryCount,
+                                  bytes: bytes, checks: checks)
+        } catch {
+            if created {
+                _ = try? admin.query("DROP DATABASE IF EXISTS \(quoted)")
+            }
+            throw error
+        }
+    }
+
+    static let userRelationCount = """
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+        """
+
+    /// Streams the dump parts into pg_restore; returns the dump's size.
+    private func feed(reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, database: String,
+                      clean: Bool) throws -> Int64 {
+        var arguments = [pgRestore, "--exit-on-error", "--single-transaction"] + endpoint.connectionArguments + ["--dbname", database]
+        if clean { arguments += ["--clean", "--if-exists"] }
+        let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
+        let total = component.entries.filter { SegmentedStream.isPart($0.path, prefix: LogicalDump.dumpPrefix) }.reduce(0) { $0 + $1.size }
+        var sent: Int64 = 0
+        var tail: [UInt8] = []
+        var open = true
+        do {
+            while let entry = try reader.next() {
+                guard SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.dumpPrefix) else { continue }
+                try reader.readData { bytes in
+                    let free = max(0, Int(total - Int64(Self.heldBack) - sent))
+                    let now = min(free, bytes.count)
+                    if now > 0 && open { open = try child.write(UnsafeRawBufferPointer(rebasing: bytes[0..<now])) }
+                    sent += Int64(now)
+                    if now < bytes.count { tail += bytes[now...] }
+                    request.progress.update("restoring \(component.source) into \(database): \(ProgressLine.bytes(sent)) of \(ProgressLine.bytes(total))")
+                }
+            }
+            // Every part and the stored file are proven: let pg_restore finish and commit.
+            if open { _ = try tail.withUnsafeBytes { try child.write($0) } }
+        } catch {
+            child.terminate()
+            _ = try? child.wait()
+            request.progress.clear()
+            throw error
+        }
+        request.progress.clear()
+        child.closeInput()
+        let code = try child.wait()
+        guard code == 0 else {
+            throw LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(child.errorText)")
+        }
+        return total
+    }
+
+    /// Every table the manifest recorded exists in the restored database.
+    private func check(_ connection: PostgresConnection) throws -> [String] {
+        guard case .object(let recorded)? = component.metadata["table_row_estimates"] else { return [] }
+        let rows = try connection.query("""
+            SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p')
+            """)
+        let present = Set(rows.compactMap { $0[0] })
+        let missing = recorded.keys.filter { !present.contains($0) }.sorted()
+        guard missing.isEmpty else {
+            throw LifeboatError(.operationFailed, "the restored database lacks \(missing.count) of the snapshot's tables: \(missing.prefix(5).joined(separator: ", "))")
+        }
+        return ["\(recorded.count) tables present, as recorded at capture"]
+    }
+}
+
+/// Writes a logical component's dump and globals as plain files into a directory.
+struct DumpFiles {
+    let component: Manifest.Component
+    let directory: String
+    let force: Bool
+
+    func write(reader: ComponentReader) throws -> RestoreOutcome {
+        try FileIO.makeDirectory(directory, mode: 0o700)
+        let database = component.metadata["database"]?.stringValue ?? component.source
+        let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
+        let outputs = [(LogicalDump.dumpPrefix, "\(directory)/\(dumpName)"), (LogicalDump.globalsPrefix, "\(directory)/globals.sql")]
+        var fds: [String: Int32] = [:]
+        defer { fds.values.forEach { close($0) } }
+        for (prefix, path) in outputs {
+            let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
+            let fd = open(path, flags, 0o600)
+            guard fd >= 0 else {
+                if errno == EEXIST {
+                    throw LifeboatError(.invalidInput, "\(path) exists", fix: "choose another --to directory, or add --force to overwrite it")
+                }
+                throw LifeboatError.system("cannot create", path: path)
+            }
+            fds[prefix] = fd
+        }
+        var bytes: Int64 = 0
+        var written = 0
+        while let entry = try reader.next() {
+            guard let (prefix, path) = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.0) }),
+                  let fd = fds[prefix] else { continue }
+            try reader.readData { try FileIO.writeAll(fd, $0, path: path) }
+            bytes += entry.record.size
+            written += 1
+        }
+        for (prefix, path) in outputs { try FileIO.sync(fds[prefix]!, path: path) }
+        try FileIO.syncDirectory(directory)
+        return RestoreOutcome(target: directory, entries: written, bytes: bytes,
+                              checks: ["wrote \(outputs.map { ($0.1 as NSString).lastPathComponent }.joined(separator: " and ")); restore with pg_restore --dbname NAME \(dumpName)"])
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+
+/// Source type `postgres`.
+///
+/// Policy keys: `host` (default 127.0.0.1), `port` (5432), `database` (postgres), `user`,
+/// `mode` (`logical`, the default, or `physical`), `bin_dir` (client programs; default the
+/// server's major version under /usr/lib/postgresql, else PATH), `password_file` (first line;
+/// otherwise libpq's own PGPASSWORD/PGPASSFILE/~/.pgpass apply). The password reaches libpq in
+/// memory and the client programs through their environment, never argv, logs or manifests.
+///
+/// - `logical`: `pg_dump -Fc -Z0` streamed into the pipeline as parts `pg_dump/part-NNNNNN`
+///   (our pipeline compresses), plus `pg_dumpall --globals-only` as `globals/part-NNNNNN`.
+/// - `physical`: `pg_basebackup -Ft -D - -Xnone --checkpoint=fast --manifest-checksums=SHA256`;
+///   each file of the server's tar stream becomes one entry, checked against the server's
+///   backup manifest as it is stored. WAL comes from `lifeboat wal push` (archive_command).
+public struct PostgresAdapter: SourceAdapter {
+    public static let type = "postgres"
+    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file"]
+
+    public enum Mode: String, Sendable { case logical, physical }
+
+    public let name: String
+    public var host = "127.0.0.1"
+    public var port = 5432
+    public var database = "postgres"
+    public var user: String?
+    public var mode = Mode.logical
+    public var binDirectory: String?
+    public var passwordFile: String?
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public static func configure(name: String, settings: PolicyNode) throws -> PostgresAdapter {
+        var adapter = PostgresAdapter(name: name)
+        for (key, value) in try settings.mapping() {
+            switch key {
+            case "host": adapter.host = try value.string()
+            case "port":
+                adapter.port = try value.integer()
+                guard (1...65535).contains(adapter.port) else { throw value.error("port \(adapter.port) is out of range", fix: "use 1–65535") }
+            case "database": adapter.database = try value.string()
+            case "user": adapter.user = try value.string()
+            case "bin_dir": adapter.binDirectory = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "mode":
+                let text = try value.string()
+                guard let m = Mode(rawValue: text) else {
+                    throw value.error("unknown mode \"\(text)\"", fix: "use logical (pg_dump) or physical (base backup + WAL archive)")
+                }
+                adapter.mode = m
+            default: break
+            }
+        }
+        return adapter
+    }
+
+    /// How to reach the server, shared by capture and restore.
+    var endpoint: PostgresEndpoint {
+        PostgresEndpoint(host: host, port: port, user: user, passwordFile: passwordFile, binDirectory: binDirectory)
+    }
+
+    public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
+        switch mode {
+        case .logical: return try LogicalDump(adapter: self).capture(into: writer, context: context)
+        case .physical: return try BaseBackup(adapter: self).capture(into: writer, context: context)
+        }
+    }
+
+    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
+                               request: RestoreRequest) async throws -> RestoreOutcome {
+        switch component.metadata["mode"]?.stringValue {
+        case "physical": return try BaseBackupRestore(component: component, request: request).run(reader: reader)
+        default: return try LogicalRestore(component: component, request: request).run(reader: reader)
+        }
+    }
+
+    public static func componentCheck(for component: Manifest.Component) -> (any ComponentContentCheck)? {
+        component.metadata["mode"]?.stringValue == "logical" ? DumpReadCheck(component: component) : nil
+    }
+}
+
+/// A PostgreSQL server and the client programs that match it.
+struct PostgresEndpoint: Sendable {
+    var host: String
+    var port: Int
+    var user: String?
+    var passwordFile: String?
+    var binDirectory: String?
+
+    /// Where the source was (no secret: the password file's path at most), for restores.
+    var metadata: [String: JSONValue] {
+        var m: [String: JSONValue] = ["host": .string(host), "port": .int(Int64(port))]
+        if let user { m["user"] = .string(user) }
+        if let passwordFile { m["password_file"] = .string(passwordFile) }
+        if let binDirectory { m["bin_dir"] = .string(binDirectory) }
+        return m
+    }
+
+    /// The endpoint a component was captured from, with a restore's overrides.
+    init(recordedIn component: Manifest.Component, host: String? = nil, port: Int? = nil) {
+        let m = component.metadata
+        self.host = host ?? m["host"]?.stringValue ?? "127.0.0.1"
+        self.port = port ?? m["port"]?.intValue.map { Int($0) } ?? 5432
+        user = m["user"]?.stringValue
+        passwordFile = m["password_file"]?.stringValue
+        binDirectory = m["bin_dir"]?.stringValue
+    }
+
+    init(host: String, port: Int, user: String?, passwordFile: String?, binDirectory: String?) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.passwordFile = passwordFile
+        self.binDirectory = binDirectory
+    }
+
+    /// The password from `password_file`, or nil (libpq then reads PGPASSWORD/PGPASSFILE itself).
+    func password() throws -> String? {
+        guard let passwordFile else { return nil }
+        guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+            throw LifeboatError(.invalidInput, "cannot read password_file \(passwordFile)", fix: "check the path and its permissions")
+        }
+        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+    }
+
+    func connect(database: String) throws -> PostgresConnection {
+        try PostgresConnection(host: host, port: port, database: database, user: user, password: try password())
+    }
+
+    /// Environment for client programs: the password (when from a file), and no prompting.
+    func childEnvironment() throws -> [String: String] {
+        var env: [String: String] = [:]
+        if let password = try password() { env["PGPASSWORD"] = password }
+        return env
+    }
+
+    /// Connection arguments for client programs (no secret among them).
+    var connectionArguments: [String] {
+        ["--host", host, "--port", String(port), "--no-password"] + (user.map { ["--username", $0] } ?? [])
+    }
+
+    /// The path of client program `name` for server major version `major`: from `bin_dir`,
+    /// else `/usr/lib/postgresql/MAJOR/bin`, else PATH; its own major version must match.
+    func tool(_ name: String, major: Int) throws -> String {
+        let path: String
+        if let binDirectory {
+            path = binDirectory + "/" + name
+        } else if FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(major)/bin/\(name)") {
+            path = "/usr/lib/postgresql/\(major)/bin/\(name)"
+        } else {
+            path = name
+        }
+        let toolMajor = try PostgresEndpoint.majorVersion(of: path)
+        guard toolMajor == major else {
+            throw LifeboatError(.invalidInput, "\(path) is PostgreSQL \(toolMajor)'s \(name), but the server runs PostgreSQL \(major)",
+                                fix: "set bin_dir to PostgreSQL \(major)'s client programs (e.g. /usr/lib/postgresql/\(major)/bin)")
+        }
+        return path
+    }
+
+    /// The major version a client program reports (`pg_dump (PostgreSQL) 15.14 (…)` → 15).
+    static func majorVersion(of program: String) throws -> Int {
+        let child = try RunningChild([program, "--version"])
+        var text = ""
+        try FileIO.forEachChunk(child.output, path: program) { text += String(decoding: $0, as: UTF8.self) }
+        try child.waitForSuccess()
+        // "pg_dump (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)": the first number after ")".
+        guard let close = text.firstIndex(of: ")"),
+              let major = text[close...].split(whereSeparator: { !$0.isNumber }).first.flatMap({ Int($0) }) else {
+            throw LifeboatError(.invalidInput, "cannot read the version of \(program) from \"\(text.trimmingCharacters(in: .whitespacesAndNewlines))\"")
+        }
+        return major
+    }
+
+    /// The full version line of a client program, for the manifest.
+    static func versionLine(of program: String) -> String {
+        guard let child = try? RunningChild([program, "--version"]) else { return "unknown" }
+        var text = ""
+        _ = try? FileIO.forEachChunk(child.output, path: program) { text += String(decoding: $0, as: UTF8.self) }
+        _ = try? child.wait()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

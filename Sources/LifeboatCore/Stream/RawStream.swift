@@ -1,0 +1,60 @@
+import CArchive
+import Foundation
+
+/// A single file compressed as one zstd stream, without tar around it (WAL segments): written
+/// through `ZstdCompressor`, read back through libarchive's `raw` format with the zstd filter.
+public enum RawStream {
+    /// Compresses everything readable from `input` into `output`; returns the SHA-256 and size
+    /// of the uncompressed content and the size written.
+    public static func compress(from input: Int32, inputPath: String, to output: Int32, outputPath: String,
+                                level: Int = 3) throws -> (sha256: String, bytes: Int64, stored: Int64) {
+        let compressor = try ZstdCompressor(level: level)
+        let hasher = SHA256Hasher()
+        var stored: Int64 = 0
+        let emit: (UnsafeRawBufferPointer) throws -> Void = { block in
+            try FileIO.writeAll(output, block, path: outputPath)
+            stored += Int64(block.count)
+        }
+        let bytes = try FileIO.forEachChunk(input, path: inputPath) { chunk in
+            hasher.update(chunk)
+            try compressor.compress(chunk, emit: emit)
+        }
+        try compressor.finish(emit: emit)
+        return (hasher.finalize(), bytes, stored)
+    }
+
+    /// Decompresses the file at `path`, handing the content to `body` in blocks; returns the
+    /// content's SHA-256 and size. A damaged stream is `.integrity`.
+    @discardableResult
+    public static func decompress(path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, bytes: Int64) {
+        guard let a = archive_read_new() else { throw LifeboatError(.operationFailed, "archive_read_new failed") }
+        defer { archive_read_free(a) }
+        archive_read_support_filter_zstd(a)
+        archive_read_support_format_raw(a)
+        func failure(_ what: String) -> LifeboatError {
+            let text = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
+            return LifeboatError(.integrity, "\(what) \(path): \(text)")
+        }
+        guard archive_read_open_filename(a, path, 1 << 20) == ARCHIVE_OK else {
+            if errno == ENOENT { throw LifeboatError.system("cannot open", path: path) }
+            throw failure("cannot open")
+        }
+        var entry: OpaquePointer?
+        guard archive_read_next_header(a, &entry) == ARCHIVE_OK else { throw failure("cannot read") }
+        let hasher = SHA256Hasher()
+        var total: Int64 = 0
+        var block: UnsafeRawPointer?
+        var length = 0
+        var offset: la_int64_t = 0
+        while true {
+            let rc = archive_read_data_block(a, &block, &length, &offset)
+            if rc == ARCHIVE_EOF { break }
+            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw failure("cannot decompress") }
+            let bytes = UnsafeRawBufferPointer(start: block, count: length)
+            hasher.update(bytes)
+            try body(bytes)
+            total += Int64(length)
+        }
+        return (hasher.finalize(), total)
+    }
+}

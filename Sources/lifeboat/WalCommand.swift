@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+
+/// `lifeboat wal push|fetch|list`: PostgreSQL's archive_command and restore_command.
+struct WalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal", abstract: "PostgreSQL WAL archive: archive_command (push) and restore_command (fetch).",
+        subcommands: [WalPushCommand.self, WalFetchCommand.self, WalListCommand.self])
+}
+
+struct WalPushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Archive one WAL file: archive_command = 'lifeboat wal push --repo REPO %p'.",
+        discussion: "Exits 0 only when the file is durably stored, or already archived with identical content. Never overwrites different content.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The WAL file (%p).")
+    var path: String
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let result = try WALArchive(repository: repository).push(path: path)
+        if global.json {
+            struct Result: Encodable {
+                var name: String
+                var outcome: String
+                var bytes: Int64
+                var stored_bytes: Int64
+            }
+            try Console.json(Result(name: result.name, outcome: result.outcome.rawValue, bytes: result.bytes, stored_bytes: result.stored))
+        } else if global.verbose {
+            print("\(result.name): \(result.outcome.rawValue) (\(ProgressLine.bytes(result.bytes)) → \(ProgressLine.bytes(result.stored)))")
+        }
+    }
+}
+
+struct WalFetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Restore one WAL file: restore_command = 'lifeboat wal fetch --repo REPO %f \"%p\"'.",
+        discussion: "Exits 1 when the file is not archived (PostgreSQL probes for files that may not exist), 3 when the archived copy is damaged.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The WAL file name (%f).")
+    var name: String
+
+    @Argument(help: "Where to write it (%p).")
+    var destination: String
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let bytes = try WALArchive(repository: repository).fetch(name: name, to: destination)
+        if global.verbose { print("\(name): \(ProgressLine.bytes(bytes))") }
+    }
+}
+
+struct WalListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the archived WAL files.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let archive = WALArchive(repository: repository)
+        let files = archive.all()
+        if global.json {
+            struct File: Encodable {
+                var name: String
+                var sha256: String
+                var stored_bytes: Int64
+            }
+            struct Listing: Encodable {
+                var system_identifier: String?
+                var files: [File]
+            }
+            try Console.json(Listing(system_identifier: archive.systemIdentifier,
+                                     files: files.map { File(name: $0.name, sha256: $0.sha256, stored_bytes: $0.storedBytes) }))
+        } else {
+            for file in files { print("\(file.name)  \(ProgressLine.bytes(file.storedBytes))") }
+            if !global.quiet {
+                print("\(files.count) file\(files.count == 1 ? "" : "s"), \(ProgressLine.bytes(files.reduce(0) { $0 + $1.storedBytes }))")
+            }
+        }
+    }
+}
