@@ -20,17 +20,21 @@ enum CLI {
 
     /// Runs to completion and collects stdout and stderr.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> Result {
-        let (process, out, err) = try start(arguments, environment: environment, in: directory)
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
+                    prefix: [String] = []) throws -> Result {
+        let (process, out, err) = try start(arguments, environment: environment, in: directory, prefix: prefix)
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: read(out), stderr: read(err))
     }
 
     /// Starts without waiting; stdout and stderr go to temporary files.
-    static func start(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> (Process, String, String) {
+    /// `prefix` runs the binary through another program (`runuser -u postgres --`).
+    static func start(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
+                      prefix: [String] = []) throws -> (Process, String, String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        let argv = prefix + [binary] + arguments
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "LIFEBOAT_REPO")
         env.removeValue(forKey: "LIFEBOAT_CRASH_AT")

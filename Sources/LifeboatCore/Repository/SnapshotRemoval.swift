@@ -35,7 +35,7 @@ public struct Pruner {
     }
 
     public func run(dryRun: Bool) throws -> Report {
-        let garbage = GarbageScan(repository: repository).run()
+        let garbage = GarbageScan(repository: repository).run() + WALExpiry(repository: repository).expired()
         var bytes: Int64 = 0
         for relative in garbage {
             let path = repository.root + "/" + relative
@@ -52,6 +52,9 @@ public struct Pruner {
         if !dryRun && !garbage.isEmpty {
             for dir in [repository.dataDirectory, repository.tempDirectory, repository.snapshotsDirectory] {
                 try FileIO.syncDirectory(dir)
+            }
+            for folder in Set(garbage.filter { $0.hasPrefix("wal/") }.map { ($0 as NSString).deletingLastPathComponent }) {
+                try FileIO.syncDirectory(repository.root + "/" + folder)
             }
         }
         return Report(removed: garbage, bytes: bytes, dryRun: dryRun)

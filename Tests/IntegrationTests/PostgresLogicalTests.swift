@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// Logical PostgreSQL backups against a real PostgreSQL 15 (scripts/pg-sandbox.sh): a pgbench
+/// database backed up, dropped and restored with identical table checksums; an occupied target
+/// refused; a damaged dump caught by `verify --deep` although every hash was resealed.
+@Suite(.serialized) struct PostgresLogicalTests {
+    func policy(_ box: Sandbox, port: Int, extra: String = "") throws {
+        try """
+            repository: \(box.repo)
+            sources:
+              db: {type: postgres, host: 127.0.0.1, port: \(port), database: app, user: postgres, mode: logical\(extra)}
+            schedules:
+              daily: {cron: "0 2 * * *"}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+    }
+
+    @Test func backupDropRestoreGivesIdenticalTableChecksums() throws {
+        let box = try Sandbox("pg-logical")
+        let server = try PostgresServer(in: box.root + "/pg")
+        try server.pgbench(database: "app", scale: 5)
+        let before = try PostgresServer.tableChecksums(try server.connect("app"))
+        #expect(before["public.pgbench_accounts"]?.hasPrefix("500000:") == true)
+        let secret = "s3cret-\(UUID().uuidString)"
+        try secret.write(toFile: box.root + "/pgpass", atomically: true, encoding: .utf8)
+        try policy(box, port: server.port, extra: ", password_file: \(box.root)/pgpass")
+
+        let backup = try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"])
+        #expect(backup.status == 0, "\(backup.output)")
+        let manifest = try #require(try CLI.run(["show", "latest", "--repo", box.repo, "--json"]).json() as? [String: Any])
+        let component = try #require((manifest["components"] as? [[String: Any]])?.first)
+        let metadata = try #require(component["metadata"] as? [String: Any])
+        #expect((metadata["server_version"] as? String)?.hasPrefix("15.") == true)
+        #expect((metadata["database_size"] as? Int ?? 0) > 50_000_000)
+        #expect((metadata["table_row_estimates"] as? [String: Any])?["public.pgbench_accounts"] as? Int == 500_000)
+        let entries = try #require(component["entries"] as? [[String: Any]])
+        #expect(entries.filter { ($0["path"] as? String)?.hasPrefix("pg_dump/part-") == true }.count >= 2)
+        #expect(entries.contains { ($0["path"] as? String)?.hasPrefix("globals/part-") == true })
+        // The password is in no manifest and no log line.
+        let manifestText = try String(contentsOfFile: box.repo + "/snapshots/\(manifest["id"] as! String).json", encoding: .utf8)
+        #expect(!manifestText.contains(secret) && !backup.output.contains(secret))
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+
+        // An occupied database is refused and left alone.
+        let refused = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app"])
+        #expect(refused.status == 2, "\(refused.output)")
+        #expect(refused.stderr.contains("--force"))
+
+        try server.connect().query("DROP DATABASE app")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--source", "db", "--to-database", "app", "--json"])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try PostgresServer.tableChecksums(try server.connect("app")) == before)
+
+        // --force restores over the existing objects (pg_restore --clean --if-exists).
+        try server.connect("app").query("UPDATE pgbench_branches SET bbalance = bbalance + 1; DELETE FROM pgbench_history")
+        let forced = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--force"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(try PostgresServer.tableChecksums(try server.connect("app")) == before)
+
+        // --to DIR writes the dump for pg_restore and the globals.
+        let files = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/dump"])
+        #expect(files.status == 0, "\(files.output)")
+        let dump = try Data(contentsOf: URL(fileURLWithPath: box.root + "/dump/app.dump"))
+        #expect(dump.prefix(5) == Data("PGDMP".utf8))
+        #expect(Int64(dump.count) == (metadata["dump_bytes"] as? Int).map(Int64.init))
+        #expect(try String(contentsOfFile: box.root + "/dump/globals.sql", encoding: .utf8).contains("CREATE ROLE"))
+    }
+
+    @Test func aFailedRestoreDropsTheDatabaseItCreatedAndAWrongPortIsAClearError() throws {
+        let box = try Sandbox("pg-fail")
+        let server = try PostgresServer(in: box.root + "/pg")
+        try server.pgbench(database: "app", scale: 1)
+        try policy(box, port: server.port)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        // The dump needs role "ghost", which the target lacks: pg_restore fails in its single transaction.
+        try server.connect("app").query("CREATE ROLE ghost; ALTER TABLE pgbench_tellers OWNER TO ghost")
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        try server.connect("app").query("ALTER TABLE pgbench_tellers OWNER TO postgres; DROP ROLE ghost")
+        let failed = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "copy"])
+        #expect(failed.status == 1, "\(failed.output)")
+        #expect(failed.stderr.contains("pg_restore") && failed.stderr.contains("ghost"), "\(failed.stderr)")
+        #expect(try server.connect().value("SELECT count(*) FROM pg_database WHERE datname = 'copy'") == "0")
+
+        // A server that is not there: exit 1 naming it, and no snapshot.
+        let count = try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any]
+        try """
+            repository: \(box.repo)
+            sources:
+              db: {type: postgres, host: 127.0.0.1, port: \(try RedisServer.freePort()), database: app, user: postgres}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        let down = try CLI.run(["backup", "--policy", box.policy])
+        #expect(down.status == 1, "\(down.output)")
+        #expect(down.stderr.contains("cannot connect to PostgreSQL"))
+        #expect((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any])?.count == count?.count)
+    }
+
+    @Test func aDamagedDumpIsCaughtByDeepVerifyEvenWithResealedHashes() throws {
+        let box = try Sandbox("pg-damaged")
+        let server = try PostgresServer(in: box.root + "/pg")
+        try server.pgbench(database: "app", scale: 2)
+        try policy(box, port: server.port)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "none"]).status == 0)
+        let id = try #require((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])?.first?["id"] as? String)
+        let manifestPath = box.repo + "/snapshots/\(id).json"
+        var manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: manifestPath)), path: manifestPath)
+        let file = box.repo + "/" + manifest.components[0].file
+        var data = try Data(contentsOf: URL(fileURLWithPath: file))
+        // Zero 100 KB near the end of the dump's data (inside its last, large part).
+        let start = try #require(data.range(of: Data("PGDMP".utf8))).lowerBound
+        let dumpBytes = Int(manifest.components[0].metadata["dump_bytes"]?.intValue ?? 0)
+        let end = start + dumpBytes
+        for i in (end - 300_000)..<(end - 200_000) { data[i] = 0 }
+        try data.write(to: URL(fileURLWithPath: file))
+        // Reseal: every entry hash, the stored file's hash and the manifest's checksum.
+        let reader = try ArchiveReader(path: file)
+        var hashes: [String: String] = [:]
+        while let header = try reader.next() { hashes[header.path] = try reader.readData().sha256 }
+        for i in manifest.components[0].entries.indices {
+            manifest.components[0].entries[i].sha256 = hashes[manifest.components[0].entries[i].path]
+        }
+        manifest.components[0].sha256 = SHA256Hasher.hex(of: data)
+        manifest.checksum = nil
+        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: manifestPath))
+
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3, "\(deep.output)")
+        #expect(deep.stderr.contains("pg_restore cannot read the dump"), "\(deep.stderr)")
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import LifeboatCore
+
+/// A real PostgreSQL 15 cluster on a loopback port, started by scripts/pg-sandbox.sh in a
+/// scratch directory (owned by `postgres` when the tests run as root) and stopped when released.
+final class PostgresServer {
+    let port: Int
+    let directory: String
+    var dataDirectory: String { directory + "/data" }
+
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts").path
+    static let bin = "/usr/lib/postgresql/15/bin"
+
+    init(in directory: String, extraConfig: [String] = []) throws {
+        self.directory = directory
+        port = try RedisServer.freePort()
+        guard try ChildProcess.run(["/bin/bash", Self.scripts + "/pg-sandbox.sh", "start", directory, String(port)] + extraConfig,
+                                   in: "/") == 0 else {
+            throw LifeboatError(.operationFailed, "pg-sandbox.sh failed (is postgresql-15 installed? scripts/setup.sh installs it)")
+        }
+    }
+
+    deinit {
+        _ = try? ChildProcess.run(["/bin/bash", Self.scripts + "/pg-sandbox.sh", "stop", directory], in: "/")
+    }
+
+    func connect(_ database: String = "postgres") throws -> PostgresConnection {
+        try PostgresConnection(host: "127.0.0.1", port: port, database: database, user: "postgres", password: nil)
+    }
+
+    /// `pgbench -i -s SCALE` into `database` (created first).
+    func pgbench(database: String, scale: Int) throws {
+        try connect().query("CREATE DATABASE \(database)")
+        let code = try ChildProcess.run([Self.bin + "/pgbench", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
+                                         "-i", "-q", "-s", String(scale), database], in: "/")
+        guard code == 0 else { throw LifeboatError(.operationFailed, "pgbench -i failed (exit \(code))") }
+    }
+
+    /// md5 over every row of every user table, in a stable order: equal checksums, equal data.
+    static func tableChecksums(_ connection: PostgresConnection) throws -> [String: String] {
+        let tables = try connection.query("SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        var sums: [String: String] = [:]
+        for row in tables {
+            let table = row[0]!
+            sums[table] = try connection.value("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(table) t")
+        }
+        return sums
+    }
+
+    /// Gives the cluster's owner the directory (for repositories it archives WAL into).
+    static func giveToOwner(_ path: String) throws {
+        guard geteuid() == 0 else { return }
+        guard try ChildProcess.run(["chown", "-R", "postgres:", path], in: "/") == 0 else {
+            throw LifeboatError(.operationFailed, "chown \(path) failed")
+        }
+    }
+}
+
+extension CLI {
+    /// Runs `lifeboat` as the PostgreSQL cluster's owner (root cannot start PostgreSQL).
+    @discardableResult
+    static func runAsClusterOwner(_ arguments: [String]) throws -> Result {
+        try run(arguments, in: "/", prefix: geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
+    }
+}
