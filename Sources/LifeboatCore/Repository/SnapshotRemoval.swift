@@ -60,7 +60,7 @@ public struct Pruner {
         return Report(removed: garbage, bytes: bytes, dryRun: dryRun)
     }
 
-    static func size(of path: String) -> Int64 {
+    public static func size(of path: String) -> Int64 {
         var st = stat()
         guard lstat(path, &st) == 0 else { return 0 }
         if (st.st_mode & S_IFMT) != S_IFDIR { return Int64(st.st_size) }
