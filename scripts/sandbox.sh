@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on a local sandbox: installs what it needs, builds lifeboat, creates a sample
-# config tree and starts a Redis server (loopback port 16479) under ./.sandbox, then
-# backup → snapshots → verify --deep → restore both (the config tree into a directory, Redis
-# into a scratch server on port 16480) → compare (diff, DEBUG DIGEST) → stop the servers.
+# config tree, starts a Redis server (loopback port 16479) and a PostgreSQL 15 cluster (port
+# 16432, with a pgbench database `app`) under ./.sandbox, then backup → snapshots →
+# verify --deep → restore all three (the config tree into a directory, Redis into a scratch
+# server on port 16480, PostgreSQL into a new database) → compare (diff, DEBUG DIGEST, table
+# checksums) → stop the servers.
 # Run it again to add another snapshot to the same repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +28,25 @@ if [[ ! -f "$src/app.yaml" ]]; then
 fi
 date -u +%FT%TZ > "$src/last-deploy.txt"
 
-redis_port=16479 scratch_port=16480
+redis_port=16479 scratch_port=16480 pg_port=16432
 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+scripts/pg-sandbox.sh stop "$sandbox/postgres"
 scripts/redis-sandbox.sh "$sandbox/redis" "$redis_port"
-trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true' EXIT
+scripts/pg-sandbox.sh start "$sandbox/postgres" "$pg_port"
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$sandbox/postgres"' EXIT
 redis-cli -p "$redis_port" debug populate 20000 session 64 >/dev/null
 for i in $(seq 1 20); do redis-cli -p "$redis_port" xadd jobs '*' job "embed-$i" >/dev/null; done
+psql=(psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres)
+if [[ -z $("${psql[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'app'") ]]; then
+  "${psql[@]}" -d postgres -c "CREATE DATABASE app"
+  /usr/lib/postgresql/15/bin/pgbench -q -i -s 2 -h 127.0.0.1 -p "$pg_port" -U postgres app 2>/dev/null
+fi
+"${psql[@]}" -d app -c "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 1, now())"
+checksums() {  # one line per table: name, row count, md5 of all rows in a stable order
+  for t in pgbench_accounts pgbench_branches pgbench_history pgbench_tellers; do
+    echo "$t $("${psql[@]}" -d "$1" -c "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $t t")"
+  done
+}
 
 cat > "$sandbox/policy.yaml" <<YAML
 repository: ./repo
@@ -44,6 +59,13 @@ sources:
     type: redis
     port: $redis_port
     config: ./redis/redis.conf
+  db:
+    type: postgres
+    host: 127.0.0.1
+    port: $pg_port
+    database: app
+    user: postgres
+    mode: logical
 schedules:
   daily:
     cron: "0 2 * * *"
@@ -65,4 +87,10 @@ echo "== restore $name cache → scratch Redis on port $scratch_port ($scratch)"
 "$lifeboat" restore "$name" --repo "$sandbox/repo" --source cache --to "$scratch" --port "$scratch_port"
 original=$(redis-cli -p "$redis_port" debug digest) restored=$(redis-cli -p "$scratch_port" debug digest)
 [[ "$original" == "$restored" ]] || { echo "sandbox: Redis digests differ: $original vs $restored" >&2; exit 1; }
-echo "== restored Redis has the same DEBUG DIGEST ($restored). Repository: $sandbox/repo"
+echo "== restored Redis has the same DEBUG DIGEST ($restored)"
+restored_db="app_restored_$(date -u +%Y%m%d%H%M%S)"
+echo "== restore $name db → database $restored_db"
+"$lifeboat" restore "$name" --repo "$sandbox/repo" --source db --to-database "$restored_db"
+diff <(checksums app) <(checksums "$restored_db")
+"${psql[@]}" -d postgres -c "DROP DATABASE $restored_db"
+echo "== restored PostgreSQL database has identical table checksums. Repository: $sandbox/repo"

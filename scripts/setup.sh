@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Lifeboat builds and tests with (Debian packages), if missing.
-# Usage: scripts/setup.sh [--bench]   (--bench also installs the peers: restic, zstd, GNU time)
+# Usage: scripts/setup.sh [--bench]   (--bench also installs the peers: restic, pgbackrest, GNU time)
 set -euo pipefail
 
-packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(restic time); fi
+packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3
+          postgresql-15 postgresql-client-15 strace)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(restic pgbackrest time); fi
 
 missing=()
 for p in "${packages[@]}"; do

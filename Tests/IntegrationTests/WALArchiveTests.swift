@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// The archive_command / restore_command contract of `lifeboat wal push|fetch`, on segment files
+/// laid out as PostgreSQL 15 writes them (a long page header with the system identifier).
+@Suite struct WALArchiveTests {
+    /// A 16 MiB segment: magic 0xD110, system identifier at offset 24, then `fill`.
+    func segment(_ path: String, system: UInt64 = 7_311_000_000_000_000_001, fill: UInt8) throws {
+        var bytes = [UInt8](repeating: fill, count: 16 << 20)
+        bytes[0] = 0x10; bytes[1] = 0xD1
+        for i in 0..<8 { bytes[24 + i] = UInt8(truncatingIfNeeded: system >> (8 * UInt64(i))) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func pushIsIdempotentRefusesDifferentContentAndFetchChecksWhatItReturns() throws {
+        let box = try Sandbox("wal")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let name = "000000010000000000000007"
+        let original = box.root + "/pg_wal/" + name
+        try FileManager.default.createDirectory(atPath: box.root + "/pg_wal", withIntermediateDirectories: true)
+        try segment(original, fill: 0x41)
+
+        let first = try CLI.run(["wal", "push", "--repo", box.repo, original, "--json"])
+        #expect(first.status == 0, "\(first.output)")
+        #expect((try first.json() as? [String: Any])?["outcome"] as? String == "stored")
+        let stored = try FileManager.default.contentsOfDirectory(atPath: box.repo + "/wal/00000001")
+        #expect(stored.count == 1 && stored[0].hasPrefix(name + "-") && stored[0].hasSuffix(".zst"))
+        #expect(Pruner.size(of: box.repo + "/wal/00000001/" + stored[0]) < 1 << 20)  // compressed
+
+        // Re-push after a crash: same content succeeds without a second copy.
+        let again = try CLI.run(["wal", "push", "--repo", box.repo, original, "--json"])
+        #expect(again.status == 0)
+        #expect((try again.json() as? [String: Any])?["outcome"] as? String == "already-archived")
+        // Different content under the same name: refused, the archived copy untouched.
+        let impostor = box.root + "/other/" + name
+        try FileManager.default.createDirectory(atPath: box.root + "/other", withIntermediateDirectories: true)
+        try segment(impostor, fill: 0x42)
+        let refused = try CLI.run(["wal", "push", "--repo", box.repo, impostor])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("already archived with different content"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.repo + "/wal/00000001") == stored)
+
+        // Fetch returns exactly what was pushed.
+        let fetched = box.root + "/RECOVERYXLOG"
+        #expect(try CLI.run(["wal", "fetch", "--repo", box.repo, name, fetched]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fetched)) == Data(contentsOf: URL(fileURLWithPath: original)))
+        // Missing files, including the .history probes recovery makes, are a non-zero exit.
+        for missing in ["000000010000000000000008", "00000002.history"] {
+            let probe = try CLI.run(["wal", "fetch", "--repo", box.repo, missing, box.root + "/probe"])
+            #expect(probe.status == 1, "\(probe.output)")
+            #expect(!FileManager.default.fileExists(atPath: box.root + "/probe"))
+        }
+        // Not a WAL name: usage error.
+        #expect(try CLI.run(["wal", "fetch", "--repo", box.repo, "../../etc/passwd", box.root + "/x"]).status == 2)
+
+        // A damaged archived copy: exit 3 and nothing left at the destination.
+        let archived = box.repo + "/wal/00000001/" + stored[0]
+        var data = try Data(contentsOf: URL(fileURLWithPath: archived))
+        data[data.count / 2] ^= 0x01
+        try data.write(to: URL(fileURLWithPath: archived))
+        let damaged = try CLI.run(["wal", "fetch", "--repo", box.repo, name, box.root + "/damaged"])
+        #expect(damaged.status == 3, "\(damaged.output)")
+        #expect(!FileManager.default.fileExists(atPath: box.root + "/damaged"))
+    }
+
+    @Test func aKilledPushLeavesNothingArchivedAndTheRetrySucceeds() throws {
+        let box = try Sandbox("wal-crash")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let path = box.root + "/000000010000000000000001"
+        try segment(path, fill: 0x07)
+        let killed = try CLI.run(["wal", "push", "--repo", box.repo, path], environment: ["LIFEBOAT_CRASH_AT": "wal-push-before-rename"])
+        #expect(killed.status != 0)
+        #expect(WALArchive(repository: try Repository(opening: box.repo)).stored("000000010000000000000001") == nil)
+        #expect(try CLI.run(["wal", "push", "--repo", box.repo, path]).status == 0)
+        #expect(WALArchive(repository: try Repository(opening: box.repo)).stored("000000010000000000000001") != nil)
+    }
+
+    @Test func walOfAnotherClusterIsRefused() throws {
+        let box = try Sandbox("wal-system")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        try segment(box.root + "/000000010000000000000001", system: 1111, fill: 1)
+        try FileManager.default.createDirectory(atPath: box.root + "/b", withIntermediateDirectories: true)
+        try segment(box.root + "/b/000000010000000000000002", system: 2222, fill: 2)
+        #expect(try CLI.run(["wal", "push", "--repo", box.repo, box.root + "/000000010000000000000001"]).status == 0)
+        let other = try CLI.run(["wal", "push", "--repo", box.repo, box.root + "/b/000000010000000000000002"])
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("system 2222") && other.stderr.contains("1111"))
+    }
+
+    /// Durability as the kernel sees it (strace): the file is fsynced before it is renamed into
+    /// place and the directory after, all before `wal push` exits 0.
+    @Test func pushFsyncsTheFileBeforeTheRenameAndTheDirectoryAfter() throws {
+        let box = try Sandbox("wal-fsync")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let path = box.root + "/000000010000000000000003"
+        try segment(path, fill: 3)
+        let trace = box.root + "/trace"
+        let code = try ChildProcess.run(["strace", "-f", "-e", "trace=openat,fsync,rename", "-o", trace,
+                                         CLI.binary, "wal", "push", "--repo", box.repo, path], in: box.root)
+        #expect(code == 0)
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        func fd(_ line: String) -> String? { line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) }
+        let folder = box.repo + "/wal/00000001"
+        let openTemp = try #require(lines.firstIndex { $0.contains("openat(") && $0.contains(folder + "/.") && $0.contains("O_CREAT") })
+        let rename = try #require(lines.firstIndex { $0.contains("rename(") && $0.contains(folder + "/.") })
+        let tempFD = try #require(fd(lines[openTemp]))
+        #expect(lines[openTemp..<rename].contains { $0.contains("fsync(\(tempFD))") && $0.hasSuffix("= 0") })
+        let openFolder = try #require(lines[rename...].firstIndex { $0.contains("openat(") && $0.contains("\"\(folder)\"") && $0.contains("O_DIRECTORY") })
+        let folderFD = try #require(fd(lines[openFolder]))
+        #expect(lines[openFolder...].contains { $0.contains("fsync(\(folderFD))") && $0.hasSuffix("= 0") })
+    }
+}
