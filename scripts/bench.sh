@@ -119,7 +119,7 @@ echo "retention plan: 1,000,000 timestamps, all rules: ${plan_s} s, peak RSS $((
 # `redis-cli --rdb - | zstd -3` on the same server, diskless sync delay 0 for both.
 rdir="$work/redis"; rport=16499
 rm -rf "$rdir"; scripts/redis-sandbox.sh "$rdir" "$rport" "repl-diskless-sync-delay 0" >/dev/null
-trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true' EXIT
+trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true' EXIT  # before the PostgreSQL part, which sets its own
 redis-cli -p "$rport" debug populate 2000000 key 16 >/dev/null
 printf 'repository: %s\nsources:\n  bg: {type: redis, port: %s, config: %s}\n  rep: {type: redis, port: %s, method: replica}\n' \
   "$work/lb-redis" "$rport" "$rdir/redis.conf" "$rport" > "$work/redis-policy.yaml"
@@ -135,3 +135,6 @@ peer = rows["redis_cli_rdb_zstd"][0]
 for k, (s, m) in rows.items():
     print(f"{k:<20}{s:>8.2f} s{m/1024:>8.1f} MiB   ratio vs redis-cli --rdb | zstd -3: {s/max(peer,0.001):.2f} (target <= 1.2)")
 PY
+
+# PostgreSQL: logical and physical backups, physical restore, against pg_dump and pgBackRest.
+scripts/bench-postgres.sh

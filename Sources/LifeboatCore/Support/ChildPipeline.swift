@@ -43,6 +43,8 @@ public final class RunningChild: @unchecked Sendable {
             }
             if stdout == .pipe {
                 let p = try makePipe()
+                // 1 MiB instead of 64 KiB: a tenth of the wake-ups for a fast producer.
+                _ = fcntl(p.read, 1031 /* F_SETPIPE_SZ */, Int32(1 << 20))
                 output = p.read
                 posix_spawn_file_actions_adddup2(&actions, p.write, 1)
             } else {

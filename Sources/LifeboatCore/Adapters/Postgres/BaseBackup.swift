@@ -1,11 +1,13 @@
 import Foundation
 
-/// Physical capture: `pg_basebackup -D - -Ft -Xnone --checkpoint=fast
-/// --manifest-checksums=SHA256`. The server's tar stream is read as it arrives and each of its
-/// files becomes one entry (its SHA-256 computed as it is stored); at the end the server's own
-/// backup manifest is checked against what was stored, file by file. WAL is not in the stream
-/// (`-Xstream` cannot write to stdout): it reaches the repository through `lifeboat wal push`,
-/// so WAL archiving must be on, and the capture waits until the backup's last segment is there.
+/// Physical capture: `pg_basebackup -D - -Ft --checkpoint=fast --manifest-checksums=SHA256`
+/// with `-Xfetch` (default: the WAL from the backup's start to its end is in the backup, so it
+/// restores on its own) or `-Xnone` (`wal_method: none`: that WAL comes from the archive; the
+/// server waits for its archiver). `-Xstream` cannot write to stdout. The server's tar stream is
+/// read as it arrives and each of its files becomes one entry (its SHA-256 computed as it is
+/// stored); at the end the server's own backup manifest is checked against what was stored,
+/// file by file. Point-in-time recovery past the backup needs the WAL archive, so WAL archiving
+/// must be on (`archive_command = 'lifeboat wal push --repo REPO %p'`).
 struct BaseBackup {
     let adapter: PostgresAdapter
 
@@ -33,7 +35,7 @@ struct BaseBackup {
             metadata["archive_command"] = .string(archiveCommand)
         }
 
-        let child = try RunningChild([pgBasebackup, "--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast",
+        let child = try RunningChild([pgBasebackup, "--pgdata=-", "--format=tar", "--wal-method=\(adapter.walMethod.rawValue)", "--checkpoint=fast",
                                       "--manifest-checksums=SHA256", "--label=lifeboat \(adapter.name)"] + endpoint.connectionArguments,
                                      environment: try endpoint.childEnvironment())
         let stored: StoredTree
@@ -59,15 +61,20 @@ struct BaseBackup {
         metadata["stop_lsn"] = .string(manifest.endLSN)
         metadata["stop_wal"] = .string(stopSegment)
         metadata["files"] = .int(Int64(stored.files.count))
+        metadata["wal_method"] = .string(adapter.walMethod.rawValue)
 
         var warnings: [String] = []
         if let repository = context.repository {
-            // The server waits for its last segment to be archived; check it reached us.
             let archive = WALArchive(repository: repository)
-            let deadline = Date().addingTimeInterval(60)
-            while archive.stored(stopSegment) == nil && Date() < deadline { usleep(100_000) }
-            if archive.stored(stopSegment) == nil {
-                warnings.append("WAL segment \(stopSegment), which this base backup needs, is not in this repository's archive yet; check archive_command (\(archiveCommand))")
+            if adapter.walMethod == .none {
+                // The server waited for its archiver; the last segment should have reached us.
+                let deadline = Date().addingTimeInterval(5)
+                while archive.stored(stopSegment) == nil && Date() < deadline { usleep(100_000) }
+                if archive.stored(stopSegment) == nil {
+                    warnings.append("WAL segment \(stopSegment), which this base backup needs, is not in this repository's WAL archive; check archive_command (\(archiveCommand))")
+                }
+            } else if archive.all().isEmpty {
+                warnings.append("no WAL has reached this repository's archive yet: the base backup restores on its own, but recovery past it needs archive_command = 'lifeboat wal push --repo \(repository.root) %p'")
             }
         }
         return CaptureOutcome(metadata: metadata, warnings: warnings, recoveryPoint: finished)
@@ -164,7 +171,8 @@ struct BackupManifest {
             }
         }
         let listed = Set(document.files.map(\.path))
-        if let extra = stored.keys.first(where: { !listed.contains($0) }) {
+        // WAL fetched into the backup (-Xfetch) is covered by the manifest's WAL range, not its file list.
+        if let extra = stored.keys.first(where: { !listed.contains($0) && !$0.hasPrefix("pg_wal/") }) {
             throw LifeboatError(.operationFailed, "the stream contained \(extra), which the server's backup manifest does not list")
         }
     }

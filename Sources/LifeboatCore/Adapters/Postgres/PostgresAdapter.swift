@@ -10,14 +10,19 @@ import Foundation
 ///
 /// - `logical`: `pg_dump -Fc -Z0` streamed into the pipeline as parts `pg_dump/part-NNNNNN`
 ///   (our pipeline compresses), plus `pg_dumpall --globals-only` as `globals/part-NNNNNN`.
-/// - `physical`: `pg_basebackup -Ft -D - -Xnone --checkpoint=fast --manifest-checksums=SHA256`;
+/// - `physical`: `pg_basebackup -Ft -D - -Xfetch --checkpoint=fast --manifest-checksums=SHA256`;
 ///   each file of the server's tar stream becomes one entry, checked against the server's
 ///   backup manifest as it is stored. WAL comes from `lifeboat wal push` (archive_command).
 public struct PostgresAdapter: SourceAdapter {
     public static let type = "postgres"
-    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file"]
+    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file", "wal_method"]
 
     public enum Mode: String, Sendable { case logical, physical }
+    /// How a base backup gets the WAL that makes it consistent (pg_basebackup's --wal-method):
+    /// `fetch` puts it into the backup itself (self-contained, no wait for the archiver; needs
+    /// the segments to stay in pg_wal while the backup runs: wal_keep_size on busy servers),
+    /// `none` leaves it to the archive (the server waits for its archiver, polling each second).
+    public enum WALMethod: String, Sendable { case fetch, none }
 
     public let name: String
     public var host = "127.0.0.1"
@@ -27,6 +32,7 @@ public struct PostgresAdapter: SourceAdapter {
     public var mode = Mode.logical
     public var binDirectory: String?
     public var passwordFile: String?
+    public var walMethod = WALMethod.fetch
 
     public init(name: String) {
         self.name = name
@@ -44,6 +50,12 @@ public struct PostgresAdapter: SourceAdapter {
             case "user": adapter.user = try value.string()
             case "bin_dir": adapter.binDirectory = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "wal_method":
+                let text = try value.string()
+                guard let m = WALMethod(rawValue: text) else {
+                    throw value.error("unknown wal_method \"\(text)\"", fix: "use fetch (WAL inside the base backup) or none (WAL from the archive only)")
+                }
+                adapter.walMethod = m
             case "mode":
                 let text = try value.string()
                 guard let m = Mode(rawValue: text) else {

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# PostgreSQL side by side, one run, the same pgbench database (BENCH_PG_SCALE=50 by default,
+# about 750 MB), warm cache: logical backups (lifeboat zstd:1 vs `pg_dump -Fc` and
+# `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
+# process-max=2; the server archives with each tool's own command during its backup) and
+# physical restores into a new data directory (both fsync). Prints times,
+# peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lifeboat="$PWD/.build/release/lifeboat"
+work="$PWD/bench-work/pg"
+scale="${BENCH_PG_SCALE:-50}"
+bin=/usr/lib/postgresql/15/bin
+port=16532
+owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
+
+scripts/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
+rm -rf "$work"; mkdir -p "$work"
+[[ $(id -u) -eq 0 ]] && chown postgres: "$work"
+"${owner[@]}" "$lifeboat" init --repo "$work/lb-repo" -q
+cat > "$work/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$work/pgbr-repo
+compress-type=zst
+process-max=2
+start-fast=y
+log-level-console=warn
+log-level-file=off
+lock-path=$work/pgbr-lock
+[bench]
+pg1-path=$work/cluster/data
+pg1-port=$port
+pg1-socket-path=$work/cluster
+CONF
+pgbr=("${owner[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
+scripts/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" \
+  "archive_command = '$lifeboat wal push --repo $work/lb-repo %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p'"
+trap 'scripts/pg-sandbox.sh stop "$work/cluster"' EXIT
+echo "bench: pgbench -i -s $scale" >&2
+"$bin/pgbench" -q -i -s "$scale" -h 127.0.0.1 -p "$port" -U postgres postgres 2>/dev/null
+"$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CHECKPOINT" postgres
+db_bytes=$("$bin/psql" -X -At -h 127.0.0.1 -p "$port" -U postgres -c "SELECT pg_database_size('postgres')" postgres)
+"${pgbr[@]}" stanza-create >/dev/null
+cat > "$work/logical.yaml" <<YAML
+repository: $work/lb-repo
+compression: zstd:1
+sources:
+  db: {type: postgres, host: 127.0.0.1, port: $port, user: postgres, database: postgres, mode: logical}
+YAML
+cat > "$work/physical.yaml" <<YAML
+repository: $work/lb-repo
+compression: zstd:1
+sources:
+  phys: {type: postgres, host: 127.0.0.1, port: $port, user: postgres, mode: physical}
+YAML
+results="$work/results"; : > "$results"
+measure() {  # measure NAME CMD... → appends "NAME seconds maxrss_kb"
+  local name=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || { cat "$work/err.$name" >&2; exit 1; }
+  echo "$name $(cat "$work/time.$name")" >> "$results"
+}
+conn=(-h 127.0.0.1 -p "$port" -U postgres)
+measure pg_dump_Fc "$bin/pg_dump" -Fc "${conn[@]}" -f "$work/peer.dump" postgres
+measure pg_dump_Z0_zstd1 sh -c "'$bin/pg_dump' -Fc -Z0 ${conn[*]} postgres | zstd -1 -q -o '$work/peer.dump.zst' -f"
+measure lifeboat_logical "${owner[@]}" "$lifeboat" backup --policy "$work/logical.yaml" -q
+archive_with() {  # each tool's backup runs while the server archives with that tool only
+  "$bin/psql" -X -q -At "${conn[@]}" -c "ALTER SYSTEM SET archive_command = '$1'" -c "SELECT pg_reload_conf()" postgres >/dev/null
+  sleep 1
+}
+archive_with "pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p"
+measure pgbackrest_backup "${pgbr[@]}" backup --type=full
+archive_with "$lifeboat wal push --repo $work/lb-repo %p"
+measure lifeboat_physical "${owner[@]}" "$lifeboat" backup --policy "$work/physical.yaml" -q
+measure pgbackrest_restore "${pgbr[@]}" restore --pg1-path="$work/restore-pgbr"
+measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" -q
+stored_lb_phys=$(du -sb "$work/lb-repo/data" | cut -f1)
+stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
+python3 - "$results" "$db_bytes" "$scale" "$stored_lb_phys" "$stored_pgbr" <<'PY'
+import sys, json, os
+rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+db, scale, lb, br = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+print(f"PostgreSQL: pgbench scale {scale}, database {db/2**20:.0f} MiB; one run each, warm cache, {os.cpu_count()} cores")
+print(f"{'run':<22}{'seconds':>9}{'peak RSS MiB':>14}")
+for k, (s, m) in rows.items():
+    print(f"{k:<22}{s:>9.2f}{m/1024:>14.1f}")
+print(f"stored MiB (logical + physical for lifeboat): lifeboat {lb/2**20:.0f}, pgBackRest {br/2**20:.0f}")
+r = lambda a, b: rows[a][0] / max(rows[b][0], 0.001)
+ratios = {
+  "logical_vs_pg_dump_Z0_zstd1": (r("lifeboat_logical", "pg_dump_Z0_zstd1"), 1.05),
+  "logical_vs_pg_dump_Fc": (r("lifeboat_logical", "pg_dump_Fc"), None),
+  "physical_backup_vs_pgbackrest": (r("lifeboat_physical", "pgbackrest_backup"), 0.5),
+  "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
+}
+for k, (v, target) in ratios.items():
+    print(f"ratio {k}: {v:.2f}" + (f" (target <= {target})" if target else ""))
+print(f"peak RSS lifeboat: logical {rows['lifeboat_logical'][1]/1024:.0f} MiB, physical {rows['lifeboat_physical'][1]/1024:.0f} MiB, restore {rows['lifeboat_restore'][1]/1024:.0f} MiB (target < 100)")
+json.dump({"database_bytes": db, "runs": rows, "ratios": {k: v for k, (v, _) in ratios.items()}}, open(sys.argv[1] + ".json", "w"), indent=2)
+PY
