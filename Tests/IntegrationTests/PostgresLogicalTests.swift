@@ -129,4 +129,25 @@ import LifeboatCore
         #expect(deep.status == 3, "\(deep.output)")
         #expect(deep.stderr.contains("pg_restore cannot read the dump"), "\(deep.stderr)")
     }
+
+    @Test func clientProgramsOfAnotherMajorVersionAreRefused() throws {
+        let box = try Sandbox("pg-version")
+        let server = try PostgresServer(in: box.root + "/pg")
+        // A bin_dir whose pg_dump says it is PostgreSQL 16's.
+        try FileManager.default.createDirectory(atPath: box.root + "/bin16", withIntermediateDirectories: true)
+        for tool in ["pg_dump", "pg_dumpall"] {
+            try "#!/bin/sh\necho '\(tool) (PostgreSQL) 16.4 (Debian 16.4-1)'\n".write(toFile: box.root + "/bin16/" + tool, atomically: true, encoding: .utf8)
+            chmod(box.root + "/bin16/" + tool, 0o755)
+        }
+        try """
+            repository: \(box.repo)
+            sources:
+              db: {type: postgres, port: \(server.port), user: postgres, bin_dir: \(box.root)/bin16}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let result = try CLI.run(["backup", "--policy", box.policy])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.stderr.contains("PostgreSQL 16's pg_dump") && result.stderr.contains("runs PostgreSQL 15"), "\(result.stderr)")
+        #expect((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any])?.isEmpty == true)
+    }
 }

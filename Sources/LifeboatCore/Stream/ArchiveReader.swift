@@ -72,6 +72,7 @@ public final class ArchiveReader {
     private let source: Source
     private let path: String
     private var entry: OpaquePointer?
+    private var stage: EntryDataStage?
 
     /// Opens the stored file at `path` for reading.
     public init(path: String) throws {
@@ -101,6 +102,7 @@ public final class ArchiveReader {
     }
 
     deinit {
+        stage?.stop()
         archive_read_free(archive)
         source.prefetcher.stop()
         close(source.fd)
@@ -117,9 +119,43 @@ public final class ArchiveReader {
     }
 
     /// Streams the current entry's content to `body` in blocks; returns its SHA-256 and size.
+    /// Entries of 1 MiB or more are hashed and consumed on a second thread (`EntryDataStage`)
+    /// while this one decompresses; smaller ones inline.
     @discardableResult
     public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> (sha256: String, size: Int64) {
+        let announced = entry.map { archive_entry_size($0) } ?? 0
+        guard announced >= 1 << 20 else { return try readInline(body) }
+        let stage = self.stage ?? EntryDataStage()
+        self.stage = stage
+        return try withoutActuallyEscaping(body) { consumer in
+            stage.begin(consumer)
+            var size: Int64 = 0
+            do {
+                try readBlocks { bytes in
+                    try stage.submit(bytes)
+                    size += Int64(bytes.count)
+                }
+            } catch {
+                stage.abandon()
+                throw error
+            }
+            return (try stage.end(), size)
+        }
+    }
+
+    private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, size: Int64) {
         let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        try readBlocks { bytes in
+            hasher.update(bytes)
+            try body(bytes)
+            size += Int64(bytes.count)
+        }
+        return (hasher.finalize(), size)
+    }
+
+    /// Decompresses the current entry's blocks in order.
+    private func readBlocks(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var size: Int64 = 0
         var block: UnsafeRawPointer?
         var length = 0
@@ -129,12 +165,9 @@ public final class ArchiveReader {
             if rc == ARCHIVE_EOF { break }
             guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw streamError("cannot read entry data") }
             guard offset == size else { throw LifeboatError(.integrity, "\(path): sparse or out-of-order entry data") }
-            let bytes = UnsafeRawBufferPointer(start: block, count: length)
-            hasher.update(bytes)
-            try body(bytes)
+            try body(UnsafeRawBufferPointer(start: block, count: length))
             size += Int64(length)
         }
-        return (hasher.finalize(), size)
     }
 
     /// Reads whatever follows the end of the archive so that every stored byte is hashed, and
