@@ -160,4 +160,24 @@ import LifeboatCore
         #expect(restore.stderr.contains("version 12"))
         #expect(try server.digest() == before)
     }
+
+    /// A save already running (another BGSAVE, a replica's sync) predates the backup: the capture
+    /// waits for it and takes its own, so a key written after that save began is in the snapshot.
+    @Test func aSaveAlreadyRunningIsWaitedForNotReused() throws {
+        let box = try Sandbox("redis-busy")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate(keys: 5_000)
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        let c = try server.client()
+        try c.expect("CONFIG", "SET", "rdb-key-save-delay", "200")  // ≈ 1 s per save
+        try c.expect("BGSAVE")
+        try c.expect("SET", "written-after-the-first-save-began", "yes")
+        let backup = try CLI.run(["backup", "--policy", box.policy])
+        #expect(backup.status == 0, "\(backup.output)")
+        try c.expect("CONFIG", "SET", "rdb-key-save-delay", "0")
+        try c.expect("FLUSHALL")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try server.client().expect("GET", "written-after-the-first-save-began").text == "yes")
+    }
 }

@@ -125,36 +125,46 @@ struct DumpFiles {
     let directory: String
     let force: Bool
 
+    /// Writes both files under temporary names and renames them into place only once every
+    /// entry and the stored file are proven, so a damaged snapshot leaves nothing behind.
     func write(reader: ComponentReader) throws -> RestoreOutcome {
         try FileIO.makeDirectory(directory, mode: 0o700)
         let database = component.metadata["database"]?.stringValue ?? component.source
         let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
-        let outputs = [(LogicalDump.dumpPrefix, "\(directory)/\(dumpName)"), (LogicalDump.globalsPrefix, "\(directory)/globals.sql")]
-        var fds: [String: Int32] = [:]
-        defer { fds.values.forEach { close($0) } }
-        for (prefix, path) in outputs {
-            let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
-            let fd = open(path, flags, 0o600)
-            guard fd >= 0 else {
-                if errno == EEXIST {
-                    throw LifeboatError(.invalidInput, "\(path) exists", fix: "choose another --to directory, or add --force to overwrite it")
-                }
-                throw LifeboatError.system("cannot create", path: path)
+        let outputs = [(prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
+                       (prefix: LogicalDump.globalsPrefix, path: "\(directory)/globals.sql")]
+        for output in outputs where FileIO.exists(output.path) && !force {
+            throw LifeboatError(.invalidInput, "\(output.path) exists", fix: "choose another --to directory, or add --force to replace it")
+        }
+        var fds: [String: (fd: Int32, temp: String)] = [:]
+        defer { fds.values.forEach { close($0.fd) } }
+        do {
+            for output in outputs {
+                let temp = "\(directory)/.\((output.path as NSString).lastPathComponent).\(Hex.random(bytes: 4)).partial"
+                let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
+                fds[output.prefix] = (fd, temp)
             }
-            fds[prefix] = fd
+            var bytes: Int64 = 0
+            var written = 0
+            while let entry = try reader.next() {
+                guard let output = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.prefix) }),
+                      let file = fds[output.prefix] else { continue }
+                try reader.readData { try FileIO.writeAll(file.fd, $0, path: file.temp) }
+                bytes += entry.record.size
+                written += 1
+            }
+            for output in outputs {
+                let file = fds[output.prefix]!
+                try FileIO.sync(file.fd, path: file.temp)
+                try FileIO.rename(file.temp, output.path)
+            }
+            try FileIO.syncDirectory(directory)
+            return RestoreOutcome(target: directory, entries: written, bytes: bytes,
+                                  checks: ["wrote \(dumpName) and globals.sql; restore with pg_restore --dbname NAME \(dumpName)"])
+        } catch {
+            for file in fds.values { unlink(file.temp) }
+            throw error
         }
-        var bytes: Int64 = 0
-        var written = 0
-        while let entry = try reader.next() {
-            guard let (prefix, path) = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.0) }),
-                  let fd = fds[prefix] else { continue }
-            try reader.readData { try FileIO.writeAll(fd, $0, path: path) }
-            bytes += entry.record.size
-            written += 1
-        }
-        for (prefix, path) in outputs { try FileIO.sync(fds[prefix]!, path: path) }
-        try FileIO.syncDirectory(directory)
-        return RestoreOutcome(target: directory, entries: written, bytes: bytes,
-                              checks: ["wrote \(outputs.map { ($0.1 as NSString).lastPathComponent }.joined(separator: " and ")); restore with pg_restore --dbname NAME \(dumpName)"])
     }
 }

@@ -7,19 +7,34 @@ struct RedisBgsave {
 
     /// Returns when the save the data reflects started (the fork).
     func capture(into writer: ArchiveWriter, validator: RDBValidator) throws -> Date {
-        let before = try RedisInfo.fetch(client, section: "persistence")
-        guard let savesBefore = before.int("rdb_saves") else {
-            throw LifeboatError(.operationFailed, "redis \(client.endpoint): INFO persistence has no rdb_saves (Redis 7.0 or later is needed)")
-        }
-        let forkedAt = Date()
-        if case .error(let message) = try client.call("BGSAVE") {
-            guard message.contains("in progress") else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed: \(message)") }
-            try client.expect("BGSAVE", "SCHEDULE")  // one is running: ours starts right after it
-        }
         let deadline = Date().addingTimeInterval(adapter.timeout)
+        var savesBefore = 0
+        var forkedAt = Date()
+        while true {
+            let before = try RedisInfo.fetch(client, section: "persistence")
+            guard let saves = before.int("rdb_saves") else {
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint): INFO persistence has no rdb_saves (Redis 7.0 or later is needed)")
+            }
+            savesBefore = Int(saves)
+            forkedAt = Date()
+            guard case .error(let message) = try client.call("BGSAVE") else { break }
+            if message.contains("already in progress") {
+                // An RDB child is running (another BGSAVE, or a replica's sync, which BGSAVE
+                // SCHEDULE refuses too): its data predates our request, so wait for it to end
+                // and ask again.
+                guard Date() < deadline else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): a running save did not end within \(Int(adapter.timeout)) s") }
+                while try RedisInfo.fetch(client, section: "persistence")["rdb_bgsave_in_progress"] == "1" && Date() < deadline { usleep(50_000) }
+                continue
+            }
+            guard message.contains("Another child process is active") else {
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed: \(message)")
+            }
+            try client.expect("BGSAVE", "SCHEDULE")  // an AOF rewrite runs: ours starts right after it
+            break
+        }
         while true {
             let info = try RedisInfo.fetch(client, section: "persistence")
-            if info["rdb_bgsave_in_progress"] == "0", let saves = info.int("rdb_saves"), saves > savesBefore {
+            if info["rdb_bgsave_in_progress"] == "0", let saves = info.int("rdb_saves"), Int(saves) > savesBefore {
                 guard info["rdb_last_bgsave_status"] == "ok" else {
                     throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed (rdb_last_bgsave_status:\(info["rdb_last_bgsave_status"] ?? "?")); see the server log")
                 }
