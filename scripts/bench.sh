@@ -126,7 +126,10 @@ printf 'repository: %s\nsources:\n  bg: {type: redis, port: %s, config: %s}\n  r
 rm -rf "$work/lb-redis"; "$lifeboat" init --repo "$work/lb-redis" -q
 : > "$work/results"
 measure redis_cli_rdb_zstd sh -c "redis-cli -p $rport --rdb - 2>/dev/null | zstd -3 -q -o '$work/peer.rdb.zst' -f"
+idle() { while redis-cli -p "$rport" info persistence | grep -q 'rdb_bgsave_in_progress:1'; do sleep 0.05; done; }
+idle  # the peer's sync child may still be exiting; a capture would rightly wait for it
 measure lifeboat_bgsave "$lifeboat" backup --policy "$work/redis-policy.yaml" --source bg -q
+idle
 measure lifeboat_replica "$lifeboat" backup --policy "$work/redis-policy.yaml" --source rep -q
 python3 - "$work/results" <<'PY'
 import sys
