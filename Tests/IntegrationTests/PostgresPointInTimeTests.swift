@@ -37,6 +37,11 @@ import LifeboatCore
         try db.query("CREATE TABLE stamps (id serial PRIMARY KEY, t timestamptz NOT NULL DEFAULT clock_timestamp())")
         let backup = try CLI.runAsClusterOwner(["backup", "--policy", box.policy, "--schedule", "daily"])
         #expect(backup.status == 0, "\(backup.output)")
+        // wal_method: fetch (the default) puts the WAL that makes the backup consistent inside it.
+        let repository = try Repository(opening: box.repo)
+        let first = try repository.manifest(id: try #require(repository.loadSnapshots().snapshots.first?.id))
+        #expect(first.components[0].entries.contains { $0.path.hasPrefix("pg_wal/0") })
+        #expect(first.components[0].entries.contains { $0.path == "backup_manifest" })
 
         // A minute of single-row transactions every 100 ms, a WAL switch every 5 s, a named
         // restore point at 40 s.
@@ -99,12 +104,19 @@ import LifeboatCore
 
         // Retention: a second base backup, the first forgotten; prune removes only the WAL
         // before the kept backup's start, and the kept backup still recovers to the end.
+        // The second base backup leaves its WAL to the archive (wal_method: none, pg_basebackup -Xnone).
         let firstSegment = try #require(WALArchive(repository: try Repository(opening: box.repo)).all().first?.name)
+        try String(contentsOfFile: box.policy, encoding: .utf8).replacingOccurrences(of: "mode: physical}", with: "mode: physical, wal_method: none}")
+            .write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.runAsClusterOwner(["backup", "--policy", box.policy, "--schedule", "daily"]).status == 0)
         let forget = try CLI.runAsClusterOwner(["forget", "--policy", box.policy, "--prune"])
         #expect(forget.status == 0, "\(forget.output)")
         let repo = try Repository(opening: box.repo)
-        let kept = try #require(repo.loadSnapshots().snapshots.first?.components.first?.metadata["start_wal"]?.stringValue)
+        let keptComponent = try #require(repo.loadSnapshots().snapshots.first?.components.first)
+        #expect(keptComponent.metadata["wal_method"]?.stringValue == "none")
+        #expect(keptComponent.entries.isEmpty)  // listing loads no entries; the full manifest has no WAL inside
+        #expect(try repo.manifest(id: repo.loadSnapshots().snapshots.first!.id).components[0].entries.allSatisfy { !$0.path.hasPrefix("pg_wal/0") })
+        let kept = try #require(keptComponent.metadata["start_wal"]?.stringValue)
         let archived = WALArchive(repository: repo).all().map(\.name)
         #expect(!archived.contains(firstSegment))
         #expect(archived.contains(kept))
