@@ -81,6 +81,13 @@ public struct PolicyNode {
         return value
     }
 
+    /// The node as a TCP port, 1–65535.
+    public func port() throws -> Int {
+        let value = try integer()
+        guard (1...65535).contains(value) else { throw error("port \(value) is out of range", fix: "use 1–65535") }
+        return value
+    }
+
     /// The node as a boolean (`true`/`false`, `yes`/`no`).
     public func bool() throws -> Bool {
         guard case .scalar(let scalar) = node else { throw error("expected true or false, found \(kindName)") }

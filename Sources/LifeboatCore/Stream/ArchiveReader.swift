@@ -156,18 +156,8 @@ public final class ArchiveReader {
 
     /// Decompresses the current entry's blocks in order.
     private func readBlocks(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var size: Int64 = 0
-        var block: UnsafeRawPointer?
-        var length = 0
-        var offset: la_int64_t = 0
-        while true {
-            let rc = archive_read_data_block(archive, &block, &length, &offset)
-            if rc == ARCHIVE_EOF { break }
-            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw streamError("cannot read entry data") }
-            guard offset == size else { throw LifeboatError(.integrity, "\(path): sparse or out-of-order entry data") }
-            try body(UnsafeRawBufferPointer(start: block, count: length))
-            size += Int64(length)
-        }
+        try ArchiveDataBlocks.forEach(in: archive, failure: { streamError("cannot read entry data") },
+                                      gap: { LifeboatError(.integrity, "\(path): sparse or out-of-order entry data") }, body)
     }
 
     /// Reads whatever follows the end of the archive so that every stored byte is hashed, and

@@ -43,17 +43,11 @@ public enum RawStream {
         guard archive_read_next_header(a, &entry) == ARCHIVE_OK else { throw failure("cannot read") }
         let hasher = SHA256Hasher()
         var total: Int64 = 0
-        var block: UnsafeRawPointer?
-        var length = 0
-        var offset: la_int64_t = 0
-        while true {
-            let rc = archive_read_data_block(a, &block, &length, &offset)
-            if rc == ARCHIVE_EOF { break }
-            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw failure("cannot decompress") }
-            let bytes = UnsafeRawBufferPointer(start: block, count: length)
+        try ArchiveDataBlocks.forEach(in: a, failure: { failure("cannot decompress") },
+                                      gap: { LifeboatError(.integrity, "\(path): unexpected gap in the stream") }) { bytes in
             hasher.update(bytes)
             try body(bytes)
-            total += Int64(length)
+            total += Int64(bytes.count)
         }
         return (hasher.finalize(), total)
     }

@@ -31,18 +31,8 @@ public final class TarStreamReader {
 
     /// Streams the current entry's content to `body` in blocks.
     public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var block: UnsafeRawPointer?
-        var length = 0
-        var offset: la_int64_t = 0
-        var expected: la_int64_t = 0
-        while true {
-            let rc = archive_read_data_block(archive, &block, &length, &offset)
-            if rc == ARCHIVE_EOF { return }
-            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw failure("cannot read entry data") }
-            guard offset == expected else { throw LifeboatError(.operationFailed, "\(producer): sparse entry data is not supported") }
-            try body(UnsafeRawBufferPointer(start: block, count: length))
-            expected += la_int64_t(length)
-        }
+        try ArchiveDataBlocks.forEach(in: archive, failure: { failure("cannot read entry data") },
+                                      gap: { LifeboatError(.operationFailed, "\(producer): sparse entry data is not supported") }, body)
     }
 
     private func failure(_ what: String) -> LifeboatError {

@@ -43,9 +43,7 @@ public struct PostgresAdapter: SourceAdapter {
         for (key, value) in try settings.mapping() {
             switch key {
             case "host": adapter.host = try value.string()
-            case "port":
-                adapter.port = try value.integer()
-                guard (1...65535).contains(adapter.port) else { throw value.error("port \(adapter.port) is out of range", fix: "use 1–65535") }
+            case "port": adapter.port = try value.port()
             case "database": adapter.database = try value.string()
             case "user": adapter.user = try value.string()
             case "bin_dir": adapter.binDirectory = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)

@@ -38,9 +38,7 @@ public struct RedisAdapter: SourceAdapter {
         for (key, value) in try settings.mapping() {
             switch key {
             case "host": adapter.host = try value.string()
-            case "port":
-                adapter.port = try value.integer()
-                guard (1...65535).contains(adapter.port) else { throw value.error("port \(adapter.port) is out of range", fix: "use 1–65535") }
+            case "port": adapter.port = try value.port()
             case "user": adapter.user = try value.string()
             case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "password_env": adapter.passwordEnv = try value.string()

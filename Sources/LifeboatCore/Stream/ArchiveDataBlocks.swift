@@ -1,0 +1,23 @@
+import CArchive
+
+/// The one loop over libarchive's data blocks of the current entry, in order, for every reader
+/// (stored components, tar streams from a pipe, raw zstd streams).
+enum ArchiveDataBlocks {
+    /// Hands each block to `body`; `failure` makes the error for a libarchive failure and
+    /// `gap` the one for a block that does not follow the previous (sparse data).
+    static func forEach(in archive: OpaquePointer, failure: () -> any Error, gap: () -> any Error,
+                        _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var next: Int64 = 0
+        var block: UnsafeRawPointer?
+        var length = 0
+        var offset: la_int64_t = 0
+        while true {
+            let rc = archive_read_data_block(archive, &block, &length, &offset)
+            if rc == ARCHIVE_EOF { return }
+            guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else { throw failure() }
+            guard offset == next else { throw gap() }
+            try body(UnsafeRawBufferPointer(start: block, count: length))
+            next += Int64(length)
+        }
+    }
+}
