@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3
-          postgresql-15 postgresql-client-15 strace)
+          postgresql-15 postgresql-client-15 strace curl python3-venv)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(restic pgbackrest time); fi
 
 missing=()

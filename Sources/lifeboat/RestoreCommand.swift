@@ -11,6 +11,8 @@ struct RestoreCommand: AsyncParsableCommand {
             postgres logical:    restore SNAP --to-database NAME [--to-host H --to-port P]   |  --to DIR (dump files)
             postgres physical:   restore --source S --at TIME|latest --to-datadir DIR [--port P] [--start]
                                  (or SNAP instead of --at: the base backup's own end; --target-name N: a restore point)
+            chroma directory:    restore SNAP --source S --policy F [--to-path DIR]   (stop, swap, start, check)
+            chroma logical:      restore SNAP --source S [--to-url URL] [--force]
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -35,6 +37,15 @@ struct RestoreCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("to-host"), help: "PostgreSQL logical: target server host (default: the source's).")
     var toHost: String?
+
+    @Option(name: .customLong("to-path"), help: "Chroma: the persist directory to restore (default: the policy's path).")
+    var toPath: String?
+
+    @Option(name: .customLong("to-url"), help: "Chroma logical: the server to re-add the collections to (default: the source's).")
+    var toURL: String?
+
+    @Option(name: .long, help: "The policy that defines the source (Chroma: its stop/start commands and path).")
+    var policy: String?
 
     @Option(name: .customLong("to-datadir"), help: "PostgreSQL physical: data directory to restore into (new or empty unless --force).")
     var toDatadir: String?
@@ -64,11 +75,12 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let repository = try global.openRepository()
+        let loaded = try policy.map { try PolicyLoader.load(path: $0) }
+        let repository = try global.openRepository(policy: loaded)
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
         var atTime: Date?
         if case .time(let text)? = atKind { atTime = Timestamp.parse(text) }
-        let target = toDatadir ?? toDatabase ?? toConfig ?? to
+        let target = toDatadir ?? toDatabase ?? toConfig ?? toPath ?? toURL ?? to
         var (plan, manifest) = try RestorePlan.make(repository: repository, selector: snapshot.map { SnapshotSelector($0) },
                                                     source: source, target: target, at: atTime)
         var recovery: RecoveryTarget?
@@ -92,8 +104,14 @@ struct RestoreCommand: AsyncParsableCommand {
             }
             return
         }
-        let request = RestoreRequest(directory: to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
-                                     dataDirectory: toDatadir, recovery: recovery, force: force, progress: global.progress)
+        let configured = loaded?.sources.first { $0.name == plan.source }
+        if let loaded, configured == nil {
+            throw LifeboatError(.invalidInput, "policy \(policy ?? "") has no source \"\(plan.source)\"",
+                                fix: "sources in it: \(loaded.sources.map(\.name).joined(separator: ", "))")
+        }
+        let request = RestoreRequest(directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
+                                     dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
+                                     force: force, progress: global.progress)
         let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
         if global.json {
             struct Result: Encodable {

@@ -89,12 +89,19 @@ public struct RestoreRequest: Sendable {
     public var dataDirectory: String?
     /// PostgreSQL physical: recovery settings (`--at`, `--target-name`, `--start`).
     public var recovery: RecoveryTarget?
+    /// Vector stores: the server to restore into through its API (`--to-url`).
+    public var url: String?
+    /// The source as the policy configures it (`--policy`): how to stop and start a server.
+    public var configuredSource: (any SourceAdapter)?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force: Bool
     public var progress: ProgressLine
     public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
-                host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, force: Bool = false,
+                host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, url: String? = nil,
+                configuredSource: (any SourceAdapter)? = nil, force: Bool = false,
                 progress: ProgressLine = ProgressLine(enabled: false)) {
+        self.url = url
+        self.configuredSource = configuredSource
         self.directory = directory
         self.redisConfig = redisConfig
         self.port = port
@@ -149,7 +156,7 @@ public protocol ComponentContentCheck: AnyObject {
 
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {

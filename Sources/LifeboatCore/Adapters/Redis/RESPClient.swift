@@ -30,24 +30,7 @@ public final class RESPClient {
     /// Connects to `host:port` (IPv4 or a resolvable name) with `timeout` for connect and reads.
     public init(host: String, port: Int, timeout: TimeInterval = 10) throws {
         endpoint = "\(host):\(port)"
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-            throw LifeboatError(.operationFailed, "redis \(host):\(port): cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(result) }
-        fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-        guard fd >= 0 else { throw LifeboatError.system("redis: cannot create socket") }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let code = errno
-            close(fd)
-            throw LifeboatError(.operationFailed, "redis \(endpoint): cannot connect: \(String(cString: strerror(code)))",
-                                fix: "check that the server runs and the policy's host and port")
-        }
+        fd = try TCPSocket.connect(host: host, port: port, timeout: timeout, label: "redis \(endpoint)")
     }
 
     deinit { close(fd) }

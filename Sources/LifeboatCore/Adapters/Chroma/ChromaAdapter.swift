@@ -1,0 +1,123 @@
+import Foundation
+
+/// Source type `chroma` (chromadb 1.x).
+///
+/// Policy keys: `url` (the server, `http://127.0.0.1:8000`), `path` (its persist directory,
+/// `chroma run --path`), `stop` and `start` (shell commands that stop and start the server),
+/// `mode`, `tenant` (default_tenant), `database` (default_database).
+///
+/// - `mode: directory` (default): the persist directory — `chroma.sqlite3` with any journal and
+///   every segment directory — copied while the server is stopped. A copy taken while it runs can
+///   pair HNSW files with an already purged ingest queue, so the server is quiesced with `stop`,
+///   copied, and started with `start`; the downtime (stop → heartbeat again) is measured and
+///   recorded. Restore swaps the directory in atomically and keeps the old one aside.
+/// - `mode: logical`: every collection exported through the HTTP API in pages (ids, embeddings,
+///   metadatas, documents), with no downtime; restore re-adds them (`--to-url`). The index is
+///   rebuilt on restore (slower for big collections), and writes during the export may land in
+///   one page and not another: it is not one point in time across collections.
+/// Both record per collection the count, dimension, distance metric and probe queries.
+public struct ChromaAdapter: SourceAdapter {
+    public static let type = "chroma"
+    public static let settingKeys = ["url", "path", "stop", "start", "mode", "tenant", "database"]
+
+    public enum Mode: String, Sendable { case directory, logical }
+
+    public let name: String
+    public var url = "http://127.0.0.1:8000"
+    public var path: String?
+    public var stop: String?
+    public var start: String?
+    public var mode = Mode.directory
+    public var tenant = "default_tenant"
+    public var database = "default_database"
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public static func configure(name: String, settings: PolicyNode) throws -> ChromaAdapter {
+        var adapter = ChromaAdapter(name: name)
+        for (key, value) in try settings.mapping() {
+            switch key {
+            case "url": adapter.url = try value.string()
+            case "path": adapter.path = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "stop": adapter.stop = try value.string()
+            case "start": adapter.start = try value.string()
+            case "tenant": adapter.tenant = try value.string()
+            case "database": adapter.database = try value.string()
+            case "mode":
+                let text = try value.string()
+                guard let m = Mode(rawValue: text) else {
+                    throw value.error("unknown mode \"\(text)\"", fix: "use directory (stop, copy, start) or logical (export through the API, no downtime)")
+                }
+                adapter.mode = m
+            default: break
+            }
+        }
+        if adapter.mode == .directory {
+            guard adapter.path != nil else {
+                throw settings.error("source \"\(name)\" of type chroma has no `path:`", fix: "add `path:` (the server's --path), or use mode: logical")
+            }
+            guard adapter.stop != nil, adapter.start != nil else {
+                throw settings.error("source \"\(name)\": mode directory needs `stop:` and `start:` commands",
+                                     fix: "a copy of a running Chroma can be inconsistent; give the shell commands that stop and start it, or use mode: logical")
+            }
+        }
+        _ = try HTTPClient(url: adapter.url)  // a bad URL is a policy error, found now
+        return adapter
+    }
+
+    func api(timeout: TimeInterval = 60) throws -> ChromaAPI {
+        try ChromaAPI(url: url, tenant: tenant, database: database, timeout: timeout)
+    }
+
+    var serviceControl: ServiceControl? {
+        guard let stop, let start else { return nil }
+        let url = self.url
+        return ServiceControl(stop: stop, start: start, isServing: { ChromaAPI.isServing(url: url) }, name: name)
+    }
+
+    public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
+        let api = try self.api()
+        let version = try api.version()
+        let collections = try api.collections()
+        let facts = try api.facts(of: collections)
+        var metadata: [String: JSONValue] = [
+            "mode": .string(mode.rawValue),
+            "server_version": .string(version),
+            "url": .string(url),
+            "tenant": .string(tenant),
+            "database": .string(database),
+            "collections": VectorCollectionFacts.metadata(facts),
+        ]
+        switch mode {
+        case .logical:
+            let exported = try ChromaExport(api: api).capture(collections, into: writer, mtime: context.started)
+            metadata["records"] = .int(exported)
+            return CaptureOutcome(metadata: metadata, recoveryPoint: context.started)
+        case .directory:
+            guard let path, let control = serviceControl else { throw LifeboatError(.invalidInput, "source \"\(name)\": no path or stop/start") }
+            let stoppedAt = Date()
+            let (walker, downtime) = try control.whileStopped { () throws -> FileTreeCapture in
+                var walker = FileTreeCapture(root: path, exclude: [], writer: writer, source: name)
+                try walker.run()
+                return walker
+            }
+            metadata["path"] = .string(path)
+            metadata["files"] = .int(Int64(walker.files))
+            metadata["downtime_seconds"] = .double((downtime * 1000).rounded() / 1000)
+            return CaptureOutcome(metadata: metadata, warnings: walker.warnings, recoveryPoint: stoppedAt)
+        }
+    }
+
+    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
+                               request: RestoreRequest) async throws -> RestoreOutcome {
+        let configured = request.configuredSource as? ChromaAdapter
+        switch component.metadata["mode"]?.stringValue {
+        case "logical":
+            return try ChromaImport(component: component, request: request).run(reader: reader)
+        default:
+            return try ChromaDirectoryRestore(component: component, request: request, configured: configured).run(reader: reader)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Restores a Chroma persist directory (`--to-path`). The snapshot is first restored and proven
+/// in a new directory beside the target; with the policy's stop/start commands (`--policy`) the
+/// server is stopped, the directories are swapped by rename (the old one kept aside), the server
+/// is started, and its heartbeat, collection counts and probe queries are checked. If it does
+/// not come back, or comes back different, the old directory is swapped back and started.
+struct ChromaDirectoryRestore {
+    let component: Manifest.Component
+    let request: RestoreRequest
+    let configured: ChromaAdapter?
+
+    func run(reader: ComponentReader) throws -> RestoreOutcome {
+        guard let target = (request.directory ?? configured?.path ?? component.metadata["path"]?.stringValue).map(Self.absolute) else {
+            throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a target", fix: "add --to-path DIR")
+        }
+        let control = configured?.serviceControl
+        let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue
+        if control == nil, let url, ChromaAPI.isServing(url: url), FileIO.exists(target) {
+            throw LifeboatError(.invalidInput, "a Chroma server answers at \(url) and no stop/start commands were given",
+                                fix: "add --policy F so that the source's stop and start commands quiesce the server, or stop it first")
+        }
+        let parent = (target as NSString).deletingLastPathComponent
+        let staged = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-new-\(Hex.random(bytes: 4))"
+        var outcome = try FileTreeRestore(target: staged, force: false, progress: request.progress).run(reader: reader)
+        let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
+        if occupied && !request.force {
+            try? FileManager.default.removeItem(atPath: staged)
+            throw LifeboatError(.invalidInput, "\(target) is not empty",
+                                fix: "add --force to replace it (the current directory is kept aside), or restore into a new --to-path")
+        }
+        guard let control, let url else {
+            let aside = try swap(staged: staged, into: target)
+            outcome.target = target
+            outcome.previousMovedTo = aside
+            outcome.checks.append("no stop/start commands (--policy): the server was not started; start it on \(target)")
+            return outcome
+        }
+        let downtimeStart = Date()
+        try control.stopService()
+        let aside = try swap(staged: staged, into: target)
+        do {
+            try control.startService()
+            let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
+                                    database: component.metadata["database"]?.stringValue ?? "default_database")
+            outcome.checks += try api.check(VectorCollectionFacts.from(component.metadata["collections"]))
+        } catch {
+            // Put the previous directory back and serve it again.
+            _ = try? control.stopService()
+            if let aside {
+                try? FileManager.default.removeItem(atPath: target)
+                try? FileIO.rename(aside, target)
+            }
+            _ = try? control.startService()
+            throw LifeboatError(.operationFailed, "the restored Chroma directory did not serve as captured, so the previous one is back in place: \((error as? LifeboatError)?.message ?? "\(error)")")
+        }
+        outcome.target = target
+        outcome.previousMovedTo = aside
+        outcome.checks.insert("server stopped, directory swapped, server serving again after \(String(format: "%.1f", Date().timeIntervalSince(downtimeStart))) s", at: 0)
+        return outcome
+    }
+
+    /// Renames `target` aside (when it exists) and `staged` into its place; returns where the old one went.
+    private func swap(staged: String, into target: String) throws -> String? {
+        var aside: String?
+        if FileIO.exists(target) {
+            aside = "\(target).lifeboat-previous-\(Timestamp.compact(Date()))"
+            try FileIO.rename(target, aside!)
+        }
+        try FileIO.rename(staged, target)
+        try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
+        return aside
+    }
+
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return (full as NSString).standardizingPath
+    }
+}
