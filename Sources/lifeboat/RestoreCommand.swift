@@ -13,6 +13,7 @@ struct RestoreCommand: AsyncParsableCommand {
                                  (or SNAP instead of --at: the base backup's own end; --target-name N: a restore point)
             chroma directory:    restore SNAP --source S --policy F [--to-path DIR]   (stop, swap, start, check)
             chroma logical:      restore SNAP --source S [--to-url URL] [--force]
+            qdrant:              restore SNAP --source S [--policy F] [--to-url URL | --recover-from PREFIX | --to DIR] [--force]
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -43,6 +44,9 @@ struct RestoreCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("to-url"), help: "Chroma logical: the server to re-add the collections to (default: the source's).")
     var toURL: String?
+
+    @Option(name: .customLong("recover-from"), help: "Qdrant: have the server fetch PREFIX/{collection}.snapshot itself (http(s):// or file://) instead of uploading.")
+    var recoverFrom: String?
 
     @Option(name: .long, help: "The policy that defines the source (Chroma: its stop/start commands and path).")
     var policy: String?
@@ -109,9 +113,10 @@ struct RestoreCommand: AsyncParsableCommand {
             throw LifeboatError(.invalidInput, "policy \(policy ?? "") has no source \"\(plan.source)\"",
                                 fix: "sources in it: \(loaded.sources.map(\.name).joined(separator: ", "))")
         }
-        let request = RestoreRequest(directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
+        var request = RestoreRequest(directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
                                      dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
                                      force: force, progress: global.progress)
+        request.location = recoverFrom
         let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
         if global.json {
             struct Result: Encodable {

@@ -91,6 +91,8 @@ public struct RestoreRequest: Sendable {
     public var recovery: RecoveryTarget?
     /// Vector stores: the server to restore into through its API (`--to-url`).
     public var url: String?
+    /// Qdrant: where the server fetches the snapshots itself (`--recover-from PREFIX`).
+    public var location: String?
     /// The source as the policy configures it (`--policy`): how to stop and start a server.
     public var configuredSource: (any SourceAdapter)?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
@@ -101,6 +103,7 @@ public struct RestoreRequest: Sendable {
                 configuredSource: (any SourceAdapter)? = nil, force: Bool = false,
                 progress: ProgressLine = ProgressLine(enabled: false)) {
         self.url = url
+        self.location = nil
         self.configuredSource = configuredSource
         self.directory = directory
         self.redisConfig = redisConfig
@@ -156,7 +159,7 @@ public protocol ComponentContentCheck: AnyObject {
 
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self, QdrantAdapter.self]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {
