@@ -68,9 +68,11 @@ public final class RunningChild: @unchecked Sendable {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
+        var attributes = ChildProcess.cleanSignals()
+        defer { posix_spawnattr_destroy(&attributes) }
         var child: pid_t = 0
-        let rc = argv[0].contains("/") ? posix_spawn(&child, argv[0], &actions, nil, &cArgs, &cEnv)
-                                       : posix_spawnp(&child, argv[0], &actions, nil, &cArgs, &cEnv)
+        let rc = argv[0].contains("/") ? posix_spawn(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
+                                       : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
         // Close the child's ends in this process; keep ours.
         for fd in pipes where fd != output && fd != input && fd != errorFD { close(fd) }
         guard rc == 0 else {

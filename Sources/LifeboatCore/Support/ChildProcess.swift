@@ -19,8 +19,10 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         // Nothing of ours beyond stdio may leak into the child: a daemon would hold it forever.
         _ = lifeboat_addclosefrom(&actions, 3)
+        var attributes = ChildProcess.cleanSignals()
+        defer { posix_spawnattr_destroy(&attributes) }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, &cArgs, environ)
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArgs, environ)
         guard rc == 0 else { throw LifeboatError.system("cannot start \(argv.first ?? "")", errno: rc) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
@@ -29,6 +31,25 @@ public enum ChildProcess {
         }
         let exited = (status & 0x7f) == 0
         return exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
+
+extension ChildProcess {
+    /// Spawn attributes that give a child an empty signal mask and default SIGPIPE/SIGTERM
+    /// handling: otherwise it inherits the mask of the spawning thread (Swift's runtime threads
+    /// block SIGTERM, so a server started from one could not be stopped) and our ignored SIGPIPE.
+    static func cleanSignals() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
     }
 }
 
