@@ -243,16 +243,7 @@ class Handler(BaseHTTPRequestHandler):
             except Exception as e:
                 return self.reply(400, error=f"Bad request: cannot download snapshot from {location}: {e}")
             return self.recover_bytes(name, data, req.get("checksum"))
-        if len(rest) == 1 and method == "GET":
-            return self.send_file(os.path.join(folder, rest[0]))
-        if len(rest) == 1 and method == "DELETE":
-            path = os.path.join(folder, rest[0])
-            if not os.path.exists(path):
-                return self.reply(404, error="Snapshot not found")
-            os.remove(path); os.remove(path + ".checksum")
-            return self.reply(200, True)
-        self.body()
-        return self.reply(404, error="Unknown snapshot endpoint")
+        return self.snapshot_file(method, folder, rest)
 
     def recover_bytes(self, name, data, checksum):
         if checksum and hashlib.sha256(data).hexdigest() != checksum:
@@ -296,6 +287,10 @@ class Handler(BaseHTTPRequestHandler):
             with open(path + ".checksum", "w") as f:
                 f.write(sha256_file(path))
             return self.reply(200, describe(path))
+        return self.snapshot_file(method, folder, rest)
+
+    def snapshot_file(self, method, folder, rest):
+        """GET (download) or DELETE one snapshot file of `folder`."""
         if len(rest) == 1 and method == "GET":
             return self.send_file(os.path.join(folder, rest[0]))
         if len(rest) == 1 and method == "DELETE":

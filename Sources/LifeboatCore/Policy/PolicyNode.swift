@@ -88,6 +88,13 @@ public struct PolicyNode {
         return value
     }
 
+    /// The node as a positive duration (`90s`, `10m`, `1h`), in seconds.
+    public func seconds() throws -> Double {
+        let text = try string()
+        guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else { throw error("invalid duration \"\(text)\"", fix: "write e.g. 10m or 1h") }
+        return seconds
+    }
+
     /// The node as a boolean (`true`/`false`, `yes`/`no`).
     public func bool() throws -> Bool {
         guard case .scalar(let scalar) = node else { throw error("expected true or false, found \(kindName)") }

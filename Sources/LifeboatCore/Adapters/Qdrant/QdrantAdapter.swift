@@ -39,10 +39,7 @@ public struct QdrantAdapter: SourceAdapter {
             case "api_key_file": adapter.apiKeyFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "api_key_env": adapter.apiKeyEnv = try value.string()
             case "collections": adapter.collections = try value.sequence().map { try $0.string() }
-            case "timeout":
-                let text = try value.string()
-                guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else { throw value.error("invalid timeout \"\(text)\"", fix: "write e.g. 10m or 1h") }
-                adapter.timeout = seconds
+            case "timeout": adapter.timeout = try value.seconds()
             case "mode":
                 let text = try value.string()
                 guard let m = Mode(rawValue: text) else { throw value.error("unknown mode \"\(text)\"", fix: "use collections or full") }

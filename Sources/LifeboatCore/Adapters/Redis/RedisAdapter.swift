@@ -43,10 +43,7 @@ public struct RedisAdapter: SourceAdapter {
             case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "password_env": adapter.passwordEnv = try value.string()
             case "config": adapter.config = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
-            case "timeout":
-                let text = try value.string()
-                guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else { throw value.error("invalid timeout \"\(text)\"", fix: "write e.g. 10m or 1h") }
-                adapter.timeout = seconds
+            case "timeout": adapter.timeout = try value.seconds()
             case "method":
                 let text = try value.string()
                 guard let m = Method(rawValue: text) else { throw value.error("unknown method \"\(text)\"", fix: "use bgsave (local server) or replica") }
