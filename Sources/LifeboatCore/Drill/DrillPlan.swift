@@ -1,0 +1,136 @@
+import Foundation
+
+/// A drill plan (YAML, examples in `drills/`): which sources to restore where, what to check
+/// afterwards, and the objectives to measure against (defaulting to the policy's).
+///
+/// ```yaml
+/// drill: nightly-restore
+/// policy: ../policies/prod.yaml        # sources, repository and objectives
+/// kind: restore                        # non-destructive: scratch targets only
+/// sources:
+///   db:
+///     target: {database: app_drill}    # postgres logical: a scratch database
+///     checks:
+///       - {sql: "SELECT count(*) FROM pgbench_accounts", expect: "500000"}
+///       - {sql: "SELECT sum(abalance) FROM pgbench_accounts", compare: live}
+///   cache:
+///     target: {directory: /tmp/drill/cache, port: 16580}
+///     checks: [{redis: keys}, {redis: digest, compare: live}]
+/// objectives:
+///   db: {rto: 5m, rpo: 24h}
+/// ```
+public struct DrillPlan: Sendable {
+    public enum Kind: String, Sendable { case restore, failover }
+
+    public var file: String
+    public var name: String
+    public var policyPath: String
+    public var kind: Kind
+    public var at: String?
+    public var sources: [Source]
+    public var objectives: [String: Objectives]
+
+    /// Where one source is restored during the drill (created by the drill and removed after).
+    public struct Target: Sendable {
+        public var directory: String?
+        public var port: Int?
+        public var database: String?
+        public var host: String?
+        public var url: String?
+        /// Shell commands that start and stop a scratch server on the restored directory (Chroma):
+        /// `{directory}` and `{port}` are replaced.
+        public var start: String?
+        public var stop: String?
+        /// Failover: the target is a sandbox that may be killed.
+        public var sandbox = false
+    }
+
+    public struct Source: Sendable {
+        public var name: String
+        public var target: Target
+        public var checks: [DrillCheck]
+    }
+
+    static let topKeys = ["drill", "policy", "kind", "at", "sources", "objectives"]
+    static let sourceKeys = ["target", "checks"]
+    static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop", "sandbox"]
+
+    public static func load(path: String) throws -> DrillPlan {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw LifeboatError(.invalidInput, "cannot read drill plan \(path)", fix: "check the path given to --plan")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> DrillPlan {
+        let root = try PolicyNode.parse(text, file: file)
+        var plan = DrillPlan(file: file, name: ((file as NSString).lastPathComponent as NSString).deletingPathExtension,
+                             policyPath: "", kind: .restore, at: nil, sources: [], objectives: [:])
+        var sawPolicy = false
+        var sourcesNode: PolicyNode?
+        for (key, value) in try root.mapping(allowed: topKeys) {
+            switch key {
+            case "drill":
+                plan.name = try value.string()
+                guard plan.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                    throw value.error("drill name \"\(plan.name)\" may hold only letters, digits, - and _", fix: "it names the report files")
+                }
+            case "policy":
+                plan.policyPath = PolicyLoader.resolve(try value.string(), relativeTo: file)
+                sawPolicy = true
+            case "kind":
+                let text = try value.string()
+                guard let kind = Kind(rawValue: text) else { throw value.error("unknown kind \"\(text)\"", fix: "use restore or failover") }
+                plan.kind = kind
+            case "at":
+                let text = try value.string()
+                guard text == "latest" || Timestamp.parse(text) != nil else { throw value.error("\"\(text)\" is not a time", fix: "write an RFC 3339 time or latest") }
+                plan.at = text
+            case "sources": sourcesNode = value
+            case "objectives":
+                for (source, node) in try value.mapping() {
+                    var objectives = Objectives()
+                    for (k, v) in try node.mapping(allowed: Objectives.keys) {
+                        let seconds = try v.seconds()
+                        if k == "rto" { objectives.rto = seconds } else { objectives.rpo = seconds }
+                    }
+                    plan.objectives[source] = objectives
+                }
+            default: break
+            }
+        }
+        guard sawPolicy else { throw root.error("the plan names no `policy:`", fix: "add `policy: path/to/policy.yaml` (relative to the plan)") }
+        guard let sourcesNode else { throw root.error("the plan has no `sources:`", fix: "add the sources to drill, each with a `target:`") }
+        for (name, node) in try sourcesNode.mapping() {
+            var source = Source(name: name, target: Target(), checks: [])
+            for (key, value) in try node.mapping(allowed: sourceKeys) {
+                switch key {
+                case "target": source.target = try target(value)
+                case "checks": source.checks = try value.sequence().map { try DrillCheck.parse($0) }
+                default: break
+                }
+            }
+            plan.sources.append(source)
+        }
+        guard !plan.sources.isEmpty else { throw sourcesNode.error("no sources to drill", fix: "add at least one source with a target") }
+        return plan
+    }
+
+    private static func target(_ node: PolicyNode) throws -> Target {
+        var target = Target()
+        for (key, value) in try node.mapping(allowed: targetKeys) {
+            switch key {
+            case "directory": target.directory = PolicyLoader.resolve(try value.string(), relativeTo: node.file)
+            case "port": target.port = try value.port()
+            case "database": target.database = try value.string()
+            case "host": target.host = try value.string()
+            case "url": target.url = try value.string()
+            case "start": target.start = try value.string()
+            case "stop": target.stop = try value.string()
+            case "sandbox": target.sandbox = try value.bool()
+            default: break
+            }
+        }
+        return target
+    }
+}

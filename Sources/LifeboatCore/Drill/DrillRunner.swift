@@ -1,0 +1,112 @@
+import Foundation
+
+/// Runs a `restore` drill: for each source of the plan, restores the newest snapshot (at or
+/// before `at:` when given) into the plan's scratch target, runs its checks, and measures:
+/// RTO = drill start until every check has passed; RPO = drill start − the recovery point the
+/// restore reached. Scratch targets are created by the drill and removed afterwards (a target
+/// that already exists is refused, so a drill never overwrites anything).
+public struct DrillRunner {
+    public let plan: DrillPlan
+    public let policy: Policy
+    public let repository: Repository
+    public let progress: ProgressLine
+
+    public init(plan: DrillPlan, policy: Policy, repository: Repository, progress: ProgressLine) {
+        self.plan = plan
+        self.policy = policy
+        self.repository = repository
+        self.progress = progress
+    }
+
+    public func run() async throws -> DrillReport {
+        guard plan.kind == .restore else {
+            throw LifeboatError(.invalidInput, "failover drills are not built yet; this build runs restore drills",
+                                fix: "use kind: restore")
+        }
+        let started = Date()
+        var report = DrillReport(drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.root,
+                                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
+                                 finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
+                                 sources: [], phases: [], checks: [], error: nil)
+        var teardowns: [() -> Void] = []
+        defer { for teardown in teardowns.reversed() { teardown() } }
+        for source in plan.sources {
+            guard let configured = policy.sources.first(where: { $0.name == source.name }) else {
+                throw LifeboatError(.invalidInput, "the plan drills source \"\(source.name)\", which policy \(policy.file) does not define",
+                                    fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
+            }
+            try checkScratch(source.target)
+        }
+        for source in plan.sources {
+            let configured = policy.sources.first { $0.name == source.name }!
+            let type = type(of: configured).type
+            var result = DrillReport.SourceResult(source: source.name, type: type, met: false)
+            let objectives = plan.objectives[source.name] ?? policy.objectives[source.name] ?? Objectives()
+            result.rtoObjectiveSeconds = objectives.rto
+            result.rpoObjectiveSeconds = objectives.rpo
+            do {
+                let target = try ScratchTarget(source: source, configured: configured, started: started)
+                teardowns.append { target.tearDown() }
+                let at: Date? = plan.at.flatMap { $0 == "latest" ? nil : Timestamp.parse($0) }
+                let (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name,
+                                                                   target: nil, at: at)
+                result.snapshot = manifest.name
+                let request = try target.request(component: manifest.component(source.name)!, repository: repository, at: plan.at)
+                progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
+                let restoreStart = Date()
+                let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
+                report.phases.append(phase(source.name, "restore", restoreStart, started))
+                let reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
+                result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
+                result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
+                for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") {
+                    report.checks.append(.init(source: source.name, name: "restore: \(line.split(separator: ":").first ?? "")", passed: true, detail: line))
+                }
+                let checksStart = Date()
+                var allPassed = true
+                for check in source.checks {
+                    progress.update("drill \(plan.name): checking \(source.name): \(check.name)")
+                    let (passed, detail) = target.evaluate(check, component: manifest.component(source.name)!)
+                    allPassed = allPassed && passed
+                    report.checks.append(.init(source: source.name, name: check.name, passed: passed, detail: detail))
+                }
+                report.phases.append(phase(source.name, "checks", checksStart, started))
+                if allPassed { result.rtoSeconds = Self.round(Date().timeIntervalSince(started)) }
+            } catch let error as LifeboatError {
+                report.checks.append(.init(source: source.name, name: "restore", passed: false, detail: error.message))
+            }
+            report.sources.append(result)
+        }
+        progress.clear()
+        let finished = Date()
+        report.finished = Timestamp.rfc3339(finished, fractional: true)
+        report.checksPassed = report.checks.allSatisfy(\.passed) && report.sources.allSatisfy { $0.rtoSeconds != nil }
+        if report.checksPassed { report.rtoSeconds = report.sources.compactMap(\.rtoSeconds).max() }
+        report.rpoSeconds = report.sources.compactMap(\.rpoSeconds).max()
+        for i in report.sources.indices {
+            let s = report.sources[i]
+            let rtoMet = s.rtoObjectiveSeconds.map { objective in (report.rtoSeconds ?? .infinity) <= objective } ?? true
+            let rpoMet = s.rpoObjectiveSeconds.map { objective in (s.rpoSeconds ?? .infinity) <= objective } ?? true
+            report.sources[i].met = rtoMet && rpoMet && s.rtoSeconds != nil
+        }
+        report.objectivesMet = report.sources.allSatisfy(\.met)
+        return report
+    }
+
+    private func phase(_ source: String, _ name: String, _ start: Date, _ drillStart: Date) -> DrillReport.Phase {
+        DrillReport.Phase(source: source, name: name, start: Timestamp.rfc3339(start, fractional: true),
+                          offsetSeconds: Self.round(start.timeIntervalSince(drillStart)), seconds: Self.round(Date().timeIntervalSince(start)))
+    }
+
+    static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+
+    /// A scratch directory must not exist yet (or be empty): the drill creates and removes it.
+    private func checkScratch(_ target: DrillPlan.Target) throws {
+        guard let directory = target.directory else { return }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        guard contents.isEmpty else {
+            throw LifeboatError(.invalidInput, "scratch target \(directory) exists and is not empty; a drill only restores into places it creates and removes",
+                                fix: "choose a new directory in the plan's target, or remove it")
+        }
+    }
+}

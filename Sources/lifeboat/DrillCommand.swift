@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import LifeboatCore
+
+struct DrillCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drill", abstract: "Run a DR drill from a plan and write its report (JSON, Markdown, HTML).",
+        discussion: "Exit 0 when every check passed and every objective was met, 4 when an objective was missed, 1 when a check failed.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The drill plan (YAML; see drills/).")
+    var plan: String
+
+    @Option(name: .customLong("report-dir"), help: "Where to write NAME.json, NAME.md and NAME.html (default: the current directory).")
+    var reportDir: String = "."
+
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus textfile metrics (measured RTO/RPO, last successful drill) here.")
+    var metricsFile: String?
+
+    func run() async throws {
+        let drillPlan = try DrillPlan.load(path: plan)
+        let policy = try PolicyLoader.load(path: drillPlan.policyPath)
+        let repository = try global.openRepository(policy: policy)
+        let report = try await DrillRunner(plan: drillPlan, policy: policy, repository: repository, progress: global.progress).run()
+        try FileIO.makeDirectory(reportDir)
+        let stem = "\(reportDir)/\(report.fileStem)"
+        try FileIO.writeAtomically(try report.json(), to: stem + ".json")
+        try FileIO.writeAtomically(Array(DrillReportRenderer.markdown(report).utf8), to: stem + ".md")
+        try FileIO.writeAtomically(Array(DrillReportRenderer.html(report).utf8), to: stem + ".html")
+        let history = DrillHistory(repository: repository)
+        try history.save(report)
+        if let metricsFile {
+            try FileIO.writeAtomically(Array(DrillReportRenderer.metrics(report, lastSuccess: history.lastSuccess(of: report.drill)).utf8), to: metricsFile)
+        }
+        let jsonPath = (stem as NSString).standardizingPath + ".json"
+        if global.json {
+            FileHandle.standardOutput.write(Data(try report.json()))
+        } else if !global.quiet {
+            print("drill \(report.drill): RTO \(report.rtoSeconds.map { String(format: "%.1f s", $0) } ?? "—"), RPO \(report.rpoSeconds.map { String(format: "%.1f s", $0) } ?? "—"); checks \(report.checksPassed ? "passed" : "FAILED"), objectives \(report.objectivesMet ? "met" : "MISSED")")
+            for check in report.checks where !check.passed { print("  FAIL \(check.source): \(check.name): \(check.detail)") }
+            print(jsonPath)
+        }
+        switch report.exitCode {
+        case 0: return
+        case 4: throw LifeboatError(.objectiveMissed, "drill \(report.drill) missed an objective; report \(jsonPath)")
+        default: throw LifeboatError(.operationFailed, "drill \(report.drill): a check failed; report \(jsonPath)")
+        }
+    }
+}
+
+struct DrillsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let reports = DrillHistory(repository: try global.openRepository()).all()
+        if global.json {
+            struct Row: Encodable {
+                var drill, kind, started: String
+                var rto_seconds, rpo_seconds: Double?
+                var objectives_met, checks_passed: Bool
+            }
+            try Console.json(reports.map { Row(drill: $0.drill, kind: $0.kind, started: $0.started, rto_seconds: $0.rtoSeconds,
+                                               rpo_seconds: $0.rpoSeconds, objectives_met: $0.objectivesMet, checks_passed: $0.checksPassed) })
+            return
+        }
+        func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "—" }
+        print("STARTED                    DRILL                 KIND      RTO        RPO        RESULT")
+        var previous: [String: Double] = [:]
+        for r in reports {
+            var trend = ""
+            if let rto = r.rtoSeconds, let before = previous[r.drill] {
+                trend = String(format: " (%+.1f s)", rto - before)
+            }
+            if let rto = r.rtoSeconds { previous[r.drill] = rto }
+            let result = !r.checksPassed ? "checks failed" : r.objectivesMet ? "met" : "objective missed"
+            print("\(r.started.padding(toLength: 26, withPad: " ", startingAt: 0)) \(r.drill.padding(toLength: 21, withPad: " ", startingAt: 0)) \(r.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \((s(r.rtoSeconds) + trend).padding(toLength: 10, withPad: " ", startingAt: 0)) \(s(r.rpoSeconds).padding(toLength: 10, withPad: " ", startingAt: 0)) \(result)")
+        }
+        if !global.quiet { print("\(reports.count) drill\(reports.count == 1 ? "" : "s")") }
+    }
+}
