@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts (or stops) a throwaway Chroma server (chromadb from PyPI, in the venv
 # scripts/chroma-venv.sh makes) on loopback, for tests, the quick start and drills.
-# Usage: scripts/chroma-sandbox.sh start DIR PORT    (persist directory DIR/data, log DIR/chroma.log)
+# Usage: scripts/chroma-sandbox.sh start DIR PORT [PERSIST_DIR]   (persist directory DIR/data unless
+#                                                                  given; log DIR/chroma.log)
 #        scripts/chroma-sandbox.sh stop DIR          (SIGTERM, waits until it has exited)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,10 +21,11 @@ case "$cmd" in
   *) echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac
 port=$3
+persist=$(realpath -m "${4:-$dir/data}")
 venv=$("$here/chroma-venv.sh")
 mkdir -p "$dir"
 export ANONYMIZED_TELEMETRY=False
-nohup "$venv/bin/chroma" run --path "$dir/data" --host 127.0.0.1 --port "$port" >"$dir/chroma.log" 2>&1 </dev/null &
+nohup "$venv/bin/chroma" run --path "$persist" --host 127.0.0.1 --port "$port" >"$dir/chroma.log" 2>&1 </dev/null &
 echo $! > "$dir/chroma.pid"
 for _ in $(seq 600); do
   if curl -sf "http://127.0.0.1:$port/api/v2/heartbeat" >/dev/null 2>&1; then exit 0; fi

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// Restore drills against real servers (PostgreSQL, Redis, Chroma) and a file tree: every
+/// report field, the scratch targets removed afterwards, exit 4 for a missed objective, exit 1
+/// for a failed check, the history and the metrics.
+@Suite(.serialized) struct DrillTests {
+    @Test func aRestoreDrillMeasuresRTOAndRPOAndWritesItsReports() throws {
+        let box = try Sandbox("drill")
+        try box.populateConfigTree()
+        let redis = try RedisServer(in: box.root + "/redis")
+        try redis.populate(keys: 20_000)
+        let pg = try PostgresServer(in: box.root + "/pg")
+        try pg.pgbench(database: "app", scale: 1)
+        let chroma = try ChromaServer(in: box.root + "/chroma")
+        try chroma.populate(collection: "docs", count: 2000, space: "cosine", seed: 5)
+        try """
+            repository: \(box.repo)
+            sources:
+              cfg: {type: files, path: \(box.source)}
+              cache: {type: redis, port: \(redis.port), config: \(redis.config)}
+              db: {type: postgres, port: \(pg.port), database: app, user: postgres}
+              vectors: {type: chroma, path: \(chroma.persistDirectory), url: "\(chroma.url)", stop: "\(chroma.stopCommand)", start: "\(chroma.startCommand)"}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let backup = try CLI.run(["backup", "--policy", box.policy])
+        #expect(backup.status == 0, "\(backup.output)")
+
+        let scratch = box.root + "/scratch"
+        let redisPort = try RedisServer.freePort(), chromaPort = try RedisServer.freePort()
+        func plan(_ name: String, expectBranches: String = "1", rpo: String = "1h") throws -> String {
+            let path = box.root + "/\(name).yaml"
+            try """
+                drill: \(name)
+                policy: \(box.policy)
+                sources:
+                  cfg:
+                    target: {directory: \(scratch)/cfg}
+                    checks: [{files: entries}]
+                  cache:
+                    target: {directory: \(scratch)/cache, port: \(redisPort)}
+                    checks: [{redis: keys}, {redis: digest, compare: live}]
+                  db:
+                    target: {database: app_drill}
+                    checks:
+                      - {sql: "SELECT count(*) FROM pgbench_branches", expect: "\(expectBranches)"}
+                      - {sql: "SELECT sum(abalance) FROM pgbench_accounts", compare: live}
+                  vectors:
+                    target:
+                      directory: \(scratch)/vectors
+                      port: \(chromaPort)
+                      start: "\(PostgresServer.scripts)/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
+                      stop: "\(PostgresServer.scripts)/chroma-sandbox.sh stop {directory}.lifeboat-server"
+                objectives:
+                  cfg: {rto: 10m, rpo: \(rpo)}
+                  cache: {rto: 10m, rpo: \(rpo)}
+                  db: {rto: 10m, rpo: \(rpo)}
+                  vectors: {rto: 10m, rpo: \(rpo)}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let reports = box.root + "/reports"
+        let ok = try CLI.run(["drill", "--plan", try plan("nightly"), "--report-dir", reports, "--metrics-file", box.root + "/drill.prom"])
+        #expect(ok.status == 0, "\(ok.output)")
+        let jsonPath = try #require(ok.stdout.split(separator: "\n").last.map(String.init))
+        #expect(jsonPath.hasSuffix(".json") && FileManager.default.fileExists(atPath: jsonPath))
+        let stem = String(jsonPath.dropLast(5))
+        #expect(FileManager.default.fileExists(atPath: stem + ".md") && FileManager.default.fileExists(atPath: stem + ".html"))
+        let html = try String(contentsOfFile: stem + ".html", encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("RTO objective"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath))) as? [String: Any])
+        let rto = try #require(report["rto_seconds"] as? Double)
+        let rpo = try #require(report["rpo_seconds"] as? Double)
+        #expect(rto > 0 && rto < 600 && rpo > 0 && rpo < 3600)
+        #expect(report["objectives_met"] as? Bool == true)
+        let phases = try #require(report["phases"] as? [[String: Any]])
+        #expect(Set(phases.compactMap { $0["source"] as? String }) == ["cfg", "cache", "db", "vectors"])
+        #expect(phases.allSatisfy { $0["name"] != nil && ($0["start"] as? String).flatMap(Timestamp.parse) != nil && ($0["seconds"] as? Double ?? -1) >= 0 })
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.count >= 7 && checks.allSatisfy { $0["passed"] as? Bool == true && $0["name"] != nil && $0["detail"] != nil })
+        #expect(checks.contains { ($0["detail"] as? String)?.contains("probe queries") == true })
+        // RPO is measured from the drill's start to the snapshot's recovery point.
+        let started = try #require((report["started"] as? String).flatMap(Timestamp.parse))
+        for source in try #require(report["sources"] as? [[String: Any]]) {
+            let point = try #require((source["recovery_point"] as? String).flatMap(Timestamp.parse))
+            #expect(abs(started.timeIntervalSince(point) - (source["rpo_seconds"] as? Double ?? -1)) < 0.01)
+        }
+        // Scratch targets are gone; the live servers were not touched.
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)
+        #expect((try? RESPClient(host: "127.0.0.1", port: redisPort, timeout: 1)) == nil)
+        #expect(try pg.connect().value("SELECT count(*) FROM pg_database WHERE datname = 'app_drill'") == "0")
+        #expect(chroma.isServing)
+        let metrics = try String(contentsOfFile: box.root + "/drill.prom", encoding: .utf8)
+        #expect(metrics.contains("lifeboat_drill_rto_seconds{drill=\"nightly\",source=\"db\"}"))
+        #expect(metrics.contains("lifeboat_drill_last_success_timestamp_seconds{drill=\"nightly\"}"))
+
+        // A missed objective: exit 4. A failed check: exit 1. Both are kept in the history.
+        let missed = try CLI.run(["drill", "--plan", try plan("tight", rpo: "1s"), "--report-dir", reports])
+        #expect(missed.status == 4, "\(missed.output)")
+        let failed = try CLI.run(["drill", "--plan", try plan("wrong", expectBranches: "7"), "--report-dir", reports])
+        #expect(failed.status == 1, "\(failed.output)")
+        #expect(failed.stdout.contains("FAIL db: sql: SELECT count(*) FROM pgbench_branches = 7"))
+        let history = try #require(try CLI.run(["drills", "--repo", box.repo, "--json"]).json() as? [[String: Any]])
+        #expect(history.compactMap { $0["drill"] as? String } == ["nightly", "tight", "wrong"])
+
+        // A scratch target that already holds something is refused before anything runs.
+        try FileManager.default.createDirectory(atPath: scratch + "/cfg", withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: scratch + "/cfg/precious"))
+        let refused = try CLI.run(["drill", "--plan", try plan("occupied"), "--report-dir", reports])
+        #expect(refused.status == 2, "\(refused.output)")
+        #expect(FileManager.default.fileExists(atPath: scratch + "/cfg/precious"))
+    }
+}
