@@ -31,7 +31,7 @@ public struct DrillRunner {
         var teardowns: [() -> Void] = []
         defer { for teardown in teardowns.reversed() { teardown() } }
         for source in plan.sources {
-            guard let configured = policy.sources.first(where: { $0.name == source.name }) else {
+            guard policy.sources.contains(where: { $0.name == source.name }) else {
                 throw LifeboatError(.invalidInput, "the plan drills source \"\(source.name)\", which policy \(policy.file) does not define",
                                     fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
             }

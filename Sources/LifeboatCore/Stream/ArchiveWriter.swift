@@ -102,11 +102,11 @@ public final class ArchiveWriter {
     /// function it is given (a socket, a child's stdout). Pushing more or fewer bytes than `size`
     /// is an error: tar headers carry the size first.
     @discardableResult
-    public func addStream(path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec,
+    public func addStream(path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec, owner: Owner? = nil,
                           produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> EntryRecord {
         var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
                                  mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
-        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: nil)
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
         let hasher = SHA256Hasher()
         var written: Int64 = 0
         try produce { bytes in

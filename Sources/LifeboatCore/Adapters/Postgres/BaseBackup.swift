@@ -95,13 +95,13 @@ struct BaseBackup {
             let path = try SafePath(header.path).components.joined(separator: "/")
             switch header.kind {
             case .directory:
-                try writer.addDirectory(path: path, mode: header.mode, mtime: mtime)
+                try writer.addDirectory(path: path, mode: header.mode, mtime: mtime, owner: header.owner)
             case .symlink:
-                try writer.addSymlink(path: path, target: header.target ?? "", mode: header.mode, mtime: mtime)
+                try writer.addSymlink(path: path, target: header.target ?? "", mode: header.mode, mtime: mtime, owner: header.owner)
             case .file:
                 let keep = path == "backup_manifest" || path == "backup_label"
                 var kept: [UInt8] = []
-                let record = try writer.addStream(path: path, size: header.size, mode: header.mode, mtime: mtime) { emit in
+                let record = try writer.addStream(path: path, size: header.size, mode: header.mode, mtime: mtime, owner: header.owner) { emit in
                     try reader.readData { bytes in
                         if keep { kept += bytes }
                         try emit(bytes)

@@ -4,9 +4,10 @@ import Foundation
 /// recovery: the files are restored and proven through `FileTreeRestore` (staging directory,
 /// swapped in only when complete), then `recovery.signal` and the recovery settings are written
 /// to `postgresql.auto.conf` (restore_command = `lifeboat wal fetch`, the target,
-/// `recovery_target_action = promote`). With `start`, the server is started with `pg_ctl`
-/// (PostgreSQL refuses root: run as the cluster's owner), and the restore waits until recovery
-/// has ended and the server is promoted, then reports the recovery point it reached.
+/// `recovery_target_action = promote`). With `start`, the server is started with `pg_ctl` (as
+/// root, through `runuser` as the user the restored files belong to: PostgreSQL refuses root),
+/// and the restore waits until recovery has ended and the server is promoted, then reports the
+/// recovery point it reached.
 struct BaseBackupRestore {
     let component: Manifest.Component
     let request: RestoreRequest
@@ -19,10 +20,6 @@ struct BaseBackupRestore {
         guard let recovery = request.recovery else {
             throw LifeboatError(.invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a repository for its WAL")
         }
-        if recovery.start && geteuid() == 0 {
-            throw LifeboatError(.invalidInput, "PostgreSQL refuses to run as root, so --start cannot start it",
-                                fix: "run the restore as the cluster's owner, e.g. runuser -u postgres -- lifeboat restore …")
-        }
         let major = Int(component.metadata["server_major"]?.intValue ?? 0)
         let pgCtl = recovery.start ? try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major) : nil
         var outcome = try FileTreeRestore(target: datadir, force: request.force, progress: request.progress).run(reader: reader)
@@ -32,14 +29,17 @@ struct BaseBackupRestore {
             guard mkdir("\(target)/\(dir)", 0o700) == 0 else { throw LifeboatError.system("cannot create", path: "\(target)/\(dir)") }
         }
         let port = request.port
+        let owner = recovery.start ? try clusterOwner(datadir: target) : nil
         try writeRecoverySettings(recovery, datadir: target, port: port)
+        if let owner { try Self.chownTree(target, to: owner) }
         outcome.checks.append("recovery settings written: target \(recovery.summary), restore_command from \(recovery.repository)")
         if !recovery.keepArchiving { outcome.checks.append("archive_mode = off in the restored cluster (add --keep-archiving to keep it)") }
         guard let pgCtl else {
             outcome.checks.append("start it with: pg_ctl -D \(target) start (as the cluster's owner); it recovers, then promotes")
             return outcome
         }
-        let reached = try startAndWait(pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432))
+        let reached = try startAndWait(pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432),
+                                       owner: owner)
         outcome.recoveryPoint = reached.point
         outcome.checks.append("recovery ended and the server was promoted on timeline \(reached.timeline); last replayed commit \(reached.point ?? "none (the base backup's end)")")
         return outcome
@@ -70,9 +70,10 @@ struct BaseBackupRestore {
     }
 
     /// Starts the server, waits for the end of recovery, and reads where it ended.
-    private func startAndWait(pgCtl: String, datadir: String, port: Int) throws -> (point: String?, timeline: Int) {
+    private func startAndWait(pgCtl: String, datadir: String, port: Int, owner: (uid: uid_t, gid: gid_t, name: String)?) throws -> (point: String?, timeline: Int) {
         let log = "\(datadir)/lifeboat-recovery.log"
-        let code = try ChildProcess.run([pgCtl, "--pgdata", datadir, "--log", log, "--no-wait", "start"], in: datadir)
+        let asOwner = owner.map { ["runuser", "-u", $0.name, "--"] } ?? []
+        let code = try ChildProcess.run(asOwner + [pgCtl, "--pgdata", datadir, "--log", log, "--no-wait", "start"], in: datadir)
         guard code == 0 else {
             throw LifeboatError(.operationFailed, "pg_ctl start failed (exit \(code)): \(Self.tail(of: log))")
         }
@@ -96,6 +97,26 @@ struct BaseBackupRestore {
             }
             request.progress.update("recovering \(component.source) in \(datadir): \(Int(Date().timeIntervalSince(started))) s")
             usleep(200_000)
+        }
+    }
+
+    /// As root: the user the restored files belong to (the cluster's owner, from the backup's
+    /// tar headers), who will run the server; PostgreSQL refuses root. Not root: nil (we run it).
+    private func clusterOwner(datadir: String) throws -> (uid: uid_t, gid: gid_t, name: String)? {
+        guard geteuid() == 0 else { return nil }
+        var st = stat()
+        guard stat("\(datadir)/PG_VERSION", &st) == 0, st.st_uid != 0, let pw = getpwuid(st.st_uid) else {
+            throw LifeboatError(.invalidInput, "PostgreSQL refuses to run as root, and the restored files belong to root",
+                                fix: "run the restore as the cluster's owner, e.g. runuser -u postgres -- lifeboat restore …")
+        }
+        return (st.st_uid, st.st_gid, String(cString: pw.pointee.pw_name))
+    }
+
+    /// Gives the data directory and what the restore created in it to the cluster's owner.
+    static func chownTree(_ datadir: String, to owner: (uid: uid_t, gid: gid_t, name: String)) throws {
+        for path in [datadir, "\(datadir)/pg_wal", "\(datadir)/pg_wal/archive_status", "\(datadir)/postgresql.auto.conf", "\(datadir)/recovery.signal"]
+        where FileIO.exists(path) {
+            guard lchown(path, owner.uid, owner.gid) == 0 else { throw LifeboatError.system("cannot chown", path: path) }
         }
     }
 
