@@ -29,6 +29,9 @@ public struct DrillPlan: Sendable {
     public var at: String?
     public var sources: [Source]
     public var objectives: [String: Objectives]
+    /// Failover: how often the heartbeat writer writes, and for how long before the kill.
+    public var heartbeatInterval: TimeInterval = 0.1
+    public var heartbeatRun: TimeInterval = 5
 
     /// Where one source is restored during the drill (created by the drill and removed after).
     public struct Target: Sendable {
@@ -49,10 +52,19 @@ public struct DrillPlan: Sendable {
         public var name: String
         public var target: Target
         public var checks: [DrillCheck]
+        /// Failover: the live server the drill kills (it must be marked `sandbox: true`).
+        public var primary: Primary?
     }
 
-    static let topKeys = ["drill", "policy", "kind", "at", "sources", "objectives"]
-    static let sourceKeys = ["target", "checks"]
+    /// A primary a failover drill kills with SIGKILL: PostgreSQL by its data directory's
+    /// postmaster.pid, Redis by the process id it reports.
+    public struct Primary: Sendable {
+        public var datadir: String?
+        public var sandbox = false
+    }
+
+    static let topKeys = ["drill", "policy", "kind", "at", "sources", "objectives", "heartbeat"]
+    static let sourceKeys = ["target", "checks", "primary"]
     static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop", "sandbox"]
 
     public static func load(path: String) throws -> DrillPlan {
@@ -87,6 +99,18 @@ public struct DrillPlan: Sendable {
                 guard text == "latest" || Timestamp.parse(text) != nil else { throw value.error("\"\(text)\" is not a time", fix: "write an RFC 3339 time or latest") }
                 plan.at = text
             case "sources": sourcesNode = value
+            case "heartbeat":
+                for (k, v) in try value.mapping(allowed: ["interval", "run"]) {
+                    if k == "interval" {
+                        let text = try v.string()
+                        guard let ms = text.hasSuffix("ms") ? Double(text.dropLast(2)) : nil, ms >= 10 else {
+                            throw v.error("interval \"\(text)\" is not a number of milliseconds ≥ 10", fix: "write e.g. 100ms")
+                        }
+                        plan.heartbeatInterval = ms / 1000
+                    } else {
+                        plan.heartbeatRun = try v.seconds()
+                    }
+                }
             case "objectives":
                 for (source, node) in try value.mapping() {
                     var objectives = Objectives()
@@ -107,12 +131,26 @@ public struct DrillPlan: Sendable {
                 switch key {
                 case "target": source.target = try target(value)
                 case "checks": source.checks = try value.sequence().map { try DrillCheck.parse($0) }
+                case "primary":
+                    var primary = Primary()
+                    for (k, v) in try value.mapping(allowed: ["datadir", "sandbox"]) {
+                        if k == "datadir" { primary.datadir = PolicyLoader.resolve(try v.string(), relativeTo: file) } else { primary.sandbox = try v.bool() }
+                    }
+                    guard primary.sandbox else {
+                        throw value.error("a failover drill kills this primary, and it is not marked `sandbox: true`",
+                                          fix: "failover drills run only against sandbox servers; add `sandbox: true` if this one is")
+                    }
+                    source.primary = primary
                 default: break
                 }
             }
             plan.sources.append(source)
         }
         guard !plan.sources.isEmpty else { throw sourcesNode.error("no sources to drill", fix: "add at least one source with a target") }
+        if plan.kind == .failover && !plan.sources.contains(where: { $0.primary != nil }) {
+            throw sourcesNode.error("a failover drill needs at least one source with a `primary:` to kill",
+                                    fix: "add `primary: {sandbox: true}` (PostgreSQL also `datadir:`) to the sources that fail")
+        }
         return plan
     }
 

@@ -20,6 +20,21 @@ public struct DrillReport: Codable, Sendable {
     public var phases: [Phase]
     public var checks: [Check]
     public var error: String?
+    /// Failover drills: when the primaries were killed and what the heartbeat writer did.
+    public var failover: FailoverSummary?
+
+    public struct FailoverSummary: Codable, Sendable {
+        public var killedAt: String
+        public var killed: [String]
+        public var heartbeatsWritten: [String: Int]
+        public var lastHeartbeatAcknowledged: [String: String]
+        enum CodingKeys: String, CodingKey {
+            case killed
+            case killedAt = "killed_at"
+            case heartbeatsWritten = "heartbeats_written"
+            case lastHeartbeatAcknowledged = "last_heartbeat_acknowledged"
+        }
+    }
 
     public struct SourceResult: Codable, Sendable {
         public var source: String
@@ -64,7 +79,7 @@ public struct DrillReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error
+        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover
         case rtoSeconds = "rto_seconds"
         case rpoSeconds = "rpo_seconds"
         case objectivesMet = "objectives_met"

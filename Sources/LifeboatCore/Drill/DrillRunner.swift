@@ -1,10 +1,15 @@
 import Foundation
 
-/// Runs a `restore` drill: for each source of the plan, restores the newest snapshot (at or
+/// Runs a drill. `restore`: for each source of the plan, restores the newest snapshot (at or
 /// before `at:` when given) into the plan's scratch target, runs its checks, and measures:
 /// RTO = drill start until every check has passed; RPO = drill start − the recovery point the
-/// restore reached. Scratch targets are created by the drill and removed afterwards (a target
-/// that already exists is refused, so a drill never overwrites anything).
+/// restore reached. `failover`: first a heartbeat writer writes into the live PostgreSQL and
+/// Redis sources every 100 ms; then the primaries (marked `sandbox: true`) are killed with
+/// SIGKILL, and each source is recovered from the repository on its standby target: RTO = kill
+/// until every check has passed; RPO = kill − the newest heartbeat present after recovery
+/// (or − the recovery point, for a source without heartbeats). Scratch targets are created by
+/// the drill and removed afterwards (a target that already exists is refused, so a drill never
+/// overwrites anything).
 public struct DrillRunner {
     public let plan: DrillPlan
     public let policy: Policy
@@ -19,13 +24,9 @@ public struct DrillRunner {
     }
 
     public func run() async throws -> DrillReport {
-        guard plan.kind == .restore else {
-            throw LifeboatError(.invalidInput, "failover drills are not built yet; this build runs restore drills",
-                                fix: "use kind: restore")
-        }
-        let started = Date()
+        let drillStarted = Date()
         var report = DrillReport(drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.root,
-                                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
+                                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(drillStarted, fractional: true),
                                  finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
                                  sources: [], phases: [], checks: [], error: nil)
         var teardowns: [() -> Void] = []
@@ -36,6 +37,13 @@ public struct DrillRunner {
                                     fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
             }
             try checkScratch(source.target)
+        }
+        // The moment everything is measured from: the drill's start, or the kill.
+        var started = drillStarted
+        if plan.kind == .failover {
+            let failover = try Failover(plan: plan, policy: policy, progress: progress)
+            started = try failover.run()
+            report.failover = failover.summary
         }
         for source in plan.sources {
             let configured = policy.sources.first { $0.name == source.name }!
@@ -56,7 +64,12 @@ public struct DrillRunner {
                 let restoreStart = Date()
                 let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
                 report.phases.append(phase(source.name, "restore", restoreStart, started))
-                let reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
+                var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
+                if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
+                    reached = heartbeat
+                    report.checks.append(.init(source: source.name, name: "heartbeat", passed: true,
+                                               detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
+                }
                 result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
                 result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
                 for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") {

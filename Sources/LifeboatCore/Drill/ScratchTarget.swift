@@ -117,6 +117,16 @@ final class ScratchTarget {
                                       user: pg.user, password: try pg.endpoint.password())
     }
 
+    /// The newest heartbeat the recovered target holds (failover drills), if any.
+    func newestHeartbeat() -> Date? {
+        switch configured {
+        case is PostgresAdapter: return (try? scratchSQL()).flatMap { try? HeartbeatWriter.newest(in: $0) } ?? nil
+        case is RedisAdapter:
+            return (try? RESPClient(host: "127.0.0.1", port: source.target.port ?? 0)).flatMap { try? HeartbeatWriter.newest(in: $0) } ?? nil
+        default: return nil
+        }
+    }
+
     /// Entries below `directory`, counting the directory itself (`.`) as the snapshot does.
     static func countEntries(_ directory: String) -> Int {
         var count = 1
