@@ -29,6 +29,7 @@ import LifeboatCore
         #expect(backup.status == 0, "\(backup.output)")
 
         let scratch = box.root + "/standby"
+        let standbyPort = try RedisServer.freePort()
         let plan = box.root + "/failover.yaml"
         try """
             drill: failover
@@ -38,7 +39,7 @@ import LifeboatCore
             sources:
               phys:
                 primary: {datadir: \(pg.dataDirectory), sandbox: true}
-                target: {directory: \(scratch)/phys, port: \(try RedisServer.freePort())}
+                target: {directory: \(scratch)/phys, port: \(standbyPort)}
                 checks:
                   - {sql: "SELECT count(*) FROM pgbench_branches", expect: "1"}
               cache:
@@ -80,5 +81,7 @@ import LifeboatCore
         let cache = try #require(sources.first { $0["source"] as? String == "cache" })
         #expect((cache["rpo_seconds"] as? Double ?? 0) >= 4)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)
+        // The standby servers the drill started are stopped again.
+        #expect((try? PostgresConnection(host: "127.0.0.1", port: standbyPort, database: "app", user: "postgres", password: nil, connectTimeout: 2)) == nil)
     }
 }

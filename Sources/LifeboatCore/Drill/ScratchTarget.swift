@@ -147,7 +147,10 @@ final class ScratchTarget {
             }
         case is PostgresAdapter:
             if let directory, let bin = pgCtl {
-                _ = try? ChildProcess.run([bin, "-D", directory, "-m", "immediate", "-w", "stop"], in: "/")
+                var st = stat()
+                let asOwner = geteuid() == 0 && stat(directory, &st) == 0 && st.st_uid != 0
+                    ? getpwuid(st.st_uid).map { ["runuser", "-u", String(cString: $0.pointee.pw_name), "--"] } ?? [] : []
+                _ = try? ChildProcess.run(asOwner + [bin, "-D", directory, "-m", "immediate", "-w", "stop"], in: "/")
             }
         case is ChromaAdapter:
             if let stop = source.target.stop { _ = try? ChildProcess.run(["/bin/sh", "-c", expand(stop)], in: "/") }
