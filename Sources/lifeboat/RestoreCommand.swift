@@ -51,6 +51,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The policy that defines the source (Chroma: its stop/start commands and path).")
     var policy: String?
 
+    @Option(name: .customLong("plan"), help: "Whole system: restore every source of this plan (drill-plan shape: sources with targets) to --at TIME.")
+    var targetsPlan: String?
+
     @Option(name: .customLong("to-datadir"), help: "PostgreSQL physical: data directory to restore into (new or empty unless --force).")
     var toDatadir: String?
 
@@ -73,12 +76,16 @@ struct RestoreCommand: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
+        if targetsPlan != nil && (at == nil || snapshot != nil) {
+            throw ValidationError("--plan restores the whole system to a point in time: give --at TIME (or latest) and no snapshot")
+        }
         if snapshot == nil && at == nil {
             throw ValidationError("name a snapshot (or `latest`), or give --at TIME")
         }
     }
 
     func run() async throws {
+        if let targetsPlan, let at { return try await restoreSystem(planPath: targetsPlan, at: at) }
         let loaded = try policy.map { try PolicyLoader.load(path: $0) }
         let repository = try global.openRepository(policy: loaded)
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
@@ -129,6 +136,34 @@ struct RestoreCommand: AsyncParsableCommand {
             if let moved = outcome.previousMovedTo { print("previous content moved to \(moved)") }
             if let point = outcome.recoveryPoint { print("recovery point reached: \(point)") }
             for check in outcome.checks { print("  \(check)") }
+        }
+    }
+
+    /// `restore --at TIME --policy F --plan TARGETS.yaml [--dry-run]`.
+    private func restoreSystem(planPath: String, at: String) async throws {
+        _ = try RecoveryTarget.parseTime(at)
+        var plan = try DrillPlan.load(path: planPath)
+        if let policy { plan.policyPath = policy }
+        let loaded = try PolicyLoader.load(path: plan.policyPath)
+        let repository = try global.openRepository(policy: loaded)
+        let results = try await SystemRestore(plan: plan, policy: loaded, repository: repository, at: at, progress: global.progress)
+            .run(dryRun: dryRun)
+        if global.json {
+            struct Result: Encodable {
+                var at: String
+                var dry_run: Bool
+                var sources: [SystemRestore.SourceResult]
+            }
+            try Console.json(Result(at: at, dry_run: dryRun, sources: results))
+            return
+        }
+        func s(_ v: Double?) -> String { v.map { String(format: "%.3f s", $0) } ?? "—" }
+        print("\(dryRun ? "would restore" : "restored") \(results.count) sources to \(at):")
+        for r in results {
+            print("  \(r.source) (\(r.type)) from \(r.snapshot) → \(r.target ?? "?")")
+            print("    recovery point \(r.recoveryPoint ?? "—"), skew \(s(r.skewSeconds)); read \(ProgressLine.bytes(r.storedBytes))"
+                  + (r.wal.map { " + WAL \($0.first) … \($0.last) (\($0.files) files, \(ProgressLine.bytes($0.bytes)))" } ?? "")
+                  + (r.pastDrillSeconds.map { "; the last drill restored it in \(String(format: "%.1f s", $0))" } ?? ""))
         }
     }
 }

@@ -95,6 +95,28 @@ import LifeboatCore
         #expect(metrics.contains("lifeboat_drill_rto_seconds{drill=\"nightly\",source=\"db\"}"))
         #expect(metrics.contains("lifeboat_drill_last_success_timestamp_seconds{drill=\"nightly\"}"))
 
+        // The whole system to a moment: every source's newest snapshot at or before it, restored
+        // into the plan's targets and kept there; the dry run shows the plan and past drill times.
+        let moment = Timestamp.rfc3339(Date(), fractional: true)
+        let nightly = box.root + "/nightly.yaml"
+        let dry = try CLI.run(["restore", "--at", moment, "--plan", nightly, "--dry-run", "--json"])
+        #expect(dry.status == 0, "\(dry.output)")
+        let planned = try #require((try dry.json() as? [String: Any])?["sources"] as? [[String: Any]])
+        #expect(planned.count == 4)
+        let backupName = try #require(backup.stdout.split(separator: "\n").first.map(String.init))
+        #expect(planned.allSatisfy { $0["snapshot"] as? String == backupName && ($0["skew_seconds"] as? Double ?? -1) >= 0 })
+        #expect(planned.allSatisfy { $0["past_drill_seconds"] as? Double != nil })
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)  // a dry run writes nothing
+        let system = try CLI.run(["restore", "--at", moment, "--plan", nightly])
+        #expect(system.status == 0, "\(system.output)")
+        #expect(try Sandbox.describeTree(scratch + "/cfg").count == Sandbox.describeTree(box.source).count)
+        #expect(try RESPClient(host: "127.0.0.1", port: redisPort).expect("DBSIZE") == .integer(Int64(try redis.keys())))
+        #expect(try pg.connect("app_drill").value("SELECT count(*) FROM pgbench_branches") == "1")
+        _ = try? RESPClient(host: "127.0.0.1", port: redisPort).call("SHUTDOWN", "NOSAVE")
+        _ = try ChildProcess.run(["/bin/sh", "-c", "\(PostgresServer.scripts)/chroma-sandbox.sh stop \(scratch)/vectors.lifeboat-server"], in: "/")
+        try pg.connect().query("DROP DATABASE app_drill")
+        try FileManager.default.removeItem(atPath: scratch)
+
         // A missed objective: exit 4. A failed check: exit 1. Both are kept in the history.
         let missed = try CLI.run(["drill", "--plan", try plan("tight", rpo: "1s"), "--report-dir", reports])
         #expect(missed.status == 4, "\(missed.output)")

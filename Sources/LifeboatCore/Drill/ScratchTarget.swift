@@ -2,6 +2,7 @@ import Foundation
 
 /// One source's scratch target during a drill: how to restore into it, how to run checks
 /// against it, and how to remove it afterwards.
+/// Also the target of a whole-system restore (`SystemRestore`), which keeps it.
 final class ScratchTarget {
     let source: DrillPlan.Source
     /// pg_ctl of the restored cluster's version (physical PostgreSQL), to stop it afterwards.
