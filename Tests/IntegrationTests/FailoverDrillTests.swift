@@ -74,6 +74,11 @@ import LifeboatCore
         let rpo = try #require(phys["rpo_seconds"] as? Double)
         // A heartbeat committed at most ~1 s (archive_timeout) plus the push before the kill survives.
         #expect(rpo >= 0 && rpo <= 3.0, "RPO \(rpo)")
+        let phases = try #require(report["phases"] as? [[String: Any]])
+        let physPhases = phases.filter { $0["source"] as? String == "phys" }.compactMap { $0["name"] as? String }
+        #expect(physPhases == ["restore", "wal replay", "checks"])
+        #expect(phases.filter { $0["source"] as? String == "cache" }.compactMap { $0["name"] as? String } == ["restore", "start", "checks"])
+        #expect(phases.filter { $0["source"] as? String == "vectors" }.compactMap { $0["name"] as? String } == ["restore", "start", "checks"])
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.contains { $0["source"] as? String == "phys" && $0["name"] as? String == "heartbeat" && $0["passed"] as? Bool == true })
         #expect(checks.allSatisfy { $0["passed"] as? Bool == true })

@@ -128,6 +128,25 @@ public struct RestoreOutcome: Codable, Sendable {
     public var checks: [String]
     /// The moment the restored state reflects, when the restore itself decided it (PITR).
     public var recoveryPoint: String?
+    /// The steps the restore went through, timed (`restore`, `start`, `wal replay`), for drills.
+    public var phases: [Phase] = []
+
+    /// One timed step of a restore.
+    public struct Phase: Codable, Sendable {
+        public var name: String
+        public var started: Date
+        public var seconds: Double
+        public init(name: String, started: Date, seconds: Double) {
+            self.name = name
+            self.started = started
+            self.seconds = seconds
+        }
+    }
+
+    /// Records a phase that began at `since` and ends now.
+    public mutating func addPhase(_ name: String, since: Date) {
+        phases.append(Phase(name: name, started: since, seconds: Date().timeIntervalSince(since)))
+    }
     public init(target: String, entries: Int, bytes: Int64, previousMovedTo: String? = nil, checks: [String] = []) {
         self.target = target
         self.entries = entries
@@ -139,6 +158,16 @@ public struct RestoreOutcome: Codable, Sendable {
         case target, entries, bytes, checks
         case previousMovedTo = "previous_moved_to"
         case recoveryPoint = "recovery_point"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(checks, forKey: .checks)
+        try c.encode(previousMovedTo, forKey: .previousMovedTo)
+        try c.encode(recoveryPoint, forKey: .recoveryPoint)
     }
 }
 

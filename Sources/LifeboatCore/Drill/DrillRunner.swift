@@ -63,7 +63,14 @@ public struct DrillRunner {
                 progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
                 let restoreStart = Date()
                 let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
-                report.phases.append(phase(source.name, "restore", restoreStart, started))
+                if outcome.phases.isEmpty {
+                    report.phases.append(phase(source.name, "restore", restoreStart, started))
+                } else {
+                    for p in outcome.phases {
+                        report.phases.append(.init(source: source.name, name: p.name, start: Timestamp.rfc3339(p.started, fractional: true),
+                                                   offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
+                    }
+                }
                 var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
                 if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
                     reached = heartbeat

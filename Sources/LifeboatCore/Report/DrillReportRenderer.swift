@@ -59,7 +59,7 @@ public enum DrillReportRenderer {
         }
         let legendY = top + row * Double(max(sources.count, 1)) + 24
         var lx = left
-        for name in ["restore", "checks"] {
+        for name in ["restore", "wal replay", "start", "checks"] {
             svg += "<rect x=\"\(lx)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(colours[name]!)\"/><text x=\"\(lx + 16)\" y=\"\(legendY)\">\(name)</text>\n"
             lx += 90
         }

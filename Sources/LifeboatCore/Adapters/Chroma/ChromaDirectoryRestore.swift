@@ -22,7 +22,9 @@ struct ChromaDirectoryRestore {
         }
         let parent = (target as NSString).deletingLastPathComponent
         let staged = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-new-\(Hex.random(bytes: 4))"
+        let began = Date()
         var outcome = try FileTreeRestore(target: staged, force: false, progress: request.progress).run(reader: reader)
+        outcome.addPhase("restore", since: began)
         let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
         if occupied && !request.force {
             try? FileManager.default.removeItem(atPath: staged)
@@ -41,6 +43,7 @@ struct ChromaDirectoryRestore {
         let aside = try swap(staged: staged, into: target)
         do {
             try control.startService()
+            defer { outcome.addPhase("start", since: downtimeStart) }  // until it serves as captured
             let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
                                     database: component.metadata["database"]?.stringValue ?? "default_database")
             outcome.checks += try api.check(VectorCollectionFacts.from(component.metadata["collections"]))

@@ -22,6 +22,7 @@ struct BaseBackupRestore {
         }
         let major = Int(component.metadata["server_major"]?.intValue ?? 0)
         let pgCtl = recovery.start ? try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major) : nil
+        let began = Date()
         var outcome = try FileTreeRestore(target: datadir, force: request.force, progress: request.progress).run(reader: reader)
         let target = outcome.target
         guard chmod(target, 0o700) == 0 else { throw LifeboatError.system("cannot chmod", path: target) }
@@ -38,8 +39,11 @@ struct BaseBackupRestore {
             outcome.checks.append("start it with: pg_ctl -D \(target) start (as the cluster's owner); it recovers, then promotes")
             return outcome
         }
+        outcome.addPhase("restore", since: began)
+        let replayStarted = Date()
         let reached = try startAndWait(pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432),
                                        owner: owner)
+        outcome.addPhase("wal replay", since: replayStarted)
         outcome.recoveryPoint = reached.point
         outcome.checks.append("recovery ended and the server was promoted on timeline \(reached.timeline); last replayed commit \(reached.point ?? "none (the base backup's end)")")
         return outcome

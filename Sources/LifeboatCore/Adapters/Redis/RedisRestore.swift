@@ -20,6 +20,7 @@ struct RedisRestore {
             conf.dbfilename = live.dbfilename
         }
         try checkVersion()
+        let began = Date()
         try FileIO.makeDirectory(conf.dir)
         let stamp = Timestamp.compact(Date())
         let staged = "\(conf.dir)/.\(conf.dbfilename).lifeboat-\(Hex.random(bytes: 4))"
@@ -43,6 +44,7 @@ struct RedisRestore {
             checks.append("moved the AOF directory aside to \(conf.aofPath).lifeboat-previous-\(stamp)")
         }
         try FileIO.syncDirectory(conf.dir)
+        let restored = Date()
         let client = try start(conf)
         if conf.appendonly {
             try client.expect("CONFIG", "SET", "appendonly", "yes")
@@ -59,7 +61,10 @@ struct RedisRestore {
             }
             checks.append("keys: \(keys) (the snapshot's server had \(recorded) when it was taken)")
         }
-        return RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
+        var outcome = RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
+        outcome.phases = [.init(name: "restore", started: began, seconds: restored.timeIntervalSince(began))]
+        outcome.addPhase("start", since: restored)
+        return outcome
     }
 
     /// `--to-config FILE`, or a generated config for a scratch server in `--to DIR` on `--port`.
