@@ -55,10 +55,40 @@ final class RedisServer {
 
     /// A port nobody listens on (bind-probe on loopback).
     static func freePort() throws -> Int {
-        for _ in 0..<50 {
+        for _ in 0..<200 {
             let candidate = Int.random(in: 20_000...60_000)
-            if (try? RESPClient(host: "127.0.0.1", port: candidate, timeout: 1)) == nil { return candidate }
+            // Never the same port twice in this test process (parallel tests pick ports before
+            // their servers bind them), and only one that binds on loopback right now.
+            guard PortRegistry.shared.claim(candidate), canBind(candidate) else { continue }
+            return candidate
         }
         throw LifeboatError(.operationFailed, "no free port found")
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+/// Ports handed out in this test process.
+final class PortRegistry: @unchecked Sendable {
+    static let shared = PortRegistry()
+    private let lock = NSLock()
+    private var used = Set<Int>()
+
+    /// True the first time `port` is claimed.
+    func claim(_ port: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return used.insert(port).inserted
     }
 }
