@@ -37,14 +37,17 @@ public enum DrillReportRenderer {
     /// The timeline: one row per source, a bar per phase, a dashed line at each RTO objective.
     public static func svg(_ r: DrillReport) -> String {
         let sources = r.sources.map(\.source)
-        let end = max(r.phases.map { $0.offsetSeconds + $0.seconds }.max() ?? 1,
-                      r.sources.compactMap(\.rtoObjectiveSeconds).max() ?? 0, 0.001)
+        // The scale covers the phases; an objective far beyond them is named at the right edge
+        // instead of squeezing the bars into a sliver.
+        let work = max(r.phases.map { $0.offsetSeconds + $0.seconds }.max() ?? 1, 0.001)
+        let objectives = r.sources.compactMap(\.rtoObjectiveSeconds)
+        let end = max(work * 1.1, objectives.filter { $0 <= work * 3 }.max() ?? 0)
         let left = 140.0, width = 640.0, row = 34.0, top = 30.0
         let height = top + row * Double(max(sources.count, 1)) + 40
         func x(_ t: Double) -> Double { left + width * t / end }
         let colours = ["restore": "#3b82f6", "fetch": "#0ea5e9", "decompress": "#6366f1", "wal replay": "#8b5cf6",
                        "start": "#f59e0b", "checks": "#10b981"]
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 30))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 170))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         svg += "<text x=\"\(left)\" y=\"16\">0 s</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
         for (i, source) in sources.enumerated() {
             let y = top + row * Double(i)
@@ -53,7 +56,9 @@ public enum DrillReportRenderer {
                 let w = max(x(p.offsetSeconds + p.seconds) - x(p.offsetSeconds), 1)
                 svg += "<rect x=\"\(String(format: "%.1f", x(p.offsetSeconds)))\" y=\"\(y + 6)\" width=\"\(String(format: "%.1f", w))\" height=\"20\" fill=\"\(colours[p.name] ?? "#64748b")\"><title>\(escape("\(p.source) \(p.name): \(seconds(p.seconds))"))</title></rect>\n"
             }
-            if let objective = r.sources[i].rtoObjectiveSeconds {
+            if let objective = r.sources[i].rtoObjectiveSeconds, objective > end {
+                svg += "<text x=\"\(left + width + 12)\" y=\"\(y + 20)\" fill=\"#dc2626\" font-size=\"11\">RTO objective \(escape(seconds(objective))) →</text>\n"
+            } else if let objective = r.sources[i].rtoObjectiveSeconds {
                 svg += "<line x1=\"\(x(objective))\" x2=\"\(x(objective))\" y1=\"\(y + 2)\" y2=\"\(y + row)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>RTO objective \(escape(seconds(objective)))</title></line>\n"
             }
         }
