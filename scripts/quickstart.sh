@@ -97,4 +97,8 @@ objectives:
   vectors: {rto: 5m, rpo: 1h}
 YAML
 echo "== failover drill: heartbeats for 5 s, SIGKILL of PostgreSQL and Redis, recovery on standby ports" >&2
-"$lifeboat" drill --plan "$qs/failover.yaml" --report-dir "$qs/reports" | tee /dev/stderr | tail -1
+rc=0
+"$lifeboat" drill --plan "$qs/failover.yaml" --report-dir "$qs/reports" > "$qs/drill.out" || rc=$?
+head -n -1 "$qs/drill.out" >&2   # the summary (and any failed check) on stderr,
+tail -n 1 "$qs/drill.out"        # the report's path as the last line on stdout
+exit "$rc"
