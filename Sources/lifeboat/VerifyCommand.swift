@@ -33,6 +33,10 @@ struct VerifyCommand: AsyncParsableCommand {
                 let kind = deep ? "deep-verified" : "verified"
                 let verdict = report.ok ? "ok" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")"
                 print("\(kind) \(report.snapshots.count) snapshot\(report.snapshots.count == 1 ? "" : "s") (\(ProgressLine.bytes(bytes)) stored): \(verdict)")
+                if let wal = report.wal {
+                    print("WAL archive: \(wal.files) files, \(ProgressLine.bytes(wal.storedBytes))" + (deep ? ", \(wal.checked) decompressed and checked" : "")
+                          + (wal.gaps.isEmpty ? ", no gaps" : ", \(wal.gaps.count) gap\(wal.gaps.count == 1 ? "" : "s")"))
+                }
             }
         }
         if !report.ok {

@@ -110,4 +110,42 @@ import LifeboatCore
         let folderFD = try #require(fd(lines[openFolder]))
         #expect(lines[openFolder...].contains { $0.contains("fsync(\(folderFD))") && $0.hasSuffix("= 0") })
     }
+
+    /// `verify` finds a gap in the archive (recovery would stop there); `verify --deep` finds a
+    /// damaged archived file that plain `verify` cannot see.
+    @Test func verifyFindsGapsAndDeepVerifyFindsDamage() throws {
+        let box = try Sandbox("wal-verify")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        for n in [1, 2, 4, 5] {
+            let path = box.root + "/00000001000000000000000\(n)"
+            try segment(path, fill: UInt8(n))
+            #expect(try CLI.run(["wal", "push", "--repo", box.repo, path]).status == 0)
+        }
+        let gap = try CLI.run(["verify", "--repo", box.repo, "--json"])
+        #expect(gap.status == 3, "\(gap.output)")
+        let wal = try #require((try gap.json() as? [String: Any])?["wal"] as? [String: Any])
+        #expect(wal["gaps"] as? [String] == ["000000010000000000000003 is missing"])
+        #expect(wal["files"] as? Int == 4)
+        try segment(box.root + "/000000010000000000000003", fill: 3)
+        #expect(try CLI.run(["wal", "push", "--repo", box.repo, box.root + "/000000010000000000000003"]).status == 0)
+        let whole = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(whole.status == 0, "\(whole.output)")
+        #expect(whole.stdout.contains("WAL archive: 5 files") && whole.stdout.contains("5 decompressed and checked, no gaps"))
+
+        // Damage inside one archived file: the zstd stream still decodes, the content differs.
+        let folder = box.repo + "/wal/00000001"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.hasPrefix("000000010000000000000004-") })
+        let original = box.root + "/000000010000000000000004"
+        var content = try Data(contentsOf: URL(fileURLWithPath: original))
+        content[1000] ^= 0xFF
+        try content.write(to: URL(fileURLWithPath: box.root + "/tampered"))
+        let tampered = box.root + "/tampered.zst"
+        #expect(try ChildProcess.run(["zstd", "-q", "-f", box.root + "/tampered", "-o", tampered], in: box.root) == 0)
+        try FileManager.default.removeItem(atPath: folder + "/" + name)
+        try FileManager.default.copyItem(atPath: tampered, toPath: folder + "/" + name)
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)  // names and continuity only
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3, "\(deep.output)")
+        #expect(deep.stderr.contains("archived WAL file 000000010000000000000004 is damaged"))
+    }
 }

@@ -47,10 +47,11 @@ public struct Verifier {
             results.append(.init(id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
                                  bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
         }
+        let wal = selectors.isEmpty ? verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
         progress.clear()
         let holder = RepositoryLock.currentHolder(of: repository)
         return VerifyReport(ok: problems.isEmpty, deep: deep, snapshots: results, problems: problems,
-                            garbage: GarbageScan(repository: repository).run(), writerActive: holder.map { "\($0)" })
+                            garbage: GarbageScan(repository: repository).run(), writerActive: holder.map { "\($0)" }, wal: wal)
     }
 
     /// Re-reads the stored file and compares size and SHA-256 with the manifest.
@@ -98,5 +99,39 @@ public struct Verifier {
         } catch let error as LifeboatError where error.code == .integrity {
             throw EntryMatcher(snapshot: manifest, component: component).failure(error.message)
         }
+    }
+
+    /// The WAL archive: no segment missing between the first and the last of each timeline (a
+    /// gap ends point-in-time recovery there), and with `deep` each file decompressed and its
+    /// content's SHA-256 compared with the one in its name.
+    private func verifyWAL(deep: Bool, snapshots: [Manifest], problems: inout [VerifyReport.Problem]) -> VerifyReport.WALResult? {
+        let archive = WALArchive(repository: repository)
+        guard FileIO.exists(archive.directory) else { return nil }
+        let files = archive.all()
+        let segmentSize = snapshots.flatMap(\.components).compactMap { $0.metadata["wal_segment_size"]?.intValue }.first ?? 16 << 20
+        let gaps = WALArchive.gaps(in: files.map(\.name), segmentSize: segmentSize)
+        for gap in gaps {
+            problems.append(.init(snapshot: nil, id: nil, component: "wal",
+                                  message: "the WAL archive has a gap: \(gap); point-in-time recovery cannot replay past it"))
+        }
+        var checked = 0
+        if deep {
+            for file in files {
+                progress.update("deep-verifying WAL: \(checked) of \(files.count) files")
+                do {
+                    let result = try RawStream.decompress(path: file.path) { _ in }
+                    if result.sha256 != file.sha256 {
+                        problems.append(.init(snapshot: nil, id: nil, component: "wal",
+                                              message: "archived WAL file \(file.name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…"))
+                    }
+                } catch let error as LifeboatError {
+                    problems.append(.init(snapshot: nil, id: nil, component: "wal", message: "archived WAL file \(file.name): \(error.message)"))
+                } catch {
+                    problems.append(.init(snapshot: nil, id: nil, component: "wal", message: "archived WAL file \(file.name): \(error)"))
+                }
+                checked += 1
+            }
+        }
+        return .init(files: files.count, storedBytes: files.reduce(0) { $0 + $1.storedBytes }, checked: checked, gaps: gaps)
     }
 }

@@ -26,9 +26,24 @@ public struct VerifyReport: Codable, Sendable {
     public var garbage: [String]
     /// Set when a writer holds the lock: its in-flight files are listed as garbage meanwhile.
     public var writerActive: String?
+    /// The PostgreSQL WAL archive, when the repository has one.
+    public var wal: WALResult?
+
+    /// What `verify` found in the WAL archive: its size, and with `--deep` every file's content
+    /// checked against the SHA-256 in its name. Gaps and damage are also `problems`.
+    public struct WALResult: Codable, Sendable {
+        public var files: Int
+        public var storedBytes: Int64
+        public var checked: Int
+        public var gaps: [String]
+        enum CodingKeys: String, CodingKey {
+            case files, checked, gaps
+            case storedBytes = "stored_bytes"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case ok, deep, snapshots, problems, garbage
+        case ok, deep, snapshots, problems, garbage, wal
         case writerActive = "writer_active"
     }
 }

@@ -143,6 +143,29 @@ public struct WALArchive: Sendable {
         return files.sorted { $0.name < $1.name }
     }
 
+    /// Missing segments between the first and the last archived segment of each timeline, as
+    /// `FIRST_MISSING … LAST_MISSING` (one entry per run of missing segments).
+    public static func gaps(in names: [String], segmentSize: Int64) -> [String] {
+        let perLog = UInt64(0x1_0000_0000) / UInt64(max(segmentSize, 1 << 20))
+        var byTimeline: [String: [UInt64]] = [:]
+        for name in names where name.count == 24 {
+            guard let log = UInt64(name.dropFirst(8).prefix(8), radix: 16), let seg = UInt64(name.suffix(8), radix: 16) else { continue }
+            byTimeline[String(name.prefix(8)), default: []].append(log * perLog + seg)
+        }
+        func segmentName(_ timeline: String, _ n: UInt64) -> String {
+            timeline + String(format: "%08X%08X", Int(n / perLog), Int(n % perLog))
+        }
+        var gaps: [String] = []
+        for (timeline, numbers) in byTimeline.sorted(by: { $0.key < $1.key }) {
+            let sorted = numbers.sorted()
+            for (a, b) in zip(sorted, sorted.dropFirst()) where b > a + 1 {
+                let first = segmentName(timeline, a + 1), last = segmentName(timeline, b - 1)
+                gaps.append(first == last ? "\(first) is missing" : "\(first) … \(last) are missing")
+            }
+        }
+        return gaps
+    }
+
     /// `wal/<first 8 hex digits>`: the timeline.
     static func folder(of name: String) -> String { String(name.prefix(8)) }
 
