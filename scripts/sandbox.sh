@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job on a local sandbox: installs what it needs, builds lifeboat, creates a sample
+# A smaller tour than quickstart.sh, on a local sandbox: installs what it needs, builds lifeboat, creates a sample
 # config tree, starts a Redis server (loopback port 16479) and a PostgreSQL 15 cluster (port
 # 16432, with a pgbench database `app`) under ./.sandbox, then backup → snapshots →
 # verify --deep → restore all three (the config tree into a directory, Redis into a scratch
 # server on port 16480, PostgreSQL into a new database) → compare (diff, DEBUG DIGEST, table
-# checksums) → stop the servers.
+# checksums) → a restore drill (drills/sandbox-restore.yaml) → stop the servers.
 # Run it again to add another snapshot to the same repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,3 +94,5 @@ echo "== restore $name db → database $restored_db"
 diff <(checksums app) <(checksums "$restored_db")
 "${psql[@]}" -d postgres -c "DROP DATABASE $restored_db"
 echo "== restored PostgreSQL database has identical table checksums. Repository: $sandbox/repo"
+echo "== restore drill (drills/sandbox-restore.yaml): scratch targets, checks, measured RTO/RPO"
+"$lifeboat" drill --plan drills/sandbox-restore.yaml --report-dir "$sandbox/reports"
