@@ -89,8 +89,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let loaded = try policy.map { try PolicyLoader.load(path: $0) }
         let repository = try global.openRepository(policy: loaded)
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
-        var atTime: Date?
-        if case .time(let text)? = atKind { atTime = Timestamp.parse(text) }
+        let atTime = atKind?.instant
         let target = toDatadir ?? toDatabase ?? toConfig ?? toPath ?? toURL ?? to
         var (plan, manifest) = try RestorePlan.make(repository: repository, selector: snapshot.map { SnapshotSelector($0) },
                                                     source: source, target: target, at: atTime)

@@ -44,8 +44,6 @@ public struct DrillPlan: Sendable {
         /// `{directory}` and `{port}` are replaced.
         public var start: String?
         public var stop: String?
-        /// Failover: the target is a sandbox that may be killed.
-        public var sandbox = false
     }
 
     public struct Source: Sendable {
@@ -65,7 +63,7 @@ public struct DrillPlan: Sendable {
 
     static let topKeys = ["drill", "policy", "kind", "at", "sources", "objectives", "heartbeat"]
     static let sourceKeys = ["target", "checks", "primary"]
-    static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop", "sandbox"]
+    static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop"]
 
     public static func load(path: String) throws -> DrillPlan {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -165,7 +163,6 @@ public struct DrillPlan: Sendable {
             case "url": target.url = try value.string()
             case "start": target.start = try value.string()
             case "stop": target.stop = try value.string()
-            case "sandbox": target.sandbox = try value.bool()
             default: break
             }
         }

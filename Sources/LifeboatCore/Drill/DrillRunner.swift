@@ -55,7 +55,7 @@ public struct DrillRunner {
             do {
                 let target = try ScratchTarget(source: source, configured: configured, started: started)
                 teardowns.append { target.tearDown() }
-                let at: Date? = plan.at.flatMap { $0 == "latest" ? nil : Timestamp.parse($0) }
+                let at = try plan.at.flatMap { try RecoveryTarget.parseTime($0).instant }
                 let (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name,
                                                                    target: nil, at: at)
                 result.snapshot = manifest.name

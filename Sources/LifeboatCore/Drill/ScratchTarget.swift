@@ -16,7 +16,7 @@ final class ScratchTarget {
         self.source = source
         self.configured = configured
         type = Swift.type(of: configured).type
-        directory = source.target.directory.map(ChromaDirectoryRestore.absolute)
+        directory = source.target.directory.map(FileIO.absolute)
         switch configured {
         case let pg as PostgresAdapter where pg.mode == .logical:
             database = source.target.database ?? "lifeboat_drill_\(source.name)_\(Timestamp.compact(started).lowercased())"

@@ -14,7 +14,7 @@ public struct Repository: Sendable {
 
     /// Opens an existing repository; a directory without `config.json` is refused.
     public init(opening path: String) throws {
-        root = Repository.normalize(path)
+        root = FileIO.absolute(path)
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw LifeboatError(.invalidInput, "\(root) is not a Lifeboat repository (no config.json)",
                                 fix: "create it with `lifeboat init --repo \(root)`, or point --repo at an existing repository")
@@ -35,7 +35,7 @@ public struct Repository: Sendable {
     /// Creates a repository at `path`; refuses a path that exists and is not an empty directory.
     @discardableResult
     public static func create(at path: String) throws -> (Repository, RepositoryConfig) {
-        let repo = Repository(root: normalize(path))
+        let repo = Repository(root: FileIO.absolute(path))
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: repo.root, isDirectory: &isDirectory) {
             if FileManager.default.fileExists(atPath: repo.configPath) {
@@ -118,8 +118,4 @@ public struct Repository: Sendable {
         root + "/" + component.file
     }
 
-    private static func normalize(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return (absolute as NSString).standardizingPath
-    }
 }

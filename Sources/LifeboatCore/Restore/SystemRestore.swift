@@ -45,7 +45,7 @@ public struct SystemRestore {
     }
 
     public func run(dryRun: Bool) async throws -> [SourceResult] {
-        let time = at == "latest" ? nil : Timestamp.parse(at)
+        let time = try RecoveryTarget.parseTime(at).instant
         let history = DrillHistory(repository: repository).all()
         var results: [SourceResult] = []
         for source in plan.sources {

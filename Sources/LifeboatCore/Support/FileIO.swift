@@ -93,6 +93,11 @@ public enum FileIO {
         try syncDirectory(dir)
     }
 
+    /// `path` made absolute (relative to the current directory) and standardized.
+    public static func absolute(_ path: String) -> String {
+        ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+    }
+
     /// Whether anything (file, directory, dangling symlink) is at `path`.
     public static func exists(_ path: String) -> Bool {
         var st = stat()

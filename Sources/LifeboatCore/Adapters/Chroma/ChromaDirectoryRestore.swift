@@ -11,7 +11,7 @@ struct ChromaDirectoryRestore {
     let configured: ChromaAdapter?
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        guard let target = (request.directory ?? configured?.path ?? component.metadata["path"]?.stringValue).map(Self.absolute) else {
+        guard let target = (request.directory ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a target", fix: "add --to-path DIR")
         }
         let control = configured?.serviceControl
@@ -75,8 +75,4 @@ struct ChromaDirectoryRestore {
         return aside
     }
 
-    static func absolute(_ path: String) -> String {
-        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return (full as NSString).standardizingPath
-    }
 }

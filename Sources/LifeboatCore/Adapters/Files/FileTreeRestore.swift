@@ -13,8 +13,7 @@ struct FileTreeRestore {
     let progress: ProgressLine
 
     init(target: String, force: Bool, progress: ProgressLine) {
-        let absolute = target.hasPrefix("/") ? target : FileManager.default.currentDirectoryPath + "/" + target
-        self.target = (absolute as NSString).standardizingPath
+        self.target = FileIO.absolute(target)
         self.force = force
         self.progress = progress
     }

@@ -172,24 +172,26 @@ struct PostgresEndpoint: Sendable {
 
     /// The major version a client program reports (`pg_dump (PostgreSQL) 15.14 (…)` → 15).
     static func majorVersion(of program: String) throws -> Int {
-        let child = try RunningChild([program, "--version"])
-        var text = ""
-        try FileIO.forEachChunk(child.output, path: program) { text += String(decoding: $0, as: UTF8.self) }
-        try child.waitForSuccess()
+        let text = try versionText(of: program)
         // "pg_dump (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)": the first number after ")".
         guard let close = text.firstIndex(of: ")"),
               let major = text[close...].split(whereSeparator: { !$0.isNumber }).first.flatMap({ Int($0) }) else {
-            throw LifeboatError(.invalidInput, "cannot read the version of \(program) from \"\(text.trimmingCharacters(in: .whitespacesAndNewlines))\"")
+            throw LifeboatError(.invalidInput, "cannot read the version of \(program) from \"\(text)\"")
         }
         return major
     }
 
     /// The full version line of a client program, for the manifest.
     static func versionLine(of program: String) -> String {
-        guard let child = try? RunningChild([program, "--version"]) else { return "unknown" }
+        (try? versionText(of: program)) ?? "unknown"
+    }
+
+    /// What `program --version` prints, trimmed.
+    private static func versionText(of program: String) throws -> String {
+        let child = try RunningChild([program, "--version"])
         var text = ""
-        _ = try? FileIO.forEachChunk(child.output, path: program) { text += String(decoding: $0, as: UTF8.self) }
-        _ = try? child.wait()
+        try FileIO.forEachChunk(child.output, path: program) { text += String(decoding: $0, as: UTF8.self) }
+        try child.waitForSuccess()
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -11,6 +11,12 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
         case name(String)
         /// The base backup's own consistent end point.
         case immediate
+
+        /// The instant of a `.time` target.
+        public var instant: Date? {
+            if case .time(let text) = self { return Timestamp.parse(text) }
+            return nil
+        }
     }
 
     public var kind: Kind
@@ -39,11 +45,6 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
         return .time(text)
     }
 
-    /// The `--at` instant, if a time.
-    public var time: Date? {
-        if case .time(let text) = kind { return Timestamp.parse(text) }
-        return nil
-    }
 
     /// For people: `2026-11-22T10:15:00.250Z`, `latest`, `restore point "x"`, `end of base backup`.
     public var summary: String {

@@ -17,7 +17,7 @@ public struct RedisConfig: Sendable {
     public var aofPath: String { dir + "/" + appenddirname }
 
     public init(path given: String) throws {
-        let path = ((given.hasPrefix("/") ? given : FileManager.default.currentDirectoryPath + "/" + given) as NSString).standardizingPath
+        let path = FileIO.absolute(given)
         self.path = path
         let base = (path as NSString).deletingLastPathComponent
         dir = base.isEmpty ? "." : base

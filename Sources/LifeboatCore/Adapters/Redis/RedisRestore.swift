@@ -74,7 +74,7 @@ struct RedisRestore {
             throw LifeboatError(.invalidInput, "restoring redis source \"\(component.source)\" needs a target server",
                                 fix: "add --to-config /etc/redis/redis.conf, or --to DIR --port P for a scratch server")
         }
-        let dir = ((directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory) as NSString).standardizingPath
+        let dir = FileIO.absolute(directory)
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty, !request.force {
             throw LifeboatError(.invalidInput, "scratch directory \(dir) is not empty", fix: "use a new directory, or --force")
         }
