@@ -28,8 +28,13 @@ struct GlobalOptions: ParsableArguments {
                             fix: "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
     }
 
+    /// The S3 settings of the policy (`s3:`), if any; the environment fills in the rest.
+    func storageSettings(policy: Policy? = nil) -> StorageSettings {
+        policy?.storage ?? StorageSettings()
+    }
+
     /// Opens the repository this invocation names.
     func openRepository(policy: Policy? = nil) throws -> Repository {
-        try Repository(opening: try repositoryPath(policy: policy))
+        try Repository(opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy))
     }
 }

@@ -7,11 +7,12 @@ struct InitCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let (repository, config) = try Repository.create(at: try global.repositoryPath())
+        let repository = try Repository.create(at: try global.repositoryPath(), settings: global.storageSettings())
+        let config = repository.config
         if global.json {
-            try Console.json(["repository": repository.root, "id": config.id, "created": config.created])
+            try Console.json(["repository": repository.location, "id": config.id, "created": config.created])
         } else if !global.quiet {
-            print("created repository \(config.id) at \(repository.root)")
+            print("created repository \(config.id) at \(repository.location)")
         }
     }
 }

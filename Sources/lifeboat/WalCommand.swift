@@ -66,7 +66,7 @@ struct WalListCommand: AsyncParsableCommand {
     func run() async throws {
         let repository = try global.openRepository()
         let archive = WALArchive(repository: repository)
-        let files = archive.all()
+        let files = try archive.all()
         if global.json {
             struct File: Encodable {
                 var name: String
@@ -77,7 +77,7 @@ struct WalListCommand: AsyncParsableCommand {
                 var system_identifier: String?
                 var files: [File]
             }
-            try Console.json(Listing(system_identifier: archive.systemIdentifier,
+            try Console.json(Listing(system_identifier: try archive.systemIdentifier(),
                                      files: files.map { File(name: $0.name, sha256: $0.sha256, stored_bytes: $0.storedBytes) }))
         } else {
             for file in files { print("\(file.name)  \(ProgressLine.bytes(file.storedBytes))") }

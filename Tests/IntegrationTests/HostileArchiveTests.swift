@@ -11,11 +11,9 @@ import LifeboatCore
         let id = "00000000deadbeef"
         try FileManager.default.createDirectory(atPath: box.repo + "/data/\(id)", withIntermediateDirectories: true)
         let file = "data/\(id)/cfg.tar"
-        let fd = open(box.repo + "/" + file, O_WRONLY | O_CREAT, 0o600)
-        let writer = try ArchiveWriter(fd: fd, path: file, compression: .none)
+        let writer = try ArchiveWriter(output: try DiskStorage(root: box.repo).writer(file), compression: .none)
         try body(writer)
         let stored = try writer.finish()
-        close(fd)
         let now = Timestamp.rfc3339(Date())
         let manifest = Manifest(format: 1, id: id, name: "evil-1", schedule: "evil", policy: nil, host: "x", started: now,
                                 finished: now, recoveryPoint: now, tools: [:],

@@ -114,7 +114,7 @@ import LifeboatCore
         for i in (end - 300_000)..<(end - 200_000) { data[i] = 0 }
         try data.write(to: URL(fileURLWithPath: file))
         // Reseal: every entry hash, the stored file's hash and the manifest's checksum.
-        let reader = try ArchiveReader(path: file)
+        let reader = try openArchive(file)
         var hashes: [String: String] = [:]
         while let header = try reader.next() { hashes[header.path] = try reader.readData().sha256 }
         for i in manifest.components[0].entries.indices {

@@ -117,7 +117,7 @@ import LifeboatCore
         #expect(keptComponent.entries.isEmpty)  // listing loads no entries; the full manifest has no WAL inside
         #expect(try repo.manifest(id: repo.loadSnapshots().snapshots.first!.id).components[0].entries.allSatisfy { !$0.path.hasPrefix("pg_wal/0") })
         let kept = try #require(keptComponent.metadata["start_wal"]?.stringValue)
-        let archived = WALArchive(repository: repo).all().map(\.name)
+        let archived = try WALArchive(repository: repo).all().map(\.name)
         #expect(!archived.contains(firstSegment))
         #expect(archived.contains(kept))
         #expect(archived.allSatisfy { WALArchive.position(of: $0).map { $0 >= WALArchive.position(of: kept)! } ?? true })

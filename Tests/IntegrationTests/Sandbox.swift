@@ -82,3 +82,12 @@ final class Sandbox {
         return result
     }
 }
+
+/// Reads the stored archive at `path`.
+func openArchive(_ path: String) throws -> ArchiveReader {
+    let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
+    guard let input = try storage.reader((path as NSString).lastPathComponent) else {
+        throw LifeboatError(.integrity, "\(path) is missing")
+    }
+    return try ArchiveReader(input: input, path: path)
+}

@@ -27,7 +27,7 @@ import Testing
         #expect(Int64((try FileManager.default.attributesOfItem(atPath: stored)[.size] as! NSNumber).intValue) == written.bytes)
         if compression != .none { #expect(written.bytes < Int64(blob.count + text.count)) }
 
-        let reader = try ArchiveReader(path: stored)
+        let reader = try openArchive(stored)
         var seen: [(ArchiveReader.Header, String, Int64)] = []
         while let header = try reader.next() {
             let digest = try reader.readData()

@@ -33,13 +33,21 @@ func runTool(_ path: String, _ arguments: [String]) throws -> String {
 /// Writes entries with an `ArchiveWriter` into `path` and returns the stored digest and entries.
 func writeArchive(at path: String, compression: Compression,
                   _ body: (ArchiveWriter) throws -> Void) throws -> (sha256: String, bytes: Int64, entries: [EntryRecord]) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    precondition(fd >= 0)
-    defer { close(fd) }
-    let writer = try ArchiveWriter(fd: fd, path: path, compression: compression)
+    unlink(path)
+    let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
+    let writer = try ArchiveWriter(output: try storage.writer((path as NSString).lastPathComponent), compression: compression)
     try body(writer)
     let stored = try writer.finish()
     return (stored.sha256, stored.bytes, writer.entries)
 }
 
 let epochTime = timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)
+
+/// Reads the stored archive at `path`.
+func openArchive(_ path: String) throws -> ArchiveReader {
+    let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
+    guard let input = try storage.reader((path as NSString).lastPathComponent) else {
+        throw LifeboatError(.integrity, "\(path) is missing")
+    }
+    return try ArchiveReader(input: input, path: path)
+}

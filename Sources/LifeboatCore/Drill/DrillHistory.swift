@@ -4,27 +4,25 @@ import Foundation
 /// `lifeboat drills` and the "last successful drill" metric.
 public struct DrillHistory {
     public let repository: Repository
-    public var directory: String { repository.root + "/drills" }
 
     public init(repository: Repository) {
         self.repository = repository
     }
 
-    /// Stores `report` durably; returns its path.
+    /// Stores `report` durably; returns where.
     @discardableResult
     public func save(_ report: DrillReport) throws -> String {
-        try FileIO.makeDirectory(directory, mode: 0o700)
-        let path = "\(directory)/\(report.fileStem).json"
-        try FileIO.writeAtomically(try report.json(), to: path, mode: 0o600)
-        return path
+        let key = "drills/\(report.fileStem).json"
+        try repository.storage.put(key, try report.json())
+        return "\(repository.location)/\(key)"
     }
 
     /// Every stored report, oldest first (unreadable files are skipped).
     public func all() -> [DrillReport] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let reports = names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name -> DrillReport? in
-            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
-            return try? JSONDecoder().decode(DrillReport.self, from: data)
+        let keys = ((try? repository.storage.list("drills/")) ?? []).map(\.key).filter { $0.hasSuffix(".json") }
+        let reports = keys.compactMap { key -> DrillReport? in
+            guard let data = try? repository.storage.get(key) else { return nil }
+            return try? JSONDecoder().decode(DrillReport.self, from: Data(data))
         }
         return reports.sorted { $0.started < $1.started }
     }

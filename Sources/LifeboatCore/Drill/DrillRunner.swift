@@ -25,7 +25,7 @@ public struct DrillRunner {
 
     public func run() async throws -> DrillReport {
         let drillStarted = Date()
-        var report = DrillReport(drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.root,
+        var report = DrillReport(drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.location,
                                  host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(drillStarted, fractional: true),
                                  finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
                                  sources: [], phases: [], checks: [], error: nil)

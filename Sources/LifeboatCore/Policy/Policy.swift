@@ -6,6 +6,10 @@ public struct Policy: Sendable {
     public var file: String
     /// Repository path from `repository:` (resolved against the policy's directory), if given.
     public var repository: String?
+    /// S3 settings from `s3:` (endpoint, region, credentials file, part size…).
+    public var storage: StorageSettings?
+    /// The symmetric repository key from `key_file:`, for encrypted repositories.
+    public var keyFile: String?
     /// Default compression for every schedule.
     public var compression: Compression
     /// The time zone cron schedules and calendar retention buckets are evaluated in (default UTC).

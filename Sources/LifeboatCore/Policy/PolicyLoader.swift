@@ -3,7 +3,8 @@ import Foundation
 /// Reads a policy file and validates it completely, or throws one `.invalidInput` error with
 /// `file:line:column`, what is wrong and how to fix it.
 public enum PolicyLoader {
-    static let topKeys = ["repository", "timezone", "compression", "sources", "schedules", "notify"]
+    static let topKeys = ["repository", "timezone", "compression", "sources", "schedules", "notify", "s3", "key_file"]
+    static let s3Keys = ["endpoint", "region", "credentials_file", "path_style", "part_size_mib", "uploads_in_flight"]
     static let scheduleKeys = ["cron", "sources", "compression", "retention"]
     static let commonSourceKeys = ["type", "objectives"]
 
@@ -27,7 +28,11 @@ public enum PolicyLoader {
         var schedulesNode: PolicyNode?
         for (key, value) in try root.mapping(allowed: topKeys) {
             switch key {
-            case "repository": policy.repository = resolve(try value.string(), relativeTo: file)
+            case "repository":
+                let location = try value.string()
+                policy.repository = location.hasPrefix("s3://") ? location : resolve(location, relativeTo: file)
+            case "s3": policy.storage = try s3(value, file: file)
+            case "key_file": policy.keyFile = resolve(try value.string(), relativeTo: file)
             case "compression": policy.compression = try compression(value)
             case "timezone": policy.timeZone = try timeZone(value)
             case "notify": policy.notifyWebhook = try notify(value)
@@ -117,6 +122,33 @@ public enum PolicyLoader {
             throw node.error("unknown time zone \"\(name)\"", fix: "use an IANA name such as UTC, Europe/Berlin or America/New_York")
         }
         return zone
+    }
+
+    private static func s3(_ node: PolicyNode, file: String) throws -> StorageSettings {
+        var settings = StorageSettings()
+        for (key, value) in try node.mapping(allowed: s3Keys) {
+            switch key {
+            case "endpoint":
+                let url = try value.string()
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                    throw value.error("endpoint \"\(url)\" is not an http(s) URL", fix: "write e.g. http://127.0.0.1:7480")
+                }
+                settings.endpoint = url
+            case "region": settings.region = try value.string()
+            case "credentials_file": settings.credentialsFile = resolve(try value.string(), relativeTo: file)
+            case "path_style": settings.pathStyle = try value.bool()
+            case "part_size_mib":
+                let mib = try value.integer()
+                guard (5...512).contains(mib) else { throw value.error("part_size_mib must be 5 to 512 (S3 parts are at least 5 MiB)") }
+                settings.partSize = mib << 20
+            case "uploads_in_flight":
+                let n = try value.integer()
+                guard (1...16).contains(n) else { throw value.error("uploads_in_flight must be 1 to 16") }
+                settings.uploadsInFlight = n
+            default: break
+            }
+        }
+        return settings
     }
 
     private static func notify(_ node: PolicyNode) throws -> String {

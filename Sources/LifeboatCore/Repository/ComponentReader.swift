@@ -17,10 +17,9 @@ public final class ComponentReader {
     /// Opens `component` of `snapshot` in `repository`; a missing file is an integrity failure.
     public init(repository: Repository, snapshot: Manifest, component: Manifest.Component) throws {
         matcher = EntryMatcher(snapshot: snapshot, component: component)
-        let path = repository.path(of: component)
-        guard FileIO.exists(path) else { throw matcher.failure("stored file \(component.file) is missing") }
+        guard let input = try repository.open(component) else { throw matcher.failure("stored file \(component.file) is missing") }
         do {
-            reader = try ArchiveReader(path: path)
+            reader = try ArchiveReader(input: input, path: "\(repository.location)/\(component.file)")
         } catch let error as LifeboatError {
             throw matcher.failure(error.message)
         }

@@ -1,61 +1,79 @@
 import Foundation
 
-/// A directory of snapshots. Layout (docs/FORMAT.md):
-/// `config.json`, `snapshots/<id>.json` (manifests), `data/<id>/<source>.<ext>` (stored
-/// components), `tmp/` (in-flight writes), `lock`. A snapshot exists iff its manifest exists.
+/// A repository of snapshots in a `RepositoryStorage` (a directory or an S3 prefix). Layout
+/// (docs/FORMAT.md): `config.json`, `snapshots/<id>.json` (manifests), `data/<id>/<source>.<ext>`
+/// (stored components), `wal/`, `drills/`, `state/`. A snapshot exists iff its manifest exists;
+/// the manifest is written last, with a create-only write.
 public struct Repository: Sendable {
-    public let root: String
+    public let storage: any RepositoryStorage
+    public let config: RepositoryConfig
 
-    public var configPath: String { root + "/config.json" }
-    public var snapshotsDirectory: String { root + "/snapshots" }
-    public var dataDirectory: String { root + "/data" }
-    public var tempDirectory: String { root + "/tmp" }
-    public var lockPath: String { root + "/lock" }
+    /// Where it is, as the user wrote it (a path made absolute, or `s3://BUCKET/PREFIX`).
+    public var location: String { storage.location }
 
-    /// Opens an existing repository; a directory without `config.json` is refused.
-    public init(opening path: String) throws {
-        root = FileIO.absolute(path)
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw LifeboatError(.invalidInput, "\(root) is not a Lifeboat repository (no config.json)",
-                                fix: "create it with `lifeboat init --repo \(root)`, or point --repo at an existing repository")
+    /// Opens an existing repository; a location without `config.json` is refused.
+    public init(opening location: String, settings: StorageSettings = StorageSettings()) throws {
+        let storage = try StorageSettings.storage(for: location, settings: settings)
+        guard let data = try storage.get("config.json") else {
+            throw LifeboatError(.invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
+                                fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
         }
         let config: RepositoryConfig
         do {
-            config = try JSONDecoder().decode(RepositoryConfig.self, from: data)
+            config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(data))
         } catch {
-            throw LifeboatError(.integrity, "\(configPath) is damaged", underlying: error)
+            throw LifeboatError(.integrity, "\(storage.location)/config.json is damaged", underlying: error)
         }
         guard config.format == RepositoryConfig.currentFormat else {
-            throw LifeboatError(.invalidInput, "\(root) has repository format \(config.format); this build reads format \(RepositoryConfig.currentFormat)")
+            throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads format \(RepositoryConfig.currentFormat)")
         }
+        self.init(storage: storage, config: config)
     }
 
-    private init(root: String) { self.root = root }
+    init(storage: any RepositoryStorage, config: RepositoryConfig) {
+        self.storage = storage
+        self.config = config
+    }
 
-    /// Creates a repository at `path`; refuses a path that exists and is not an empty directory.
+    /// Creates a repository at `location`; refuses one that exists, and a directory that is
+    /// not empty.
     @discardableResult
-    public static func create(at path: String) throws -> (Repository, RepositoryConfig) {
-        let repo = Repository(root: FileIO.absolute(path))
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: repo.root, isDirectory: &isDirectory) {
-            if FileManager.default.fileExists(atPath: repo.configPath) {
-                throw LifeboatError(.invalidInput, "a repository already exists at \(repo.root)")
-            }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: repo.root)) ?? []
-            guard isDirectory.boolValue, contents.isEmpty else {
-                throw LifeboatError(.invalidInput, "\(repo.root) exists and is not an empty directory",
-                                    fix: "choose a new path or an empty directory")
-            }
+    public static func create(at location: String, settings: StorageSettings = StorageSettings(),
+                              configure: (inout RepositoryConfig) throws -> Void = { _ in }) throws -> Repository {
+        let storage = try StorageSettings.storage(for: location, settings: settings)
+        if let s3 = storage as? S3Storage { try s3.ensureBucket() }
+        if try storage.get("config.json") != nil {
+            throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)")
         }
-        for dir in [repo.root, repo.snapshotsDirectory, repo.dataDirectory, repo.tempDirectory] {
-            try FileIO.makeDirectory(dir, mode: 0o700)
+        if let disk = storage as? DiskStorage {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: disk.root, isDirectory: &isDirectory) {
+                let contents = (try? FileManager.default.contentsOfDirectory(atPath: disk.root)) ?? []
+                guard isDirectory.boolValue, contents.isEmpty else {
+                    throw LifeboatError(.invalidInput, "\(disk.root) exists and is not an empty directory",
+                                        fix: "choose a new path or an empty directory")
+                }
+            }
+            for dir in [disk.root, disk.path("snapshots"), disk.path("data"), disk.path("tmp")] {
+                try FileIO.makeDirectory(dir, mode: 0o700)
+            }
+            try FileIO.syncDirectory((disk.root as NSString).deletingLastPathComponent)
+        } else if try !storage.list("").isEmpty {
+            throw LifeboatError(.invalidInput, "\(storage.location) is not empty", fix: "choose a new prefix")
         }
-        let config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
+        var config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
+        try configure(&config)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try FileIO.writeAtomically(Array(try encoder.encode(config)) + [0x0a], to: repo.configPath)
-        try FileIO.syncDirectory((repo.root as NSString).deletingLastPathComponent)
-        return (repo, config)
+        guard try storage.create("config.json", Array(try encoder.encode(config)) + [0x0a]) else {
+            throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)")
+        }
+        return Repository(storage: storage, config: config)
+    }
+
+    /// A local directory for scratch files during a capture (the repository's `tmp/` on disk).
+    public var scratchDirectory: String {
+        (storage as? DiskStorage)?.path("tmp") ?? NSTemporaryDirectory()
     }
 
     /// Every manifest, proved, oldest first, without entries unless `entries` (load one snapshot
@@ -63,21 +81,25 @@ public struct Repository: Sendable {
     public func loadSnapshots(entries: Bool = false) -> (snapshots: [Manifest], problems: [LifeboatError]) {
         var snapshots: [Manifest] = []
         var problems: [LifeboatError] = []
-        for file in manifestFiles() {
-            let path = snapshotsDirectory + "/" + file
+        let keys: [String]
+        do {
+            keys = try manifestKeys()
+        } catch let error as LifeboatError {
+            return ([], [error])
+        } catch {
+            return ([], [LifeboatError(.operationFailed, "cannot list \(location)/snapshots", underlying: error)])
+        }
+        for key in keys {
             do {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw LifeboatError(.integrity, "manifest \(path) cannot be read")
-                }
-                let manifest = try Manifest.load(data, path: path, keepEntries: entries)
-                guard manifest.id + ".json" == file else {
-                    throw LifeboatError(.integrity, "manifest \(path) names id \(manifest.id)")
+                let manifest = try manifest(key: key, entries: entries)
+                guard "snapshots/\(manifest.id).json" == key else {
+                    throw LifeboatError(.integrity, "manifest \(key) names id \(manifest.id)")
                 }
                 snapshots.append(manifest)
             } catch let error as LifeboatError {
                 problems.append(error)
             } catch {
-                problems.append(LifeboatError(.integrity, "manifest \(path)", underlying: error))
+                problems.append(LifeboatError(.integrity, "manifest \(key)", underlying: error))
             }
         }
         snapshots.sort { ($0.started, $0.id) < ($1.started, $1.id) }
@@ -86,36 +108,46 @@ public struct Repository: Sendable {
 
     /// One snapshot's manifest in full (with entries), proved.
     public func manifest(id: String) throws -> Manifest {
-        let path = "\(snapshotsDirectory)/\(id).json"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LifeboatError(.integrity, "manifest \(path) cannot be read")
+        try manifest(key: "snapshots/\(id).json", entries: true)
+    }
+
+    private func manifest(key: String, entries: Bool) throws -> Manifest {
+        guard let data = try storage.get(key) else {
+            throw LifeboatError(.integrity, "manifest \(location)/\(key) cannot be read")
         }
-        return try Manifest.load(data, path: path)
+        return try Manifest.load(Data(data), path: "\(location)/\(key)", keepEntries: entries)
+    }
+
+    /// Commits a snapshot: writes its manifest, create-only. Until this returns the snapshot does
+    /// not exist.
+    public func commit(_ manifest: Manifest) throws {
+        guard try storage.create("snapshots/\(manifest.id).json", try manifest.sealedBytes()) else {
+            throw LifeboatError(.operationFailed, "snapshot id \(manifest.id) exists already in \(location); nothing was overwritten")
+        }
     }
 
     /// The names of all snapshots, from a light decode of each manifest (no entries, no proof):
     /// enough to keep a new name unique without holding every manifest in memory.
-    public func snapshotNames() -> Set<String> {
+    public func snapshotNames() throws -> Set<String> {
         struct Header: Decodable { var name: String }
         var names = Set<String>()
-        for file in manifestFiles() {
-            if let data = FileManager.default.contents(atPath: snapshotsDirectory + "/" + file),
-               let header = try? JSONDecoder().decode(Header.self, from: data) {
+        for key in try manifestKeys() {
+            if let data = try storage.get(key), let header = try? JSONDecoder().decode(Header.self, from: Data(data)) {
                 names.insert(header.name)
             }
         }
         return names
     }
 
-    /// Manifest file names (`<id>.json`), excluding temporaries.
-    func manifestFiles() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshotsDirectory)) ?? []
-        return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+    /// Manifest keys (`snapshots/<id>.json`): the listing uses the manifest prefix only.
+    func manifestKeys() throws -> [String] {
+        try storage.list("snapshots/").map(\.key).filter {
+            $0.hasSuffix(".json") && !$0.dropFirst("snapshots/".count).contains("/")
+        }
     }
 
-    /// The absolute path of a component's stored file.
-    public func path(of component: Manifest.Component) -> String {
-        root + "/" + component.file
+    /// The ids of committed snapshots.
+    public func snapshotIds() throws -> Set<String> {
+        Set(try manifestKeys().map { String($0.dropFirst("snapshots/".count).dropLast(".json".count)) })
     }
-
 }

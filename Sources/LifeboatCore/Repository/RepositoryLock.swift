@@ -1,8 +1,9 @@
 import Foundation
 
-/// The one-writer lock: an exclusive `flock` on `REPO/lock`, whose content names the holder
-/// (pid, host, time, command). The kernel releases the flock when the holder dies, even by
-/// SIGKILL, so a lock left by a killed process never blocks; its stale content is reported.
+/// The one-writer lock: backups, `run`, `forget` and `prune` hold it; readers and `wal push`
+/// never take it. A directory repository uses `flock` (`DiskLock`), an S3 repository lock
+/// objects (`S3Lock`); both name the holder (pid, host, time, command) and both let a holder
+/// that died stop blocking.
 public final class RepositoryLock {
     /// Who holds (or held) the lock.
     public struct Holder: Codable, Sendable, CustomStringConvertible {
@@ -13,64 +14,28 @@ public final class RepositoryLock {
         public var description: String { "pid \(pid) on \(host) since \(time) (\(command))" }
     }
 
-    private let fd: Int32
-    private let path: String
+    private let held: any StorageLock
     /// The holder recorded by a previous process that died without releasing, if any.
-    public let staleHolder: Holder?
+    public var staleHolder: Holder? { held.staleHolder }
 
     /// Takes the lock or fails at once with `.locked`, naming the current holder.
     public init(repository: Repository, command: String) throws {
-        path = repository.lockPath
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LifeboatError.system("cannot open lock file", path: path) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            var holder: Holder?
-            for _ in 0..<20 {  // the holder writes its name right after taking the lock
-                holder = RepositoryLock.readHolder(fd)
-                if holder != nil { break }
-                usleep(10_000)
-            }
-            close(fd)
-            guard code == EWOULDBLOCK else { throw LifeboatError.system("cannot lock", path: path, errno: code) }
-            let who = holder.map { "\($0)" } ?? "another process"
-            throw LifeboatError(.locked, "repository \(repository.root) is locked by \(who)",
-                                fix: "wait for it to finish; a lock held by a process that died is released by the kernel")
-        }
-        let previous = RepositoryLock.readHolder(fd)
-        staleHolder = previous
         let me = Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName,
                         time: Timestamp.rfc3339(Date()), command: command)
-        let bytes = Array((try? JSONEncoder().encode(me)) ?? Data())
-        ftruncate(fd, 0)
-        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        held = try repository.storage.acquireLock(me)
     }
 
-    /// Releases the lock and clears the holder record.
-    deinit {
-        ftruncate(fd, 0)
-        flock(fd, LOCK_UN)
-        close(fd)
+    deinit { held.release() }
+
+    /// The error for a lock someone else holds.
+    static func held(location: String, by holder: Holder?) -> LifeboatError {
+        let who = holder.map { "\($0)" } ?? "another process"
+        return LifeboatError(.locked, "repository \(location) is locked by \(who)",
+                             fix: "wait for it to finish; a lock held by a process that died is released (on S3: at once on the same host, after 10 minutes elsewhere)")
     }
 
-    fileprivate static func readHolder(_ fd: Int32) -> Holder? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        return try? JSONDecoder().decode(Holder.self, from: Data(buffer[0..<n]))
-    }
-}
-
-extension RepositoryLock {
-    /// The live holder of the lock, or nil when nobody holds it (probed without taking it over).
+    /// The live holder of the lock, or nil when nobody holds it.
     public static func currentHolder(of repository: Repository) -> Holder? {
-        let fd = open(repository.lockPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return nil
-        }
-        return readHolder(fd)
+        repository.storage.lockHolder()
     }
 }

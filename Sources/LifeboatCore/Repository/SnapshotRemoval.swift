@@ -5,17 +5,16 @@ extension Repository {
     /// referenced becomes garbage for `prune`. Caller holds the lock. Durable on return.
     public func forget(ids: [String]) throws {
         for id in ids {
-            let path = "\(snapshotsDirectory)/\(id).json"
-            guard unlink(path) == 0 || errno == ENOENT else { throw LifeboatError.system("cannot remove", path: path) }
+            try storage.delete("snapshots/\(id).json")
             CrashPoint.reach("forget-midway")
         }
-        if !ids.isEmpty { try FileIO.syncDirectory(snapshotsDirectory) }
     }
 }
 
 /// Removes what no manifest references: `data/<id>/` of forgotten or never-committed snapshots,
-/// leftovers in `tmp/`, and half-written manifests. Caller holds the lock, so nothing in flight is
-/// touched. A kill midway leaves a repository that a later `prune` finishes.
+/// unfinished writes, and WAL that no kept base backup needs. Caller holds the lock, so nothing
+/// in flight is touched (WAL pushes, which take no lock, get an hour's grace). A kill midway
+/// leaves a repository that a later `prune` finishes.
 public struct Pruner {
     public let repository: Repository
 
@@ -35,36 +34,19 @@ public struct Pruner {
     }
 
     public func run(dryRun: Bool) throws -> Report {
-        let garbage = GarbageScan(repository: repository).run() + WALExpiry(repository: repository).expired()
-        var bytes: Int64 = 0
-        for relative in garbage {
-            let path = repository.root + "/" + relative
-            bytes += Self.size(of: path)
-            if !dryRun {
+        let garbage = try GarbageScan(repository: repository).items()
+        let expiredWAL = try WALExpiry(repository: repository).expired()
+        let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size }
+        if !dryRun {
+            for item in garbage {
                 CrashPoint.reach("prune-midway")
-                do {
-                    try FileManager.default.removeItem(atPath: path)
-                } catch {
-                    throw LifeboatError(.operationFailed, "cannot remove \(path)", underlying: error)
+                switch item.kind {
+                case .incompleteWrite: try repository.storage.removeIncompleteWrite(item.name)
+                case .unreferencedData: try repository.storage.deletePrefix(item.name)
                 }
             }
+            for object in expiredWAL { try repository.storage.delete(object.key) }
         }
-        if !dryRun && !garbage.isEmpty {
-            for dir in [repository.dataDirectory, repository.tempDirectory, repository.snapshotsDirectory] {
-                try FileIO.syncDirectory(dir)
-            }
-            for folder in Set(garbage.filter { $0.hasPrefix("wal/") }.map { ($0 as NSString).deletingLastPathComponent }) {
-                try FileIO.syncDirectory(repository.root + "/" + folder)
-            }
-        }
-        return Report(removed: garbage, bytes: bytes, dryRun: dryRun)
-    }
-
-    public static func size(of path: String) -> Int64 {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return 0 }
-        if (st.st_mode & S_IFMT) != S_IFDIR { return Int64(st.st_size) }
-        let children = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return children.reduce(0) { $0 + size(of: path + "/" + $1) }
+        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key)).sorted(), bytes: bytes, dryRun: dryRun)
     }
 }

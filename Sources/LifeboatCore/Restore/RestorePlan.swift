@@ -89,11 +89,11 @@ public struct RestorePlan: Codable, Sendable {
 
     /// Adds the WAL a physical PostgreSQL recovery may read: from the base backup's first
     /// segment to the last archived one (to its own last segment for `immediate`).
-    public mutating func planRecovery(_ recovery: RecoveryTarget, component: Manifest.Component, archive: WALArchive) {
+    public mutating func planRecovery(_ recovery: RecoveryTarget, component: Manifest.Component, archive: WALArchive) throws {
         recoveryTarget = recovery.summary
         guard let start = component.metadata["start_wal"]?.stringValue, let from = WALArchive.position(of: start) else { return }
         let stop = component.metadata["stop_wal"]?.stringValue.flatMap { WALArchive.position(of: $0) }
-        let files = archive.all().filter { file in
+        let files = try archive.all().filter { file in
             guard let position = WALArchive.position(of: file.name) else { return false }
             if case .immediate = recovery.kind, let stop { return position >= from && position <= stop }
             return position >= from

@@ -57,7 +57,7 @@ public struct SystemRestore {
             let component = manifest.component(source.name)!
             var request = try target.request(component: component, repository: repository, at: at)
             request.progress = progress
-            if let recovery = request.recovery { restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository)) }
+            if let recovery = request.recovery { try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository)) }
             var result = SourceResult(source: source.name, type: component.type, snapshot: manifest.name,
                                       target: source.target.directory ?? source.target.database ?? source.target.url,
                                       storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `run` remembers between invocations, in `REPO/state/run.json` (written atomically under
+/// What `run` remembers between invocations, in `state/run.json` (written atomically under
 /// the lock): per schedule the last cron slot it served, and per (source, schedule) the figures
 /// the metrics file reports even on runs where nothing was due.
 public struct RunState: Codable, Sendable {
@@ -33,24 +33,23 @@ public struct RunState: Codable, Sendable {
 
     public init() {}
 
-    static func path(_ repository: Repository) -> String { repository.root + "/state/run.json" }
+    static let key = "state/run.json"
 
     /// The saved state, or an empty one for a repository `run` has not used yet.
     public static func load(_ repository: Repository) throws -> RunState {
-        guard let data = FileManager.default.contents(atPath: path(repository)) else { return RunState() }
+        guard let data = try repository.storage.get(key) else { return RunState() }
         do {
-            return try JSONDecoder().decode(RunState.self, from: data)
+            return try JSONDecoder().decode(RunState.self, from: Data(data))
         } catch {
-            throw LifeboatError(.integrity, "\(path(repository)) is damaged", fix: "move it aside; `run` then treats every schedule as due once",
+            throw LifeboatError(.integrity, "\(repository.location)/\(key) is damaged", fix: "move it aside; `run` then treats every schedule as due once",
                                 underlying: error)
         }
     }
 
     public func save(_ repository: Repository) throws {
-        try FileIO.makeDirectory(repository.root + "/state", mode: 0o700)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeAtomically(Array(try encoder.encode(self)) + [10], to: Self.path(repository))
+        try repository.storage.put(Self.key, Array(try encoder.encode(self)) + [10])
     }
 
     /// The entry for (source, schedule), created empty when missing.

@@ -44,13 +44,13 @@ public final class ArchiveReader {
     /// Feeds libarchive from the prefetcher, which reads and hashes the stored file ahead on its
     /// own thread; holds the chunk libarchive is reading until it asks for the next one.
     private final class Source {
-        let fd: Int32
+        let input: any ObjectReader
         let prefetcher: StoredFilePrefetcher
         var current: StoredFilePrefetcher.Chunk?
         var error: (any Error)?
-        init(fd: Int32, path: String) {
-            self.fd = fd
-            prefetcher = StoredFilePrefetcher(fd: fd, path: path)
+        init(input: any ObjectReader) {
+            self.input = input
+            prefetcher = StoredFilePrefetcher(input: input)
         }
 
         /// The next block for libarchive: its start and length (0 at the end, -1 on error).
@@ -74,15 +74,14 @@ public final class ArchiveReader {
     private var entry: OpaquePointer?
     private var stage: EntryDataStage?
 
-    /// Opens the stored file at `path` for reading.
-    public init(path: String) throws {
+    /// Opens a stored object for reading; `path` names it in errors.
+    public init(input: any ObjectReader, path: String) throws {
         self.path = path
         ArchiveLocale.ensureUTF8()
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LifeboatError.system("cannot open", path: path) }
-        source = Source(fd: fd, path: path)
+        source = Source(input: input)
         guard let a = archive_read_new() else {
-            close(fd)
+            source.prefetcher.stop()
+            input.close()
             throw LifeboatError(.operationFailed, "archive_read_new failed")
         }
         archive = a
@@ -105,7 +104,7 @@ public final class ArchiveReader {
         stage?.stop()
         archive_read_free(archive)
         source.prefetcher.stop()
-        close(source.fd)
+        source.input.close()
     }
 
     /// The next entry's header, or nil at the end of the archive.

@@ -7,7 +7,6 @@ import Foundation
 public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let sink: StoredFileSink
-    private let storedPath: String
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var closed = false
     /// Entries written so far, in order.
@@ -17,10 +16,9 @@ public final class ArchiveWriter {
     /// Called after each chunk of content with the running content byte count.
     public var onProgress: ((Int64) -> Void)?
 
-    /// Opens a writer that stores to `fd` (owned by the caller) at `path`.
-    public init(fd: Int32, path: String, compression: Compression) throws {
-        storedPath = path
-        sink = try StoredFileSink(fd: fd, path: path, compression: compression)
+    /// Opens a writer that stores into `output`; `finish` commits it, a failure aborts it.
+    public init(output: any ObjectWriter, compression: Compression) throws {
+        sink = try StoredFileSink(output: output, compression: compression)
         ArchiveLocale.ensureUTF8()
         guard let a = archive_write_new() else {
             sink.abandon()
@@ -144,7 +142,7 @@ public final class ArchiveWriter {
         guard archive_write_close(archive) == ARCHIVE_OK else {
             let message = errorText()
             sink.abandon()
-            throw LifeboatError(.operationFailed, "cannot finish the archive \(storedPath): \(message)")
+            throw LifeboatError(.operationFailed, "cannot finish the stored archive: \(message)")
         }
         return try sink.finish()
     }
@@ -183,7 +181,7 @@ public final class ArchiveWriter {
     }
 
     private func failure(_ what: String) -> LifeboatError {
-        LifeboatError(.operationFailed, "cannot \(what) in \(storedPath): \(errorText())")
+        LifeboatError(.operationFailed, "cannot \(what) in the stored archive: \(errorText())")
     }
 
     private func errorText() -> String {

@@ -6,13 +6,13 @@ import Foundation
 public enum RawStream {
     /// Compresses everything readable from `input` into `output`; returns the SHA-256 and size
     /// of the uncompressed content and the size written.
-    public static func compress(from input: Int32, inputPath: String, to output: Int32, outputPath: String,
+    public static func compress(from input: Int32, inputPath: String, to output: any ObjectWriter,
                                 level: Int = 3) throws -> (sha256: String, bytes: Int64, stored: Int64) {
         let compressor = try ZstdCompressor(level: level)
         let hasher = SHA256Hasher()
         var stored: Int64 = 0
         let emit: (UnsafeRawBufferPointer) throws -> Void = { block in
-            try FileIO.writeAll(output, block, path: outputPath)
+            try output.write(block)
             stored += Int64(block.count)
         }
         let bytes = try FileIO.forEachChunk(input, path: inputPath) { chunk in
@@ -26,19 +26,26 @@ public enum RawStream {
     /// Decompresses the file at `path`, handing the content to `body` in blocks; returns the
     /// content's SHA-256 and size. A damaged stream is `.integrity`.
     @discardableResult
-    public static func decompress(path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, bytes: Int64) {
+    public static func decompress(_ input: any ObjectReader, path: String,
+                                  _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, bytes: Int64) {
         guard let a = archive_read_new() else { throw LifeboatError(.operationFailed, "archive_read_new failed") }
         defer { archive_read_free(a) }
         archive_read_support_filter_zstd(a)
         archive_read_support_format_raw(a)
+        let source = ObjectSource(input)
         func failure(_ what: String) -> LifeboatError {
+            if let error = source.error as? LifeboatError { return error }
             let text = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
             return LifeboatError(.integrity, "\(what) \(path): \(text)")
         }
-        guard archive_read_open_filename(a, path, 1 << 20) == ARCHIVE_OK else {
-            if errno == ENOENT { throw LifeboatError.system("cannot open", path: path) }
-            throw failure("cannot open")
-        }
+        let context = Unmanaged.passUnretained(source).toOpaque()
+        let opened = archive_read_open(a, context, nil, { _, context, out in
+            let source = Unmanaged<ObjectSource>.fromOpaque(context!).takeUnretainedValue()
+            let n = source.fill()
+            out?.pointee = source.start
+            return la_ssize_t(n)
+        }, nil)
+        guard opened == ARCHIVE_OK else { throw failure("cannot open") }
         var entry: OpaquePointer?
         guard archive_read_next_header(a, &entry) == ARCHIVE_OK else { throw failure("cannot read") }
         let hasher = SHA256Hasher()
@@ -50,5 +57,22 @@ public enum RawStream {
             total += Int64(bytes.count)
         }
         return (hasher.finalize(), total)
+    }
+}
+
+/// Feeds libarchive from an `ObjectReader`, one buffer at a time.
+private final class ObjectSource {
+    let input: any ObjectReader
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    var error: (any Error)?
+    init(_ input: any ObjectReader) { self.input = input }
+    var start: UnsafeRawPointer? { buffer.withUnsafeBytes { $0.baseAddress } }
+    func fill() -> Int {
+        do {
+            return try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
+        } catch {
+            self.error = error
+            return -1
+        }
     }
 }

@@ -1,11 +1,10 @@
 import Foundation
 
-/// Reads a stored file ahead on its own thread, hashing every byte with SHA-256 as it goes, so
-/// that reading and hashing overlap with decompression and extraction on the caller's thread.
+/// Reads a stored object ahead on its own thread (the reader hashes every byte), so that reading
+/// and hashing overlap with decompression and extraction on the caller's thread.
 /// At most `depth` chunks wait; the reader blocks when the consumer falls behind.
 final class StoredFilePrefetcher: @unchecked Sendable {
-    private let fd: Int32
-    private let path: String
+    private let input: any ObjectReader
     private let chunkSize: Int
     private let depth = 4
     private let condition = NSCondition()
@@ -21,14 +20,10 @@ final class StoredFilePrefetcher: @unchecked Sendable {
     private var stopped = false
     private var running = true
     private var failure: (any Error)?
-    // Written by the reader thread; read after it has finished.
-    private let hasher = SHA256Hasher()
-    private var total: Int64 = 0
 
-    /// Starts reading `fd` (owned by the caller, who closes it after `stop`).
-    init(fd: Int32, path: String, chunkSize: Int = 1 << 20) {
-        self.fd = fd
-        self.path = path
+    /// Starts reading `input` (owned by the caller, who closes it after `stop`).
+    init(input: any ObjectReader, chunkSize: Int = 1 << 20) {
+        self.input = input
         self.chunkSize = chunkSize
         let thread = Thread { [self] in self.readLoop() }
         thread.name = "lifeboat-prefetch"
@@ -65,7 +60,8 @@ final class StoredFilePrefetcher: @unchecked Sendable {
             condition.wait()
         }
         if let failure { throw failure }
-        return (hasher.finalize(), total)
+        let digest = input.digest
+        return (digest.sha256, digest.bytes)
     }
 
     /// Stops the reader thread and waits for it.
@@ -84,11 +80,7 @@ final class StoredFilePrefetcher: @unchecked Sendable {
             if stopped { break }
             var buffer = spare.popLast() ?? [UInt8](repeating: 0, count: chunkSize)
             condition.unlock()
-            let result = Result { try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) } }
-            if case .success(let n) = result, n > 0 {
-                buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                total += Int64(n)
-            }
+            let result = Result { try buffer.withUnsafeMutableBytes { try input.read(into: $0) } }
             condition.lock()
             switch result {
             case .success(0):

@@ -3,15 +3,14 @@ import Foundation
 /// The end of the capture pipeline. The tar stream is cut into blocks of `blockSize`; worker
 /// threads compress each block into an independent frame (a zstd frame or a gzip member: their
 /// concatenation is a valid stream for any decoder), and a writer thread stores the frames in
-/// order while hashing the stored bytes with SHA-256. The caller's thread only copies into the
+/// order into an `ObjectWriter` (which hashes what it stores). The caller's thread only copies into the
 /// current block. At most `maxInFlight` blocks exist at once, so the producer blocks when the
 /// workers fall behind, and block and frame buffers are recycled through `spare` rather than
 /// freed (freed 4 MiB buffers stayed in glibc's per-thread arenas and grew RSS by ~45 MB).
 final class StoredFileSink: @unchecked Sendable {
     static let blockSize = 1 << 20
 
-    private let fd: Int32
-    private let path: String
+    private let output: any ObjectWriter
     private let compression: Compression
     private let condition = NSCondition()
     private let maxInFlight: Int
@@ -26,14 +25,9 @@ final class StoredFileSink: @unchecked Sendable {
     private var failure: (any Error)?
     // Touched only by the caller's thread.
     private var current: [UInt8] = []
-    // Touched only by the writer thread until `finish` has seen it stop.
-    private let hasher = SHA256Hasher()
-    private var storedBytes: Int64 = 0
-
-    /// Starts the workers and the writer for `fd` (which the caller owns and closes).
-    init(fd: Int32, path: String, compression: Compression, workers: Int = 2) throws {
-        self.fd = fd
-        self.path = path
+    /// Starts the workers and the writer for `output`.
+    init(output: any ObjectWriter, compression: Compression, workers: Int = 2) throws {
+        self.output = output
         self.compression = compression
         _ = try compression.makeCompressor()  // fail here, not in a worker, on a bad setting
         let workerCount = max(1, workers)
@@ -61,8 +55,8 @@ final class StoredFileSink: @unchecked Sendable {
         }
     }
 
-    /// Submits the last block, waits for every frame to be stored, and returns the stored bytes'
-    /// SHA-256 and size.
+    /// Submits the last block, waits for every frame to be stored, commits the object and
+    /// returns the stored bytes' SHA-256 and size.
     func finish() throws -> (sha256: String, bytes: Int64) {
         if !current.isEmpty || submitted == 0 { try submit() }
         condition.lock()
@@ -71,8 +65,12 @@ final class StoredFileSink: @unchecked Sendable {
         while runningThreads > 0 { condition.wait() }
         let failure = self.failure
         condition.unlock()
-        if let failure { throw failure }
-        return (hasher.finalize(), storedBytes)
+        if let failure {
+            output.abort()
+            throw failure
+        }
+        let digest = try output.commit()
+        return (digest.sha256, digest.bytes)
     }
 
     /// Stops every thread after a failure elsewhere; what was stored is garbage.
@@ -84,6 +82,7 @@ final class StoredFileSink: @unchecked Sendable {
         condition.broadcast()
         while runningThreads > 0 { condition.wait() }
         condition.unlock()
+        output.abort()
     }
 
     private func submit() throws {
@@ -161,11 +160,7 @@ final class StoredFileSink: @unchecked Sendable {
             }
             condition.unlock()
             do {
-                try frame.withUnsafeBytes { bytes in
-                    hasher.update(bytes)
-                    try FileIO.writeAll(fd, bytes, path: path)
-                }
-                storedBytes += Int64(frame.count)
+                try frame.withUnsafeBytes { try output.write($0) }
             } catch {
                 fail(error)
                 break

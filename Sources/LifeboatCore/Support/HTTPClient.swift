@@ -116,15 +116,17 @@ public final class HTTPClient: Sendable {
 
     // MARK: - The exchange
 
-    private func exchange(_ method: String, _ path: String, contentType: String?, contentLength: Int64,
-                          extraHeaders: [String: String],
-                          produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                          onHead: (Int) -> Void = { _ in },
-                          consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
-        let label = "\(description) (\(method) \(path))"
+    /// One request on a new connection. `hostHeader` overrides `Host` (S3 virtual-hosted style);
+    /// `label` replaces the path in errors (a path may carry query parameters).
+    func exchange(_ method: String, _ path: String, contentType: String?, contentLength: Int64,
+                  extraHeaders: [String: String], hostHeader: String? = nil, label given: String? = nil,
+                  produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                  onHead: (Int) -> Void = { _ in },
+                  consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
+        let label = given ?? "\(description) (\(method) \(path))"
         let fd = try TCPSocket.connect(host: host, port: port, timeout: timeout, label: description)
         defer { close(fd) }
-        var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
+        var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(hostHeader ?? "\(host):\(port)")\r\nConnection: close\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
         for (k, v) in headers.merging(extraHeaders, uniquingKeysWith: { $1 }) { head += "\(k): \(v)\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if contentLength > 0 || ["POST", "PUT", "PATCH"].contains(method) { head += "Content-Length: \(contentLength)\r\n" }

@@ -47,7 +47,7 @@ public struct Verifier {
             results.append(.init(id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
                                  bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
         }
-        let wal = selectors.isEmpty ? verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
+        let wal = selectors.isEmpty ? try verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
         progress.clear()
         let holder = RepositoryLock.currentHolder(of: repository)
         return VerifyReport(ok: problems.isEmpty, deep: deep, snapshots: results, problems: problems,
@@ -57,20 +57,16 @@ public struct Verifier {
     /// Re-reads the stored file and compares size and SHA-256 with the manifest.
     private func verifyStored(_ manifest: Manifest, _ component: Manifest.Component, base: Int64) throws {
         let matcher = EntryMatcher(snapshot: manifest, component: component)
-        let path = repository.path(of: component)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw matcher.failure(errno == ENOENT ? "stored file \(component.file) is missing" : "cannot open \(component.file): \(String(cString: strerror(errno)))")
+        guard let input = try repository.storage.reader(component.file) else {
+            throw matcher.failure("stored file \(component.file) is missing")
         }
-        defer { close(fd) }
-        let hasher = SHA256Hasher()
+        defer { input.close() }
         var total: Int64 = 0
-        try FileIO.forEachChunk(fd, path: path) { chunk in
-            hasher.update(chunk)
+        let digest = try input.forEachChunk { chunk in
             total += Int64(chunk.count)
             progress.update("verifying \(manifest.name) \(component.source): \(ProgressLine.bytes(base + total))")
         }
-        try matcher.checkStored((hasher.finalize(), total))
+        try matcher.checkStored((digest.sha256, digest.bytes))
     }
 
     /// Walks every entry through `ComponentReader` and the adapter's content check.
@@ -104,10 +100,9 @@ public struct Verifier {
     /// The WAL archive: no segment missing between the first and the last of each timeline (a
     /// gap ends point-in-time recovery there), and with `deep` each file decompressed and its
     /// content's SHA-256 compared with the one in its name.
-    private func verifyWAL(deep: Bool, snapshots: [Manifest], problems: inout [VerifyReport.Problem]) -> VerifyReport.WALResult? {
-        let archive = WALArchive(repository: repository)
-        guard FileIO.exists(archive.directory) else { return nil }
-        let files = archive.all()
+    private func verifyWAL(deep: Bool, snapshots: [Manifest], problems: inout [VerifyReport.Problem]) throws -> VerifyReport.WALResult? {
+        let files = try WALArchive(repository: repository).all()
+        guard !files.isEmpty else { return nil }
         let segmentSize = snapshots.flatMap(\.components).compactMap { $0.metadata["wal_segment_size"]?.intValue }.first ?? 16 << 20
         let gaps = WALArchive.gaps(in: files.map(\.name), segmentSize: segmentSize)
         for gap in gaps {
@@ -119,7 +114,9 @@ public struct Verifier {
             for file in files {
                 progress.update("deep-verifying WAL: \(checked) of \(files.count) files")
                 do {
-                    let result = try RawStream.decompress(path: file.path) { _ in }
+                    guard let input = try repository.open(key: file.key) else { throw WALArchive.missing(file.name) }
+                    defer { input.close() }
+                    let result = try RawStream.decompress(input, path: "\(repository.location)/\(file.key)") { _ in }
                     if result.sha256 != file.sha256 {
                         problems.append(.init(snapshot: nil, id: nil, component: "wal",
                                               message: "archived WAL file \(file.name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…"))

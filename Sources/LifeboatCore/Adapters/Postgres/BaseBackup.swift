@@ -69,12 +69,12 @@ struct BaseBackup {
             if adapter.walMethod == .none {
                 // The server waited for its archiver; the last segment should have reached us.
                 let deadline = Date().addingTimeInterval(5)
-                while archive.stored(stopSegment) == nil && Date() < deadline { usleep(100_000) }
-                if archive.stored(stopSegment) == nil {
+                while (try? archive.stored(stopSegment)) == nil && Date() < deadline { usleep(100_000) }
+                if (try? archive.stored(stopSegment)) == nil {
                     warnings.append("WAL segment \(stopSegment), which this base backup needs, is not in this repository's WAL archive; check archive_command (\(archiveCommand))")
                 }
-            } else if archive.all().isEmpty {
-                warnings.append("no WAL has reached this repository's archive yet: the base backup restores on its own, but recovery past it needs archive_command = 'lifeboat wal push --repo \(repository.root) %p'")
+            } else if (try? archive.all())?.isEmpty ?? true {
+                warnings.append("no WAL has reached this repository's archive yet: the base backup restores on its own, but recovery past it needs archive_command = 'lifeboat wal push --repo \(repository.location) %p'")
             }
         }
         return CaptureOutcome(metadata: metadata, warnings: warnings, recoveryPoint: finished)

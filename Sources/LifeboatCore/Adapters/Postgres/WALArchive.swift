@@ -3,17 +3,16 @@ import Foundation
 /// The repository's PostgreSQL WAL archive, `wal/<timeline>/<file>-<sha256>.zst`, fed by
 /// `lifeboat wal push` (archive_command) and read by `lifeboat wal fetch` (restore_command).
 ///
-/// - A push stores the file compressed, named with the SHA-256 of its content, through a
-///   temporary name, fsync, rename and directory fsync, so a file is in the archive whole or
-///   not at all. Pushing a file that is already archived with the same content succeeds (a
-///   crash between archiving and PostgreSQL noting it makes it push again); different content
-///   under the same name is refused and nothing is overwritten.
+/// - A push stores the file compressed, named with the SHA-256 of its content, as one object
+///   committed whole or not at all (disk: temporary name, fsync, rename, directory fsync; S3: one
+///   PUT or a completed multipart upload). Pushing a file that is already archived with the same
+///   content succeeds (a crash between archiving and PostgreSQL noting it makes it push again);
+///   different content under the same name is refused and nothing is overwritten.
 /// - Segments carry the cluster's system identifier; the archive remembers the first one
 ///   (`wal/system-identifier`) and refuses WAL of another cluster.
 /// - No push takes the repository lock: PostgreSQL must never wait for a backup to archive.
 public struct WALArchive: Sendable {
     public let repository: Repository
-    public var directory: String { repository.root + "/wal" }
 
     public init(repository: Repository) {
         self.repository = repository
@@ -49,32 +48,28 @@ public struct WALArchive: Sendable {
         guard input >= 0 else { throw LifeboatError.system("cannot open", path: path) }
         defer { close(input) }
         if Self.isSegment(name) { try checkSystem(input, name: name, path: path) }
-        let folder = "\(directory)/\(Self.folder(of: name))"
-        if let existing = stored(name) {
-            let hasher = SHA256Hasher()
-            let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
-            let digest = hasher.finalize()
+        let hasher = SHA256Hasher()
+        let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
+        let digest = hasher.finalize()
+        if let existing = try stored(name) {
             guard existing.sha256 == digest else {
                 throw LifeboatError(.operationFailed, "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(digest.prefix(16))…); nothing was overwritten",
                                     fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
             }
             return (.alreadyArchived, name, bytes, existing.storedBytes)
         }
-        try ensureDirectory(folder)
-        let temp = "\(folder)/.\(name).\(Hex.random(bytes: 6)).tmp"
-        let output = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard output >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
+        guard lseek(input, 0, SEEK_SET) == 0 else { throw LifeboatError.system("cannot seek", path: path) }
+        let output = try repository.writer("wal/\(Self.folder(of: name))/\(name)-\(digest).zst")
         do {
-            let result = try RawStream.compress(from: input, inputPath: path, to: output, outputPath: temp)
-            try FileIO.sync(output, path: temp)
-            close(output)
+            let result = try RawStream.compress(from: input, inputPath: path, to: output)
+            guard result.sha256 == digest, result.bytes == bytes else {
+                throw LifeboatError(.operationFailed, "\(path) changed while it was being archived")
+            }
             CrashPoint.reach("wal-push-before-rename")
-            try FileIO.rename(temp, "\(folder)/\(name)-\(result.sha256).zst")
-            try FileIO.syncDirectory(folder)
+            _ = try output.commit()
             return (.stored, name, result.bytes, result.stored)
         } catch {
-            close(output)
-            unlink(temp)
+            output.abort()
             throw error
         }
     }
@@ -86,12 +81,13 @@ public struct WALArchive: Sendable {
             throw LifeboatError(.invalidInput, "\(name) is not a WAL file name",
                                 fix: "use restore_command = 'lifeboat wal fetch --repo REPO %f %p'")
         }
-        guard let file = stored(name) else { throw WALArchive.missing(name) }
+        guard let file = try stored(name), let input = try repository.open(key: file.key) else { throw WALArchive.missing(name) }
+        defer { input.close() }
         let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: destination) }
         do {
             defer { close(fd) }
-            let result = try RawStream.decompress(path: file.path) { try FileIO.writeAll(fd, $0, path: destination) }
+            let result = try RawStream.decompress(input, path: "\(repository.location)/\(file.key)") { try FileIO.writeAll(fd, $0, path: destination) }
             guard result.sha256 == file.sha256 else {
                 throw LifeboatError(.integrity, "archived WAL file \(name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…")
             }
@@ -110,37 +106,31 @@ public struct WALArchive: Sendable {
     /// One archived file.
     public struct StoredFile: Sendable {
         public var name: String
-        public var path: String
+        /// The object's key in the repository.
+        public var key: String
         public var sha256: String
         public var storedBytes: Int64
     }
 
     /// The archived copy of `name`, if any.
-    public func stored(_ name: String) -> StoredFile? {
-        let folder = "\(directory)/\(Self.folder(of: name))"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        guard let file = names.first(where: { $0.hasPrefix(name + "-") && $0.hasSuffix(".zst") && $0.count == name.count + 1 + 64 + 4 }) else {
-            return nil
-        }
-        return StoredFile(name: name, path: "\(folder)/\(file)", sha256: String(file.dropFirst(name.count + 1).prefix(64)),
-                          storedBytes: Pruner.size(of: "\(folder)/\(file)"))
+    public func stored(_ name: String) throws -> StoredFile? {
+        try repository.storage.list("wal/\(Self.folder(of: name))/\(name)-").compactMap(Self.parse).first { $0.name == name }
     }
 
     /// Every archived file, sorted by name.
-    public func all() -> [StoredFile] {
-        var files: [StoredFile] = []
-        let fm = FileManager.default
-        for folder in ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).sorted() where folder.count == 8 {
-            for file in (try? fm.contentsOfDirectory(atPath: "\(directory)/\(folder)")) ?? [] where file.hasSuffix(".zst") && !file.hasPrefix(".") {
-                let stem = file.dropLast(4)
-                guard stem.count > 65 else { continue }
-                let name = String(stem.dropLast(65))
-                guard Self.isValidName(name) else { continue }
-                files.append(StoredFile(name: name, path: "\(directory)/\(folder)/\(file)", sha256: String(stem.suffix(64)),
-                                        storedBytes: Pruner.size(of: "\(directory)/\(folder)/\(file)")))
-            }
-        }
-        return files.sorted { $0.name < $1.name }
+    public func all() throws -> [StoredFile] {
+        try repository.storage.list("wal/").compactMap(Self.parse).sorted { $0.name < $1.name }
+    }
+
+    /// `wal/<tli>/<name>-<sha256>.zst` as a stored file; nil for any other key.
+    static func parse(_ object: StoredObject) -> StoredFile? {
+        let parts = object.key.split(separator: "/")
+        guard parts.count == 3, parts[0] == "wal", parts[1].count == 8, parts[2].hasSuffix(".zst") else { return nil }
+        let stem = parts[2].dropLast(4)
+        guard stem.count > 65, stem.dropLast(64).hasSuffix("-") else { return nil }
+        let name = String(stem.dropLast(65))
+        guard isValidName(name), folder(of: name) == parts[1] else { return nil }
+        return StoredFile(name: name, key: object.key, sha256: String(stem.suffix(64)), storedBytes: object.size)
     }
 
     /// Missing segments between the first and the last archived segment of each timeline, as
@@ -180,14 +170,6 @@ public struct WALArchive: Sendable {
         return String(name.dropFirst(8).prefix(16))
     }
 
-    private func ensureDirectory(_ folder: String) throws {
-        if FileIO.exists(folder) { return }
-        let existed = FileIO.exists(directory)
-        try FileIO.makeDirectory(folder, mode: 0o700)
-        try FileIO.syncDirectory(directory)
-        if !existed { try FileIO.syncDirectory(repository.root) }
-    }
-
     /// Refuses a segment of a cluster other than the one this archive first received WAL from.
     private func checkSystem(_ fd: Int32, name: String, path: String) throws {
         var header = [UInt8](repeating: 0, count: 40)
@@ -195,21 +177,24 @@ public struct WALArchive: Sendable {
         // XLogLongPageHeaderData: xlp_magic (2 bytes), …, xlp_sysid (8 bytes at offset 24).
         guard n == 40, header[1] == 0xD1 else { return }  // not a long page header we know: no check
         let system = header[24..<32].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let recordPath = "\(directory)/system-identifier"
-        if let text = try? String(contentsOfFile: recordPath, encoding: .utf8) {
-            let recorded = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let recorded = try systemIdentifier() {
             guard recorded == String(system) else {
                 throw LifeboatError(.invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
                                     fix: "give each PostgreSQL cluster its own repository")
             }
             return
         }
-        try FileIO.makeDirectory(directory, mode: 0o700)
-        try FileIO.writeAtomically(Array("\(system)\n".utf8), to: recordPath, mode: 0o600)
+        _ = try repository.storage.create("wal/system-identifier", Array("\(system)\n".utf8))
+        if let recorded = try systemIdentifier(), recorded != String(system) {
+            throw LifeboatError(.invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
+                                fix: "give each PostgreSQL cluster its own repository")
+        }
     }
 
     /// The system identifier this archive holds WAL for, if any.
-    public var systemIdentifier: String? {
-        (try? String(contentsOfFile: "\(directory)/system-identifier", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    public func systemIdentifier() throws -> String? {
+        try repository.storage.get("wal/system-identifier").map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 }

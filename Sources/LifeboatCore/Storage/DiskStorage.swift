@@ -1,0 +1,242 @@
+import Foundation
+
+/// A repository in a local directory. Objects are files under `root`; a write goes to a
+/// temporary file (in `tmp/`, or hidden beside its target), is fsynced, renamed into place and
+/// its directory fsynced, so after a crash an object is whole or absent. `create` commits with
+/// `link(2)`, which fails when the name exists: the no-overwrite manifest commit.
+public struct DiskStorage: RepositoryStorage {
+    public let root: String
+    public var location: String { root }
+    public var isLocal: Bool { true }
+
+    public init(root: String) {
+        self.root = FileIO.absolute(root)
+    }
+
+    func path(_ key: String) -> String { key.isEmpty ? root : root + "/" + key }
+
+    public func get(_ key: String) throws -> [UInt8]? {
+        guard let reader = try reader(key) else { return nil }
+        defer { reader.close() }
+        return try reader.readAll()
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8]) throws {
+        try makeParent(of: key)
+        try FileIO.writeAtomically(bytes, to: path(key), mode: 0o600)
+    }
+
+    public func create(_ key: String, _ bytes: [UInt8]) throws -> Bool {
+        try makeParent(of: key)
+        let target = path(key)
+        let dir = (target as NSString).deletingLastPathComponent
+        let temp = "\(dir)/.\((target as NSString).lastPathComponent).\(Hex.random(bytes: 6)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
+        defer { unlink(temp) }
+        do {
+            defer { close(fd) }
+            try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: temp) }
+            try FileIO.sync(fd, path: temp)
+        }
+        CrashPoint.reach("atomic-write-before-rename")
+        guard link(temp, target) == 0 else {
+            if errno == EEXIST { return false }
+            throw LifeboatError.system("cannot create", path: target)
+        }
+        try FileIO.syncDirectory(dir)
+        return true
+    }
+
+    public func delete(_ key: String) throws {
+        let target = path(key)
+        guard unlink(target) == 0 || errno == ENOENT else { throw LifeboatError.system("cannot remove", path: target) }
+        let parent = (key as NSString).deletingLastPathComponent
+        // `data/<id>/` goes with its last file; top-level folders stay.
+        if parent.contains("/"), rmdir(path(parent)) == 0 {
+            try FileIO.syncDirectory((path(parent) as NSString).deletingLastPathComponent)
+        } else {
+            try? FileIO.syncDirectory(path(parent))
+        }
+    }
+
+    public func list(_ prefix: String) throws -> [StoredObject] {
+        let base = prefix.hasSuffix("/") || prefix.isEmpty ? String(prefix.dropLast(prefix.isEmpty ? 0 : 1))
+                                                           : (prefix as NSString).deletingLastPathComponent
+        var found: [StoredObject] = []
+        walk(base) { key, st in
+            if key.hasPrefix(prefix) {
+                found.append(StoredObject(key: key, size: Int64(st.st_size),
+                                          modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
+            }
+        }
+        return found.sorted { $0.key < $1.key }
+    }
+
+    /// Calls `body` for every committed file below `relative` (hidden temporaries and `tmp/`
+    /// are not committed objects).
+    private func walk(_ relative: String, _ body: (String, stat) -> Void) {
+        let dir = path(relative)
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []) where !name.hasPrefix(".") {
+            let key = relative.isEmpty ? name : relative + "/" + name
+            if key == "tmp" || key == "lock" { continue }
+            var st = stat()
+            guard lstat(path(key), &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: walk(key, body)
+            case S_IFREG: body(key, st)
+            default: continue
+            }
+        }
+    }
+
+    public func children(_ prefix: String) throws -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path(String(prefix.dropLast())))) ?? [])
+            .filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    public func size(_ key: String) throws -> Int64? {
+        var st = stat()
+        guard lstat(path(key), &st) == 0 else { return nil }
+        return Int64(st.st_size)
+    }
+
+    public func writer(_ key: String) throws -> any ObjectWriter {
+        try makeParent(of: key)
+        let target = path(key)
+        let temp = "\((target as NSString).deletingLastPathComponent)/.\((target as NSString).lastPathComponent).\(Hex.random(bytes: 6)).tmp"
+        return try DiskObjectWriter(temp: temp, target: target)
+    }
+
+    public func deletePrefix(_ prefix: String) throws {
+        let target = path(String(prefix.dropLast()))
+        guard FileIO.exists(target) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: target)
+        } catch {
+            throw LifeboatError(.operationFailed, "cannot remove \(target)", underlying: error)
+        }
+        try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
+    }
+
+    public func reader(_ key: String) throws -> (any ObjectReader)? {
+        let target = path(key)
+        let fd = open(target, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw LifeboatError.system("cannot open", path: target)
+        }
+        return DiskObjectReader(fd: fd, path: target)
+    }
+
+    public func incompleteWrites() throws -> [IncompleteWrite] {
+        var found: [IncompleteWrite] = []
+        func consider(_ relative: String, all: Bool) {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path(relative))) ?? [] where all || name.hasPrefix(".") {
+                var st = stat()
+                guard lstat(path("\(relative)/\(name)"), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                found.append(IncompleteWrite(name: "\(relative)/\(name)", key: "\(relative)/\(name)", bytes: Int64(st.st_size),
+                                             started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
+            }
+        }
+        consider("tmp", all: true)
+        for folder in ["snapshots", "drills", "state", "wal"] { consider(folder, all: false) }
+        for timeline in (try? children("wal/")) ?? [] { consider("wal/\(timeline)", all: false) }
+        return found.sorted { $0.name < $1.name }
+    }
+
+    public func removeIncompleteWrite(_ name: String) throws {
+        guard unlink(path(name)) == 0 || errno == ENOENT else { throw LifeboatError.system("cannot remove", path: path(name)) }
+    }
+
+    public func acquireLock(_ holder: RepositoryLock.Holder) throws -> any StorageLock {
+        try DiskLock(path: path("lock"), holder: holder, location: location)
+    }
+
+    public func lockHolder() -> RepositoryLock.Holder? {
+        DiskLock.currentHolder(path: path("lock"))
+    }
+
+    /// Creates the directories above `key`, fsyncing each new one's parent.
+    func makeParent(of key: String) throws {
+        let parent = (key as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, !FileIO.exists(path(parent)) else { return }
+        try makeParent(of: parent)
+        guard mkdir(path(parent), 0o700) == 0 || errno == EEXIST else { throw LifeboatError.system("cannot create", path: path(parent)) }
+        try FileIO.syncDirectory((path(parent) as NSString).deletingLastPathComponent)
+    }
+}
+
+/// Writes to a temporary file; `commit` fsyncs it and renames it to its key.
+final class DiskObjectWriter: ObjectWriter {
+    private var fd: Int32
+    private let temp: String
+    private let target: String
+    private let hasher = SHA256Hasher()
+    private var bytes: Int64 = 0
+
+    init(temp: String, target: String) throws {
+        fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
+        self.temp = temp
+        self.target = target
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        hasher.update(chunk)
+        try FileIO.writeAll(fd, chunk, path: temp)
+        bytes += Int64(chunk.count)
+    }
+
+    func commit() throws -> StoredDigest {
+        defer { abort() }
+        try FileIO.sync(fd, path: temp)
+        CrashPoint.reach("object-before-rename")
+        try FileIO.rename(temp, target)
+        try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
+        return StoredDigest(sha256: hasher.finalize(), bytes: bytes)
+    }
+
+    func abort() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+            unlink(temp)
+        }
+    }
+
+    deinit { abort() }
+}
+
+final class DiskObjectReader: ObjectReader {
+    private var fd: Int32
+    private let path: String
+    private let hasher = SHA256Hasher()
+    private var total: Int64 = 0
+    private var final: StoredDigest?
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try FileIO.read(fd, into: buffer, path: path)
+        if n > 0 {
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += Int64(n)
+        } else if final == nil {
+            final = StoredDigest(sha256: hasher.finalize(), bytes: total)
+        }
+        return n
+    }
+
+    var digest: StoredDigest { final ?? StoredDigest(sha256: "", bytes: total) }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    deinit { close() }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Streams one object from S3: a GET on its own thread pushes the body into a small queue (at
+/// most `depth` chunks, so memory stays bounded while the consumer is slower), `read` takes
+/// from it. The SHA-256 covers every byte handed out.
+final class S3ObjectReader: ObjectReader, @unchecked Sendable {
+    private let condition = NSCondition()
+    private let depth = 8
+    private var queue: [[UInt8]] = []
+    private var offset = 0
+    private var status: Int?
+    private var ended = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    private var errorBody: [UInt8] = []
+    private let hasher = SHA256Hasher()
+    private var total: Int64 = 0
+    private var final: StoredDigest?
+
+    /// Starts the GET; nil when the object does not exist.
+    static func open(client: S3Client, key: String, label: String) throws -> S3ObjectReader? {
+        let reader = S3ObjectReader()
+        let thread = Thread { reader.run(client: client, key: key) }
+        thread.name = "lifeboat-s3-get"
+        thread.start()
+        reader.condition.lock()
+        while reader.status == nil && reader.failure == nil { reader.condition.wait() }
+        let status = reader.status
+        let failure = reader.failure
+        reader.condition.unlock()
+        if let failure { throw failure }
+        if status == 200 { return reader }
+        reader.condition.lock()
+        while !reader.ended { reader.condition.wait() }
+        let response = S3Client.Response(status: status ?? 0, headers: [:], body: reader.errorBody)
+        reader.condition.unlock()
+        if status == 404 && XMLText.first("Code", in: response.text) != "NoSuchBucket" { return nil }
+        throw client.failure("GET \(label)", response)
+    }
+
+    private func run(client: S3Client, key: String) {
+        var ok = false
+        do {
+            // Retry until the first byte; a failure mid-body is reported, not retried.
+            var attempt = 1
+            var delay = 0.25
+            while true {
+                do {
+                    _ = try client.exchange("GET", key, query: [], headers: [:], payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
+                                            produce: { _ in },
+                                            onHead: { status in
+                                                ok = status == 200
+                                                if !ok && status >= 500 && attempt < client.attempts { return }
+                                                self.condition.lock()
+                                                self.status = status
+                                                self.condition.broadcast()
+                                                self.condition.unlock()
+                                            },
+                                            consume: { bytes in try self.push(bytes, ok: ok) })
+                    condition.lock()
+                    let answered = status != nil
+                    condition.unlock()
+                    if answered { break }
+                } catch let error as LifeboatError where error.code == .operationFailed && attempt < client.attempts && !startedBody {
+                    _ = error
+                }
+                attempt += 1
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2.5, 8)
+            }
+        } catch {
+            condition.lock()
+            if failure == nil && !cancelled { failure = error }
+            condition.unlock()
+        }
+        condition.lock()
+        ended = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private var startedBody: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return status != nil
+    }
+
+    private func push(_ bytes: UnsafeRawBufferPointer, ok: Bool) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard ok else {
+            if errorBody.count < 8192 { errorBody += bytes }
+            return
+        }
+        while queue.count >= depth && !cancelled { condition.wait() }
+        if cancelled { throw LifeboatError(.operationFailed, "cancelled") }
+        queue.append(Array(bytes))
+        condition.broadcast()
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !ended && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        guard !queue.isEmpty else {
+            if final == nil { final = StoredDigest(sha256: hasher.finalize(), bytes: total) }
+            return 0
+        }
+        let chunk = queue[0]
+        let n = min(buffer.count, chunk.count - offset)
+        chunk.withUnsafeBytes { source in
+            let slice = UnsafeRawBufferPointer(rebasing: source[offset..<(offset + n)])
+            buffer.baseAddress!.copyMemory(from: slice.baseAddress!, byteCount: n)
+            hasher.update(slice)
+        }
+        total += Int64(n)
+        offset += n
+        if offset == chunk.count {
+            queue.removeFirst()
+            offset = 0
+            condition.broadcast()
+        }
+        return n
+    }
+
+    var digest: StoredDigest { final ?? StoredDigest(sha256: "", bytes: total) }
+
+    func close() {
+        condition.lock()
+        cancelled = true
+        queue.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+/// A repository under `s3://BUCKET/PREFIX` on any S3-compatible engine (tested on Ceph RGW).
+/// - Small objects (manifests, config, WAL of one part) are one PUT; `create` adds
+///   `If-None-Match: *`, so a manifest is never overwritten.
+/// - Stored files stream through `S3ObjectWriter`: parts of `partSize`, a few in flight, completed
+///   at `commit` (until then nothing is listed), aborted on failure.
+/// - Reads stream (`S3ObjectReader`); listings page through ListObjectsV2.
+/// - Unfinished multipart uploads are `incompleteWrites`, which `prune` aborts.
+public struct S3Storage: RepositoryStorage {
+    let client: S3Client
+    let bucket: String
+    /// The key prefix, empty or ending in `/`.
+    let prefix: String
+    let partSize: Int
+    let uploadsInFlight: Int
+    public let location: String
+    public var isLocal: Bool { false }
+
+    init(url: String, settings: StorageSettings, environment: [String: String]) throws {
+        let rest = url.dropFirst("s3://".count)
+        let bucket = String(rest.prefix { $0 != "/" })
+        guard bucket.count >= 3, bucket.count <= 63,
+              bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {
+            throw LifeboatError(.invalidInput, "\(url): \"\(bucket)\" is not an S3 bucket name",
+                                fix: "bucket names are 3–63 lowercase letters, digits, dots and hyphens: s3://my-backups/prod")
+        }
+        let path = rest.dropFirst(bucket.count).split(separator: "/").joined(separator: "/")
+        self.bucket = bucket
+        prefix = path.isEmpty ? "" : path + "/"
+        location = "s3://\(bucket)" + (path.isEmpty ? "" : "/\(path)")
+        let region = settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let custom = settings.endpoint ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
+        let endpoint = custom ?? "https://s3.\(region).amazonaws.com"
+        guard endpoint.hasPrefix("http://") else {
+            throw LifeboatError(.invalidInput, "S3 endpoint \(endpoint): only http:// endpoints are supported in this build (no TLS)",
+                                fix: "set AWS_ENDPOINT_URL (or the policy's s3: endpoint:) to an http endpoint: a private-network or loopback gateway, or a local TLS-terminating proxy")
+        }
+        let credentials = try Self.credentials(settings: settings, environment: environment)
+        client = try S3Client(endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil),
+                              signer: SigV4(credentials: credentials, region: region, service: "s3"))
+        partSize = settings.partSize ?? 8 << 20
+        uploadsInFlight = settings.uploadsInFlight ?? 2
+    }
+
+    /// From the policy's `credentials_file` (AWS shared-credentials format, profile
+    /// `$AWS_PROFILE` or `default`), else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+    /// `AWS_SESSION_TOKEN`.
+    static func credentials(settings: StorageSettings, environment: [String: String]) throws -> SigV4.Credentials {
+        if let file = settings.credentialsFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw LifeboatError(.invalidInput, "cannot read the S3 credentials file \(file)")
+            }
+            let profile = environment["AWS_PROFILE"] ?? "default"
+            var section = ""
+            var values: [String: String] = [:]
+            for raw in text.split(whereSeparator: \.isNewline) {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                if line.hasPrefix("[") && line.hasSuffix("]") {
+                    section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                } else if section == profile, let eq = line.firstIndex(of: "=") {
+                    values[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            guard let access = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else {
+                throw LifeboatError(.invalidInput, "\(file) has no aws_access_key_id / aws_secret_access_key in profile [\(profile)]")
+            }
+            return .init(accessKey: access, secretKey: secret, sessionToken: values["aws_session_token"])
+        }
+        guard let access = environment["AWS_ACCESS_KEY_ID"], !access.isEmpty,
+              let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
+            throw LifeboatError(.invalidInput, "no S3 credentials",
+                                fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or `s3: {credentials_file: …}` in the policy")
+        }
+        return .init(accessKey: access, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    func objectKey(_ key: String) -> String { prefix + key }
+
+    public func get(_ key: String) throws -> [UInt8]? {
+        let response = try client.send("GET", objectKey(key))
+        if response.status == 404 && XMLText.first("Code", in: response.text) != "NoSuchBucket" { return nil }
+        guard response.status == 200 else { throw client.failure("GET \(key)", response) }
+        return response.body
+    }
+
+    public func put(_ key: String, _ bytes: [UInt8]) throws {
+        let response = try client.send("PUT", objectKey(key), body: bytes)
+        guard (200..<300).contains(response.status) else { throw client.failure("PUT \(key)", response) }
+    }
+
+    public func create(_ key: String, _ bytes: [UInt8]) throws -> Bool {
+        CrashPoint.reach("atomic-write-before-rename")
+        let response = try client.send("PUT", objectKey(key), headers: ["If-None-Match": "*"], body: bytes)
+        if response.status == 412 {
+            // Exists: ours, if a retried PUT had in fact landed, or someone else's.
+            return try get(key) == bytes
+        }
+        guard (200..<300).contains(response.status) else { throw client.failure("PUT \(key)", response) }
+        return true
+    }
+
+    public func delete(_ key: String) throws {
+        let response = try client.send("DELETE", objectKey(key))
+        guard (200..<300).contains(response.status) || response.status == 404 else { throw client.failure("DELETE \(key)", response) }
+    }
+
+    public func list(_ keyPrefix: String) throws -> [StoredObject] {
+        var objects: [StoredObject] = []
+        try pages(keyPrefix, delimiter: nil) { text in
+            for block in XMLText.all("Contents", in: text) {
+                guard let key = XMLText.first("Key", in: block), key.hasPrefix(prefix) else { continue }
+                objects.append(StoredObject(key: String(key.dropFirst(prefix.count)),
+                                            size: Int64(XMLText.first("Size", in: block) ?? "") ?? 0,
+                                            modified: XMLText.first("LastModified", in: block).flatMap(Timestamp.parse)))
+            }
+        }
+        return objects.sorted { $0.key < $1.key }
+    }
+
+    public func children(_ keyPrefix: String) throws -> [String] {
+        var names: [String] = []
+        try pages(keyPrefix, delimiter: "/") { text in
+            for block in XMLText.all("CommonPrefixes", in: text) {
+                guard let full = XMLText.first("Prefix", in: block) else { continue }
+                names.append(String(full.dropFirst(prefix.count + keyPrefix.count).dropLast()))
+            }
+        }
+        return names.sorted()
+    }
+
+    private func pages(_ keyPrefix: String, delimiter: String?, _ body: (String) -> Void) throws {
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", objectKey(keyPrefix))]
+            if let delimiter { query.append(("delimiter", delimiter)) }
+            if let token { query.append(("continuation-token", token)) }
+            let response = try client.send("GET", nil, query: query)
+            guard response.status == 200 else { throw client.failure("list \(keyPrefix)", response) }
+            body(response.text)
+            token = XMLText.first("IsTruncated", in: response.text) == "true" ? XMLText.first("NextContinuationToken", in: response.text) : nil
+        } while token != nil
+    }
+
+    public func size(_ key: String) throws -> Int64? {
+        let response = try client.send("HEAD", objectKey(key))
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw client.failure("HEAD \(key)", response) }
+        return Int64(response.headers["content-length"] ?? "")
+    }
+
+    public func writer(_ key: String) throws -> any ObjectWriter {
+        S3ObjectWriter(storage: self, key: key)
+    }
+
+    public func reader(_ key: String) throws -> (any ObjectReader)? {
+        try S3ObjectReader.open(client: client, key: objectKey(key), label: "\(location)/\(key)")
+    }
+
+    public func deletePrefix(_ keyPrefix: String) throws {
+        for object in try list(keyPrefix) { try delete(object.key) }
+    }
+
+    public func incompleteWrites() throws -> [IncompleteWrite] {
+        let response = try client.send("GET", nil, query: [("uploads", ""), ("prefix", prefix)])
+        guard response.status == 200 else { throw client.failure("list multipart uploads", response) }
+        return XMLText.all("Upload", in: response.text).compactMap { block in
+            guard let key = XMLText.first("Key", in: block), key.hasPrefix(prefix), let id = XMLText.first("UploadId", in: block) else { return nil }
+            let relative = String(key.dropFirst(prefix.count))
+            return IncompleteWrite(name: "upload:\(relative)#\(id)", key: relative, bytes: 0,
+                                   started: XMLText.first("Initiated", in: block).flatMap(Timestamp.parse))
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func removeIncompleteWrite(_ name: String) throws {
+        guard name.hasPrefix("upload:"), let hash = name.lastIndex(of: "#") else { return }
+        let key = String(name[name.index(name.startIndex, offsetBy: 7)..<hash])
+        try abortUpload(key: key, id: String(name[name.index(after: hash)...]))
+    }
+
+    func abortUpload(key: String, id: String) throws {
+        let response = try client.send("DELETE", objectKey(key), query: [("uploadId", id)])
+        guard (200..<300).contains(response.status) || response.status == 404 else { throw client.failure("abort upload of \(key)", response) }
+    }
+
+    public func acquireLock(_ holder: RepositoryLock.Holder) throws -> any StorageLock {
+        try S3Lock(storage: self, holder: holder)
+    }
+
+    public func lockHolder() -> RepositoryLock.Holder? {
+        (try? S3Lock.liveHolders(self))?.first?.holder
+    }
+
+    /// Creates the bucket if it does not exist (`init`).
+    func ensureBucket() throws {
+        let probe = try client.send("HEAD", nil)
+        if probe.status == 200 { return }
+        let response = try client.send("PUT", nil)
+        guard (200..<300).contains(response.status) || XMLText.first("Code", in: response.text) == "BucketAlreadyOwnedByYou" else {
+            throw client.failure("create bucket \(bucket)", response)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// How to reach a repository's storage: a directory path, or `s3://BUCKET/PREFIX` with the S3
+/// settings from the policy's `s3:` map, falling back on the standard AWS environment.
+public struct StorageSettings: Sendable {
+    public var endpoint: String?
+    public var region: String?
+    public var credentialsFile: String?
+    /// Path-style addressing (`http://HOST/BUCKET/KEY`); the default for a custom endpoint.
+    public var pathStyle: Bool?
+    public var partSize: Int?
+    public var uploadsInFlight: Int?
+
+    public init() {}
+
+    /// The storage `location` names.
+    public static func storage(for location: String, settings: StorageSettings) throws -> any RepositoryStorage {
+        if location.hasPrefix("s3://") {
+            return try S3Storage(url: location, settings: settings, environment: ProcessInfo.processInfo.environment)
+        }
+        if location.contains("://") {
+            throw LifeboatError(.invalidInput, "\(location): unsupported repository location",
+                                fix: "use a directory path or s3://BUCKET/PREFIX")
+        }
+        return DiskStorage(root: location)
+    }
+}
