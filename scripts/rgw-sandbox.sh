@@ -6,6 +6,7 @@
 # Usage: scripts/rgw-sandbox.sh start DIR PORT      (S3 on http://127.0.0.1:PORT)
 #        scripts/rgw-sandbox.sh stop DIR
 #        scripts/rgw-sandbox.sh stop-gateway DIR     (RGW only: "the object store went away")
+#        scripts/rgw-sandbox.sh start-gateway DIR    (RGW again, after stop-gateway)
 # On start, DIR/env holds AWS_ENDPOINT_URL, AWS_REGION and the sandbox user's test keys (fixed,
 # throwaway, valid only for this sandbox) to `source`. The mon and OSD use PORT+1 … PORT+9.
 set -euo pipefail
@@ -35,6 +36,13 @@ case "$cmd" in
     for d in rgw osd mon; do stop_one "$d"; done   # one at a time, gateway first
     exit 0 ;;
   stop-gateway) stop_one rgw; exit 0 ;;
+  start-gateway)
+    export CEPH_CONF="$dir/ceph.conf"
+    port=$(sed -n 's/^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\)$/\1/p' "$dir/ceph.conf")
+    radosgw -c "$dir/ceph.conf" -n client.rgw.lb 2>/dev/null
+    cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || true
+    for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && exit 0; sleep 0.1; done
+    echo "rgw-sandbox: the gateway did not answer on port $port" >&2; exit 1 ;;
   start) ;;
   *) echo "usage: $0 start DIR PORT | stop DIR | stop-gateway DIR" >&2; exit 2 ;;
 esac
@@ -109,7 +117,7 @@ ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/rgw.keyring" >/dev/null
 monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$monport]" "$dir/monmap" >/dev/null
 mkdir -p "$dir/mon/ceph-a"
 ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring" >/dev/null 2>&1 || fail "ceph-mon --mkfs failed"
-ceph-mon -c "$conf" -i a || fail "ceph-mon did not start"
+ceph-mon -c "$conf" -i a 2>/dev/null || fail "ceph-mon did not start"
 cp "$dir/run/mon.a.pid" "$dir/run/mon.pid" 2>/dev/null || true
 
 uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -118,7 +126,7 @@ id=$(timeout 30 ceph -c "$conf" osd new "$uuid" -i "$dir/osd-secret.json" 2>/dev
 mkdir -p "$dir/osd/ceph-$id"
 ceph-authtool --create-keyring "$dir/osd/ceph-$id/keyring" --name "osd.$id" --add-key "$osdsecret" >/dev/null
 ceph-osd -c "$conf" -i "$id" --mkfs --osd-uuid "$uuid" --no-mon-config >"$dir/log/osd-mkfs.log" 2>&1 || fail "ceph-osd --mkfs failed"
-ceph-osd -c "$conf" -i "$id" || fail "ceph-osd did not start"
+ceph-osd -c "$conf" -i "$id" 2>/dev/null || fail "ceph-osd did not start"
 cp "$dir/run/osd.$id.pid" "$dir/run/osd.pid" 2>/dev/null || true
 for _ in $(seq 1 150); do
   if ceph -c "$conf" --admin-daemon "$dir/run/osd.$id.asok" status 2>/dev/null | grep -q '"state": "active"'; then break; fi
@@ -127,7 +135,7 @@ done
 ceph -c "$conf" --admin-daemon "$dir/run/osd.$id.asok" status 2>/dev/null | grep -q '"state": "active"' || fail "the OSD did not become active"
 
 mkdir -p "$dir/rgw"
-radosgw -c "$conf" -n client.rgw.lb || fail "radosgw did not start"
+radosgw -c "$conf" -n client.rgw.lb 2>/dev/null || fail "radosgw did not start"
 cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || true
 for _ in $(seq 1 300); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break

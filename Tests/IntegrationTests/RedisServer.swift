@@ -65,7 +65,7 @@ final class RedisServer {
         throw LifeboatError(.operationFailed, "no free port found")
     }
 
-    private static func canBind(_ port: Int) -> Bool {
+    static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -12,6 +12,12 @@ public final class RepositoryLock {
         public var time: String
         public var command: String
         public var description: String { "pid \(pid) on \(host) since \(time) (\(command))" }
+        public init(pid: Int32, host: String, time: String, command: String) {
+            self.pid = pid
+            self.host = host
+            self.time = time
+            self.command = command
+        }
     }
 
     private let held: any StorageLock

@@ -63,6 +63,10 @@ public struct IncompleteWrite: Sendable {
 public struct StoredDigest: Sendable, Equatable {
     public var sha256: String
     public var bytes: Int64
+    public init(sha256: String, bytes: Int64) {
+        self.sha256 = sha256
+        self.bytes = bytes
+    }
 }
 
 /// A streaming write of one object. Every backend hashes the bytes it stores, so the digest

@@ -10,13 +10,15 @@ public struct StorageSettings: Sendable {
     public var pathStyle: Bool?
     public var partSize: Int?
     public var uploadsInFlight: Int?
+    /// Where `AWS_*` variables are read (default: this process's environment).
+    public var environment: [String: String]?
 
     public init() {}
 
     /// The storage `location` names.
     public static func storage(for location: String, settings: StorageSettings) throws -> any RepositoryStorage {
         if location.hasPrefix("s3://") {
-            return try S3Storage(url: location, settings: settings, environment: ProcessInfo.processInfo.environment)
+            return try S3Storage(url: location, settings: settings, environment: settings.environment ?? ProcessInfo.processInfo.environment)
         }
         if location.contains("://") {
             throw LifeboatError(.invalidInput, "\(location): unsupported repository location",

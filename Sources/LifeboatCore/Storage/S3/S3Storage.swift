@@ -17,7 +17,7 @@ public struct S3Storage: RepositoryStorage {
     public let location: String
     public var isLocal: Bool { false }
 
-    init(url: String, settings: StorageSettings, environment: [String: String]) throws {
+    public init(url: String, settings: StorageSettings, environment: [String: String]) throws {
         let rest = url.dropFirst("s3://".count)
         let bucket = String(rest.prefix { $0 != "/" })
         guard bucket.count >= 3, bucket.count <= 63,
