@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3
-          postgresql-15 postgresql-client-15 strace curl python3-venv)
+          postgresql-15 postgresql-client-15 strace curl python3-venv
+          ceph-mon ceph-osd radosgw ceph-common)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(restic pgbackrest time); fi
 
 missing=()
