@@ -7,6 +7,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Repository path (default: $LIFEBOAT_REPO, then the policy's `repository:`).")
     var repo: String?
 
+    @Option(name: .long, help: "Key file of an encrypted repository (32 bytes, mode 0600; default: $LIFEBOAT_KEY_FILE, then the policy's `key_file:`).")
+    var keyFile: String?
+
+    @Option(name: .long, help: "X25519 private key (NAME.key from `lifeboat keygen`) of a public-key repository, for restore and deep verify (default: $LIFEBOAT_PRIVATE_KEY).")
+    var privateKey: String?
+
     @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
     var json = false
 
@@ -33,8 +39,16 @@ struct GlobalOptions: ParsableArguments {
         policy?.storage ?? StorageSettings()
     }
 
+    /// The key files from the flags, the environment, then the policy.
+    func keyFiles(policy: Policy? = nil) -> KeyFiles {
+        let env = ProcessInfo.processInfo.environment
+        return KeyFiles(keyFile: keyFile ?? env["LIFEBOAT_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? policy?.keyFile,
+                        privateKey: privateKey ?? env["LIFEBOAT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
     /// Opens the repository this invocation names.
     func openRepository(policy: Policy? = nil) throws -> Repository {
-        try Repository(opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy))
+        try Repository(opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy),
+                       keyFiles: keyFiles(policy: policy))
     }
 }

@@ -25,6 +25,9 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var components: [Component]
     /// SHA-256 over the canonical encoding of the manifest without this field.
     public var checksum: String?
+    /// In an encrypted repository: the whole manifest, sealed (base64); the rest of this
+    /// document is then its plaintext envelope (`envelope(sealed:)`).
+    public var sealed: String?
 
     public init(format: Int = Manifest.currentFormat, id: String, name: String, schedule: String, policy: String?,
                 host: String, started: String, finished: String, recoveryPoint: String, tools: [String: String],
@@ -88,7 +91,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, id, name, schedule, policy, host, started, finished, tools, components, checksum
+        case format, id, name, schedule, policy, host, started, finished, tools, components, checksum, sealed
         case recoveryPoint = "recovery_point"
     }
 

@@ -7,12 +7,14 @@ import Foundation
 public struct Repository: Sendable {
     public let storage: any RepositoryStorage
     public let config: RepositoryConfig
+    /// The keys of an encrypted repository (nil: not encrypted).
+    public let keys: RepositoryKeys?
 
     /// Where it is, as the user wrote it (a path made absolute, or `s3://BUCKET/PREFIX`).
     public var location: String { storage.location }
 
     /// Opens an existing repository; a location without `config.json` is refused.
-    public init(opening location: String, settings: StorageSettings = StorageSettings()) throws {
+    public init(opening location: String, settings: StorageSettings = StorageSettings(), keyFiles: KeyFiles = KeyFiles()) throws {
         let storage = try StorageSettings.storage(for: location, settings: settings)
         guard let data = try storage.get("config.json") else {
             throw LifeboatError(.invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
@@ -27,19 +29,22 @@ public struct Repository: Sendable {
         guard config.format == RepositoryConfig.currentFormat else {
             throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads format \(RepositoryConfig.currentFormat)")
         }
-        self.init(storage: storage, config: config)
+        try self.init(storage: storage, config: config, keyFiles: keyFiles)
     }
 
-    init(storage: any RepositoryStorage, config: RepositoryConfig) {
+    init(storage: any RepositoryStorage, config: RepositoryConfig, keyFiles: KeyFiles) throws {
         self.storage = storage
         self.config = config
+        keys = try config.encryption.map {
+            try RepositoryKeys(config: $0, repositoryId: config.id, keyFile: keyFiles.keyFile, privateKeyFile: keyFiles.privateKey)
+        }
     }
 
     /// Creates a repository at `location`; refuses one that exists, and a directory that is
     /// not empty.
     @discardableResult
     public static func create(at location: String, settings: StorageSettings = StorageSettings(),
-                              configure: (inout RepositoryConfig) throws -> Void = { _ in }) throws -> Repository {
+                              encryption: EncryptionSetup? = nil) throws -> Repository {
         let storage = try StorageSettings.storage(for: location, settings: settings)
         if let s3 = storage as? S3Storage { try s3.ensureBucket() }
         if try storage.get("config.json") != nil {
@@ -62,13 +67,24 @@ public struct Repository: Sendable {
             throw LifeboatError(.invalidInput, "\(storage.location) is not empty", fix: "choose a new prefix")
         }
         var config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
-        try configure(&config)
+        var keyFiles = KeyFiles()
+        switch encryption {
+        case .symmetric(let keyFile):
+            let key = try RepositoryKeys.readSymmetricKey(keyFile)
+            config.encryption = EncryptionConfig(mode: .symmetric, keyCheck: RepositoryKeys.keyCheck(key, repositoryId: config.id))
+            keyFiles.keyFile = keyFile
+        case .publicKey(let file):
+            let key = try RepositoryKeys.readPublicKey(file)
+            config.encryption = EncryptionConfig(mode: .publicKey, publicKey: Data(key).base64EncodedString())
+        case nil:
+            break
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         guard try storage.create("config.json", Array(try encoder.encode(config)) + [0x0a]) else {
             throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)")
         }
-        return Repository(storage: storage, config: config)
+        return try Repository(storage: storage, config: config, keyFiles: keyFiles)
     }
 
     /// A local directory for scratch files during a capture (the repository's `tmp/` on disk).
@@ -115,13 +131,42 @@ public struct Repository: Sendable {
         guard let data = try storage.get(key) else {
             throw LifeboatError(.integrity, "manifest \(location)/\(key) cannot be read")
         }
-        return try Manifest.load(Data(data), path: "\(location)/\(key)", keepEntries: entries)
+        let path = "\(location)/\(key)"
+        let manifest = try Manifest.load(Data(data), path: path, keepEntries: entries)
+        guard let keys else { return manifest }
+        guard let sealed = manifest.sealed else {
+            throw LifeboatError(.integrity, "manifest \(path) is not encrypted, in an encrypted repository: it was not written by Lifeboat")
+        }
+        guard keys.canOpen else {
+            if entries { throw keys.missingKey("reading a snapshot's contents") }
+            return manifest  // the plaintext envelope: names, times, stored sizes and hashes
+        }
+        guard let bytes = Data(base64Encoded: sealed) else { throw LifeboatError(.integrity, "manifest \(path): the sealed copy is not base64") }
+        let full: Manifest
+        do {
+            full = try Manifest.load(Data(try SealedObject.open(Array(bytes), keys: keys)), path: path, keepEntries: entries)
+        } catch let error as LifeboatError {
+            throw LifeboatError(.integrity, "manifest \(path): \(error.message)")
+        }
+        var envelope = manifest
+        envelope.checksum = nil
+        guard try full.envelope(sealed: sealed).computeChecksum() == envelope.computeChecksum() else {
+            throw LifeboatError(.integrity, "manifest \(path): the plaintext envelope does not match the encrypted manifest (it was edited)")
+        }
+        return full
     }
 
     /// Commits a snapshot: writes its manifest, create-only. Until this returns the snapshot does
-    /// not exist.
+    /// not exist. In an encrypted repository the manifest is sealed whole inside a plaintext
+    /// envelope, so commands without the private key can still list, prune and verify.
     public func commit(_ manifest: Manifest) throws {
-        guard try storage.create("snapshots/\(manifest.id).json", try manifest.sealedBytes()) else {
+        var stored = manifest
+        if let keys {
+            guard keys.canSeal else { throw keys.missingKey("a backup") }
+            let sealed = Data(try SealedObject.seal(try manifest.sealedBytes(), keys: keys)).base64EncodedString()
+            stored = manifest.envelope(sealed: sealed)
+        }
+        guard try storage.create("snapshots/\(manifest.id).json", try stored.sealedBytes()) else {
             throw LifeboatError(.operationFailed, "snapshot id \(manifest.id) exists already in \(location); nothing was overwritten")
         }
     }

@@ -7,6 +7,8 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var format: Int
     public var id: String
     public var created: String
+    /// Present when the repository is encrypted.
+    public var encryption: EncryptionConfig?
 
     public init(format: Int = RepositoryConfig.currentFormat, id: String, created: String) {
         self.format = format

@@ -55,6 +55,19 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The bytes of an even-length hex string; nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        for i in stride(from: 0, to: chars.count, by: 2) {
+            guard let high = UInt8(String(UnicodeScalar(chars[i])), radix: 16), let low = UInt8(String(UnicodeScalar(chars[i + 1])), radix: 16) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
     /// `count` random bytes from OpenSSL's CSPRNG, as hex.
     public static func random(bytes count: Int) -> String {
         var buf = [UInt8](repeating: 0, count: count)

@@ -14,6 +14,7 @@ public struct Verifier {
 
     /// Verifies the snapshots `selectors` name (all when empty).
     public func run(selectors: [String], deep: Bool) throws -> VerifyReport {
+        if deep, let keys = repository.keys, !keys.canOpen { throw keys.missingKey("verify --deep") }
         let (all, manifestProblems) = repository.loadSnapshots()
         var problems = manifestProblems.map { VerifyReport.Problem(snapshot: nil, id: nil, component: nil, message: $0.message) }
         var chosen: [Manifest] = []
