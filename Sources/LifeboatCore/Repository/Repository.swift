@@ -46,6 +46,20 @@ public struct Repository: Sendable {
     public static func create(at location: String, settings: StorageSettings = StorageSettings(),
                               encryption: EncryptionSetup? = nil) throws -> Repository {
         let storage = try StorageSettings.storage(for: location, settings: settings)
+        // The key material first: a bad key file must leave nothing behind.
+        var config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
+        var keyFiles = KeyFiles()
+        switch encryption {
+        case .symmetric(let keyFile):
+            let key = try RepositoryKeys.readSymmetricKey(keyFile)
+            config.encryption = EncryptionConfig(mode: .symmetric, keyCheck: RepositoryKeys.keyCheck(key, repositoryId: config.id))
+            keyFiles.keyFile = keyFile
+        case .publicKey(let file):
+            let key = try RepositoryKeys.readPublicKey(file)
+            config.encryption = EncryptionConfig(mode: .publicKey, publicKey: Data(key).base64EncodedString())
+        case nil:
+            break
+        }
         if let s3 = storage as? S3Storage { try s3.ensureBucket() }
         if try storage.get("config.json") != nil {
             throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)")
@@ -65,19 +79,6 @@ public struct Repository: Sendable {
             try FileIO.syncDirectory((disk.root as NSString).deletingLastPathComponent)
         } else if try !storage.list("").isEmpty {
             throw LifeboatError(.invalidInput, "\(storage.location) is not empty", fix: "choose a new prefix")
-        }
-        var config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
-        var keyFiles = KeyFiles()
-        switch encryption {
-        case .symmetric(let keyFile):
-            let key = try RepositoryKeys.readSymmetricKey(keyFile)
-            config.encryption = EncryptionConfig(mode: .symmetric, keyCheck: RepositoryKeys.keyCheck(key, repositoryId: config.id))
-            keyFiles.keyFile = keyFile
-        case .publicKey(let file):
-            let key = try RepositoryKeys.readPublicKey(file)
-            config.encryption = EncryptionConfig(mode: .publicKey, publicKey: Data(key).base64EncodedString())
-        case nil:
-            break
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
