@@ -57,6 +57,10 @@ import LifeboatCore
         #expect(forget.status == 0, "\(forget.output)")
         #expect(try snapshotCount(location) == 1)
         #expect(try storage.children("data/").count == 1)
+        // `run` (cron): the daily schedule is due once, then not again; its state lives in the bucket.
+        let run = try CLI.run(["run", "--policy", box.policy, "--json"], environment: env)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(try storage.get("state/run.json") != nil)
         #expect(try storage.list("locks/").isEmpty, "every command released its lock")
     }
 
