@@ -6,17 +6,8 @@
 # encryption overhead (target <= 10 % of backup time), RGW against disk, Lifeboat against restic.
 # Usage: scripts/bench-storage.sh          (BENCH_MB=1024 by default, as scripts/bench.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-scripts/setup.sh --bench
-swift build -c release >/dev/null
-lifeboat="$PWD/.build/release/lifeboat"
-work="$PWD/bench-work"
-data="$work/data"
-size_mb="${BENCH_MB:-1024}"
-scripts/bench-data.sh "$data" "$size_mb"
-bytes=$(du -sb --exclude=.complete-* "$data" | cut -f1)
-cat "$data"/*/* "$data"/config/*/* >/dev/null 2>&1 || true
+source "$(dirname "$0")/bench-common.sh"
+results="$work/storage-results"
 
 rgwdir="$work/rgw"; rgwport=${BENCH_RGW_PORT:-17680}
 scripts/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true
@@ -25,13 +16,7 @@ trap 'scripts/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 source "$rgwdir/env"   # AWS_ENDPOINT_URL and the sandbox's throwaway keys, for lifeboat and restic alike
 
-results="$work/storage-results"; : > "$results"
-measure() {  # measure NAME CMD...
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || { cat "$work/err.$name" >&2; exit 1; }
-  echo "$name $(cat "$work/time.$name")" >> "$results"
-}
+: > "$results"
 
 keys="$work/keys"; rm -rf "$keys"; mkdir -p "$keys"
 head -c 32 /dev/urandom > "$keys/repo.key"; chmod 600 "$keys/repo.key"

@@ -4,28 +4,11 @@
 # each; prints times, peak RSS and stored sizes, and lifeboat's ratios against each peer.
 # Usage: scripts/bench.sh            (BENCH_MB=1024 by default: the size of the generated data)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-scripts/setup.sh --bench
-swift build -c release >/dev/null
-lifeboat="$PWD/.build/release/lifeboat"
-work="$PWD/bench-work"
-data="$work/data"
-size_mb="${BENCH_MB:-1024}"
-
-scripts/bench-data.sh "$data" "$size_mb"
-bytes=$(du -sb --exclude=.complete-* "$data" | cut -f1)
+source "$(dirname "$0")/bench-common.sh"
+results="$work/results"
 files=$(find "$data" -type f ! -name '.complete-*' | wc -l)
-cat "$data"/*/* "$data"/config/*/* >/dev/null 2>&1 || true   # warm the page cache for every run alike
 
-measure() {  # measure NAME CMD... → appends "NAME seconds maxrss_kb" to $work/results
-  local name=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$work/time.$name" "$@" >/dev/null 2>"$work/err.$name" || { cat "$work/err.$name" >&2; exit 1; }
-  echo "$name $(cat "$work/time.$name")" >> "$work/results"
-}
-
-rm -rf "$work/lb-repo" "$work/restic-repo" "$work/tar.zst" "$work/restore-"* "$work/results"
+rm -rf "$work/lb-repo" "$work/restic-repo" "$work/tar.zst" "$work/restore-"*; : > "$results"
 printf 'bench-password-not-secret\n' > "$work/restic-pass"; chmod 600 "$work/restic-pass"
 export RESTIC_PASSWORD_FILE="$work/restic-pass"
 printf 'repository: %s\nsources:\n  data: {type: files, path: %s}\n' "$work/lb-repo" "$data" > "$work/policy.yaml"
