@@ -97,7 +97,7 @@ struct RestoreCommand: AsyncParsableCommand {
         if let component = manifest.component(plan.source), component.type == "postgres",
            component.metadata["mode"]?.stringValue == "physical" {
             let kind: RecoveryTarget.Kind = targetName.map { .name($0) } ?? atKind ?? .immediate
-            recovery = RecoveryTarget(kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location)
+            recovery = RecoveryTarget(kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location, keyFiles: repository.keyFiles)
             try plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
         }
         if dryRun {

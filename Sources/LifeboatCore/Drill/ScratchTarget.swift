@@ -47,7 +47,7 @@ final class ScratchTarget {
             pgCtl = try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major)
             let kind: RecoveryTarget.Kind = try at.map { try RecoveryTarget.parseTime($0) } ?? .latest
             return RestoreRequest(port: source.target.port, dataDirectory: directory,
-                                  recovery: RecoveryTarget(kind: kind, start: true, repository: repository.location))
+                                  recovery: RecoveryTarget(kind: kind, start: true, repository: repository.location, keyFiles: repository.keyFiles))
         case let chroma as ChromaAdapter where chroma.mode == .directory:
             guard let port = source.target.port, let start = source.target.start, let stop = source.target.stop else {
                 throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")

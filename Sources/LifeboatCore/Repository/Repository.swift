@@ -9,6 +9,9 @@ public struct Repository: Sendable {
     public let config: RepositoryConfig
     /// The keys of an encrypted repository (nil: not encrypted).
     public let keys: RepositoryKeys?
+    /// Where they were read from (empty for an unencrypted repository): what `restore_command`
+    /// of a point-in-time restore passes on to `wal fetch`.
+    public let keyFiles: KeyFiles
 
     /// Where it is, as the user wrote it (a path made absolute, or `s3://BUCKET/PREFIX`).
     public var location: String { storage.location }
@@ -38,6 +41,7 @@ public struct Repository: Sendable {
         keys = try config.encryption.map {
             try RepositoryKeys(config: $0, repositoryId: config.id, keyFile: keyFiles.keyFile, privateKeyFile: keyFiles.privateKey)
         }
+        self.keyFiles = config.encryption == nil ? KeyFiles() : keyFiles
     }
 
     /// Creates a repository at `location`; refuses one that exists, and a directory that is

@@ -33,7 +33,7 @@ extension Repository {
 
 /// Where this invocation's keys for an encrypted repository are: `--key-file` (symmetric) and
 /// `--private-key` (public-key mode, for restore and deep verify).
-public struct KeyFiles: Sendable {
+public struct KeyFiles: Codable, Sendable, Equatable {
     public var keyFile: String?
     public var privateKey: String?
     public init(keyFile: String? = nil, privateKey: String? = nil) {

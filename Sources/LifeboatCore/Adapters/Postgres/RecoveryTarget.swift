@@ -27,12 +27,16 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
     public var keepArchiving: Bool
     /// The repository whose WAL archive `restore_command` fetches from.
     public var repository: String
+    /// The key files `restore_command` passes on for an encrypted repository (paths, never keys;
+    /// the server's user must be able to read them).
+    public var keyFiles: KeyFiles
 
-    public init(kind: Kind, start: Bool = false, keepArchiving: Bool = false, repository: String) {
+    public init(kind: Kind, start: Bool = false, keepArchiving: Bool = false, repository: String, keyFiles: KeyFiles = KeyFiles()) {
         self.kind = kind
         self.start = start
         self.keepArchiving = keepArchiving
         self.repository = repository
+        self.keyFiles = keyFiles
     }
 
     /// Parses `--at`: `latest` or an RFC 3339 time with a zone (`2026-11-22T10:15:00.250Z`).
@@ -58,8 +62,11 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
 
     /// The settings appended to `postgresql.auto.conf`.
     func settings(executable: String, port: Int?, socketDirectory: String?) -> [(String, String)] {
+        var keys = ""
+        if let file = keyFiles.keyFile { keys += " --key-file \(Self.shellQuoted(FileIO.absolute(file)))" }
+        if let file = keyFiles.privateKey { keys += " --private-key \(Self.shellQuoted(FileIO.absolute(file)))" }
         var settings: [(String, String)] = [
-            ("restore_command", "\(Self.shellQuoted(executable)) wal fetch --repo \(Self.shellQuoted(repository)) %f \"%p\""),
+            ("restore_command", "\(Self.shellQuoted(executable)) wal fetch --repo \(Self.shellQuoted(repository))\(keys) %f \"%p\""),
             ("recovery_target_action", "promote"),
             ("recovery_target_timeline", "latest"),
         ]
