@@ -85,10 +85,24 @@ enum AESGCM {
     }
 }
 
+/// HMAC-SHA256 through OpenSSL (SigV4 signing, the key check, HKDF).
+enum HMACSHA256 {
+    static func mac(_ key: [UInt8], _ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        _ = key.withUnsafeBytes { k in
+            data.withUnsafeBytes { d in
+                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.bindMemory(to: UInt8.self).baseAddress, d.count, &out, &length)
+            }
+        }
+        return Array(out.prefix(Int(length)))
+    }
+}
+
 /// HKDF-SHA256 (RFC 5869) for one 32-byte output block.
 enum HKDF {
     static func sha256(ikm: [UInt8], salt: [UInt8], info: [UInt8]) -> [UInt8] {
-        let prk = SigV4.hmac(salt.isEmpty ? [UInt8](repeating: 0, count: 32) : salt, ikm)
-        return SigV4.hmac(prk, info + [1])
+        let prk = HMACSHA256.mac(salt.isEmpty ? [UInt8](repeating: 0, count: 32) : salt, ikm)
+        return HMACSHA256.mac(prk, info + [1])
     }
 }

@@ -74,7 +74,7 @@ public struct RepositoryKeys: Sendable {
     }
 
     static func keyCheck(_ key: [UInt8], repositoryId: String) -> String {
-        Hex.encode(SigV4.hmac(key, Array("lifeboat key check \(repositoryId)".utf8)))
+        Hex.encode(HMACSHA256.mac(key, Array("lifeboat key check \(repositoryId)".utf8)))
     }
 
     /// The error for an operation that must read encrypted content without a key to open it.

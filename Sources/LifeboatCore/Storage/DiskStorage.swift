@@ -172,8 +172,7 @@ final class DiskObjectWriter: ObjectWriter {
     private var fd: Int32
     private let temp: String
     private let target: String
-    private let hasher = SHA256Hasher()
-    private var bytes: Int64 = 0
+    private let stored = StoredBytesDigest()
 
     init(temp: String, target: String) throws {
         fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -183,9 +182,8 @@ final class DiskObjectWriter: ObjectWriter {
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
-        hasher.update(chunk)
         try FileIO.writeAll(fd, chunk, path: temp)
-        bytes += Int64(chunk.count)
+        stored.update(chunk)
     }
 
     func commit() throws -> StoredDigest {
@@ -194,7 +192,7 @@ final class DiskObjectWriter: ObjectWriter {
         CrashPoint.reach("object-before-rename")
         try FileIO.rename(temp, target)
         try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
-        return StoredDigest(sha256: hasher.finalize(), bytes: bytes)
+        return stored.finish()
     }
 
     func abort() {
@@ -211,9 +209,7 @@ final class DiskObjectWriter: ObjectWriter {
 final class DiskObjectReader: ObjectReader {
     private var fd: Int32
     private let path: String
-    private let hasher = SHA256Hasher()
-    private var total: Int64 = 0
-    private var final: StoredDigest?
+    private let read = StoredBytesDigest()
 
     init(fd: Int32, path: String) {
         self.fd = fd
@@ -222,16 +218,11 @@ final class DiskObjectReader: ObjectReader {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try FileIO.read(fd, into: buffer, path: path)
-        if n > 0 {
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            total += Int64(n)
-        } else if final == nil {
-            final = StoredDigest(sha256: hasher.finalize(), bytes: total)
-        }
+        if n > 0 { read.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } else { _ = read.finish() }
         return n
     }
 
-    var digest: StoredDigest { final ?? StoredDigest(sha256: "", bytes: total) }
+    var digest: StoredDigest { read.current }
 
     func close() {
         if fd >= 0 { Glibc.close(fd) }

@@ -69,6 +69,30 @@ public struct StoredDigest: Sendable, Equatable {
     }
 }
 
+/// SHA-256 and size of bytes as they pass; every backend's writer and reader keeps one, so
+/// the digest always describes the bytes in storage.
+final class StoredBytesDigest {
+    private let hasher = SHA256Hasher()
+    private(set) var bytes: Int64 = 0
+    private var final: StoredDigest?
+
+    func update(_ chunk: UnsafeRawBufferPointer) {
+        hasher.update(chunk)
+        bytes += Int64(chunk.count)
+    }
+
+    /// The digest of everything seen; the hash is closed on the first call.
+    func finish() -> StoredDigest {
+        if let final { return final }
+        let digest = StoredDigest(sha256: hasher.finalize(), bytes: bytes)
+        final = digest
+        return digest
+    }
+
+    /// The finished digest, or (before the end) the byte count with an empty hash.
+    var current: StoredDigest { final ?? StoredDigest(sha256: "", bytes: bytes) }
+}
+
 /// A streaming write of one object. Every backend hashes the bytes it stores, so the digest
 /// `commit` returns is what a later read of the object must reproduce.
 public protocol ObjectWriter: AnyObject {

@@ -27,6 +27,8 @@ final class S3Client: Sendable {
         var headers: [String: String]
         var body: [UInt8]
         var text: String { String(decoding: body, as: UTF8.self) }
+        /// 404 for the key itself (a missing bucket is a 404 too, but an error).
+        var isMissingObject: Bool { status == 404 && XMLText.first("Code", in: text) != "NoSuchBucket" }
     }
 
     /// The request path and Host header for `key` (nil: the bucket itself).

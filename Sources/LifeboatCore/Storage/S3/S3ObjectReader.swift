@@ -13,9 +13,7 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
     private var cancelled = false
     private var failure: (any Error)?
     private var errorBody: [UInt8] = []
-    private let hasher = SHA256Hasher()
-    private var total: Int64 = 0
-    private var final: StoredDigest?
+    private let read = StoredBytesDigest()
 
     /// Starts the GET; nil when the object does not exist.
     static func open(client: S3Client, key: String, label: String) throws -> S3ObjectReader? {
@@ -34,16 +32,17 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         while !reader.ended { reader.condition.wait() }
         let response = S3Client.Response(status: status ?? 0, headers: [:], body: reader.errorBody)
         reader.condition.unlock()
-        if status == 404 && XMLText.first("Code", in: response.text) != "NoSuchBucket" { return nil }
+        if response.isMissingObject { return nil }
         throw client.failure("GET \(label)", response)
     }
 
+    /// Retries connection failures and 5xx until an answer's head arrives (it is then handed to
+    /// `open`); a failure after that, mid-body, is reported, not retried.
     private func run(client: S3Client, key: String) {
         var ok = false
+        var attempt = 1
+        var delay = 0.25
         do {
-            // Retry until the first byte; a failure mid-body is reported, not retried.
-            var attempt = 1
-            var delay = 0.25
             while true {
                 do {
                     _ = try client.exchange("GET", key, query: [], headers: [:], payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
@@ -57,12 +56,9 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
                                                 self.condition.unlock()
                                             },
                                             consume: { bytes in try self.push(bytes, ok: ok) })
-                    condition.lock()
-                    let answered = status != nil
-                    condition.unlock()
                     if answered { break }
-                } catch let error as LifeboatError where error.code == .operationFailed && attempt < client.attempts && !startedBody {
-                    _ = error
+                } catch let error as LifeboatError where error.code == .operationFailed && attempt < client.attempts && !answered {
+                    // a connection failure before any answer: retried below
                 }
                 attempt += 1
                 Thread.sleep(forTimeInterval: delay)
@@ -79,7 +75,8 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         condition.unlock()
     }
 
-    private var startedBody: Bool {
+    /// Whether an answer's head was handed to `open`.
+    private var answered: Bool {
         condition.lock()
         defer { condition.unlock() }
         return status != nil
@@ -104,7 +101,7 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         while queue.isEmpty && !ended && failure == nil { condition.wait() }
         if let failure { throw failure }
         guard !queue.isEmpty else {
-            if final == nil { final = StoredDigest(sha256: hasher.finalize(), bytes: total) }
+            _ = read.finish()
             return 0
         }
         let chunk = queue[0]
@@ -112,9 +109,8 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         chunk.withUnsafeBytes { source in
             let slice = UnsafeRawBufferPointer(rebasing: source[offset..<(offset + n)])
             buffer.baseAddress!.copyMemory(from: slice.baseAddress!, byteCount: n)
-            hasher.update(slice)
+            read.update(slice)
         }
-        total += Int64(n)
         offset += n
         if offset == chunk.count {
             queue.removeFirst()
@@ -124,7 +120,7 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         return n
     }
 
-    var digest: StoredDigest { final ?? StoredDigest(sha256: "", bytes: total) }
+    var digest: StoredDigest { read.current }
 
     func close() {
         condition.lock()

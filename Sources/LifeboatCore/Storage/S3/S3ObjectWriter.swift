@@ -9,8 +9,7 @@ import Foundation
 final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
     private let storage: S3Storage
     private let key: String
-    private let hasher = SHA256Hasher()
-    private var total: Int64 = 0
+    private let stored = StoredBytesDigest()
     private var current: [UInt8] = []
     private var uploadId: String?
     private var nextPart = 1
@@ -28,8 +27,7 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bytes)
-        total += Int64(bytes.count)
+        stored.update(bytes)
         var rest = bytes[...]
         while !rest.isEmpty {
             let take = min(rest.count, storage.partSize - current.count)
@@ -98,7 +96,7 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
             guard let uploadId else {
                 try storage.put(key, current)
                 finished = true
-                return StoredDigest(sha256: hasher.finalize(), bytes: total)
+                return stored.finish()
             }
             if !current.isEmpty { try sendPart() }
             try waitForParts()
@@ -112,7 +110,7 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
                 throw storage.client.failure("complete multipart upload of \(key)", response)
             }
             finished = true
-            return StoredDigest(sha256: hasher.finalize(), bytes: total)
+            return stored.finish()
         } catch {
             abort()
             throw error

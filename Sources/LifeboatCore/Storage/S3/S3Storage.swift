@@ -79,7 +79,7 @@ public struct S3Storage: RepositoryStorage {
 
     public func get(_ key: String) throws -> [UInt8]? {
         let response = try client.send("GET", objectKey(key))
-        if response.status == 404 && XMLText.first("Code", in: response.text) != "NoSuchBucket" { return nil }
+        if response.isMissingObject { return nil }
         guard response.status == 200 else { throw client.failure("GET \(key)", response) }
         return response.body
     }

@@ -1,4 +1,3 @@
-import CCrypto
 import Foundation
 
 /// AWS Signature Version 4 for S3 requests (header-based). Checked against AWS's published
@@ -41,9 +40,9 @@ struct SigV4: Sendable {
         let canonicalRequest = [method, path, canonicalQuery, headerLines, signedHeaders, payloadHash].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, SHA256Hasher.hex(of: Array(canonicalRequest.utf8))].joined(separator: "\n")
-        var key = Self.hmac(Array("AWS4\(credentials.secretKey)".utf8), Array(day.utf8))
-        for part in [region, service, "aws4_request"] { key = Self.hmac(key, Array(part.utf8)) }
-        let signature = Hex.encode(Self.hmac(key, Array(stringToSign.utf8)))
+        var key = HMACSHA256.mac(Array("AWS4\(credentials.secretKey)".utf8), Array(day.utf8))
+        for part in [region, service, "aws4_request"] { key = HMACSHA256.mac(key, Array(part.utf8)) }
+        let signature = Hex.encode(HMACSHA256.mac(key, Array(stringToSign.utf8)))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return Signed(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature, authorization: authorization)
     }
@@ -82,15 +81,4 @@ struct SigV4: Sendable {
 
     /// An object path encoded once, slashes kept.
     static func encodePath(_ path: String) -> String { encode(path, keepSlash: true) }
-
-    static func hmac(_ key: [UInt8], _ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = key.withUnsafeBytes { k in
-            data.withUnsafeBytes { d in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.bindMemory(to: UInt8.self).baseAddress, d.count, &out, &length)
-            }
-        }
-        return Array(out.prefix(Int(length)))
-    }
 }
