@@ -23,6 +23,11 @@ struct RetentionRuleOptions: ParsableArguments {
                               ("--keep-monthly", monthly), ("--keep-yearly", yearly)] where value < 0 {
             throw LifeboatError(.invalidInput, "\(flag) \(value): counts cannot be negative", fix: "give 0 (rule off) or a positive count")
         }
+        for (flag, value) in [("--keep-last", last), ("--keep-hourly", hourly), ("--keep-daily", daily), ("--keep-weekly", weekly),
+                              ("--keep-monthly", monthly), ("--keep-yearly", yearly)] where value > RetentionRules.maxCount {
+            throw LifeboatError(.invalidInput, "\(flag) \(value): the largest count accepted is \(RetentionRules.maxCount)",
+                                fix: "give a smaller count, or --keep-within for long spans")
+        }
         var zone: TimeZone?
         if let timezone {
             guard let z = TimeZone(identifier: timezone) else {

@@ -2,8 +2,9 @@ import Foundation
 
 /// A 5-field cron expression (minute hour day-of-month month day-of-week) with ranges, steps,
 /// lists, month and day names, and the `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`
-/// macros. Day-of-month and day-of-week combine as in Vixie cron: when both are restricted, a day
-/// matches if either does.
+/// macros. Day-of-month and day-of-week combine as in Vixie cron: when both fields are restricted
+/// (neither starts with `*`), a day matches if either does; otherwise both must match, so a
+/// stepped star such as `*/2` still selects its days.
 public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     public let expression: String
     let minutes: Set<Int>
@@ -120,10 +121,18 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         guard months.contains(month) else { return false }
         let weekday = ((CivilTime.days(year: year, month: month, day: day) + 4) % 7 + 7) % 7  // 0 = Sunday
         let dom = daysOfMonth.contains(day), dow = daysOfWeek.contains(weekday)
-        if domRestricted && dowRestricted { return dom || dow }
-        if domRestricted { return dom }
-        if dowRestricted { return dow }
-        return true
+        return domRestricted && dowRestricted ? dom || dow : dom && dow
+    }
+
+    /// Whether the schedule can fire at all: some day in a 400-year Gregorian cycle matches
+    /// (`0 0 31 2 *` never does).
+    public var canFire: Bool {
+        let start = CivilTime.days(year: 2000, month: 1, day: 1)
+        for day in start..<(start + 146_097) {
+            let (y, m, d) = CivilTime.civil(day)
+            if matchesDay(year: y, month: m, day: d) { return true }
+        }
+        return false
     }
 
     /// The latest firing at or before `date`, in `timeZone`; nil if none in the last 5 years

@@ -34,6 +34,10 @@ public struct Objectives: Sendable, Equatable {
             number = ""
             sawUnit = true
         }
-        return number.isEmpty && sawUnit ? total : nil
+        return number.isEmpty && sawUnit && total <= maxSeconds ? total : nil
     }
+
+    /// The longest duration accepted anywhere (1000 years): beyond it a value is a typo, and
+    /// bounding it keeps every conversion to whole seconds from trapping.
+    public static let maxSeconds = 1000.0 * 366 * 86_400
 }

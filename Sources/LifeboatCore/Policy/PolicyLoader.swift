@@ -101,6 +101,9 @@ public enum PolicyLoader {
             }
             let count = try value.integer()
             guard count >= 0 else { throw value.error("\(key) is \(count); counts cannot be negative", fix: "use 0 (rule off) or a positive count") }
+            guard count <= RetentionRules.maxCount else {
+                throw value.error("\(key) is \(count); the largest count accepted is \(RetentionRules.maxCount)", fix: "use a smaller count, or keep-within for long spans")
+            }
             switch key {
             case "keep-last": rules.last = count
             case "keep-hourly": rules.hourly = count
@@ -197,7 +200,12 @@ public enum PolicyLoader {
     private static func cron(_ node: PolicyNode) throws -> CronSchedule {
         let text = try node.string()
         do {
-            return try CronSchedule(parsing: text)
+            let schedule = try CronSchedule(parsing: text)
+            guard schedule.canFire else {
+                throw node.error("cron \"\(text)\" never fires: no date matches its day-of-month, month and day-of-week",
+                                 fix: "check the day and month fields (e.g. February has no 30th or 31st)")
+            }
+            return schedule
         } catch let error as CronSchedule.ParseError {
             var location = node.location
             let quoted: Bool

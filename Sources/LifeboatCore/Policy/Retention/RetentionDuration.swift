@@ -26,12 +26,17 @@ public struct RetentionDuration: Sendable, Equatable, CustomStringConvertible {
             guard let n = Int(number) else {
                 throw LifeboatError(.invalidInput, "invalid duration \"\(text)\": expected a number before \"\(c)\"", fix: fix)
             }
+            let limit: Int
             switch c {
-            case "y": years = n
-            case "m": months = n
-            case "d": days = n
-            case "h": hours = n
+            case "y": years = n; limit = Self.maxYears
+            case "m": months = n; limit = Self.maxYears * 12
+            case "d": days = n; limit = Self.maxYears * 366
+            case "h": hours = n; limit = Self.maxYears * 366 * 24
             default: throw LifeboatError(.invalidInput, "invalid duration \"\(text)\": unknown unit \"\(c)\"", fix: fix)
+            }
+            guard n <= limit else {
+                throw LifeboatError(.invalidInput, "duration \"\(text)\" is too long: \(n)\(c) is more than \(Self.maxYears) years",
+                                    fix: "keep-within takes at most \(Self.maxYears)y (\(limit)\(c))")
             }
             number = ""
         }
@@ -39,6 +44,10 @@ public struct RetentionDuration: Sendable, Equatable, CustomStringConvertible {
             throw LifeboatError(.invalidInput, "invalid duration \"\(text)\": no unit after \(number)", fix: fix)
         }
     }
+
+    /// The longest span accepted, in years (each unit is bounded to the same span, so calendar
+    /// arithmetic on it can never overflow).
+    public static let maxYears = 1000
 
     public var isZero: Bool { years == 0 && months == 0 && days == 0 && hours == 0 }
 

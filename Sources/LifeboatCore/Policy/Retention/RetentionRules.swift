@@ -24,6 +24,9 @@ public struct RetentionRules: Sendable, Equatable {
         last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && (within?.isZero ?? true)
     }
 
+    /// The largest count a rule accepts (far beyond any real policy; bounds every loop on it).
+    public static let maxCount = 1_000_000
+
     /// The policy keys, for validation and documentation.
     public static let keys = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within"]
 }
