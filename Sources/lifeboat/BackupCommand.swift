@@ -53,6 +53,9 @@ struct BackupCommand: AsyncParsableCommand {
         let result = try await BackupRunner(repository: repository, progress: global.progress)
             .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
                  command: "lifeboat backup --schedule \(scheduleName)")
+        if result.clearedTemporaries > 0, !global.quiet {
+            Console.note("lifeboat: note: removed \(result.clearedTemporaries) temporar\(result.clearedTemporaries == 1 ? "y" : "ies") left by an interrupted run")
+        }
         if let stale = result.staleLock, !global.quiet {
             Console.note("lifeboat: note: took over a stale lock left by \(stale)")
         }

@@ -16,13 +16,18 @@ struct ForgetCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also prune the data nothing references any more.")
     var prune = false
 
+    @OptionGroup var clock: ClockOptions
+
     func run() async throws {
         let policy = try PolicyLoader.load(path: self.policy)
         let repository = try global.openRepository(policy: policy)
         let lock = try RepositoryLock(repository: repository, command: "lifeboat forget")
-        let plan = ForgetPlan(policy: policy, snapshots: repository.loadSnapshots().snapshots)
+        let snapshots = repository.loadSnapshots().snapshots
+        let clock = try self.clock.guardAt()
+        try clock.check(snapshots, command: "lifeboat forget --policy \(policy.file)")
+        let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: clock.now)
         if !dryRun { try repository.forget(ids: plan.forget) }
-        let pruned = prune ? try Pruner(repository: repository).run(dryRun: dryRun) : nil
+        let pruned = prune ? try Pruner(repository: repository).run(dryRun: dryRun, clock: clock) : nil
         withExtendedLifetime(lock) {}
         if global.json {
             struct Output: Encodable {

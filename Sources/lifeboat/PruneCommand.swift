@@ -10,10 +10,15 @@ struct PruneCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show what would be removed; change nothing.")
     var dryRun = false
 
+    @OptionGroup var clock: ClockOptions
+
+    @Flag(name: .long, help: "Allow removing all data when no snapshot is left.")
+    var all = false
+
     func run() async throws {
         let repository = try global.openRepository()
         let lock = try RepositoryLock(repository: repository, command: "lifeboat prune")
-        let report = try Pruner(repository: repository).run(dryRun: dryRun)
+        let report = try Pruner(repository: repository).run(dryRun: dryRun, clock: try clock.guardAt(), all: all)
         withExtendedLifetime(lock) {}
         if global.json {
             try Console.json(report)

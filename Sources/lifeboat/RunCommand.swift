@@ -13,38 +13,52 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The policy file.")
     var policy: String
 
-    @Option(name: .long, help: "Pretend it is this time (RFC 3339); snapshots are stamped with it. For tests and dry rehearsals.")
+    @Option(name: .long, help: "With --rehearse: show what a run at this time (RFC 3339) would do.")
     var now: String?
+
+    @Flag(name: .long, help: "Change nothing: show which schedules are due and what retention would forget (at --now, or now).")
+    var rehearse = false
+
+    @OptionGroup var clock: ClockOptions
 
     @Option(name: .long, help: "Write Prometheus textfile metrics here (atomically).")
     var metricsFile: String?
 
     func run() async throws {
         let policy = try PolicyLoader.load(path: self.policy)
-        var clock = Date()
+        var instant = Clock.now()
         if let now {
+            guard rehearse else {
+                throw LifeboatError(.invalidInput, "--now would stamp real snapshots with another time and apply retention from it",
+                                    fix: "add --rehearse to see what a run at \(now) would do (it changes nothing)")
+            }
             guard let parsed = Timestamp.parse(now) else {
                 throw LifeboatError(.invalidInput, "--now \(now) is not an RFC 3339 time", fix: "write e.g. 2026-11-22T02:00:00Z")
             }
-            clock = parsed
+            instant = parsed
         }
         let repository = try global.openRepository(policy: policy)
-        let report = try await PolicyRunner(policy: policy, repository: repository, progress: global.progress)
-            .run(now: clock, simulated: now != nil, metricsFile: metricsFile)
+        let runner = PolicyRunner(policy: policy, repository: repository, progress: global.progress)
+        let report = rehearse ? try runner.rehearse(clock: try clock.guardAt(instant))
+                              : try await runner.run(clock: try clock.guardAt(instant), metricsFile: metricsFile)
         if global.json {
             try Console.json(report)
         } else if !global.quiet {
             for o in report.schedules where o.status != "not-due" || global.verbose {
                 switch o.status {
                 case "ok": print("\(o.schedule): \(o.snapshot ?? "")")
+                case "due": print("\(o.schedule): due (slot \(o.slot ?? ""))")
                 case "failed": Console.note("\(o.schedule): FAILED: \(o.error ?? "")")
                 default: print("\(o.schedule): not due (last served \(o.slot ?? "never"))")
                 }
             }
-            if !report.forgotten.isEmpty { print("retention: forgot \(report.forgotten.count), pruned \(ProgressLine.bytes(report.prunedBytes))") }
+            for o in report.schedules { if let w = o.warning { Console.note("\(o.schedule): warning: \(w)") } }
+            if report.rehearsal == true { print("rehearsal at \(report.now): retention would forget \(report.forgotten.count) snapshot(s); nothing was changed") }
+            if !report.forgotten.isEmpty && report.rehearsal != true { print("retention: forgot \(report.forgotten.count), pruned \(ProgressLine.bytes(report.prunedBytes))") }
             if let e = report.retentionError { Console.note("retention: FAILED: \(e)") }
             if let e = report.notifyError { Console.note("notify: \(e)") }
         }
-        if !report.ok { throw ExitCode(LifeboatError.Code.operationFailed.exitCode) }
+        if report.rehearsal == true, !report.ok { throw ExitCode(LifeboatError.Code.invalidInput.exitCode) }
+        if !report.ok { throw ExitCode(report.exitCode) }
     }
 }

@@ -28,6 +28,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 Console.note("garbage (\(why)):")
                 for path in report.garbage { Console.note("  \(path)") }
             }
+            for warning in report.warnings { Console.note("warning: \(warning)") }
             if !global.quiet {
                 let bytes = report.snapshots.reduce(0) { $0 + $1.bytes }
                 let kind = deep ? "deep-verified" : "verified"

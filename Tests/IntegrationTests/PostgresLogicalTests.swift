@@ -25,6 +25,7 @@ import LifeboatCore
         #expect(before["public.pgbench_accounts"]?.hasPrefix("500000:") == true)
         let secret = "s3cret-\(UUID().uuidString)"
         try secret.write(toFile: box.root + "/pgpass", atomically: true, encoding: .utf8)
+        chmod(box.root + "/pgpass", 0o600)
         try policy(box, port: server.port, extra: ", password_file: \(box.root)/pgpass")
 
         let backup = try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"])

@@ -82,6 +82,11 @@ import LifeboatCore
         let passwordFile = box.root + "/redis.pw"
         try "s3cret-pw\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         try policy(box, sources: "  cache: {type: redis, port: \(server.port), method: replica, user: backup, password_file: \(passwordFile)}")
+        // #13 item 12: a password file others can read is refused, with the chmod to run.
+        chmod(passwordFile, 0o644)
+        let loose = try CLI.run(["backup", "--policy", box.policy])
+        #expect(loose.status == 2 && loose.stderr.contains("chmod 600 \(passwordFile)"), "\(loose.output)")
+        chmod(passwordFile, 0o600)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
         // The password is in no argv, log line or manifest.

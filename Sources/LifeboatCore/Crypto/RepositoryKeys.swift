@@ -120,13 +120,6 @@ public struct RepositoryKeys: Sendable {
     }
 
     private static func readSecretFile(_ path: String, what: String) throws -> [UInt8] {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw LifeboatError.system("cannot read \(what)", path: path) }
-        guard st.st_mode & 0o077 == 0 else {
-            throw LifeboatError(.invalidInput, "\(what) \(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8)))",
-                                fix: "chmod 600 \(path)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw LifeboatError.system("cannot read \(what)", path: path) }
-        return Array(data)
+        try SecretFile.read(path, what: what)
     }
 }

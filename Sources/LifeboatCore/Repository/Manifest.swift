@@ -142,6 +142,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard stored == actual else {
             throw LifeboatError(.integrity, "manifest \(path) was modified: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
         }
+        if let extra = StrictJSON.unknownContent(data, decoded: manifest) {
+            throw LifeboatError(.integrity, "manifest \(path) was modified: it holds \(extra), which its checksum does not cover")
+        }
         for i in manifest.components.indices {
             manifest.components[i].entryCount = manifest.components[i].entries.count
             if !keepEntries { manifest.components[i].entries = [] }

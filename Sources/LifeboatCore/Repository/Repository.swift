@@ -23,12 +23,7 @@ public struct Repository: Sendable {
             throw LifeboatError(.invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
                                 fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
         }
-        let config: RepositoryConfig
-        do {
-            config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(data))
-        } catch {
-            throw LifeboatError(.integrity, "\(storage.location)/config.json is damaged", underlying: error)
-        }
+        let config = try RepositoryConfig.load(Data(data), path: "\(storage.location)/config.json")
         guard config.format == RepositoryConfig.currentFormat else {
             throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads format \(RepositoryConfig.currentFormat)")
         }
@@ -80,10 +75,12 @@ public struct Repository: Sendable {
             for dir in [disk.root, disk.path("snapshots"), disk.path("data"), disk.path("tmp")] {
                 try FileIO.makeDirectory(dir, mode: 0o700)
             }
+            guard chmod(disk.root, 0o700) == 0 else { throw LifeboatError.system("cannot set mode 0700 on", path: disk.root) }
             try FileIO.syncDirectory((disk.root as NSString).deletingLastPathComponent)
         } else if try !storage.list("").isEmpty {
             throw LifeboatError(.invalidInput, "\(storage.location) is not empty", fix: "choose a new prefix")
         }
+        config.checksum = try config.computeChecksum()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         guard try storage.create("config.json", Array(try encoder.encode(config)) + [0x0a]) else {
@@ -100,31 +97,41 @@ public struct Repository: Sendable {
     /// Every manifest, proved, oldest first, without entries unless `entries` (load one snapshot
     /// in full with `manifest(id:)`); manifests that fail to load come back as problems.
     public func loadSnapshots(entries: Bool = false) -> (snapshots: [Manifest], problems: [LifeboatError]) {
-        var snapshots: [Manifest] = []
-        var problems: [LifeboatError] = []
+        let catalog = catalog(entries: entries)
+        return (catalog.snapshots, catalog.listingError.map { [$0] } ?? catalog.damaged.map(\.error))
+    }
+
+    /// Every manifest: the proved ones oldest first, the damaged ones (with what their bytes
+    /// still claim), and those that vanished between the listing and the read (forgotten
+    /// meanwhile by a concurrent `forget`: not damage).
+    public func catalog(entries: Bool = false) -> SnapshotCatalog {
+        var catalog = SnapshotCatalog()
         let keys: [String]
         do {
             keys = try manifestKeys()
-        } catch let error as LifeboatError {
-            return ([], [error])
         } catch {
-            return ([], [LifeboatError(.operationFailed, "cannot list \(location)/snapshots", underlying: error)])
+            catalog.listingError = error as? LifeboatError ?? LifeboatError(.operationFailed, "cannot list \(location)/snapshots", underlying: error)
+            return catalog
         }
         for key in keys {
+            let id = String(key.dropFirst("snapshots/".count).dropLast(".json".count))
+            var bytes: [UInt8]?
             do {
-                let manifest = try manifest(key: key, entries: entries)
-                guard "snapshots/\(manifest.id).json" == key else {
-                    throw LifeboatError(.integrity, "manifest \(key) names id \(manifest.id)")
+                bytes = try storage.get(key)
+                guard let bytes else {
+                    catalog.vanished.append(id)
+                    continue
                 }
-                snapshots.append(manifest)
-            } catch let error as LifeboatError {
-                problems.append(error)
+                let manifest = try manifest(key: key, data: bytes, entries: entries)
+                guard manifest.id == id else { throw LifeboatError(.integrity, "manifest \(location)/\(key) names id \(manifest.id)") }
+                catalog.snapshots.append(manifest)
             } catch {
-                problems.append(LifeboatError(.integrity, "manifest \(key)", underlying: error))
+                let failure = error as? LifeboatError ?? LifeboatError(.integrity, "manifest \(location)/\(key)", underlying: error)
+                catalog.damaged.append(DamagedManifest(id: id, key: key, error: failure, bytes: bytes))
             }
         }
-        snapshots.sort { ($0.started, $0.id) < ($1.started, $1.id) }
-        return (snapshots, problems)
+        catalog.snapshots.sort { ($0.started, $0.id) < ($1.started, $1.id) }
+        return catalog
     }
 
     /// One snapshot's manifest in full (with entries), proved.
@@ -136,6 +143,10 @@ public struct Repository: Sendable {
         guard let data = try storage.get(key) else {
             throw LifeboatError(.integrity, "manifest \(location)/\(key) cannot be read")
         }
+        return try manifest(key: key, data: data, entries: entries)
+    }
+
+    private func manifest(key: String, data: [UInt8], entries: Bool) throws -> Manifest {
         let path = "\(location)/\(key)"
         let manifest = try Manifest.load(Data(data), path: path, keepEntries: entries)
         guard let keys else { return manifest }

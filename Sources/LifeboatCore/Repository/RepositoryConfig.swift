@@ -9,6 +9,38 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var created: String
     /// Present when the repository is encrypted.
     public var encryption: EncryptionConfig?
+    /// SHA-256 over the canonical encoding of every other field (absent in repositories made
+    /// before it was introduced, which are still read).
+    public var checksum: String?
+
+    /// The canonical checksum of this config's content (ignoring `checksum`).
+    public func computeChecksum() throws -> String {
+        var body = self
+        body.checksum = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return SHA256Hasher.hex(of: try encoder.encode(body))
+    }
+
+    /// Decodes and proves `config.json`: checksum (when present) and no content it does not cover.
+    static func load(_ data: Data, path: String) throws -> RepositoryConfig {
+        let config: RepositoryConfig
+        do {
+            config = try JSONDecoder().decode(RepositoryConfig.self, from: data)
+        } catch {
+            throw LifeboatError(.integrity, "\(path) is damaged: it cannot be read as a repository config", underlying: error)
+        }
+        if let stored = config.checksum {
+            let actual = try config.computeChecksum()
+            guard stored == actual else {
+                throw LifeboatError(.integrity, "\(path) is damaged: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
+            }
+        }
+        if let extra = StrictJSON.unknownContent(data, decoded: config) {
+            throw LifeboatError(.integrity, "\(path) is damaged: it holds \(extra), which this build does not know")
+        }
+        return config
+    }
 
     public init(format: Int = RepositoryConfig.currentFormat, id: String, created: String) {
         self.format = format

@@ -33,8 +33,25 @@ public struct Pruner {
         }
     }
 
-    public func run(dryRun: Bool) throws -> Report {
+    /// Removes (or lists, with `dryRun`) the garbage. Refuses, with `.invalidInput`, to run when
+    /// snapshots are stamped in the future (see `ClockGuard`), and to remove every byte of data
+    /// when no snapshot is left at all (an emptied `snapshots/` must not empty the repository)
+    /// unless `all`.
+    public func run(dryRun: Bool, clock: ClockGuard? = nil, all: Bool = false) throws -> Report {
+        let (snapshots, problems) = repository.loadSnapshots()
+        if let clock { try clock.check(snapshots, command: "lifeboat prune") }
+        guard problems.isEmpty else {
+            throw LifeboatError(.integrity, "prune needs every manifest readable, and \(problems.count) \(problems.count == 1 ? "is" : "are") not: "
+                                + problems.prefix(3).map(\.message).joined(separator: "; "),
+                                fix: "run `lifeboat verify` and repair or move the damaged manifests aside; nothing was removed")
+        }
         let garbage = try GarbageScan(repository: repository).items()
+        let data = garbage.filter { $0.kind == .unreferencedData }
+        if snapshots.isEmpty, !data.isEmpty, !all {
+            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds data (\(data.count) item\(data.count == 1 ? "" : "s")); "
+                                + "prune would delete all of it",
+                                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
+        }
         let expiredWAL = try WALExpiry(repository: repository).expired()
         let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size }
         if !dryRun {

@@ -1,28 +1,60 @@
+import Foundation
+
 /// How a person names a snapshot on the command line: its name, a prefix of its id, or `latest`.
 public struct SnapshotSelector: Sendable, CustomStringConvertible {
     public let text: String
     public init(_ text: String) { self.text = text }
     public var description: String { text }
 
-    /// The one snapshot `text` names among `snapshots` (oldest first), optionally only those
-    /// with a component for `source`. Ambiguity and absence are invalid input, with the choices.
+    /// The one snapshot `text` names among `snapshots` (oldest first).
     public func resolve(in snapshots: [Manifest], source: String? = nil) throws -> Manifest {
+        try resolve(in: SnapshotCatalog(snapshots: snapshots), source: source)
+    }
+
+    /// The one snapshot `text` names in `catalog`, optionally only those with a component for
+    /// `source`. Ambiguity and absence are invalid input, with the choices. A damaged manifest
+    /// that `text` names (by id prefix or by the name its bytes claim), or that may be newer than
+    /// the newest intact one when `text` is `latest`, is an integrity error naming it: it is
+    /// never skipped in favour of an older snapshot.
+    public func resolve(in catalog: SnapshotCatalog, source: String? = nil) throws -> Manifest {
+        let snapshots = catalog.snapshots
         let candidates = source.map { s in snapshots.filter { $0.component(s) != nil } } ?? snapshots
+        let damaged = catalog.damaged.filter { $0.mayHold(source) }
         if text == "latest" {
-            guard let newest = candidates.last else {
+            let newest = candidates.last
+            let blocking = damaged.filter { d in
+                guard let newest, let claimed = d.claimedStarted else { return true }
+                return claimed >= newest.time
+            }
+            if !blocking.isEmpty { throw Self.damage(blocking, meaning: "the newest snapshot", fallback: newest) }
+            guard let newest else {
                 let scope = source.map { " with source \"\($0)\"" } ?? ""
                 throw LifeboatError(.invalidInput, "the repository has no snapshot\(scope)")
             }
             return newest
         }
+        let damagedByName = damaged.filter { $0.claimedName == text }
+        if !damagedByName.isEmpty { throw Self.damage(damagedByName, meaning: "\"\(text)\"", fallback: candidates.last) }
         let byName = candidates.filter { $0.name == text }
         if byName.count == 1 { return byName[0] }
         if byName.count > 1 { throw ambiguous(byName) }
         guard text.count >= 4, text.allSatisfy(\.isHexDigit) else { throw missing(candidates, source: source) }
-        let byId = candidates.filter { $0.id.hasPrefix(text.lowercased()) }
+        let prefix = text.lowercased()
+        let damagedById = catalog.damaged.filter { $0.id.hasPrefix(prefix) }
+        if !damagedById.isEmpty { throw Self.damage(damagedById, meaning: "\"\(text)\"", fallback: nil) }
+        let byId = candidates.filter { $0.id.hasPrefix(prefix) }
         if byId.count == 1 { return byId[0] }
         if byId.count > 1 { throw ambiguous(byId) }
         throw missing(candidates, source: source)
+    }
+
+    /// The integrity error for damaged manifests a selection may mean, with how to choose
+    /// another snapshot explicitly.
+    static func damage(_ damaged: [DamagedManifest], meaning: String, fallback: Manifest?) -> LifeboatError {
+        let list = damaged.prefix(3).map { "\($0.key) (\($0.error.message))" }.joined(separator: "; ")
+        let older = fallback.map { "the newest intact one is \($0.name) (id \($0.id.prefix(8))); name it, or " } ?? ""
+        return LifeboatError(.integrity, "the manifest of \(meaning) may be damaged: \(list)",
+                             fix: "\(older)run `lifeboat snapshots` to choose one by name or id; `lifeboat verify` lists every damaged manifest")
     }
 
     private func ambiguous(_ matches: [Manifest]) -> LifeboatError {

@@ -42,14 +42,14 @@ public struct RestorePlan: Codable, Sendable {
     /// `at` (for a physical PostgreSQL source, the newest base backup finished by then).
     public static func make(repository: Repository, selector: SnapshotSelector?, source: String?,
                             target: String?, at: Date? = nil) throws -> (RestorePlan, Manifest) {
-        let snapshots = repository.loadSnapshots().snapshots
+        let catalog = repository.catalog()
         let chosen: Manifest
         if let selector {
-            chosen = try selector.resolve(in: snapshots, source: source)
+            chosen = try selector.resolve(in: catalog, source: source)
         } else if let at {
-            chosen = try latest(in: snapshots, source: source, before: at)
+            chosen = try latest(in: catalog, source: source, before: at)
         } else {
-            chosen = try SnapshotSelector("latest").resolve(in: snapshots, source: source)
+            chosen = try SnapshotSelector("latest").resolve(in: catalog, source: source)
         }
         let manifest = try repository.manifest(id: chosen.id)
         let component: Manifest.Component
@@ -72,6 +72,22 @@ public struct RestorePlan: Codable, Sendable {
                                file: component.file, storedBytes: component.bytes, contentBytes: component.contentBytes,
                                entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
         return (plan, manifest)
+    }
+
+    /// The newest snapshot with `source` whose recovery point is at or before `time`; a damaged
+    /// manifest that may be a better fit is an integrity error, never skipped.
+    static func latest(in catalog: SnapshotCatalog, source: String?, before time: Date) throws -> Manifest {
+        let chosen = try latest(in: catalog.snapshots, source: source, before: time)
+        let chosenPoint = Timestamp.parse(chosen.recoveryPoint) ?? .distantPast
+        let blocking = catalog.damaged.filter { d in
+            guard d.mayHold(source) else { return false }
+            guard let point = d.claimedRecoveryPoint else { return true }
+            return point <= time && point >= chosenPoint
+        }
+        if !blocking.isEmpty {
+            throw SnapshotSelector.damage(blocking, meaning: "the snapshot for \(Timestamp.rfc3339(time, fractional: true))", fallback: chosen)
+        }
+        return chosen
     }
 
     /// The newest snapshot with `source` whose recovery point is at or before `time`.

@@ -15,18 +15,17 @@ public struct PolicyRunner {
         self.progress = progress
     }
 
-    /// Runs at `now` (a simulated clock when given by `--now`).
-    public func run(now: Date, simulated: Bool, metricsFile: String?) async throws -> RunReport {
+    /// Runs now, on the machine's clock (`Clock`). `clock` decides what counts as a snapshot
+    /// from the future, which stops retention.
+    public func run(clock: ClockGuard, metricsFile: String?) async throws -> RunReport {
+        let now = clock.now
         let lock = try RepositoryLock(repository: repository, command: "lifeboat run --policy \(policy.file)")
         var state = try RunState.load(repository)
         var outcomes: [RunReport.Outcome] = []
         for schedule in policy.schedules {
-            guard let slot = schedule.cron.previousFiring(atOrBefore: now, in: policy.timeZone) else {
-                outcomes.append(.init(schedule: schedule.name, status: "not-due", slot: nil, snapshot: nil, error: nil))
-                continue
-            }
             var scheduleState = state.schedules[schedule.name] ?? .init()
-            if let last = scheduleState.lastSlot.flatMap(Timestamp.parse), last >= slot {
+            let (slot, skew) = due(schedule, scheduleState, clock: clock)
+            guard let slot else {
                 outcomes.append(.init(schedule: schedule.name, status: "not-due", slot: scheduleState.lastSlot, snapshot: nil, error: nil))
                 continue
             }
@@ -36,7 +35,7 @@ public struct PolicyRunner {
             do {
                 let result = try await BackupRunner(repository: repository, progress: progress)
                     .run(sources: sources, schedule: schedule.name, compression: schedule.compression ?? policy.compression,
-                         policyPath: policy.file, command: "lifeboat run", lock: lock, started: simulated ? now : Date())
+                         policyPath: policy.file, command: "lifeboat run", lock: lock, started: now)
                 scheduleState.lastSlot = slotText
                 scheduleState.lastSuccess = result.manifest.finished
                 scheduleState.lastError = nil
@@ -46,12 +45,12 @@ public struct PolicyRunner {
                     if case .double(let seconds) = component.metadata["capture_seconds"] { state.sources[i].durationSeconds = seconds }
                     state.sources[i].bytes = component.bytes
                 }
-                outcomes.append(.init(schedule: schedule.name, status: "ok", slot: slotText, snapshot: result.manifest.name, error: nil))
+                outcomes.append(.init(schedule: schedule.name, status: "ok", slot: slotText, snapshot: result.manifest.name, error: nil, warning: skew))
             } catch {
                 let message = (error as? LifeboatError)?.description ?? "\(error)"
                 scheduleState.lastError = message
                 for source in sources { state.sources[state.source(source.name, schedule.name)].failures += 1 }
-                outcomes.append(.init(schedule: schedule.name, status: "failed", slot: slotText, snapshot: nil, error: message))
+                outcomes.append(.init(schedule: schedule.name, status: "failed", slot: slotText, snapshot: nil, error: message, warning: skew))
             }
             state.schedules[schedule.name] = scheduleState
         }
@@ -59,11 +58,19 @@ public struct PolicyRunner {
         var forgotten: [String] = []
         var pruned: Int64 = 0
         var retentionError: String?
+        var clockRefused = false
         do {
-            let plan = ForgetPlan(policy: policy, snapshots: repository.loadSnapshots().snapshots)
+            let snapshots = repository.loadSnapshots().snapshots
+            do {
+                try clock.check(snapshots, command: "lifeboat run --policy \(policy.file)")
+            } catch {
+                clockRefused = true
+                throw error
+            }
+            let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: now)
             try repository.forget(ids: plan.forget)
             forgotten = plan.forget
-            pruned = try Pruner(repository: repository).run(dryRun: false).bytes
+            pruned = try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes
         } catch {
             retentionError = (error as? LifeboatError)?.description ?? "\(error)"
         }
@@ -73,6 +80,7 @@ public struct PolicyRunner {
         let ok = !outcomes.contains { $0.status == "failed" } && retentionError == nil
         var report = RunReport(now: Timestamp.rfc3339(now), ok: ok, schedules: outcomes, forgotten: forgotten,
                                prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
+        report.exitCode = ok ? 0 : (clockRefused && !outcomes.contains { $0.status == "failed" } ? 2 : 1)
         if let metricsFile {
             try PrometheusMetrics.write(PrometheusMetrics.render(state, now: now, succeeded: ok), to: metricsFile)
         }
@@ -84,6 +92,45 @@ public struct PolicyRunner {
             report.notifyError = await WebhookNotifier.send(
                 .init(text: text, policy: policy.file, host: ProcessInfo.processInfo.hostName, failures: failed), to: webhook)
         }
+        return report
+    }
+
+    /// The cron slot a schedule is due for, or nil when it is not due, and a warning when the
+    /// served slot recorded in the state lies in the future: that is clock skew (the clock went
+    /// back, or a clock that ran ahead served it), never a reason to skip backups.
+    func due(_ schedule: Policy.Schedule, _ state: RunState.ScheduleState, clock: ClockGuard) -> (slot: Date?, skew: String?) {
+        guard let slot = schedule.cron.previousFiring(atOrBefore: clock.now, in: policy.timeZone) else { return (nil, nil) }
+        guard let text = state.lastSlot, let last = Timestamp.parse(text) else { return (slot, nil) }
+        if last > clock.now.addingTimeInterval(clock.tolerance) {
+            return (slot, "the run state says slot \(text) was served, which is later than this machine's clock "
+                    + "(\(Timestamp.rfc3339(clock.now))): clock skew; backed up the current slot")
+        }
+        return last >= slot ? (nil, nil) : (slot, nil)
+    }
+
+    /// What `run` would do at `clock.now` (`run --now T --rehearse`), changing nothing: which
+    /// schedules are due, and what retention would forget among the snapshots there are.
+    public func rehearse(clock: ClockGuard) throws -> RunReport {
+        let state = try RunState.load(repository)
+        var outcomes: [RunReport.Outcome] = []
+        for schedule in policy.schedules {
+            let scheduleState = state.schedules[schedule.name] ?? .init()
+            let (slot, skew) = due(schedule, scheduleState, clock: clock)
+            outcomes.append(.init(schedule: schedule.name, status: slot == nil ? "not-due" : "due",
+                                  slot: slot.map { Timestamp.rfc3339($0) } ?? scheduleState.lastSlot, snapshot: nil, error: nil, warning: skew))
+        }
+        let snapshots = repository.loadSnapshots().snapshots
+        var retentionError: String?
+        var forgotten: [String] = []
+        do {
+            try clock.check(snapshots, command: "lifeboat run --policy \(policy.file)")
+            forgotten = ForgetPlan(policy: policy, snapshots: snapshots, now: clock.now).forget
+        } catch {
+            retentionError = (error as? LifeboatError)?.description ?? "\(error)"
+        }
+        var report = RunReport(now: Timestamp.rfc3339(clock.now), ok: retentionError == nil, schedules: outcomes, forgotten: forgotten,
+                               prunedBytes: 0, retentionError: retentionError, notifyError: nil)
+        report.rehearsal = true
         return report
     }
 }

@@ -9,6 +9,8 @@ public struct RunReport: Codable, Sendable {
         public var slot: String?
         public var snapshot: String?
         public var error: String?
+        /// Something a person should know (clock skew in the run state).
+        public var warning: String?
     }
 
     public var now: String
@@ -18,9 +20,15 @@ public struct RunReport: Codable, Sendable {
     public var prunedBytes: Int64
     public var retentionError: String?
     public var notifyError: String?
+    /// True for `run --rehearse`: nothing was backed up, forgotten or saved; `forgotten` lists
+    /// what retention would forget.
+    public var rehearsal: Bool?
+    /// The exit status this run calls for: 0, 1 (a backup or retention failed), 2 (retention
+    /// refused because of snapshots from the future). Not part of the JSON.
+    public var exitCode: Int32 = 0
 
     enum CodingKeys: String, CodingKey {
-        case now, ok, schedules, forgotten
+        case now, ok, schedules, forgotten, rehearsal
         case prunedBytes = "pruned_bytes", retentionError = "retention_error", notifyError = "notify_error"
     }
 }

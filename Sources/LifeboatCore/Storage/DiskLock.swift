@@ -8,8 +8,9 @@ final class DiskLock: StorageLock {
     let staleHolder: RepositoryLock.Holder?
 
     init(path: String, holder: RepositoryLock.Holder, location: String) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LifeboatError.system("cannot open lock file", path: path) }
+        fchmod(fd, 0o600)  // lock files made by older builds were 0644
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             var current: RepositoryLock.Holder?

@@ -134,13 +134,16 @@ public struct DiskStorage: RepositoryStorage {
         func consider(_ relative: String, all: Bool) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: path(relative))) ?? [] where all || name.hasPrefix(".") {
                 var st = stat()
-                guard lstat(path("\(relative)/\(name)"), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-                found.append(IncompleteWrite(name: "\(relative)/\(name)", key: "\(relative)/\(name)", bytes: Int64(st.st_size),
+                guard lstat(path(relative.isEmpty ? name : "\(relative)/\(name)"), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                let key = relative.isEmpty ? name : "\(relative)/\(name)"
+                found.append(IncompleteWrite(name: key, key: key, bytes: Int64(st.st_size),
                                              started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
             }
         }
         consider("tmp", all: true)
+        consider("", all: false)
         for folder in ["snapshots", "drills", "state", "wal"] { consider(folder, all: false) }
+        for id in (try? children("data/")) ?? [] { consider("data/\(id)", all: false) }
         for timeline in (try? children("wal/")) ?? [] { consider("wal/\(timeline)", all: false) }
         return found.sorted { $0.name < $1.name }
     }

@@ -103,4 +103,13 @@ public enum FileIO {
         var st = stat()
         return lstat(path, &st) == 0
     }
+
+    /// A name beside `path` to move its current content to, `PATH.lifeboat-previous-<time>`
+    /// with the time to the nanosecond, and never one that exists.
+    public static func asideName(for path: String) -> String {
+        while true {
+            let candidate = "\(path).lifeboat-previous-\(Timestamp.compactNanoseconds())"
+            if !exists(candidate) { return candidate }
+        }
+    }
 }

@@ -19,6 +19,13 @@ public enum Timestamp {
         return f.date(from: text)
     }
 
+    /// `20261122T020000.123456789Z`: unique to the nanosecond, for names of things moved aside.
+    public static func compactNanoseconds(_ date: Date = Date()) -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return compact(Date(timeIntervalSince1970: TimeInterval(now.tv_sec))).dropLast() + String(format: ".%09dZ", now.tv_nsec)
+    }
+
     /// `20261122T020000Z`: the time part of a snapshot name.
     public static func compact(_ date: Date) -> String {
         let f = DateFormatter()

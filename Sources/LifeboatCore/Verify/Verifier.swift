@@ -15,14 +15,17 @@ public struct Verifier {
     /// Verifies the snapshots `selectors` name (all when empty).
     public func run(selectors: [String], deep: Bool) throws -> VerifyReport {
         if deep, let keys = repository.keys, !keys.canOpen { throw keys.missingKey("verify --deep") }
-        let (all, manifestProblems) = repository.loadSnapshots()
-        var problems = manifestProblems.map { VerifyReport.Problem(snapshot: nil, id: nil, component: nil, message: $0.message) }
+        let catalog = repository.catalog()
+        if let error = catalog.listingError { throw error }
+        let all = catalog.snapshots
+        var problems = catalog.damaged.map { VerifyReport.Problem(snapshot: nil, id: $0.id, component: nil, message: $0.error.message) }
+        var forgottenMeanwhile = catalog.vanished
         var chosen: [Manifest] = []
         if selectors.isEmpty {
             chosen = all
         } else {
             for selector in selectors {
-                let manifest = try SnapshotSelector(selector).resolve(in: all)
+                let manifest = try SnapshotSelector(selector).resolve(in: catalog)
                 if !chosen.contains(where: { $0.id == manifest.id }) { chosen.append(manifest) }
             }
         }
@@ -40,19 +43,38 @@ public struct Verifier {
                         try verifyStored(manifest, component, base: verifiedBytes)
                     }
                 } catch let error as LifeboatError {
+                    if !manifestExists(manifest.id) {  // a concurrent forget (+ prune) removed it: not damage
+                        forgottenMeanwhile.append(manifest.id)
+                        break
+                    }
                     ok = false
                     problems.append(.init(snapshot: manifest.name, id: manifest.id, component: component.source, message: error.message))
                 }
                 verifiedBytes += component.bytes
             }
+            if forgottenMeanwhile.contains(manifest.id) { continue }
             results.append(.init(id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
                                  bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
         }
         let wal = selectors.isEmpty ? try verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
         progress.clear()
         let holder = RepositoryLock.currentHolder(of: repository)
+        let garbage = (try? GarbageScan(repository: repository).items()) ?? []
+        var warnings: [String] = []
+        if all.isEmpty && catalog.damaged.isEmpty && garbage.contains(where: { $0.kind == .unreferencedData }) {
+            warnings.append("the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`")
+        }
+        if !forgottenMeanwhile.isEmpty {
+            warnings.append("\(forgottenMeanwhile.count) snapshot\(forgottenMeanwhile.count == 1 ? " was" : "s were") forgotten while verify ran: "
+                            + forgottenMeanwhile.sorted().joined(separator: ", "))
+        }
         return VerifyReport(ok: problems.isEmpty, deep: deep, snapshots: results, problems: problems,
-                            garbage: GarbageScan(repository: repository).run(), writerActive: holder.map { "\($0)" }, wal: wal)
+                            garbage: garbage.map(\.name), writerActive: holder.map { "\($0)" }, wal: wal,
+                            warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted())
+    }
+
+    private func manifestExists(_ id: String) -> Bool {
+        ((try? repository.storage.get("snapshots/\(id).json")) ?? nil) != nil
     }
 
     /// Re-reads the stored file and compares size and SHA-256 with the manifest.

@@ -28,6 +28,11 @@ public struct VerifyReport: Codable, Sendable {
     public var writerActive: String?
     /// The PostgreSQL WAL archive, when the repository has one.
     public var wal: WALResult?
+    /// Things a person should know that are not damage (data without snapshots, snapshots
+    /// forgotten while verify ran).
+    public var warnings: [String] = []
+    /// Ids of snapshots a concurrent `forget` removed while verify ran (not problems).
+    public var forgottenMeanwhile: [String] = []
 
     /// What `verify` found in the WAL archive: its size, and with `--deep` every file's content
     /// checked against the SHA-256 in its name. Gaps and damage are also `problems`.
@@ -43,7 +48,7 @@ public struct VerifyReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case ok, deep, snapshots, problems, garbage, wal
-        case writerActive = "writer_active"
+        case ok, deep, snapshots, problems, garbage, wal, warnings
+        case writerActive = "writer_active", forgottenMeanwhile = "forgotten_meanwhile"
     }
 }

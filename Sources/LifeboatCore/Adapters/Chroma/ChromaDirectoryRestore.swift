@@ -67,7 +67,7 @@ struct ChromaDirectoryRestore {
     private func swap(staged: String, into target: String) throws -> String? {
         var aside: String?
         if FileIO.exists(target) {
-            aside = "\(target).lifeboat-previous-\(Timestamp.compact(Date()))"
+            aside = FileIO.asideName(for: target)
             try FileIO.rename(target, aside!)
         }
         try FileIO.rename(staged, target)

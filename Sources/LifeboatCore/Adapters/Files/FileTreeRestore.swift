@@ -124,7 +124,7 @@ struct FileTreeRestore {
     private func swapIn(staging: String, state: TargetState, parent: String) throws -> String? {
         var moved: String?
         if state == .occupied {
-            let aside = "\(target).lifeboat-previous-\(Timestamp.compact(Date()))"
+            let aside = FileIO.asideName(for: target)
             try FileIO.rename(target, aside)
             moved = aside
         }

@@ -129,10 +129,7 @@ struct PostgresEndpoint: Sendable {
     /// The password from `password_file`, or nil (libpq then reads PGPASSWORD/PGPASSFILE itself).
     func password() throws -> String? {
         guard let passwordFile else { return nil }
-        guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-            throw LifeboatError(.invalidInput, "cannot read password_file \(passwordFile)", fix: "check the path and its permissions")
-        }
-        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return try SecretFile.password(passwordFile)
     }
 
     func connect(database: String) throws -> PostgresConnection {

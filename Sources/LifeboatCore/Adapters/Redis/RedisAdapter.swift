@@ -57,10 +57,7 @@ public struct RedisAdapter: SourceAdapter {
     /// The password from `password_file` (first line) or the environment; never from argv.
     func password() throws -> String? {
         if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                throw LifeboatError(.invalidInput, "source \"\(name)\": cannot read password_file \(passwordFile)")
-            }
-            return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            return try SecretFile.password(passwordFile, what: "source \"\(name)\": password_file")
         }
         if let value = ProcessInfo.processInfo.environment[passwordEnv], !value.isEmpty { return value }
         if let config, let conf = try? RedisConfig(path: config) { return conf.requirepass }

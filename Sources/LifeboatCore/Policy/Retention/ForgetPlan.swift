@@ -25,7 +25,8 @@ public struct ForgetPlan: Sendable {
     /// Ids of the snapshots to forget (every group they belong to removes them).
     public var forget: [String]
 
-    public init(policy: Policy, snapshots: [Manifest]) {
+    /// `now`: `keep-within` never counts from a time later than it.
+    public init(policy: Policy, snapshots: [Manifest], now: Date? = nil) {
         var groups: [Group] = []
         var removedBy: [String: Int] = [:]
         var groupsOf: [String: Int] = [:]
@@ -44,7 +45,7 @@ public struct ForgetPlan: Sendable {
                 let retention = Retention(rules: rules, timeZone: policy.timeZone)
                 let times = group.map { Instant.parseRFC3339($0.started) ?? Instant($0.time) }
                 var keep: [Entry] = [], remove: [Entry] = []
-                for d in retention.apply(times) {
+                for d in retention.apply(times, now: now.map { Instant($0) }) {
                     let m = group[d.index]
                     if d.kept {
                         keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: retention.reasons(d.matches)))

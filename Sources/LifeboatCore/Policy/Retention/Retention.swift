@@ -46,8 +46,10 @@ public struct Retention: Sendable {
         return out
     }
 
-    /// Decisions for `times`, newest first.
-    public func apply(_ times: [Instant]) -> [Decision] {
+    /// Decisions for `times`, newest first. `keep-within` counts back from the newest time, or
+    /// from `now` when the newest is later (a snapshot stamped by a clock that ran ahead must not
+    /// push every real snapshot out of the window).
+    public func apply(_ times: [Instant], now: Instant? = nil) -> [Decision] {
         let order = times.indices.sorted { a, b in
             times[a] != times[b] ? times[b] < times[a] : a < b
         }
@@ -55,7 +57,8 @@ public struct Retention: Sendable {
             return order.map { Decision(index: $0, matches: .emptyPolicy) }
         }
         guard let newest = order.first else { return [] }
-        let cutoff = rules.within.flatMap { $0.isZero ? nil : withinCutoff(latest: times[newest], $0) }
+        let reference = now.map { min($0, times[newest]) } ?? times[newest]
+        let cutoff = rules.within.flatMap { $0.isZero ? nil : withinCutoff(latest: reference, $0) }
         var counts = (rules.last, rules.hourly, rules.daily, rules.weekly, rules.monthly, rules.yearly)
         var last = (-1, -1, -1, -1, -1, -1)
         let needsCalendar = rules.hourly > 0 || rules.daily > 0 || rules.weekly > 0 || rules.monthly > 0 || rules.yearly > 0
