@@ -26,6 +26,7 @@ struct ForgetCommand: AsyncParsableCommand {
         let clock = try self.clock.guardAt()
         try clock.check(snapshots, command: "lifeboat forget --policy \(policy.file)")
         let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: clock.now)
+        try clock.check(plan, command: "lifeboat forget --policy \(policy.file)")
         if !dryRun { try repository.forget(ids: plan.forget) }
         let pruned = prune ? try Pruner(repository: repository).run(dryRun: dryRun, clock: clock) : nil
         withExtendedLifetime(lock) {}

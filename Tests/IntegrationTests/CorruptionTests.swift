@@ -94,8 +94,10 @@ import LifeboatCore
         let verify = try CLI.run(["verify", "--repo", edited.box.repo])
         #expect(verify.status == 3)
         #expect(verify.stderr.contains("was modified"))
-        // A manifest that does not prove itself is never restored from.
-        #expect(try CLI.run(["restore", edited.name, "--repo", edited.box.repo, "--to", edited.box.root + "/r"]).status == 2)
+        // A manifest that does not prove itself is never restored from: naming it is exit 3 (#13 item 2).
+        let named = try CLI.run(["restore", edited.name, "--repo", edited.box.repo, "--to", edited.box.root + "/r"])
+        #expect(named.status == 3 && named.stderr.contains("damaged"), "\(named.output)")
+        #expect(!FileManager.default.fileExists(atPath: edited.box.root + "/r"))
     }
 
     @Test func leftoversOfInterruptedRunsAreGarbageNotCorruption() throws {

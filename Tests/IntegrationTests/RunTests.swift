@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import LifeboatCore
 
-/// `lifeboat run` as cron calls it, on a simulated clock (`--now`).
+/// `lifeboat run` as cron calls it, on a simulated machine clock (`LIFEBOAT_FAKE_NOW`).
 @Suite struct RunTests {
     func policy(_ box: Sandbox, extra: String = "", hourlyRetention: String = "{keep-last: 3}") throws {
         try """
@@ -17,9 +17,9 @@ import LifeboatCore
     }
 
     func run(_ box: Sandbox, _ now: String, metrics: String? = nil) throws -> (CLI.Result, [String: String]) {
-        var args = ["run", "--policy", box.policy, "--now", now, "--json"]
+        var args = ["run", "--policy", box.policy, "--json"]
         if let metrics { args += ["--metrics-file", metrics] }
-        let result = try CLI.run(args)
+        let result = try CLI.run(args, environment: ["LIFEBOAT_FAKE_NOW": now])
         let report = try result.json() as? [String: Any]
         var statuses: [String: String] = [:]
         for s in report?["schedules"] as? [[String: Any]] ?? [] { statuses[s["schedule"] as! String] = s["status"] as? String }

@@ -13,7 +13,27 @@ import Testing
 
     static let fragments = [":", "- ", "{", "}", "[", "]", "\"", "'", "\n", "  ", "\t", "#", "&a", "*a", "!!int ", "-1", "0",
                             "99999999999999999999", "keep-daily: ", "cron: ", "type: ", "files", "@hourly", "*/", "é", "\u{0}",
-                            "sources:", "schedules:", "retention:", "objectives:", "~", "null", "true", "1e9", "---", "...", "%"]
+                            "sources:", "schedules:", "retention:", "objectives:", "~", "null", "true", "1e9", "---", "...", "%",
+                            "keep-within: ", "1000000000000y", "999y", "1000y", "8784000h", "keep-last: ", "1000000", "keep-yearly: "]
+
+    /// Snapshots of every schedule and source a policy names, spread over years (some in the
+    /// future of the rehearsal clock), for retention to chew on.
+    static func snapshots(for policy: Policy, using generator: inout SeededGenerator) -> [Manifest] {
+        var out: [Manifest] = []
+        for schedule in policy.schedules + [Policy.Schedule(name: "manual", cron: try! CronSchedule(parsing: "@daily"), sources: [], compression: nil, retention: nil)] {
+            for _ in 0..<Int.random(in: 0...12, using: &generator) {
+                let time = Date(timeIntervalSince1970: Double.random(in: -2e9...4e9, using: &generator))
+                let components = policy.sources.map {
+                    Manifest.Component(source: $0.name, type: "files", file: "data/x/\($0.name).tar", compression: "none", bytes: 1, sha256: "",
+                                       contentBytes: 1, entries: [], metadata: [:], warnings: [])
+                }
+                out.append(Manifest(id: Hex.random(bytes: 8), name: "\(schedule.name)-x", schedule: schedule.name, policy: nil, host: "h",
+                                    started: Timestamp.rfc3339(time), finished: Timestamp.rfc3339(time), recoveryPoint: Timestamp.rfc3339(time),
+                                    tools: [:], components: components))
+            }
+        }
+        return out
+    }
 
     func mutate(_ text: String, using generator: inout SeededGenerator) -> String {
         var chars = Array(text.unicodeScalars)
@@ -49,8 +69,14 @@ import Testing
                 text = mutate(Self.seeds[i % Self.seeds.count], using: &generator)
             }
             do {
-                _ = try PolicyLoader.parse(text, file: "fuzz.yaml")
+                let policy = try PolicyLoader.parse(text, file: "fuzz.yaml")
                 loaded += 1
+                // What forget --dry-run and run's retention compute, with snapshots present.
+                let snapshots = Self.snapshots(for: policy, using: &generator)
+                let now = Date(timeIntervalSince1970: Double.random(in: 0...3e9, using: &generator))
+                let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: now)
+                _ = ClockGuard(now: now).future(snapshots)
+                #expect(plan.forget.allSatisfy { id in snapshots.contains { $0.id == id && $0.schedule != "manual" } })
             } catch let error as LifeboatError {
                 refused += 1
                 if error.code != .invalidInput || error.location == nil || error.location!.line < 1 {

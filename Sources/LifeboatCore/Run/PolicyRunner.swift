@@ -68,6 +68,12 @@ public struct PolicyRunner {
                 throw error
             }
             let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: now)
+            do {
+                try clock.check(plan, command: "lifeboat run --policy \(policy.file)")
+            } catch {
+                clockRefused = true
+                throw error
+            }
             try repository.forget(ids: plan.forget)
             forgotten = plan.forget
             pruned = try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes

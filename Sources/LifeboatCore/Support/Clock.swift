@@ -28,6 +28,15 @@ public struct ClockGuard: Sendable {
         self.allowFuture = allowFuture
     }
 
+    /// Throws `.invalidInput` when `plan` looks like the work of a clock that jumped forward
+    /// (see `ForgetPlan.jumps`), unless `allowFuture`.
+    public func check(_ plan: ForgetPlan, command: String) throws {
+        guard !plan.jumps.isEmpty, !allowFuture else { return }
+        throw LifeboatError(.invalidInput, "retention was not applied: " + plan.jumps.joined(separator: "; ")
+                            + "; a clock that jumped forward would make keep-within forget every earlier snapshot",
+                            fix: "check the clock (`timedatectl`, NTP) and the newest snapshot's time; if the gap is real (the host was off), rerun `\(command)` with --allow-future")
+    }
+
     /// Snapshots stamped later than now plus the tolerance.
     public func future(_ snapshots: [Manifest]) -> [Manifest] {
         let limit = now.addingTimeInterval(tolerance)

@@ -22,12 +22,17 @@ public struct ForgetPlan: Sendable {
     }
 
     public var groups: [Group]
+    /// Groups whose newest snapshot is further from the one before it than their `keep-within`
+    /// span while the plan removes some of them: what a clock that jumped forward looks like
+    /// (keep-within would then forget every real snapshot). `ClockGuard` refuses such a plan.
+    public var jumps: [String] = []
     /// Ids of the snapshots to forget (every group they belong to removes them).
     public var forget: [String]
 
     /// `now`: `keep-within` never counts from a time later than it.
     public init(policy: Policy, snapshots: [Manifest], now: Date? = nil) {
         var groups: [Group] = []
+        var jumps: [String] = []
         var removedBy: [String: Int] = [:]
         var groupsOf: [String: Int] = [:]
         for schedule in policy.schedules {
@@ -54,10 +59,18 @@ public struct ForgetPlan: Sendable {
                         removedBy[m.id, default: 0] += 1
                     }
                 }
+                if let within = rules.within, !within.isZero, !remove.isEmpty {
+                    let sorted = times.sorted(by: >)
+                    if sorted.count >= 2, Double(sorted[0].seconds - sorted[1].seconds) > within.approximateSeconds {
+                        let newest = group.max { $0.time < $1.time }!
+                        jumps.append("\(source) / \(schedule.name): the newest snapshot \(newest.name) is \(Int((Double(sorted[0].seconds - sorted[1].seconds) / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                    }
+                }
                 groups.append(Group(source: source, schedule: schedule.name, keep: keep, remove: remove))
             }
         }
         self.groups = groups
+        self.jumps = jumps
         forget = snapshots.filter { m in (removedBy[m.id] ?? 0) > 0 && removedBy[m.id] == groupsOf[m.id] }.map(\.id)
     }
 }
