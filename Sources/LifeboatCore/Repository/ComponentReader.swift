@@ -41,7 +41,7 @@ public final class ComponentReader {
         let record = try matcher.expect(header)
         let path: SafePath
         do {
-            path = try SafePath(header.path)
+            path = try SafePath(header.name)
         } catch let error as LifeboatError {
             throw matcher.failure(error.message)
         }

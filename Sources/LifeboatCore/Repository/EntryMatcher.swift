@@ -19,13 +19,13 @@ public struct EntryMatcher {
         }
         let expected = component.entries[index]
         index += 1
-        guard header.path == expected.path else {
+        guard header.name == expected.name else {
             throw failure("entry \"\(expected.path)\": stored data has \"\(header.path)\" in its place")
         }
         guard header.kind == expected.kind else {
             throw failure("entry \"\(expected.path)\": stored as \(header.kind?.rawValue ?? "an unsupported type"), manifest says \(expected.kind.rawValue)")
         }
-        guard header.size == expected.size, header.target == expected.target else {
+        guard header.size == expected.size, header.targetName == expected.targetName else {
             throw failure("entry \"\(expected.path)\": stored header differs from the manifest (size \(header.size) vs \(expected.size))")
         }
         return expected

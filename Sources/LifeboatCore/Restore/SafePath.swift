@@ -1,34 +1,49 @@
 /// An entry path proven to stay inside a restore target: relative, no `..`, no empty or NUL
-/// components. `.` components are dropped; the root entry is the empty path.
+/// components. `.` components are dropped; the root entry is the empty path. Components are
+/// bytes (names need not be UTF-8).
 public struct SafePath: Sendable, Equatable, CustomStringConvertible {
-    /// The components, none of them `.`, `..` or empty.
-    public let components: [String]
+    /// The components' bytes, none of them `.`, `..` or empty.
+    public let componentBytes: [[UInt8]]
+
+    /// The components for people (invalid UTF-8 escaped).
+    public var components: [String] { componentBytes.map { EntryName(bytes: $0).text } }
 
     /// Validates `raw` as stored in an archive; throws `.integrity` for an escaping path.
     public init(_ raw: String) throws {
-        guard !raw.contains("\0") else { throw LifeboatError(.integrity, "entry path contains a NUL byte: \(raw.debugDescription)") }
-        guard !raw.hasPrefix("/") else {
-            throw LifeboatError(.integrity, "entry \"\(raw)\" has an absolute path and would land outside the target; refused")
+        try self.init(EntryName(raw))
+    }
+
+    /// Validates a stored name's bytes; throws `.integrity` for an escaping path.
+    public init(_ name: EntryName) throws {
+        let raw = name.bytes
+        guard !raw.contains(0) else { throw LifeboatError(.integrity, "entry path contains a NUL byte: \(name.text.debugDescription)") }
+        guard raw.first != 0x2f else {
+            throw LifeboatError(.integrity, "entry \"\(name)\" has an absolute path and would land outside the target; refused")
         }
-        var parts: [String] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
-            if part == "." { continue }
-            guard part != ".." else {
-                throw LifeboatError(.integrity, "entry \"\(raw)\" contains \"..\" and could land outside the target; refused")
+        var parts: [[UInt8]] = []
+        for part in raw.split(separator: 0x2f, omittingEmptySubsequences: true) {
+            if part.elementsEqual([0x2e]) { continue }
+            guard !part.elementsEqual([0x2e, 0x2e]) else {
+                throw LifeboatError(.integrity, "entry \"\(name)\" contains \"..\" and could land outside the target; refused")
             }
-            parts.append(String(part))
+            parts.append(Array(part))
         }
-        components = parts
+        componentBytes = parts
     }
 
     /// True for the root entry (`.`).
-    public var isRoot: Bool { components.isEmpty }
+    public var isRoot: Bool { componentBytes.isEmpty }
 
     /// The path relative to the target, `.` for the root.
     public var description: String { isRoot ? "." : components.joined(separator: "/") }
 
-    /// The path under `base`.
+    /// The path under `base` (for names that are UTF-8; see `bytes(under:)` for any name).
     public func under(_ base: String) -> String {
         isRoot ? base : base + "/" + components.joined(separator: "/")
+    }
+
+    /// The path under `base`, as bytes.
+    public func bytes(under base: String) -> [UInt8] {
+        componentBytes.reduce(Array(base.utf8)) { $0 + [0x2f] + $1 }
     }
 }

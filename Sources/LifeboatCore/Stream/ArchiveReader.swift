@@ -7,7 +7,12 @@ import Foundation
 public final class ArchiveReader {
     /// One entry's header as stored.
     public struct Header: Sendable {
+        /// The path as stored, for people (see `name` for its bytes).
         public var path: String
+        /// The path's bytes.
+        public var name: EntryName
+        /// The link target's bytes.
+        public var targetName: EntryName?
         public var kind: EntryRecord.Kind?
         public var mode: UInt32
         public var mtime: Int64
@@ -24,19 +29,21 @@ public final class ArchiveReader {
             case lifeboat_ae_iflnk(): .symlink
             default: nil
             }
-            let name = archive_entry_pathname_utf8(e) ?? archive_entry_pathname(e)
-            let linkTarget = archive_entry_symlink_utf8(e) ?? archive_entry_symlink(e)
-            var path = name.map { String(cString: $0) } ?? ""
+            // Raw bytes: names are stored as the filesystem's bytes (hdrcharset=BINARY); older
+            // archives' UTF-8 names come back as the same bytes in the UTF-8 locale.
+            var bytes = archive_entry_pathname(e).map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? []
             if kind == .directory {  // tar stores directory names with a trailing slash
-                while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+                while bytes.count > 1 && bytes.last == 0x2f { bytes.removeLast() }
             }
-            self.path = path
+            name = EntryName(bytes: bytes)
+            self.path = name.text
+            targetName = archive_entry_symlink(e).map { EntryName(bytes: Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))) }
             self.kind = kind
             mode = UInt32(archive_entry_perm(e))
             mtime = Int64(archive_entry_mtime(e))
             mtimeNanoseconds = Int64(archive_entry_mtime_nsec(e))
             size = archive_entry_size(e)
-            target = linkTarget.map { String(cString: $0) }
+            target = targetName?.text
             owner = Owner(uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)), gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)))
         }
     }

@@ -27,6 +27,9 @@ public final class ArchiveWriter {
         archive = a
         // Every stored property is set: from here on a throw runs deinit, which frees both.
         try check(archive_write_set_format_pax(a), "set pax format")
+        // Names are stored as the filesystem's bytes (pax hdrcharset=BINARY), never converted:
+        // a name that is not UTF-8 must round-trip, not be dropped.
+        try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes")
         try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
         try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
         let context = Unmanaged.passUnretained(sink).toOpaque()
@@ -48,15 +51,25 @@ public final class ArchiveWriter {
 
     /// Adds a directory entry.
     public func addDirectory(path: String, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
-        let record = EntryRecord(path: path, kind: .directory, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec))
+        try addDirectory(name: EntryName(path), mode: mode, mtime: mtime, owner: owner)
+    }
+
+    /// Adds a directory entry named by bytes.
+    public func addDirectory(name: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
+        let record = EntryRecord(name: name, kind: .directory, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: nil)
         try writeHeader(record, type: lifeboat_ae_ifdir(), owner: owner)
         entries.append(record)
     }
 
     /// Adds a symbolic link entry.
     public func addSymlink(path: String, target: String, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
-        let record = EntryRecord(path: path, kind: .symlink, mode: mode & 0o7777,
+        try addSymlink(name: EntryName(path), target: EntryName(target), mode: mode, mtime: mtime, owner: owner)
+    }
+
+    /// Adds a symbolic link entry whose name and target are bytes.
+    public func addSymlink(name: EntryName, target: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
+        let record = EntryRecord(name: name, kind: .symlink, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
         try writeHeader(record, type: lifeboat_ae_iflnk(), owner: owner)
         entries.append(record)
@@ -68,8 +81,15 @@ public final class ArchiveWriter {
     @discardableResult
     public func addFile(path: String, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
                         sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
-        var record = EntryRecord(path: path, kind: .file, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
+        try addFile(name: EntryName(path), mode: mode, mtime: mtime, size: size, from: fd, sourcePath: sourcePath, owner: owner)
+    }
+
+    /// `addFile` for an entry named by bytes.
+    @discardableResult
+    public func addFile(name: EntryName, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
+                        sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
+        var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
         let hasher = SHA256Hasher()
         var left = size
@@ -162,12 +182,12 @@ public final class ArchiveWriter {
     private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?) throws {
         guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
         defer { archive_entry_free(entry) }
-        archive_entry_set_pathname_utf8(entry, record.path)
+        record.name.withCString { archive_entry_set_pathname(entry, $0) }
         archive_entry_set_filetype(entry, type)
         archive_entry_set_perm(entry, mode_t(record.mode))
         archive_entry_set_mtime(entry, time_t(record.mtime), Int(record.mtimeNanoseconds))
         archive_entry_set_size(entry, record.size)
-        if let target = record.target { archive_entry_set_symlink_utf8(entry, target) }
+        record.targetName?.withCString { archive_entry_set_symlink(entry, $0) }
         if let owner {
             archive_entry_set_uid(entry, la_int64_t(owner.uid))
             archive_entry_set_gid(entry, la_int64_t(owner.gid))

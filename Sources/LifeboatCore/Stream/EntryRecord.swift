@@ -21,21 +21,38 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     public var sha256: String?
     /// Link target, for symlinks.
     public var target: String?
+    /// The path's bytes in hex when they are not valid UTF-8 (`path` then shows them escaped).
+    public var pathHex: String?
+    /// The link target's bytes in hex when they are not valid UTF-8.
+    public var targetHex: String?
+
+    /// The path as bytes.
+    public var name: EntryName { EntryName(text: path, hex: pathHex) }
+    /// The link target as bytes.
+    public var targetName: EntryName? { target.map { EntryName(text: $0, hex: targetHex) } }
 
     public init(path: String, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
                 size: Int64 = 0, sha256: String? = nil, target: String? = nil) {
-        self.path = path
+        self.init(name: EntryName(path), kind: kind, mode: mode, mtime: mtime, mtimeNanoseconds: mtimeNanoseconds,
+                  size: size, sha256: sha256, target: target.map(EntryName.init))
+    }
+
+    public init(name: EntryName, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
+                size: Int64 = 0, sha256: String? = nil, target: EntryName?) {
+        self.path = name.text
+        self.pathHex = name.hex
+        self.target = target?.text
+        self.targetHex = target?.hex
         self.kind = kind
         self.mode = mode
         self.mtime = mtime
         self.mtimeNanoseconds = mtimeNanoseconds
         self.size = size
         self.sha256 = sha256
-        self.target = target
     }
 
     enum CodingKeys: String, CodingKey {
         case path, kind, mode, mtime, size, sha256, target
-        case mtimeNanoseconds = "mtime_ns"
+        case mtimeNanoseconds = "mtime_ns", pathHex = "path_hex", targetHex = "target_hex"
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// Walks a directory tree (without following symlinks below the root) in sorted order and writes
-/// every object into the archive, directories before their content.
+/// every object into the archive, directories before their content. Names are bytes from
+/// `readdir` to `openat` (never converted to strings, so names that are not UTF-8 are kept), and
+/// every directory is opened relative to its parent, so paths of any length are walked.
 struct FileTreeCapture {
     let root: String
     let exclude: [String]
@@ -11,6 +13,8 @@ struct FileTreeCapture {
     private(set) var directories = 0
     private(set) var symlinks = 0
     private(set) var warnings: [String] = []
+    private var vanished: [String] = []
+    private var special: [String] = []
 
     init(root: String, exclude: [String], writer: ArchiveWriter, source: String) {
         self.root = root
@@ -22,81 +26,128 @@ struct FileTreeCapture {
     mutating func run() throws {
         var st = stat()
         guard stat(root, &st) == 0 else {
-            throw LifeboatError(.operationFailed, "source \"\(source)\": cannot read \(root): \(String(cString: strerror(errno)))",
+            let code = errno
+            throw LifeboatError(code == ENOENT || code == ENOTDIR ? .invalidInput : .operationFailed,
+                                "source \"\(source)\": cannot read \(root): \(String(cString: strerror(code)))",
                                 fix: "check the `path:` of source \"\(source)\" in the policy")
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw LifeboatError(.invalidInput, "source \"\(source)\": \(root) is not a directory",
                                 fix: "point `path:` at a directory")
         }
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw LifeboatError.system("source \"\(source)\": cannot open", path: root) }
+        defer { close(fd) }
         try writer.addDirectory(path: ".", mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
         directories += 1
-        try walk(relative: "")
+        try walk(fd, relative: EntryName(bytes: []))
+        warnings += Self.summarise(vanished, what: "vanished while the backup ran")
+        warnings += Self.summarise(special, what: "is a special file (socket, FIFO or device) and was skipped")
     }
 
-    private mutating func walk(relative: String) throws {
-        let absolute = relative.isEmpty ? root : root + "/" + relative
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: absolute).sorted()
-        } catch {
-            throw LifeboatError(.operationFailed, "source \"\(source)\": cannot list \(absolute)", underlying: error)
-        }
+    /// One warning per name, or one line with the count and the first few when there are many.
+    static func summarise(_ names: [String], what: String) -> [String] {
+        guard names.count > 10 else { return names.map { "\($0) \(what)" } }
+        return ["\(names.count) entries: each \(what) (first: \(names.prefix(5).joined(separator: ", ")), …)"]
+    }
+
+    private mutating func walk(_ dirfd: Int32, relative: EntryName) throws {
+        let names = try Self.list(dirfd, path: display(relative))
         for name in names {
-            let rel = relative.isEmpty ? name : relative + "/" + name
+            let rel = relative.appending(name)
             if excluded(rel, name: name) { continue }
-            let full = root + "/" + rel
             var st = stat()
-            guard lstat(full, &st) == 0 else {
-                if errno == ENOENT { warnings.append("\(rel) vanished while the backup ran"); continue }
-                throw LifeboatError.system("source \"\(source)\": cannot stat", path: full)
+            let found = EntryName.withCString(name) { fstatat(dirfd, $0, &st, AT_SYMLINK_NOFOLLOW) }
+            guard found == 0 else {
+                if errno == ENOENT { vanished.append(rel.text); continue }
+                throw LifeboatError.system("source \"\(source)\": cannot stat", path: display(rel))
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                try writer.addDirectory(path: rel, mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
-                directories += 1
-                try walk(relative: rel)
-            case S_IFREG:
-                try addFile(rel, full: full, st: st)
-            case S_IFLNK:
-                guard let target = readLink(full) else {
-                    throw LifeboatError.system("source \"\(source)\": cannot read symlink", path: full)
+                let child = EntryName.withCString(name) { openat(dirfd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                guard child >= 0 else {
+                    if errno == ENOENT { vanished.append(rel.text); continue }
+                    throw LifeboatError.system("source \"\(source)\": cannot open directory", path: display(rel))
                 }
-                try writer.addSymlink(path: rel, target: target, mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
+                defer { close(child) }
+                try writer.addDirectory(name: rel, mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
+                directories += 1
+                try walk(child, relative: rel)
+            case S_IFREG:
+                try addFile(rel, name: name, in: dirfd)
+            case S_IFLNK:
+                guard let target = Self.readLink(dirfd, name) else {
+                    if errno == ENOENT { vanished.append(rel.text); continue }
+                    throw LifeboatError.system("source \"\(source)\": cannot read symlink", path: display(rel))
+                }
+                try writer.addSymlink(name: rel, target: EntryName(bytes: target), mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
                 symlinks += 1
             default:
-                warnings.append("\(rel) is a special file (socket, FIFO or device) and was skipped")
+                special.append(rel.text)
             }
         }
     }
 
-    private mutating func addFile(_ rel: String, full: String, st: stat) throws {
-        let fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    private mutating func addFile(_ rel: EntryName, name: [UInt8], in dirfd: Int32) throws {
+        let fd = EntryName.withCString(name) { openat(dirfd, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         guard fd >= 0 else {
-            if errno == ENOENT { warnings.append("\(rel) vanished while the backup ran"); return }
-            throw LifeboatError.system("source \"\(source)\": cannot open", path: full)
+            if errno == ENOENT { vanished.append(rel.text); return }
+            throw LifeboatError.system("source \"\(source)\": cannot open", path: display(rel))
         }
         defer { close(fd) }
         var now = stat()
-        guard fstat(fd, &now) == 0 else { throw LifeboatError.system("cannot stat", path: full) }
-        let (_, changed) = try writer.addFile(path: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
-                                              size: Int64(now.st_size), from: fd, sourcePath: full, owner: owner(now))
-        if changed { warnings.append("\(rel) changed size while it was read; the stored copy may be inconsistent") }
+        guard fstat(fd, &now) == 0 else { throw LifeboatError.system("cannot stat", path: display(rel)) }
+        let (_, changed) = try writer.addFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
+                                              size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now))
+        if changed { warnings.append("\(rel.text) changed size while it was read; the stored copy may be inconsistent") }
         files += 1
     }
 
-    private func excluded(_ rel: String, name: String) -> Bool {
-        exclude.contains { fnmatch($0, rel, 0) == 0 || fnmatch($0, name, 0) == 0 }
+    /// The entries of an open directory, as bytes, sorted bytewise (without `.` and `..`).
+    static func list(_ dirfd: Int32, path: String) throws -> [[UInt8]] {
+        let copy = dup(dirfd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            throw LifeboatError.system("cannot list", path: path)
+        }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw LifeboatError.system("cannot list", path: path) }
+                break
+            }
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { Array(UnsafeBufferPointer(start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)))) }
+            }
+            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
+            names.append(name)
+        }
+        return names.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    private func excluded(_ rel: EntryName, name: [UInt8]) -> Bool {
+        exclude.contains { pattern in
+            rel.withCString { fnmatch(pattern, $0, 0) == 0 } || EntryName.withCString(name) { fnmatch(pattern, $0, 0) == 0 }
+        }
+    }
+
+    /// The full path for messages.
+    private func display(_ rel: EntryName) -> String {
+        rel.bytes.isEmpty ? root : root + "/" + rel.text
     }
 
     private func owner(_ st: stat) -> Owner {
         Owner(uid: st.st_uid, gid: st.st_gid)
     }
 
-    private func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, buffer.count - 1)
+    private static func readLink(_ dirfd: Int32, _ name: [UInt8]) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = EntryName.withCString(name) { path in
+            buffer.withUnsafeMutableBytes { readlinkat(dirfd, path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        }
         guard n >= 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Array(buffer[0..<n])
     }
 }

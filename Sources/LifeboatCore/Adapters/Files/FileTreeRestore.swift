@@ -54,33 +54,37 @@ struct FileTreeRestore {
 
     private func extract(reader: ComponentReader, into staging: String) throws -> (Int, Int64) {
         let asRoot = geteuid() == 0
-        var directories: [(path: String, record: EntryRecord)] = []
+        var directories: [(path: [UInt8], record: EntryRecord)] = []
         var count = 0
         var bytes: Int64 = 0
         while let entry = try reader.next() {
-            let destination = entry.path.under(staging)
+            let destination = entry.path.bytes(under: staging)
+            let shown = entry.path.under(staging)
             try ensureParents(of: entry.path, staging: staging, entry: entry.record.path)
             switch entry.record.kind {
             case .directory:
                 if !entry.path.isRoot {
-                    guard mkdir(destination, 0o700) == 0 else { throw LifeboatError.system("cannot create directory", path: destination) }
+                    guard EntryName.withCString(destination, { mkdir($0, 0o700) }) == 0 else { throw LifeboatError.system("cannot create directory", path: shown) }
                 }
                 directories.append((destination, entry.record))
             case .symlink:
-                guard symlink(entry.record.target ?? "", destination) == 0 else { throw LifeboatError.system("cannot create symlink", path: destination) }
+                let target = entry.record.targetName?.bytes ?? []
+                let made = EntryName.withCString(target) { t in EntryName.withCString(destination) { symlink(t, $0) } }
+                guard made == 0 else { throw LifeboatError.system("cannot create symlink", path: shown) }
             case .file:
                 guard !entry.path.isRoot else { throw LifeboatError(.integrity, "a file entry names the target itself") }
-                try writeFile(destination, reader: reader, record: entry.record)
+                try writeFile(destination, shown: shown, reader: reader, record: entry.record)
                 bytes += entry.record.size
             }
-            if asRoot { lchown(destination, entry.header.owner.uid, entry.header.owner.gid) }
-            if entry.record.kind != .directory { try setTimes(destination, entry.record) }
+            if asRoot { _ = EntryName.withCString(destination) { lchown($0, entry.header.owner.uid, entry.header.owner.gid) } }
+            if entry.record.kind != .directory { try setTimes(destination, shown: shown, entry.record) }
             count += 1
             progress.update("restoring: \(count) entries, \(ProgressLine.bytes(bytes))")
         }
         for (path, record) in directories.reversed() {  // children before parents, so mtimes stick
-            guard chmod(path, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: path) }
-            try setTimes(path, record)
+            let shown = EntryName(bytes: path).text
+            guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else { throw LifeboatError.system("cannot chmod", path: shown) }
+            try setTimes(path, shown: shown, record)
         }
         let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { lifeboat_syncfs(fd); close(fd) }
@@ -88,36 +92,38 @@ struct FileTreeRestore {
         return (count, bytes)
     }
 
-    private func writeFile(_ path: String, reader: ComponentReader, record: EntryRecord) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: path) }
+    private func writeFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
+        let fd = EntryName.withCString(path) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: shown) }
         defer { close(fd) }
-        try reader.readData { try FileIO.writeAll(fd, $0, path: path) }
-        guard fchmod(fd, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: path) }
+        try reader.readData { try FileIO.writeAll(fd, $0, path: shown) }
+        guard fchmod(fd, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: shown) }
     }
 
     /// Every parent of `path` inside staging must be a real directory: never a symlink, so no
     /// entry can be written through one to a place outside the target.
     private func ensureParents(of path: SafePath, staging: String, entry: String) throws {
-        var current = staging
-        for component in path.components.dropLast() {
-            current += "/" + component
+        var current = Array(staging.utf8)
+        for component in path.componentBytes.dropLast() {
+            current += [0x2f] + component
             var st = stat()
-            if lstat(current, &st) != 0 {
-                guard mkdir(current, 0o700) == 0 else { throw LifeboatError.system("cannot create directory", path: current) }
+            if EntryName.withCString(current, { lstat($0, &st) }) != 0 {
+                guard EntryName.withCString(current, { mkdir($0, 0o700) }) == 0 else {
+                    throw LifeboatError.system("cannot create directory", path: EntryName(bytes: current).text)
+                }
                 continue
             }
             guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw LifeboatError(.integrity, "entry \"\(entry)\" would be written through the symlink or file \"\(component)\" and could land outside the target; refused")
+                throw LifeboatError(.integrity, "entry \"\(entry)\" would be written through the symlink or file \"\(EntryName(bytes: component))\" and could land outside the target; refused")
             }
         }
     }
 
-    private func setTimes(_ path: String, _ record: EntryRecord) throws {
+    private func setTimes(_ path: [UInt8], shown: String, _ record: EntryRecord) throws {
         let time = timespec(tv_sec: Int(record.mtime), tv_nsec: Int(record.mtimeNanoseconds))
         var times = [time, time]
-        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
-            throw LifeboatError.system("cannot set the time of", path: path)
+        guard EntryName.withCString(path, { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+            throw LifeboatError.system("cannot set the time of", path: shown)
         }
     }
 
