@@ -60,5 +60,19 @@ import LifeboatCore
         #expect(result.stderr.contains("symlink"), "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: target))
+        // #13 item 6: deep verify applies the same rule, naming the entry.
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3 && deep.stderr.contains("link/owned.txt"), "\(deep.output)")
+    }
+
+    @Test func item6_anEntryStoredTwiceFailsDeepVerify() throws {
+        let box = try Sandbox("twice")
+        try craft(in: box) { w in
+            try w.addDirectory(path: ".", mode: 0o755, mtime: Self.t)
+            try w.addBytes(path: "a.txt", Array("one".utf8), mtime: Self.t)
+            try w.addBytes(path: "a.txt", Array("two".utf8), mtime: Self.t)
+        }
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3 && deep.stderr.contains("stored twice"), "\(deep.output)")
     }
 }

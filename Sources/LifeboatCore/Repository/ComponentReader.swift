@@ -12,6 +12,11 @@ public final class ComponentReader {
     private let reader: ArchiveReader
     private var matcher: EntryMatcher
     private var current: EntryRecord?
+    /// Every path seen so far, and which of them are not directories: an entry below a symlink
+    /// or a file, or a path stored twice, is refused here, so `verify --deep` reports exactly
+    /// what `restore` would refuse.
+    private var seen = Set<[UInt8]>()
+    private var nonDirectories = Set<[UInt8]>()
     public var component: Manifest.Component { matcher.component }
 
     /// Opens `component` of `snapshot` in `repository`; a missing file is an integrity failure.
@@ -45,8 +50,24 @@ public final class ComponentReader {
         } catch let error as LifeboatError {
             throw matcher.failure(error.message)
         }
+        try checkPlacement(path, record: record)
         current = record
         return Entry(record: record, header: header, path: path)
+    }
+
+    private func checkPlacement(_ path: SafePath, record: EntryRecord) throws {
+        let full = path.componentBytes.joined(separator: [0x2f]).map { $0 }
+        guard seen.insert(full).inserted else {
+            throw matcher.failure("entry \"\(record.path)\" is stored twice; a restore would refuse it")
+        }
+        var prefix: [UInt8] = []
+        for component in path.componentBytes.dropLast() {
+            prefix += prefix.isEmpty ? component : [0x2f] + component
+            if nonDirectories.contains(prefix) {
+                throw matcher.failure("entry \"\(record.path)\" would be written through the symlink or file \"\(EntryName(bytes: prefix))\" and could land outside the target; a restore refuses it")
+            }
+        }
+        if record.kind != .directory { nonDirectories.insert(full) }
     }
 
     /// Streams the current entry's content to `body`, then checks its size and SHA-256.
