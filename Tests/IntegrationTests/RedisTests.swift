@@ -186,3 +186,42 @@ import LifeboatCore
         #expect(try server.client().expect("GET", "written-after-the-first-save-began").text == "yes")
     }
 }
+
+/// #13 item 5: a restored RDB the server cannot load never leaves production down.
+@Suite struct RedisRollbackTests {
+    /// A CRC-valid RDB that Redis refuses to load (an object type it does not know).
+    static func unloadableRDB() -> [UInt8] {
+        var body = Array("REDIS0010".utf8) + [0xFE, 0x00, 0xFB, 0x01, 0x00, 0x1F, 0x01] + Array("k".utf8) + [0x01, 0x76, 0xFF]
+        var crc = CRC64()
+        body.withUnsafeBytes { crc.update($0) }
+        body += (0..<8).map { UInt8(truncatingIfNeeded: crc.value >> (8 * UInt64($0))) }
+        return body
+    }
+
+    @Test func item5_anUnloadableRDBIsRolledBackAndTheOldDataServed() throws {
+        let box = try Sandbox("redis-rollback")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate(keys: 1_000)
+        let before = try server.digest()
+        _ = try server.client().call("SAVE")
+        try CLI.run(["init", "--repo", box.repo])
+        let id = "00000000feedface"
+        let file = "data/\(id)/cache.tar"
+        let writer = try ArchiveWriter(output: try DiskStorage(root: box.repo).writer(file), compression: .none)
+        try writer.addBytes(path: "dump.rdb", Self.unloadableRDB(), mode: 0o600, mtime: timespec(tv_sec: 1_700_000_000, tv_nsec: 0))
+        let stored = try writer.finish()
+        let now = Timestamp.rfc3339(Date())
+        let manifest = Manifest(id: id, name: "manual-bad", schedule: "manual", policy: nil, host: "x", started: now, finished: now,
+                                recoveryPoint: now, tools: [:],
+                                components: [.init(source: "cache", type: "redis", file: file, compression: "none", bytes: stored.bytes,
+                                                   sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
+                                                   metadata: ["rdb_version": .int(10), "keys_total": .int(1)], warnings: [])])
+        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: box.repo + "/snapshots/\(id).json"))
+
+        let restore = try CLI.run(["restore", "manual-bad", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 1, "\(restore.output)")
+        #expect(restore.stderr.contains("the previous RDB was put back") && restore.stderr.contains("serving the previous data"), "\(restore.output)")
+        #expect(restore.stderr.contains("the server log says"), "\(restore.output)")
+        #expect(try server.digest() == before)
+    }
+}

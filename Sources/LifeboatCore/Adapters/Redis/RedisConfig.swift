@@ -12,6 +12,8 @@ public struct RedisConfig: Sendable {
     public var appendonly = false
     public var appenddirname = "appendonlydir"
     public var requirepass: String?
+    /// The server's log file (resolved against the config's directory), if it logs to one.
+    public var logfile: String?
 
     public var rdbPath: String { dir + "/" + dbfilename }
     public var aofPath: String { dir + "/" + appenddirname }
@@ -36,6 +38,7 @@ public struct RedisConfig: Sendable {
             case "appendonly": appendonly = value.lowercased() == "yes"
             case "appenddirname": appenddirname = value
             case "requirepass": requirepass = value
+            case "logfile": logfile = value.isEmpty ? nil : (value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value))
             default: break
             }
         }

@@ -26,8 +26,9 @@ struct RedisRestore {
         let staged = "\(conf.dir)/.\(conf.dbfilename).lifeboat-\(Hex.random(bytes: 4))"
         let bytes = try stage(reader: reader, to: staged)
         var checks: [String] = []
+        var wasRunning = false
         do {
-            let wasRunning = try shutdownIfRunning(conf)
+            wasRunning = try shutdownIfRunning(conf)
             checks.append(wasRunning ? "stopped the running server (SHUTDOWN NOSAVE)" : "server was not running")
         } catch {
             unlink(staged)
@@ -39,12 +40,35 @@ struct RedisRestore {
             try FileIO.rename(conf.rdbPath, previous!)
         }
         try FileIO.rename(staged, conf.rdbPath)
+        var movedAOF: String?
         if conf.appendonly && FileIO.exists(conf.aofPath) {
-            try FileIO.rename(conf.aofPath, "\(conf.aofPath).lifeboat-previous-\(stamp)")
+            movedAOF = "\(conf.aofPath).lifeboat-previous-\(stamp)"
+            try FileIO.rename(conf.aofPath, movedAOF!)
             checks.append("moved the AOF directory aside to \(conf.aofPath).lifeboat-previous-\(stamp)")
         }
         try FileIO.syncDirectory(conf.dir)
         let restored = Date()
+        do {
+            checks += try bringUp(conf)
+        } catch {
+            // The server must not stay down on data it cannot load: put the previous files back
+            // and start it on them, then report why the restored RDB failed.
+            let reason = Self.logReason(conf)
+            let rollback = rollBack(conf, previous: previous, aof: movedAOF, restart: wasRunning)
+            let message = (error as? LifeboatError)?.message ?? "\(error)"
+            throw LifeboatError(.operationFailed, "redis restore into \(conf.path) failed: \(message)"
+                                + (reason.map { "; the server log says: \($0)" } ?? "") + "; \(rollback)",
+                                fix: "the restored RDB is kept at \(conf.rdbPath).lifeboat-failed; check the snapshot with `lifeboat verify --deep`")
+        }
+        var outcome = RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
+        outcome.phases = [.init(name: "restore", started: began, seconds: restored.timeIntervalSince(began))]
+        outcome.addPhase("start", since: restored)
+        return outcome
+    }
+
+    /// Starts the server on the restored RDB and proves it serves the snapshot's data.
+    private func bringUp(_ conf: RedisConfig) throws -> [String] {
+        var checks: [String] = []
         let client = try start(conf)
         if conf.appendonly {
             try client.expect("CONFIG", "SET", "appendonly", "yes")
@@ -56,15 +80,44 @@ struct RedisRestore {
         let keys = try RedisInfo.fetch(client, section: "keyspace").keyspace.values.reduce(0, +)
         if case .int(let recorded)? = component.metadata["keys_total"] {
             guard !(recorded > 0 && keys == 0) else {
-                throw LifeboatError(.operationFailed, "redis \(client.endpoint) started empty after the restore (the snapshot has \(recorded) keys)",
-                                    fix: "check the server log; the previous RDB is at \(previous ?? "(none)")")
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint) started empty after the restore (the snapshot has \(recorded) keys)")
             }
             checks.append("keys: \(keys) (the snapshot's server had \(recorded) when it was taken)")
         }
-        var outcome = RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
-        outcome.phases = [.init(name: "restore", started: began, seconds: restored.timeIntervalSince(began))]
-        outcome.addPhase("start", since: restored)
-        return outcome
+        return checks
+    }
+
+    /// Stops whatever runs, sets the restored RDB aside, puts the previous RDB and AOF
+    /// directory back and starts the server on them as its config says. Returns what it did.
+    private func rollBack(_ conf: RedisConfig, previous: String?, aof: String?, restart: Bool) -> String {
+        _ = try? shutdownIfRunning(conf)
+        unlink(conf.rdbPath + ".lifeboat-failed")
+        _ = try? FileIO.rename(conf.rdbPath, conf.rdbPath + ".lifeboat-failed")
+        var steps: [String] = []
+        if let previous, (try? FileIO.rename(previous, conf.rdbPath)) != nil { steps.append("the previous RDB was put back") }
+        if let aof, (try? FileIO.rename(aof, conf.aofPath)) != nil { steps.append("the previous AOF directory was put back") }
+        guard previous != nil || aof != nil else { return "there was no previous data to put back; the server is stopped" }
+        guard restart else { return steps.joined(separator: ", ") + "; the server was not running before and was left stopped" }
+        let status = try? ChildProcess.run(["redis-server", conf.path, "--daemonize", "yes"], in: (conf.path as NSString).deletingLastPathComponent)
+        var serving = false
+        for _ in 0..<600 where status == 0 && !serving {
+            if let client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 2),
+               (try? client.authenticate(user: nil, password: conf.requirepass)) != nil,
+               let info = try? RedisInfo.fetch(client, section: "persistence"), info["loading"] == "0" {
+                serving = true
+            } else {
+                usleep(50_000)
+            }
+        }
+        steps.append(serving ? "the server is serving the previous data again" : "the server did not start on the previous data: start it by hand")
+        return steps.joined(separator: ", ")
+    }
+
+    /// The last warning or error the server logged (`# …` lines), if it logs to a file.
+    static func logReason(_ conf: RedisConfig) -> String? {
+        guard let logfile = conf.logfile, let text = try? String(contentsOfFile: logfile, encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n").suffix(40).filter { $0.contains(" # ") }
+        return lines.last.map { String($0[$0.range(of: " # ")!.upperBound...]).trimmingCharacters(in: .whitespaces) }
     }
 
     /// `--to-config FILE`, or a generated config for a scratch server in `--to DIR` on `--port`.
