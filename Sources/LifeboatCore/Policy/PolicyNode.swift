@@ -24,6 +24,9 @@ public struct PolicyNode {
             }
             return PolicyNode(node: root, file: file)
         } catch let error as YamlError {
+            if case .duplicatedKeysInMapping(let duplicates, _) = error, let key = duplicates.first {
+                throw duplicateKey(key, in: text, file: file)
+            }
             throw syntaxError(error, file: file)
         }
     }
@@ -120,6 +123,26 @@ public struct PolicyNode {
     }
 
     private var describeValue: String { kindName }
+
+    /// A key given twice in one mapping, located at its second occurrence (Yams reports only
+    /// the mapping's start).
+    static func duplicateKey(_ key: String, in text: String, file: String) -> LifeboatError {
+        var first: (line: Int, indent: Int)?
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let indent = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(indent)
+            let quoted = [key, "\"\(key)\"", "'\(key)'"]
+            guard quoted.contains(where: { rest.hasPrefix($0 + ":") || rest.hasPrefix($0 + " :") }) else { continue }
+            if let first, first.indent == indent {
+                return LifeboatError(.invalidInput, "key \"\(key)\" appears twice in one mapping (first at line \(first.line))",
+                                     fix: "keep one \"\(key)\" and merge what the two say",
+                                     location: .init(file: file, line: number + 1, column: indent + 1))
+            }
+            if first == nil { first = (number + 1, indent) }
+        }
+        return LifeboatError(.invalidInput, "key \"\(key)\" appears twice in one mapping", fix: "keep one \"\(key)\"",
+                             location: .init(file: file, line: 1, column: 1))
+    }
 
     private static func syntaxError(_ error: YamlError, file: String) -> LifeboatError {
         switch error {

@@ -39,6 +39,7 @@ public final class ArchiveWriter {
                 try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
                 return la_ssize_t(length)
             } catch {
+                sink.callbackError = error
                 return -1
             }
         }, nil, nil), "open archive")
@@ -201,7 +202,9 @@ public final class ArchiveWriter {
     }
 
     private func failure(_ what: String) -> LifeboatError {
-        LifeboatError(.operationFailed, "cannot \(what) in the stored archive: \(errorText())")
+        if let error = sink.callbackError as? LifeboatError { return error }
+        if let error = sink.callbackError { return LifeboatError(.operationFailed, "cannot \(what) in the stored archive: \(error)") }
+        return LifeboatError(.operationFailed, "cannot \(what) in the stored archive: \(errorText())")
     }
 
     private func errorText() -> String {

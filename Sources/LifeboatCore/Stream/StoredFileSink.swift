@@ -23,6 +23,9 @@ final class StoredFileSink: @unchecked Sendable {
     private var closed = false
     private var runningThreads = 0
     private var failure: (any Error)?
+    /// The error a write from libarchive's callback threw (libarchive itself only sees -1), so
+    /// the writer can report it with its path or endpoint instead of "unknown libarchive error".
+    var callbackError: (any Error)?
     // Touched only by the caller's thread.
     private var current: [UInt8] = []
     /// Starts the workers and the writer for `output`.

@@ -63,7 +63,23 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
         self.message = message
         self.fix = fix
         self.location = location
-        self.underlying = underlying.map { String(describing: $0) }
+        self.underlying = underlying.map(Self.describe)
+    }
+
+    /// A cause in words: Foundation's file errors become their path and errno's text, never a
+    /// `NSCocoaErrorDomain Code=257` dump.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? LifeboatError { return error.message }
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return String(describing: error) }
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        var reason = ns.localizedFailureReason ?? ns.localizedDescription
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(posix.code)))
+        } else if ns.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(ns.code)))
+        }
+        return path.map { "\($0): \(reason)" } ?? reason
     }
 
     public var description: String {

@@ -32,7 +32,11 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQstatus(c) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(c)
-            throw LifeboatError(.operationFailed, "cannot connect to PostgreSQL at \(description): \(message)")
+            // Authentication failures are configuration (exit 2), as for Redis; the rest is the server.
+            let auth = message.contains("password authentication failed") || message.contains("no password supplied")
+                || message.contains("authentication failed") || message.contains("no pg_hba.conf entry")
+            throw LifeboatError(auth ? .invalidInput : .operationFailed, "cannot connect to PostgreSQL at \(description): \(message)",
+                                fix: auth ? "check `user:` and the password (password_file, PGPASSWORD or ~/.pgpass) of the source" : nil)
         }
         conn = c
     }
