@@ -224,6 +224,7 @@ import LifeboatCore
     @Test func item12_lockAndRepositoryModesAndUniqueAsideNames() throws {
         let box = try Sandbox("modes")
         try box.file("a.conf", Array("x".utf8))
+        try box.file("bin/tool", Array("#!/bin/sh\n".utf8), mode: 0o4755)
         try FileManager.default.createDirectory(atPath: box.repo, withIntermediateDirectories: true)
         chmod(box.repo, 0o755)
         try CLI.run(["init", "--repo", box.repo])
@@ -235,6 +236,8 @@ import LifeboatCore
         #expect(st.st_mode & 0o777 == 0o600)
         let target = box.root + "/out"
         #expect(try CLI.run(["restore", "latest", "--repo", box.repo, "--to", target]).status == 0)
+        stat(target + "/bin/tool", &st)
+        #expect(st.st_mode & 0o7777 == 0o4755, "setuid kept (the tests run as root, so chown ran before it)")
         let one = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", target, "--force"])
         let two = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", target, "--force"])
         #expect(one.status == 0 && two.status == 0, "\(one.output) \(two.output)")

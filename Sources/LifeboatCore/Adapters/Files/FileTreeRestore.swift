@@ -25,9 +25,14 @@ struct FileTreeRestore {
         let staging = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-restore-\(Hex.random(bytes: 4))"
         guard mkdir(staging, 0o700) == 0 else { throw LifeboatError.system("cannot create staging directory", path: staging) }
         do {
-            let (entries, bytes) = try extract(reader: reader, into: staging)
+            let (entries, bytes, unprivileged) = try extract(reader: reader, into: staging)
             let moved = try swapIn(staging: staging, state: targetState, parent: parent)
-            return RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
+            var outcome = RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
+            if !unprivileged.isEmpty {
+                outcome.checks.append("warning: setuid/setgid bits could not be restored on \(unprivileged.count) file\(unprivileged.count == 1 ? "" : "s") (not running as root): "
+                                      + unprivileged.prefix(5).joined(separator: ", "))
+            }
+            return outcome
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
@@ -52,9 +57,10 @@ struct FileTreeRestore {
         return .occupied
     }
 
-    private func extract(reader: ComponentReader, into staging: String) throws -> (Int, Int64) {
+    private func extract(reader: ComponentReader, into staging: String) throws -> (Int, Int64, [String]) {
         let asRoot = geteuid() == 0
         var directories: [(path: [UInt8], record: EntryRecord)] = []
+        var unprivileged: [String] = []
         var count = 0
         var bytes: Int64 = 0
         while let entry = try reader.next() {
@@ -77,6 +83,12 @@ struct FileTreeRestore {
                 bytes += entry.record.size
             }
             if asRoot { _ = EntryName.withCString(destination) { lchown($0, entry.header.owner.uid, entry.header.owner.gid) } }
+            if entry.record.kind == .file, entry.record.mode & 0o6000 != 0 {
+                // chown clears setuid/setgid: set the mode again, and say so if it did not stick.
+                var st = stat()
+                _ = EntryName.withCString(destination) { chmod($0, mode_t(entry.record.mode)); return lstat($0, &st) }
+                if UInt32(st.st_mode) & 0o6000 != entry.record.mode & 0o6000 { unprivileged.append(entry.record.path) }
+            }
             if entry.record.kind != .directory { try setTimes(destination, shown: shown, entry.record) }
             count += 1
             progress.update("restoring: \(count) entries, \(ProgressLine.bytes(bytes))")
@@ -89,7 +101,7 @@ struct FileTreeRestore {
         let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { lifeboat_syncfs(fd); close(fd) }
         progress.clear()
-        return (count, bytes)
+        return (count, bytes, unprivileged)
     }
 
     private func writeFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
