@@ -107,9 +107,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     public func computeChecksum() throws -> String {
         var body = self
         body.checksum = nil
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return SHA256Hasher.hex(of: try encoder.encode(body))
+        return try StrictJSON.checksum(of: body)
     }
 
     /// The bytes written to `snapshots/<id>.json`: sealed with its checksum, pretty-printed.

@@ -17,9 +17,7 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public func computeChecksum() throws -> String {
         var body = self
         body.checksum = nil
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return SHA256Hasher.hex(of: try encoder.encode(body))
+        return try StrictJSON.checksum(of: body)
     }
 
     /// Decodes and proves `config.json`: checksum (when present) and no content it does not cover.

@@ -52,7 +52,7 @@ public struct Pruner {
                                 + "prune would delete all of it",
                                 fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
-        let expiredWAL = try WALExpiry(repository: repository).expired()
+        let expiredWAL = try WALExpiry(repository: repository).expired(snapshots: snapshots)
         let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size }
         if !dryRun {
             for item in garbage {

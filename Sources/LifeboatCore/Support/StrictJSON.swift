@@ -4,6 +4,15 @@ import Foundation
 /// a key this build does not know (added by hand, or by a bit flip in a key name) is damage,
 /// since no checksum computed over the decoded value covers it.
 enum StrictJSON {
+    /// SHA-256 (hex) of the canonical encoding of `value`: keys sorted, no insignificant
+    /// whitespace, slashes unescaped. What manifests and `config.json` store as `checksum`
+    /// (computed over the value with its own `checksum` removed).
+    static func checksum<T: Encodable>(of value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return SHA256Hasher.hex(of: try encoder.encode(value))
+    }
+
     /// A description of the first content of `data` that `decoded` does not carry, or nil.
     static func unknownContent<T: Encodable>(_ data: Data, decoded: T) -> String? {
         guard let stored = try? JSONSerialization.jsonObject(with: data),

@@ -7,9 +7,9 @@ import Foundation
 struct WALExpiry {
     let repository: Repository
 
-    /// The archived objects to remove.
-    func expired() throws -> [StoredObject] {
-        let starts = repository.loadSnapshots().snapshots.flatMap(\.components)
+    /// The archived objects to remove, given every snapshot of the repository.
+    func expired(snapshots: [Manifest]) throws -> [StoredObject] {
+        let starts = snapshots.flatMap(\.components)
             .filter { $0.type == PostgresAdapter.type && $0.metadata["mode"]?.stringValue == "physical" }
             .compactMap { $0.metadata["start_wal"]?.stringValue.flatMap(WALArchive.position(of:)) }
         guard let oldest = starts.min() else { return [] }

@@ -60,10 +60,10 @@ public struct ForgetPlan: Sendable {
                     }
                 }
                 if let within = rules.within, !within.isZero, !remove.isEmpty {
-                    let sorted = times.sorted(by: >)
-                    if sorted.count >= 2, Double(sorted[0].seconds - sorted[1].seconds) > within.approximateSeconds {
-                        let newest = group.max { $0.time < $1.time }!
-                        jumps.append("\(source) / \(schedule.name): the newest snapshot \(newest.name) is \(Int((Double(sorted[0].seconds - sorted[1].seconds) / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                    let order = times.indices.sorted { times[$0] > times[$1] }
+                    let gap = order.count >= 2 ? Double(times[order[0]].seconds - times[order[1]].seconds) : 0
+                    if gap > within.approximateSeconds {
+                        jumps.append("\(source) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
                     }
                 }
                 groups.append(Group(source: source, schedule: schedule.name, keep: keep, remove: remove))
