@@ -22,7 +22,6 @@ struct RedisRestore {
         try checkVersion()
         let began = Date()
         try FileIO.makeDirectory(conf.dir)
-        let stamp = Timestamp.compact(Date())
         let staged = "\(conf.dir)/.\(conf.dbfilename).lifeboat-\(Hex.random(bytes: 4))"
         let bytes = try stage(reader: reader, to: staged)
         var checks: [String] = []
@@ -36,15 +35,15 @@ struct RedisRestore {
         }
         var previous: String?
         if FileIO.exists(conf.rdbPath) {
-            previous = "\(conf.rdbPath).lifeboat-previous-\(stamp)"
+            previous = FileIO.asideName(for: conf.rdbPath)
             try FileIO.rename(conf.rdbPath, previous!)
         }
         try FileIO.rename(staged, conf.rdbPath)
         var movedAOF: String?
         if conf.appendonly && FileIO.exists(conf.aofPath) {
-            movedAOF = "\(conf.aofPath).lifeboat-previous-\(stamp)"
+            movedAOF = FileIO.asideName(for: conf.aofPath)
             try FileIO.rename(conf.aofPath, movedAOF!)
-            checks.append("moved the AOF directory aside to \(conf.aofPath).lifeboat-previous-\(stamp)")
+            checks.append("moved the AOF directory aside to \(movedAOF!)")
         }
         try FileIO.syncDirectory(conf.dir)
         let restored = Date()
