@@ -103,13 +103,7 @@ import LifeboatCore
     func killDuringRetentionLeavesAConsistentRepository(point: String) throws {
         let box = try Sandbox("crash-retention")
         try box.file("a.conf", Array("x".utf8))
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              hourly: {cron: "0 * * * *", retention: {keep-last: 1}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
         try CLI.run(["init", "--repo", box.repo])
         for _ in 1...4 {
             let backup = try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"])

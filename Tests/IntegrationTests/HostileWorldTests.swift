@@ -42,13 +42,7 @@ import LifeboatCore
     @Test func item3_aFutureTimestampDoesNotWipeTheRepository() throws {
         let box = try Sandbox("future")
         try box.file("a.conf", Array("x".utf8))
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              hourly: {cron: "0 * * * *", retention: {keep-within: 2d}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-within: 2d}}"])
         try CLI.run(["init", "--repo", box.repo])
         for hour in 3...5 {
             let r = try CLI.run(["run", "--policy", box.policy], environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T0\(hour):00:00Z"])
@@ -98,13 +92,7 @@ import LifeboatCore
 
     @Test func item4_anEnormousKeepWithinIsRefusedAtLoad() throws {
         let box = try Sandbox("overflow")
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              daily: {cron: "0 2 * * *", retention: {keep-within: 1000000000000y}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-within: 1000000000000y}}"])
         try CLI.run(["init", "--repo", box.repo])
         for args in [["forget", "--policy", box.policy], ["run", "--policy", box.policy]] {
             let r = try CLI.run(args)
@@ -121,13 +109,7 @@ import LifeboatCore
         let box = try Sandbox("race")
         try box.file("a.conf", Array("x".utf8))
         try box.file("b.bin", Sandbox.randomBytes(2_000_000))
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              hourly: {cron: "0 * * * *", retention: {keep-last: 1}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
         try CLI.run(["init", "--repo", box.repo])
         for round in 0..<6 {
             for hour in 0..<5 {
@@ -194,13 +176,7 @@ import LifeboatCore
     @Test func item11_aSteppedDayOfMonthRunsEveryOtherDay() throws {
         let box = try Sandbox("cron-step")
         try box.file("a.conf", Array("x".utf8))
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              other: {cron: "0 0 */2 * *"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["other: {cron: \"0 0 */2 * *\"}"])
         try CLI.run(["init", "--repo", box.repo])
         let first = try CLI.run(["run", "--policy", box.policy, "--json"], environment: ["LIFEBOAT_FAKE_NOW": "2026-11-21T01:00:00Z"])
         #expect(first.status == 0)
@@ -209,14 +185,7 @@ import LifeboatCore
         #expect(((try even.json() as? [String: Any])?["schedules"] as? [[String: Any]])?.first?["status"] as? String == "not-due")
         let odd = try CLI.run(["run", "--policy", box.policy, "--json"], environment: ["LIFEBOAT_FAKE_NOW": "2026-11-23T01:00:00Z"])
         #expect(((try odd.json() as? [String: Any])?["schedules"] as? [[String: Any]])?.first?["status"] as? String == "ok")
-        try box.policy.write(toFile: box.policy, atomically: true, encoding: .utf8)
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              never: {cron: "0 0 31 2 *"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(schedules: ["never: {cron: \"0 0 31 2 *\"}"])
         let never = try CLI.run(["run", "--policy", box.policy])
         #expect(never.status == 2 && never.stderr.contains("never fires"), "\(never.output)")
     }
@@ -276,133 +245,5 @@ import LifeboatCore
         }
         try bytes.write(to: URL(fileURLWithPath: config))
         #expect(damaged > 0)
-    }
-}
-
-/// #13 item 1 and the long-path part of item 12: names are bytes; deep trees are walked.
-@Suite struct FileNameBytesTests {
-    /// Every object below `root` as `relative-path-bytes(hex) kind size sha256 target(hex)`, by python3
-    /// (bytes API, so nothing is re-encoded), one line each, sorted.
-    static func describe(_ root: String) throws -> [String] {
-        let script = """
-            import os, sys, hashlib
-            root = os.fsencode(sys.argv[1]); out = []
-            for d, dirs, files in os.walk(root):
-                for n in dirs + files:
-                    p = os.path.join(d, n); rel = os.path.relpath(p, root).hex(); st = os.lstat(p)
-                    if os.path.islink(p): out.append(rel + " l " + os.readlink(p).hex())
-                    elif os.path.isdir(p): out.append(rel + " d")
-                    else: out.append(rel + " f " + hashlib.sha256(open(p, 'rb').read()).hexdigest() + " " + oct(st.st_mode & 0o7777))
-            print("\\n".join(sorted(out)))
-            """
-        return try runPython(script, [root]).split(separator: "\n").map(String.init)
-    }
-
-    static func runPython(_ script: String, _ args: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    @Test func item1_namesThatAreNotUTF8RoundTripByteForByte() throws {
-        let box = try Sandbox("names")
-        try box.file("plain.txt", Array("ok\n".utf8))
-        _ = try Self.runPython("""
-            import os, sys
-            s = os.fsencode(sys.argv[1])
-            os.makedirs(s + b'/dir-\\xff')
-            for i in range(3): open(s + b'/dir-\\xff/f%d' % i, 'wb').write(b'x' * (i + 1))
-            open(s + b'/latin1-\\xe9\\xff.txt', 'wb').write(b'latin1')
-            os.symlink(b'target-\\xfe', s + b'/link-\\xfd')
-            """, [box.source])
-        try CLI.run(["init", "--repo", box.repo])
-        let backup = try CLI.run(["backup", "--policy", box.policy, "--json"])
-        #expect(backup.status == 0, "\(backup.output)")
-        #expect(!backup.stderr.contains("vanished"), "\(backup.output)")
-        let summary = try #require(try backup.json() as? [String: Any])
-        #expect((summary["components"] as? [[String: Any]])?.first?["entries"] as? Int == 8)
-        let show = try CLI.run(["show", "latest", "--repo", box.repo, "--json"])
-        #expect(show.stdout.contains("dir-\\\\xff") && show.stdout.contains("\"path_hex\""), "escaped in JSON, bytes beside")
-        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
-        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out"])
-        #expect(restore.status == 0, "\(restore.output)")
-        let before = try Self.describe(box.source), after = try Self.describe(box.root + "/out")
-        #expect(before.count == 7)
-        #expect(before == after)
-    }
-
-    @Test func item12_pathsLongerThanPATH_MAXAreBackedUp() throws {
-        let box = try Sandbox("long")
-        // 30 levels of 200-byte names: 6,000+ bytes, beyond PATH_MAX (4096).
-        _ = try Self.runPython("""
-            import os, sys
-            fd = os.open(sys.argv[1], os.O_RDONLY)
-            for i in range(30):
-                n = ('d%02d' % i) + 'x' * 197
-                os.mkdir(n, dir_fd=fd); nfd = os.open(n, os.O_RDONLY, dir_fd=fd); os.close(fd); fd = nfd
-            f = os.open('deep.txt', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd); os.write(f, b'deep'); os.close(f)
-            """, [box.source])
-        try CLI.run(["init", "--repo", box.repo])
-        let backup = try CLI.run(["backup", "--policy", box.policy, "--json"])
-        #expect(backup.status == 0, "\(backup.output)")
-        let summary = try #require(try backup.json() as? [String: Any])
-        #expect((summary["components"] as? [[String: Any]])?.first?["entries"] as? Int == 32)
-        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
-    }
-}
-
-/// #13 item 10: messages that help.
-@Suite struct ErrorMessageTests {
-    @Test func item10_diskFullNamesThePathAndTheReason() throws {
-        let box = try Sandbox("full")
-        try box.file("big.bin", Sandbox.randomBytes(6 << 20))
-        let mountPoint = box.root + "/small"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        // The test machine and CI run as root (scripts/test.sh installs packages): a 2 MiB tmpfs.
-        #expect(try ChildProcess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint], in: "/") == 0)
-        defer { _ = try? ChildProcess.run(["umount", mountPoint], in: "/") }
-        let repo = mountPoint + "/repo"
-        #expect(try CLI.run(["init", "--repo", repo]).status == 0)
-        let backup = try CLI.run(["backup", "--policy", box.policy, "--repo", repo, "--compression", "none"])
-        #expect(backup.status == 1, "\(backup.output)")
-        #expect(backup.stderr.contains("No space left on device") && backup.stderr.contains(repo), "\(backup.output)")
-        #expect(!backup.stderr.contains("unknown libarchive error"))
-        #expect((try CLI.run(["snapshots", "--repo", repo, "--json"]).json() as? [Any])?.isEmpty == true)
-    }
-
-    @Test func item10_duplicateKeysAreReportedWhereTheyAre() throws {
-        let box = try Sandbox("dup")
-        try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            sources:
-              other: {type: files, path: \(box.source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
-        let result = try CLI.run(["backup", "--policy", box.policy])
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("policy.yaml:4:1:") && result.stderr.contains("appears twice"), "\(result.output)")
-        #expect(!result.stderr.contains("Context:"))
-    }
-
-    @Test func item10_aSourcePathThatIsMissingOrAFileIsExit2() throws {
-        let box = try Sandbox("srcpath")
-        try CLI.run(["init", "--repo", box.repo])
-        for path in [box.root + "/missing", box.policy] {
-            try """
-                repository: \(box.repo)
-                sources:
-                  cfg: {type: files, path: \(path)}
-                """.write(toFile: box.root + "/p.yaml", atomically: true, encoding: .utf8)
-            let result = try CLI.run(["backup", "--policy", box.root + "/p.yaml"])
-            #expect(result.status == 2, "\(path): \(result.output)")
-        }
     }
 }

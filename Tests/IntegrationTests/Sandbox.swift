@@ -22,6 +22,14 @@ final class Sandbox {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
+    /// Rewrites the policy: the repository, the one `cfg` files source on the source tree (plus
+    /// `extraSources`), and `schedules` (YAML lines, e.g. `hourly: {cron: "0 * * * *"}`).
+    func writePolicy(schedules: [String], extraSources: [String] = []) throws {
+        let sources = (["cfg: {type: files, path: \(source)}"] + extraSources).map { "  " + $0 }.joined(separator: "\n")
+        try "repository: \(repo)\nsources:\n\(sources)\nschedules:\n\(schedules.map { "  " + $0 }.joined(separator: "\n"))\n"
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+    }
+
     /// Writes `bytes` at `relative` under the source tree with `mode`.
     func file(_ relative: String, _ bytes: [UInt8], mode: Int = 0o644) throws {
         let path = source + "/" + relative
