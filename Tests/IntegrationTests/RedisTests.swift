@@ -187,15 +187,43 @@ import LifeboatCore
     }
 }
 
-/// #13 item 5: a restored RDB the server cannot load never leaves production down.
+/// #13 items 5 and 6: a restored RDB the server cannot load never leaves production down, and
+/// one that is structurally corrupt never reaches the server.
 @Suite struct RedisRollbackTests {
-    /// A CRC-valid RDB that Redis refuses to load (an object type it does not know).
-    static func unloadableRDB() -> [UInt8] {
-        var body = Array("REDIS0010".utf8) + [0xFE, 0x00, 0xFB, 0x01, 0x00, 0x1F, 0x01] + Array("k".utf8) + [0x01, 0x76, 0xFF]
+    /// An RDB with one record after the header and a valid CRC-64 trailer.
+    static func rdb(record: [UInt8]) -> [UInt8] {
+        var body = Array("REDIS0010".utf8) + [0xFE, 0x00, 0xFB, 0x01, 0x00] + record + [0xFF]
         var crc = CRC64()
         body.withUnsafeBytes { crc.update($0) }
         body += (0..<8).map { UInt8(truncatingIfNeeded: crc.value >> (8 * UInt64($0))) }
         return body
+    }
+
+    /// Sound in structure, but a value of a module the server does not load: Redis exits at load
+    /// ("no matching module"), as when a RedisJSON RDB meets a server without RedisJSON.
+    static let unloadableRDB = rdb(record: [0x07, 0x01] + Array("k".utf8) + [0x81, 0, 0, 0x2a, 0x12, 0x34, 0x56, 0x78, 0x01]
+                                   + [0x02, 0x01, 0x00])
+
+    /// A hash listpack whose last entry's back-length is wrong ("Hash listpack integrity check
+    /// failed" in Redis), with a valid CRC: only a structural parse can tell.
+    static let structurallyCorruptRDB = rdb(record: [0x10, 0x01] + Array("h".utf8)
+                                            + [13, 13, 0, 0, 0, 2, 0, 0x81, 0x66, 2, 0x81, 0x76, 9, 0xFF])
+
+    /// A snapshot written by hand around `rdb`, as a backup of it would be.
+    static func snapshot(of rdb: [UInt8], in box: Sandbox, name: String) throws {
+        try CLI.run(["init", "--repo", box.repo])
+        let id = String(format: "%016llx", UInt64.random(in: 1...UInt64.max))
+        let file = "data/\(id)/cache.tar"
+        let writer = try ArchiveWriter(output: try DiskStorage(root: box.repo).writer(file), compression: .none)
+        try writer.addBytes(path: "dump.rdb", rdb, mode: 0o600, mtime: timespec(tv_sec: 1_700_000_000, tv_nsec: 0))
+        let stored = try writer.finish()
+        let now = Timestamp.rfc3339(Date())
+        let manifest = Manifest(id: id, name: name, schedule: "manual", policy: nil, host: "x", started: now, finished: now,
+                                recoveryPoint: now, tools: [:],
+                                components: [.init(source: "cache", type: "redis", file: file, compression: "none", bytes: stored.bytes,
+                                                   sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
+                                                   metadata: ["rdb_version": .int(10), "keys_total": .int(1)], warnings: [])])
+        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: box.repo + "/snapshots/\(id).json"))
     }
 
     @Test func item5_anUnloadableRDBIsRolledBackAndTheOldDataServed() throws {
@@ -204,24 +232,92 @@ import LifeboatCore
         try server.populate(keys: 1_000)
         let before = try server.digest()
         _ = try server.client().call("SAVE")
-        try CLI.run(["init", "--repo", box.repo])
-        let id = "00000000feedface"
-        let file = "data/\(id)/cache.tar"
-        let writer = try ArchiveWriter(output: try DiskStorage(root: box.repo).writer(file), compression: .none)
-        try writer.addBytes(path: "dump.rdb", Self.unloadableRDB(), mode: 0o600, mtime: timespec(tv_sec: 1_700_000_000, tv_nsec: 0))
-        let stored = try writer.finish()
-        let now = Timestamp.rfc3339(Date())
-        let manifest = Manifest(id: id, name: "manual-bad", schedule: "manual", policy: nil, host: "x", started: now, finished: now,
-                                recoveryPoint: now, tools: [:],
-                                components: [.init(source: "cache", type: "redis", file: file, compression: "none", bytes: stored.bytes,
-                                                   sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
-                                                   metadata: ["rdb_version": .int(10), "keys_total": .int(1)], warnings: [])])
-        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: box.repo + "/snapshots/\(id).json"))
+        try Self.snapshot(of: Self.unloadableRDB, in: box, name: "manual-bad")
 
         let restore = try CLI.run(["restore", "manual-bad", "--repo", box.repo, "--to-config", server.config])
         #expect(restore.status == 1, "\(restore.output)")
         #expect(restore.stderr.contains("the previous RDB was put back") && restore.stderr.contains("serving the previous data"), "\(restore.output)")
-        #expect(restore.stderr.contains("the server log says"), "\(restore.output)")
+        #expect(restore.stderr.contains("the server log says") && restore.stderr.contains("module"), "\(restore.output)")
         #expect(try server.digest() == before)
+    }
+
+    @Test func item6_aCRCValidStructurallyCorruptRDBFailsDeepVerifyAndNeverReachesTheServer() throws {
+        let box = try Sandbox("redis-structure")
+        let server = try RedisServer(in: box.root + "/redis")
+        try server.populate(keys: 1_000)
+        let before = try server.digest()
+        try Self.snapshot(of: Self.structurallyCorruptRDB, in: box, name: "manual-corrupt")
+
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)  // the stored bytes are what the manifest says
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3, "\(deep.output)")
+        #expect(deep.stderr.contains("entry \"dump.rdb\"") && deep.stderr.contains("listpack integrity check failed"), "\(deep.output)")
+        let restore = try CLI.run(["restore", "manual-corrupt", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 3, "\(restore.output)")
+        #expect(restore.stderr.contains("key \"h\""), "\(restore.output)")
+        #expect(try server.digest() == before)  // still running, never stopped
+    }
+}
+
+/// The structural parse against what a real Redis writes: every type and encoding Redis 7 saves,
+/// with per-database counts equal to the server's own.
+@Suite struct RDBParseAgainstRedisTests {
+    @Test func everyTypeRedisWritesParsesWithTheServersKeyCounts() throws {
+        let box = try Sandbox("redis-parse")
+        let server = try RedisServer(in: box.root + "/redis")
+        let c = try server.client()
+        try c.expect("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "100")  // big elements become plain quicklist nodes
+        try c.expect("SET", "int", "12345")
+        try c.expect("SET", "small", "hello")
+        try c.expect("SET", "compressible", String(repeating: "abc", count: 5_000))  // LZF
+        try c.expect("RPUSH", "list:packed", "a", "b", "1", "2")
+        try c.expect("RPUSH", "list:plain", String(repeating: "x", count: 500), "y")
+        for i in 0..<2_000 { try c.expect("RPUSH", "list:long", "element-\(i)") }
+        try c.expect("SADD", "set:ints", "1", "2", "3", "-70000", "5000000000")
+        try c.expect("SADD", "set:strings", "a", "b", "c")
+        for i in 0..<600 { try c.expect("SADD", "set:big", "member-\(i)") }
+        try c.expect("ZADD", "zset:small", "1", "a", "2.5", "b", "-inf", "c")
+        for i in 0..<300 { try c.expect("ZADD", "zset:big", String(i), "m\(i)") }
+        try c.expect("HSET", "hash:small", "f", "v", "n", "42")
+        for i in 0..<600 { try c.expect("HSET", "hash:big", "field-\(i)", String(repeating: "v", count: i % 90)) }
+        for i in 0..<250 { try c.expect("XADD", "stream", "*", "seq", String(i), i % 2 == 0 ? "even" : "odd", "1") }
+        try c.expect("XGROUP", "CREATE", "stream", "workers", "0")
+        try c.expect("XREADGROUP", "GROUP", "workers", "alice", "COUNT", "7", "STREAMS", "stream", ">")
+        try c.expect("XREADGROUP", "GROUP", "workers", "bob", "COUNT", "3", "STREAMS", "stream", ">")
+        try c.expect("XADD", "stream:trimmed", "*", "a", "1")
+        try c.expect("XDEL", "stream:trimmed", try c.expect("XADD", "stream:trimmed", "*", "b", "2").text ?? "")
+        try c.expect("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)")
+        try c.expect("SELECT", "2")
+        for i in 0..<40 { try c.expect("SET", "ttl:\(i)", "v", "EX", "3600") }
+        try c.expect("SET", "persistent", "v")
+        try c.expect("SELECT", "15")
+        try c.expect("SET", "last-db", "v")
+        try c.expect("SAVE")
+
+        let info = try RedisInfo.fetch(c, section: "keyspace").keyspace
+        let check = try RDBCheck.file(server.directory + "/dump.rdb")
+        let summary = try #require(check.summary)
+        #expect(summary.notParsed == nil)
+        #expect(summary.functions == 1)
+        #expect(summary.emptyKeys == 0)
+        #expect(check.warnings.isEmpty, "\(check.warnings)")
+        for (db, keys) in info {
+            #expect(summary.databases[Int(db.dropFirst(2))!]?.keys == Int(keys), "\(db)")
+            #expect(summary.databases[Int(db.dropFirst(2))!]?.alive(at: Date()) == Int(keys), "\(db)")
+        }
+        #expect(summary.keys == Int(info.values.reduce(0, +)))
+
+        // Through the CLI: the manifest records the counts, deep verify passes, the restore's
+        // post-check compares them database by database.
+        try RedisTests().policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        let backup = try CLI.run(["backup", "--policy", box.policy])
+        #expect(backup.status == 0, "\(backup.output)")
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        let digest = try server.digest()
+        try c.expect("FLUSHALL")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-config", server.config])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(restore.output.contains("keys per database as parsed from the RDB: db0=\(info["db0"]!) db2=41 db15=1"), "\(restore.output)")
+        #expect(try server.digest() == digest)
     }
 }

@@ -176,6 +176,12 @@ public protocol EntryContentCheck: AnyObject {
     func consume(_ bytes: UnsafeRawBufferPointer) throws
     /// Throws `.integrity` naming what is wrong.
     func finish() throws
+    /// Anomalies found that do not make the content unusable (after `finish()`).
+    var warnings: [String] { get }
+}
+
+extension EntryContentCheck {
+    public var warnings: [String] { [] }
 }
 
 /// A streaming check over a whole component (see `SourceAdapter.componentCheck`).

@@ -30,6 +30,7 @@ public struct Verifier {
             }
         }
         var results: [VerifyReport.SnapshotResult] = []
+        var contentWarnings: [String] = []
         var verifiedBytes: Int64 = 0
         for manifest in chosen {
             var ok = true
@@ -38,7 +39,7 @@ public struct Verifier {
                 do {
                     if deep {
                         if full == nil { full = try repository.manifest(id: manifest.id) }
-                        try verifyDeep(full!, component.source)
+                        contentWarnings += try verifyDeep(full!, component.source)
                     } else {
                         try verifyStored(manifest, component, base: verifiedBytes)
                     }
@@ -60,7 +61,7 @@ public struct Verifier {
         progress.clear()
         let holder = RepositoryLock.currentHolder(of: repository)
         let garbage = (try? GarbageScan(repository: repository).items()) ?? []
-        var warnings: [String] = []
+        var warnings = contentWarnings
         if all.isEmpty && catalog.damaged.isEmpty && garbage.contains(where: { $0.kind == .unreferencedData }) {
             warnings.append("the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`")
         }
@@ -92,9 +93,11 @@ public struct Verifier {
         try matcher.checkStored((digest.sha256, digest.bytes))
     }
 
-    /// Walks every entry through `ComponentReader` and the adapter's content check.
-    private func verifyDeep(_ manifest: Manifest, _ source: String) throws {
-        guard let component = manifest.component(source) else { return }
+    /// Walks every entry through `ComponentReader` and the adapter's content check. Returns the
+    /// checks' warnings (anomalies that a restore loads through).
+    private func verifyDeep(_ manifest: Manifest, _ source: String) throws -> [String] {
+        guard let component = manifest.component(source) else { return [] }
+        var warnings: [String] = []
         let adapter = SourceAdapters.named(component.type)
         let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
         let whole = adapter?.componentCheck(for: component)
@@ -107,6 +110,7 @@ public struct Verifier {
             }
             do {
                 try check?.finish()
+                warnings += (check?.warnings ?? []).map { "\(manifest.name) \(source) \"\(entry.record.path)\": \($0)" }
             } catch let error as LifeboatError {
                 throw EntryMatcher(snapshot: manifest, component: component).failure("entry \"\(entry.record.path)\": \(error.message)")
             }
@@ -118,6 +122,7 @@ public struct Verifier {
         } catch let error as LifeboatError where error.code == .integrity {
             throw EntryMatcher(snapshot: manifest, component: component).failure(error.message)
         }
+        return warnings
     }
 
     /// The WAL archive: no segment missing between the first and the last of each timeline (a

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Checks an RDB file as it streams by: the `REDIS` magic and a 4-digit version, then the
-/// CRC-64/Jones of everything before the 8-byte little-endian trailer. Used during capture and by
-/// `verify --deep`; a CRC of 0 means the server had checksums off (accepted, with a note).
+/// CRC-64/Jones of everything before the 8-byte little-endian trailer (from version 5). Part of
+/// `RDBCheck`; a CRC of 0 means the server had checksums off (accepted, with a note).
 public final class RDBValidator: EntryContentCheck {
     private var crc = CRC64()
     private var header: [UInt8] = []
@@ -44,7 +44,9 @@ public final class RDBValidator: EntryContentCheck {
     }
 
     public func finish() throws {
-        guard version != nil, total >= 9 + 1 + 8 else { throw LifeboatError(.integrity, "RDB is truncated (\(total) bytes)") }
+        guard let version, total >= 9 + 1 else { throw LifeboatError(.integrity, "RDB is truncated (\(total) bytes)") }
+        guard version >= 5 else { return }  // the trailer came with version 5 (Redis 2.6)
+        guard total >= 9 + 1 + 8 else { throw LifeboatError(.integrity, "RDB is truncated (\(total) bytes)") }
         let stored = tail.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         if stored == 0 {
             checksumDisabled = true

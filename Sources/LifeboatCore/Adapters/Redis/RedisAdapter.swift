@@ -11,7 +11,9 @@ import Foundation
 /// - `replica` (remote server): the replication transfer `redis-cli --rdb` performs
 ///   (`REPLCONF rdb-only 1`, `SYNC`), which works with an ACL user limited to
 ///   `+sync +psync +replconf +ping +info`.
-/// The RDB is validated while it streams (magic, version, CRC-64) and stored as entry `dump.rdb`.
+/// The RDB is checked while it streams (magic, version, CRC-64 and the structural parse of
+/// `RDBCheck`, whose per-database key counts go into the manifest as `rdb_keys`) and stored as
+/// entry `dump.rdb`.
 public struct RedisAdapter: SourceAdapter {
     public static let type = "redis"
     public static let settingKeys = ["host", "port", "user", "password_file", "password_env", "config", "method", "timeout"]
@@ -73,7 +75,7 @@ public struct RedisAdapter: SourceAdapter {
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
         let client = try connect()
         let info = try RedisInfo.fetch(client)
-        let validator = RDBValidator()
+        let validator = RDBCheck()
         let savedAt: Date
         switch method {
         case .bgsave: savedAt = try RedisBgsave(adapter: self, client: client).capture(into: writer, validator: validator)
@@ -88,14 +90,15 @@ public struct RedisAdapter: SourceAdapter {
             "keys": .object(info.keyspace.mapValues { .int($0) }),
             "keys_total": .int(info.keyspace.values.reduce(0, +)),
         ]
+        if let summary = validator.summary { metadata["rdb_keys"] = summary.keysMetadata }
         if let config { metadata["config"] = .string(config) }
         return CaptureOutcome(metadata: metadata,
-                              warnings: validator.checksumDisabled ? ["the server writes RDBs without a checksum (rdbchecksum no)"] : [],
+                              warnings: (validator.checksumDisabled ? ["the server writes RDBs without a checksum (rdbchecksum no)"] : []) + validator.warnings,
                               recoveryPoint: savedAt)
     }
 
     public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? {
-        entry.path == "dump.rdb" ? RDBValidator() : nil
+        entry.path == "dump.rdb" ? RDBCheck() : nil
     }
 
     public static func restore(_ component: Manifest.Component, from reader: ComponentReader,

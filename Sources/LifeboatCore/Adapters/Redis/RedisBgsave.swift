@@ -6,7 +6,7 @@ struct RedisBgsave {
     let client: RESPClient
 
     /// Returns when the save the data reflects started (the fork).
-    func capture(into writer: ArchiveWriter, validator: RDBValidator) throws -> Date {
+    func capture(into writer: ArchiveWriter, validator: RDBCheck) throws -> Date {
         let deadline = Date().addingTimeInterval(adapter.timeout)
         var savesBefore = 0
         var forkedAt = Date()

@@ -14,6 +14,8 @@ public struct RedisConfig: Sendable {
     public var requirepass: String?
     /// The server's log file (resolved against the config's directory), if it logs to one.
     public var logfile: String?
+    /// Where a daemonized server writes its pid (Redis's default when the config names none).
+    public var pidfile = "/var/run/redis.pid"
 
     public var rdbPath: String { dir + "/" + dbfilename }
     public var aofPath: String { dir + "/" + appenddirname }
@@ -38,6 +40,7 @@ public struct RedisConfig: Sendable {
             case "appendonly": appendonly = value.lowercased() == "yes"
             case "appenddirname": appenddirname = value
             case "requirepass": requirepass = value
+            case "pidfile": pidfile = value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value)
             case "logfile": logfile = value.isEmpty ? nil : (value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value))
             default: break
             }

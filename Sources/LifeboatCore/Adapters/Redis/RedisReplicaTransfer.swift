@@ -7,7 +7,7 @@ import Foundation
 struct RedisReplicaTransfer {
     let adapter: RedisAdapter
 
-    func capture(into writer: ArchiveWriter, validator: RDBValidator, context: CaptureContext) throws -> Date {
+    func capture(into writer: ArchiveWriter, validator: RDBCheck, context: CaptureContext) throws -> Date {
         let client = try adapter.connect(timeout: adapter.timeout)
         _ = try client.call("REPLCONF", "rdb-only", "1")  // older servers refuse it; they send the RDB anyway
         let started = Date()

@@ -3,11 +3,11 @@ import Foundation
 /// Restores an RDB into a Redis server described by its redis.conf (running or not), or into a
 /// fresh scratch server (`--to DIR --port P`), without the AOF trap: with `appendonly yes` and no
 /// matching AOF, Redis ignores the RDB and starts empty. So:
-/// 1. the new RDB is written beside the old one and checked (manifest SHA-256 and RDB CRC) while
-///    the server still runs; 2. `SHUTDOWN NOSAVE`; 3. the old RDB and the AOF directory are moved
+/// 1. the new RDB is written beside the old one and checked (manifest SHA-256, RDB CRC and
+///    structure, see `RDBCheck`) while the server still runs; 2. `SHUTDOWN NOSAVE`; 3. the old RDB and the AOF directory are moved
 ///    aside (kept, not deleted) and the new RDB renamed into place; 4. the server is started with
 ///    AOF off and waited for until loading ends; 5. if the config wants AOF, `CONFIG SET
-///    appendonly yes` and wait for the rewrite; 6. the key count is compared with the snapshot's.
+///    appendonly yes` and wait for the rewrite; 6. the per-database key counts are compared with the parse's.
 struct RedisRestore {
     let component: Manifest.Component
     let request: RestoreRequest
@@ -23,8 +23,10 @@ struct RedisRestore {
         let began = Date()
         try FileIO.makeDirectory(conf.dir)
         let staged = "\(conf.dir)/.\(conf.dbfilename).lifeboat-\(Hex.random(bytes: 4))"
-        let bytes = try stage(reader: reader, to: staged)
-        var checks: [String] = []
+        let (bytes, summary) = try stage(reader: reader, to: staged)
+        let parsedAt = Date()
+        var checks = ["RDB structure parsed: \(summary.keys) keys in \(summary.databases.count) database\(summary.databases.count == 1 ? "" : "s")"]
+        checks += summary.warnings.map { "warning: \($0)" }
         var wasRunning = false
         do {
             wasRunning = try shutdownIfRunning(conf)
@@ -48,7 +50,7 @@ struct RedisRestore {
         try FileIO.syncDirectory(conf.dir)
         let restored = Date()
         do {
-            checks += try bringUp(conf)
+            checks += try bringUp(conf, summary: summary, parsedAt: parsedAt)
         } catch {
             // The server must not stay down on data it cannot load: put the previous files back
             // and start it on them, then report why the restored RDB failed.
@@ -65,8 +67,10 @@ struct RedisRestore {
         return outcome
     }
 
-    /// Starts the server on the restored RDB and proves it serves the snapshot's data.
-    private func bringUp(_ conf: RedisConfig) throws -> [String] {
+    /// Starts the server on the restored RDB and proves it serves the snapshot's data: each
+    /// database holds exactly the keys the parse found, less those whose expiry passed (a key
+    /// expiring while the server loads may or may not be counted, so the bound is a range).
+    private func bringUp(_ conf: RedisConfig, summary: RDBSummary, parsedAt: Date) throws -> [String] {
         var checks: [String] = []
         let client = try start(conf)
         if conf.appendonly {
@@ -76,7 +80,14 @@ struct RedisRestore {
             }
             checks.append("AOF re-enabled and rewritten from the restored data")
         }
-        let keys = try RedisInfo.fetch(client, section: "keyspace").keyspace.values.reduce(0, +)
+        let keyspace = try RedisInfo.fetch(client, section: "keyspace").keyspace
+        let countedAt = Date()
+        if let mismatch = Self.keyCountMismatch(summary: summary, keyspace: keyspace, parsedAt: parsedAt, countedAt: countedAt) {
+            throw LifeboatError(.operationFailed, "redis \(client.endpoint) does not hold the restored data: \(mismatch)")
+        }
+        checks.append("keys per database as parsed from the RDB: "
+                      + summary.databases.keys.sorted().map { "db\($0)=\(keyspace["db\($0)"] ?? 0)" }.joined(separator: " "))
+        let keys = keyspace.values.reduce(0, +)
         if case .int(let recorded)? = component.metadata["keys_total"] {
             guard !(recorded > 0 && keys == 0) else {
                 throw LifeboatError(.operationFailed, "redis \(client.endpoint) started empty after the restore (the snapshot has \(recorded) keys)")
@@ -84,6 +95,22 @@ struct RedisRestore {
             checks.append("keys: \(keys) (the snapshot's server had \(recorded) when it was taken)")
         }
         return checks
+    }
+
+    /// Why the server's per-database counts (INFO keyspace) are not what the parsed RDB holds,
+    /// or nil when they are.
+    static func keyCountMismatch(summary: RDBSummary, keyspace: [String: Int64], parsedAt: Date, countedAt: Date) -> String? {
+        let databases = Set(summary.databases.keys.map { "db\($0)" }).union(keyspace.keys)
+        for name in databases.sorted() {
+            let actual = Int(keyspace[name] ?? 0)
+            let counts = Int(name.dropFirst(2)).flatMap { summary.databases[$0] } ?? .init()
+            let most = counts.alive(at: parsedAt), least = counts.alive(at: countedAt)
+            guard (least...most).contains(actual) else {
+                let expected = least == most ? "\(most)" : "\(least) to \(most) (keys expire meanwhile)"
+                return "\(name) has \(actual) keys, the RDB holds \(expected)"
+            }
+        }
+        return nil
     }
 
     /// Stops whatever runs, sets the restored RDB aside, puts the previous RDB and AOF
@@ -176,14 +203,15 @@ struct RedisRestore {
         }
     }
 
-    /// Streams the component's `dump.rdb` to `path`, checking its CRC as it goes, and fsyncs it.
-    private func stage(reader: ComponentReader, to path: String) throws -> Int64 {
+    /// Streams the component's `dump.rdb` to `path`, checking its CRC and structure as it goes
+    /// (`RDBCheck`), and fsyncs it.
+    private func stage(reader: ComponentReader, to path: String) throws -> (Int64, RDBSummary) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: path) }
         var bytes: Int64 = 0
+        let validator = RDBCheck()
         do {
             defer { close(fd) }
-            let validator = RDBValidator()
             var found = false
             while let entry = try reader.next() {
                 guard entry.record.path == "dump.rdb" else { continue }
@@ -201,7 +229,7 @@ struct RedisRestore {
             unlink(path)
             throw error
         }
-        return bytes
+        return (bytes, validator.summary ?? RDBSummary())
     }
 
     /// `dir` and `dbfilename` of the server running at the config's address, if it runs and
@@ -228,6 +256,7 @@ struct RedisRestore {
 
     /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
     private func start(_ conf: RedisConfig) throws -> RESPClient {
+        let launched = Date()
         let status = try ChildProcess.run(["redis-server", conf.path, "--dir", conf.dir, "--dbfilename", conf.dbfilename,
                                            "--appendonly", "no", "--daemonize", "yes"],
                                           in: (conf.path as NSString).deletingLastPathComponent)
@@ -238,7 +267,12 @@ struct RedisRestore {
         var client: RESPClient?
         for _ in 0..<600 where client == nil {
             client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5)
-            if client == nil { usleep(50_000) }
+            if client == nil {
+                if Self.exited(conf, since: launched) {
+                    throw LifeboatError(.operationFailed, "redis-server with \(conf.path) exited while loading the restored RDB")
+                }
+                usleep(50_000)
+            }
         }
         guard let client else {
             throw LifeboatError(.operationFailed, "redis-server with \(conf.path) did not start after the restore",
@@ -247,6 +281,17 @@ struct RedisRestore {
         try client.authenticate(user: nil, password: conf.requirepass)
         try waitFor(client, "loading to finish") { $0["loading"] == "0" }
         return client
+    }
+
+    /// True when the server started at `since` has already died: its pid file (written before
+    /// Redis loads data) names a process that is gone. Saves the 30-second wait when Redis exits
+    /// on an RDB it cannot load.
+    static func exited(_ conf: RedisConfig, since: Date) -> Bool {
+        var info = stat()
+        guard stat(conf.pidfile, &info) == 0, Double(info.st_mtim.tv_sec) >= since.timeIntervalSince1970.rounded(.down) - 1,
+              let text = try? String(contentsOfFile: conf.pidfile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return false }
+        return kill(pid, 0) == -1 && errno == ESRCH
     }
 
     private func waitFor(_ client: RESPClient, _ what: String, _ done: (RedisInfo) -> Bool) throws {
