@@ -31,7 +31,12 @@ struct ShowCommand: AsyncParsableCommand {
             for warning in c.warnings { print("  warning: \(warning)") }
             if entries {
                 for e in c.entries {
-                    let detail = e.kind == .symlink ? "-> \(e.target ?? "")" : e.kind == .file ? "\(e.size) \(e.sha256 ?? "")" : ""
+                    let detail = switch e.kind {
+                    case .symlink: "-> \(e.target ?? "")"
+                    case .hardlink: "=> \(e.target ?? "") (hard link)"
+                    case .file: "\(e.size) \(e.sha256 ?? "")" + (e.sparse == true ? " sparse" : "")
+                    case .directory: ""
+                    }
                     print("  \(e.kind.rawValue.padded(9)) \(String(e.mode, radix: 8).padded(5)) \(e.path) \(detail)")
                 }
             }

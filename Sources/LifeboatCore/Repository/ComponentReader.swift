@@ -17,6 +17,8 @@ public final class ComponentReader {
     /// what `restore` would refuse.
     private var seen = Set<[UInt8]>()
     private var nonDirectories = Set<[UInt8]>()
+    /// Regular files seen so far: the only possible targets of a hard link.
+    private var files = Set<[UInt8]>()
     public var component: Manifest.Component { matcher.component }
 
     /// Opens `component` of `snapshot` in `repository`; a missing file is an integrity failure.
@@ -67,16 +69,25 @@ public final class ComponentReader {
                 throw matcher.failure("entry \"\(record.path)\" would be written through the symlink or file \"\(EntryName(bytes: prefix))\" and could land outside the target; a restore refuses it")
             }
         }
+        if record.kind == .hardlink {
+            let target = record.targetName.flatMap { try? SafePath($0) }
+            let targetBytes = target.map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
+            guard let targetBytes, files.contains(targetBytes) else {
+                throw matcher.failure("entry \"\(record.path)\" is a hard link to \"\(record.target ?? "")\", which is not an earlier file of this component; a restore refuses it")
+            }
+        }
+        if record.kind == .file { files.insert(full) }
         if record.kind != .directory { nonDirectories.insert(full) }
     }
 
-    /// Streams the current entry's content to `body`, then checks its size and SHA-256.
-    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Streams the current entry's content to `body`, then checks its size and SHA-256. The
+    /// holes of a sparse file reach `body` as zeros, or `hole` as lengths when it is given.
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)? = nil) throws {
         guard let record = current else { return }
         current = nil
         let digest: (sha256: String, size: Int64)
         do {
-            digest = try reader.readData(body)
+            digest = try reader.readData(body, hole: hole)
         } catch let error as LifeboatError where error.code == .integrity {
             throw matcher.failure("entry \"\(record.path)\": \(error.message)")
         }

@@ -23,7 +23,9 @@ public final class ArchiveReader {
 
         /// The header libarchive read for `e` (directory names without their trailing slash).
         init(_ e: OpaquePointer) {
+            let hardlink = archive_entry_hardlink(e)
             let kind: EntryRecord.Kind? = switch archive_entry_filetype(e) {
+            case _ where hardlink != nil: .hardlink
             case lifeboat_ae_ifreg(): .file
             case lifeboat_ae_ifdir(): .directory
             case lifeboat_ae_iflnk(): .symlink
@@ -37,7 +39,7 @@ public final class ArchiveReader {
             }
             name = EntryName(bytes: bytes)
             self.path = name.text
-            targetName = archive_entry_symlink(e).map { EntryName(bytes: Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))) }
+            targetName = (hardlink ?? archive_entry_symlink(e)).map { EntryName(bytes: Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))) }
             self.kind = kind
             mode = UInt32(archive_entry_perm(e))
             mtime = Int64(archive_entry_mtime(e))
@@ -126,18 +128,23 @@ public final class ArchiveReader {
 
     /// Streams the current entry's content to `body` in blocks; returns its SHA-256 and size.
     /// Entries of 1 MiB or more are hashed and consumed on a second thread (`EntryDataStage`)
-    /// while this one decompresses; smaller ones inline.
+    /// while this one decompresses; smaller ones inline. The holes of a sparse entry count as
+    /// zeros: they reach `body` as zeros, or, with `hole`, as their lengths (the caller seeks).
     @discardableResult
-    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> (sha256: String, size: Int64) {
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in },
+                         hole: ((Int64) throws -> Void)? = nil) throws -> (sha256: String, size: Int64) {
         let announced = entry.map { archive_entry_size($0) } ?? 0
-        guard announced >= 1 << 20 else { return try readInline(body) }
+        guard announced >= 1 << 20, hole == nil else { return try readInline(body, hole: hole) }
         let stage = self.stage ?? EntryDataStage()
         self.stage = stage
         return try withoutActuallyEscaping(body) { consumer in
             stage.begin(consumer)
             var size: Int64 = 0
             do {
-                try readBlocks { bytes in
+                try readBlocks(size: announced, hole: { length in
+                    try Self.zeros(length) { try stage.submit($0) }
+                    size += length
+                }) { bytes in
                     try stage.submit(bytes)
                     size += Int64(bytes.count)
                 }
@@ -149,10 +156,18 @@ public final class ArchiveReader {
         }
     }
 
-    private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, size: Int64) {
+    private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)?) throws -> (sha256: String, size: Int64) {
         let hasher = SHA256Hasher()
         var size: Int64 = 0
-        try readBlocks { bytes in
+        let announced = entry.map { archive_entry_size($0) } ?? 0
+        try readBlocks(size: announced, hole: { length in
+            try Self.zeros(length) { zeros in
+                hasher.update(zeros)
+                if hole == nil { try body(zeros) }
+            }
+            try hole?(length)
+            size += length
+        }) { bytes in
             hasher.update(bytes)
             try body(bytes)
             size += Int64(bytes.count)
@@ -160,10 +175,22 @@ public final class ArchiveReader {
         return (hasher.finalize(), size)
     }
 
-    /// Decompresses the current entry's blocks in order.
-    private func readBlocks(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try ArchiveDataBlocks.forEach(in: archive, failure: { streamError("cannot read entry data") },
-                                      gap: { LifeboatError(.integrity, "\(path): sparse or out-of-order entry data") }, body)
+    /// `length` zero bytes, in blocks of up to 1 MiB.
+    private static func zeros(_ length: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var left = length
+        while left > 0 {
+            let n = Int(min(left, Int64(SparseRegions.zeros.count)))
+            try SparseRegions.zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            left -= Int64(n)
+        }
+    }
+
+    /// Decompresses the current entry's blocks in order; the holes of a sparse entry go to `hole`.
+    private func readBlocks(size: Int64, hole: (Int64) throws -> Void, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try withoutActuallyEscaping(hole) { hole in
+            try ArchiveDataBlocks.forEach(in: archive, size: size, failure: { streamError("cannot read entry data") },
+                                          gap: { LifeboatError(.integrity, "\(path): out-of-order entry data") }, hole: hole, body)
+        }
     }
 
     /// Reads whatever follows the end of the archive so that every stored byte is hashed, and

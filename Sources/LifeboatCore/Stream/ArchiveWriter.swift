@@ -76,9 +76,19 @@ public final class ArchiveWriter {
         entries.append(record)
     }
 
+    /// Adds a hard link: `name` is another name of the earlier file entry `target`.
+    public func addHardlink(name: EntryName, target: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
+        let record = EntryRecord(name: name, kind: .hardlink, mode: mode & 0o7777,
+                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
+        entries.append(record)
+    }
+
     /// Adds a regular file whose `size` bytes are read from `fd`. A file that shrinks while it is
     /// read is padded with zeros and one that grows is cut at `size` (tar headers carry the size
     /// first); either way `changed` is reported and the recorded hash matches what was stored.
+    /// A file with holes (`SEEK_HOLE`) is stored sparse (pax GNU sparse 1.0): only its data
+    /// regions are read and stored, its holes hash as the zeros they read as.
     @discardableResult
     public func addFile(path: String, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
                         sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
@@ -91,24 +101,35 @@ public final class ArchiveWriter {
                         sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
         var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
-        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
+        let regions = SparseRegions.data(of: fd, size: size)
+        if regions != nil { record.sparse = true }
+        try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: regions ?? [])
         let hasher = SHA256Hasher()
-        var left = size
         var changed = false
-        while left > 0 {
-            let want = Int(min(Int64(buffer.count), left))
-            var got = try buffer.withUnsafeMutableBytes {
-                try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), path: sourcePath)
+        var position: Int64 = 0
+        for region in regions ?? [(offset: 0, length: size)] {
+            try writeZeros(region.offset - position, hasher: hasher)  // a hole: pax skips it
+            position = region.offset
+            var left = region.length
+            while left > 0 {
+                let want = Int(min(Int64(buffer.count), left))
+                var got = try buffer.withUnsafeMutableBytes {
+                    try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: regions == nil ? nil : position, path: sourcePath)
+                }
+                if got == 0 {  // shrank while being read: pad with zeros
+                    changed = true
+                    for i in 0..<want { buffer[i] = 0 }
+                    got = want
+                }
+                try buffer.withUnsafeBytes { try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<got]), hasher: hasher) }
+                left -= Int64(got)
+                position += Int64(got)
             }
-            if got == 0 {  // shrank while being read: pad with zeros
-                changed = true
-                for i in 0..<want { buffer[i] = 0 }
-                got = want
-            }
-            try buffer.withUnsafeBytes { try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<got]), hasher: hasher) }
-            left -= Int64(got)
         }
-        if !changed {
+        try writeZeros(size - position, hasher: hasher)  // a trailing hole
+        if let regions {
+            if SparseRegions.data(of: fd, size: size).map({ $0.elementsEqual(regions, by: ==) }) != true { changed = true }
+        } else if !changed {
             var probe: UInt8 = 0
             if Glibc.read(fd, &probe, 1) > 0 { changed = true }
         }
@@ -168,6 +189,16 @@ public final class ArchiveWriter {
         return try sink.finish()
     }
 
+    /// `count` zero bytes of content: hashed, and skipped by the pax writer inside a hole.
+    private func writeZeros(_ count: Int64, hasher: SHA256Hasher) throws {
+        var left = count
+        while left > 0 {
+            let n = Int(min(left, Int64(SparseRegions.zeros.count)))
+            try SparseRegions.zeros.withUnsafeBytes { try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<n]), hasher: hasher) }
+            left -= Int64(n)
+        }
+    }
+
     private func writeData(_ bytes: UnsafeRawBufferPointer, hasher: SHA256Hasher) throws {
         hasher.update(bytes)
         var offset = 0
@@ -180,7 +211,7 @@ public final class ArchiveWriter {
         onProgress?(contentBytes)
     }
 
-    private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?) throws {
+    private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)] = []) throws {
         guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
         defer { archive_entry_free(entry) }
         record.name.withCString { archive_entry_set_pathname(entry, $0) }
@@ -188,7 +219,12 @@ public final class ArchiveWriter {
         archive_entry_set_perm(entry, mode_t(record.mode))
         archive_entry_set_mtime(entry, time_t(record.mtime), Int(record.mtimeNanoseconds))
         archive_entry_set_size(entry, record.size)
-        record.targetName?.withCString { archive_entry_set_symlink(entry, $0) }
+        if record.kind == .hardlink {
+            record.targetName?.withCString { archive_entry_set_hardlink(entry, $0) }
+        } else {
+            record.targetName?.withCString { archive_entry_set_symlink(entry, $0) }
+        }
+        for region in sparse { archive_entry_sparse_add_entry(entry, region.offset, region.length) }
         if let owner {
             archive_entry_set_uid(entry, la_int64_t(owner.uid))
             archive_entry_set_gid(entry, la_int64_t(owner.gid))

@@ -3,7 +3,8 @@
 public struct EntryRecord: Codable, Sendable, Equatable {
     /// The kind of filesystem object an entry recreates.
     public enum Kind: String, Codable, Sendable {
-        case file, directory, symlink
+        /// `hardlink`: another name of an earlier `file` entry of the component (`target`).
+        case file, directory, symlink, hardlink
     }
 
     /// Path inside the component, relative, `/`-separated, never absolute or with `..`.
@@ -19,8 +20,11 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     public var size: Int64
     /// SHA-256 of the content, for files.
     public var sha256: String?
-    /// Link target, for symlinks.
+    /// Link target, for symlinks; the earlier entry's path, for hard links.
     public var target: String?
+    /// True for a file stored with its holes (a sparse file): the content (and `sha256`) reads
+    /// the holes as zeros, a restore recreates them as holes.
+    public var sparse: Bool?
     /// The path's bytes in hex when they are not valid UTF-8 (`path` then shows them escaped).
     public var pathHex: String?
     /// The link target's bytes in hex when they are not valid UTF-8.
@@ -52,7 +56,7 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, mode, mtime, size, sha256, target
+        case path, kind, mode, mtime, size, sha256, target, sparse
         case mtimeNanoseconds = "mtime_ns", pathHex = "path_hex", targetHex = "target_hex"
     }
 }

@@ -12,6 +12,9 @@ struct FileTreeCapture {
     private(set) var files = 0
     private(set) var directories = 0
     private(set) var symlinks = 0
+    private(set) var hardlinks = 0
+    /// The first name stored for each multiply-linked inode, so its other names become hard links.
+    private var linked: [FileIdentity: EntryName] = [:]
     private(set) var warnings: [String] = []
     private var vanished: [String] = []
     private var special: [String] = []
@@ -97,6 +100,15 @@ struct FileTreeCapture {
         defer { close(fd) }
         var now = stat()
         guard fstat(fd, &now) == 0 else { throw LifeboatError.system("cannot stat", path: display(rel)) }
+        let identity = FileIdentity(device: UInt64(now.st_dev), inode: UInt64(now.st_ino))
+        if now.st_nlink > 1 {
+            if let first = linked[identity] {
+                try writer.addHardlink(name: rel, target: first, mode: UInt32(now.st_mode), mtime: now.st_mtim, owner: owner(now))
+                hardlinks += 1
+                return
+            }
+            linked[identity] = rel
+        }
         let (_, changed) = try writer.addFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
                                               size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now))
         if changed { warnings.append("\(rel.text) changed size while it was read; the stored copy may be inconsistent") }
@@ -140,6 +152,11 @@ struct FileTreeCapture {
 
     private func owner(_ st: stat) -> Owner {
         Owner(uid: st.st_uid, gid: st.st_gid)
+    }
+
+    private struct FileIdentity: Hashable {
+        let device: UInt64
+        let inode: UInt64
     }
 
     private static func readLink(_ dirfd: Int32, _ name: [UInt8]) -> [UInt8]? {

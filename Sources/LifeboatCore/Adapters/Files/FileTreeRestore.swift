@@ -81,6 +81,14 @@ struct FileTreeRestore {
                 guard !entry.path.isRoot else { throw LifeboatError(.integrity, "a file entry names the target itself") }
                 try writeFile(destination, shown: shown, reader: reader, record: entry.record)
                 bytes += entry.record.size
+            case .hardlink:
+                // ComponentReader proved the target an earlier file entry, so it is a file this
+                // restore created in staging, reached through real directories only.
+                let target = try SafePath(entry.record.targetName ?? EntryName(bytes: [])).bytes(under: staging)
+                let made = EntryName.withCString(target) { t in EntryName.withCString(destination) { linkat(AT_FDCWD, t, AT_FDCWD, $0, 0) } }
+                guard made == 0 else { throw LifeboatError.system("cannot create hard link", path: shown) }
+                count += 1
+                continue  // the same inode as its target: owner, mode and time are already set
             }
             if asRoot { _ = EntryName.withCString(destination) { lchown($0, entry.header.owner.uid, entry.header.owner.gid) } }
             if entry.record.kind == .file, entry.record.mode & 0o6000 != 0 {
@@ -108,7 +116,15 @@ struct FileTreeRestore {
         let fd = EntryName.withCString(path) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: shown) }
         defer { close(fd) }
-        try reader.readData { try FileIO.writeAll(fd, $0, path: shown) }
+        if record.sparse == true {
+            // Holes are skipped, not written: the file is as sparse as the one backed up.
+            try reader.readData({ try FileIO.writeAll(fd, $0, path: shown) }, hole: { length in
+                guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else { throw LifeboatError.system("cannot seek in", path: shown) }
+            })
+            guard ftruncate(fd, off_t(record.size)) == 0 else { throw LifeboatError.system("cannot set the size of", path: shown) }
+        } else {
+            try reader.readData { try FileIO.writeAll(fd, $0, path: shown) }
+        }
         guard fchmod(fd, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: shown) }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// Source type `files`: a directory tree of regular files, directories and symlinks, with modes,
 /// mtimes (nanoseconds) and numeric owners. Special files (sockets, FIFOs, devices) are skipped
-/// with a warning; hard links are stored as separate files.
+/// with a warning. Hard links are stored and restored as hard links (the inode's first name in
+/// walk order holds the content); sparse files keep their holes.
 ///
 /// Policy keys: `path` (required, the directory), `exclude` (glob patterns matched against the
 /// relative path and against the base name, as `fnmatch` does).
@@ -45,6 +46,7 @@ public struct FilesAdapter: SourceAdapter {
             "files": .int(Int64(walker.files)),
             "directories": .int(Int64(walker.directories)),
             "symlinks": .int(Int64(walker.symlinks)),
+            "hardlinks": .int(Int64(walker.hardlinks)),
         ], warnings: walker.warnings)
     }
 

@@ -113,7 +113,7 @@ struct BaseBackup {
                     if path == "backup_label" { tree.backupLabel = String(decoding: kept, as: UTF8.self) }
                     tree.files[path] = (record.sha256 ?? "", record.size)
                 }
-            case nil:
+            case .hardlink, nil:
                 throw LifeboatError(.operationFailed, "pg_basebackup sent \"\(header.path)\", which is neither a file, a directory nor a symlink")
             }
         }
