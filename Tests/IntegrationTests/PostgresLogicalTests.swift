@@ -131,6 +131,44 @@ import LifeboatCore
         #expect(deep.stderr.contains("pg_restore cannot read the dump"), "\(deep.stderr)")
     }
 
+    /// #13 item 10: a wrong PostgreSQL password exits 2, as a wrong Redis password does, and the
+    /// right one (SCRAM, from a 0600 password_file) works.
+    @Test func item10_aWrongPasswordExits2AndTheRightOneWorks() throws {
+        let box = try Sandbox("pg-auth")
+        let server = try PostgresServer(in: box.root + "/pg")
+        let c = try server.connect()
+        try c.query("SET password_encryption = 'scram-sha-256'")
+        try c.query("CREATE ROLE app_owner LOGIN PASSWORD 'right-pw'")
+        try c.query("CREATE DATABASE app OWNER app_owner")
+        // Only this role must give a password: prepend a SCRAM line to the cluster's trust rules.
+        let hba = server.dataDirectory + "/pg_hba.conf"
+        let rules = try String(contentsOfFile: hba, encoding: .utf8)
+        try ("host all app_owner 127.0.0.1/32 scram-sha-256\n" + rules).write(toFile: hba, atomically: true, encoding: .utf8)
+        try PostgresServer.giveToOwner(hba)
+        _ = try c.query("SELECT pg_reload_conf()")
+        usleep(300_000)
+
+        let secret = box.root + "/pgpass"
+        try "wrong-pw\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        chmod(secret, 0o600)
+        try """
+            repository: \(box.repo)
+            sources:
+              db: {type: postgres, host: 127.0.0.1, port: \(server.port), database: app, user: app_owner, mode: logical, password_file: \(secret)}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let wrong = try CLI.run(["backup", "--policy", box.policy])
+        #expect(wrong.status == 2, "\(wrong.output)")
+        #expect(wrong.stderr.contains("authentication failed"), "\(wrong.stderr)")
+        #expect(!wrong.output.contains("wrong-pw"))
+        #expect((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any])?.isEmpty == true)
+
+        try "right-pw\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        chmod(secret, 0o600)
+        let right = try CLI.run(["backup", "--policy", box.policy])
+        #expect(right.status == 0, "\(right.output)")
+    }
+
     @Test func clientProgramsOfAnotherMajorVersionAreRefused() throws {
         let box = try Sandbox("pg-version")
         let server = try PostgresServer(in: box.root + "/pg")
