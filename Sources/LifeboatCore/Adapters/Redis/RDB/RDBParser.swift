@@ -31,21 +31,36 @@ struct RDBParser {
         guard (1...12).contains(version) else { throw reader.corrupt("unknown RDB version \(version)", at: 5) }
         summary.version = version
         var db = 0
+        var counts = RDBSummary.Database()  // of `db`, merged into the summary when it changes
+        var key: [UInt8] = []
         var expiry: Int64?
+        func flush() {
+            guard counts != RDBSummary.Database() else { return }
+            var merged = summary.databases[db, default: .init()]
+            merged.keys += counts.keys
+            merged.persistent += counts.persistent
+            merged.expiries += counts.expiries
+            if let hint = counts.sizeHint { merged.sizeHint = hint }
+            summary.databases[db] = merged
+            counts = .init()
+        }
         while true {
             let at = reader.offset
             let type = try reader.byte("a record type")
             switch type {
             case 0xff:  // EOF, then the CRC-64 trailer from version 5
                 if version >= 5 { try reader.skip(8, "the checksum") }
+                flush()
                 return summary
-            case 0xfe: db = Int(try reader.count("a database number"))
+            case 0xfe:
+                flush()
+                db = Int(try reader.count("a database number"))
             case 0xfd: expiry = Int64(Int32(truncatingIfNeeded: try reader.littleEndian(4, "an expiry"))) * 1000
             case 0xfc: expiry = Int64(bitPattern: try reader.littleEndian(8, "an expiry"))
             case 0xfb:
                 let size = try reader.count("a RESIZEDB size")
                 _ = try reader.count("a RESIZEDB expires size")
-                summary.databases[db, default: .init()].sizeHint = size
+                counts.sizeHint = size
             case 0xfa:
                 let key = try reader.string("an aux field name")
                 let value = key.count <= 64 ? try reader.string("an aux field value") : nil
@@ -67,22 +82,23 @@ struct RDBParser {
             case 0xf4:  // slot info (cluster, RDB 12): slot id, slot size, expires slot size
                 for what in ["slot id", "slot size", "expires slot size"] { _ = try reader.plainLength(what) }
             case 22...25 where version >= 12:
+                flush()
                 summary.notParsed = "offset \(at) (value type \(type), a hash with field expiry from Redis 7.4, which this build does not parse)"
                 _ = try reader.drain()
                 return summary
             default:
                 guard let valueType = ValueType(rawValue: type) else { throw reader.corrupt("unknown record type \(type)", at: at) }
-                let key = try reader.string("a key")
+                try reader.string(into: &key, "a key")
                 let value = try self.value(valueType, key: key, summary: &summary)
                 if value.empty {
                     summary.emptyKeys += 1
                     summary.emptyByDatabase[db, default: 0] += 1
                 } else {
-                    summary.databases[db, default: .init()].keys += 1
+                    counts.keys += 1
                     if let expiry {
-                        summary.databases[db, default: .init()].expiries.append(expiry)
+                        counts.expiries.append(expiry)
                     } else {
-                        summary.databases[db, default: .init()].persistent += 1
+                        counts.persistent += 1
                     }
                 }
                 expiry = nil

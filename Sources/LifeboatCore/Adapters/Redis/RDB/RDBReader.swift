@@ -156,10 +156,36 @@ final class RDBReader {
         }
     }
 
+    /// Reads a string whole into `out`, reusing its storage (the per-key path: no allocation per
+    /// key for plain strings).
+    func string(into out: inout [UInt8], _ what: @autoclosure () -> String) throws {
+        let at = offset
+        let length = try length(what())
+        guard case .plain(let n) = length else {
+            out = try string(length, at: at, what())
+            return
+        }
+        guard n <= 1 << 34 else { throw corrupt("\(what()) of \(n) bytes is not plausible", at: at) }
+        out.removeAll(keepingCapacity: true)
+        var left = Int(n)
+        while left > 0 {
+            guard try fill() else { throw truncated(what()) }
+            let take = min(left, buffer.count - position)
+            out += buffer[position..<(position + take)]
+            position += take
+            offset += Int64(take)
+            left -= take
+        }
+    }
+
     /// Reads a string whole (integers as their decimal text, LZF expanded).
     func string(_ what: @autoclosure () -> String) throws -> [UInt8] {
         let at = offset
-        switch try length(what()) {
+        return try string(try length(what()), at: at, what())
+    }
+
+    private func string(_ length: Length, at: Int64, _ what: @autoclosure () -> String) throws -> [UInt8] {
+        switch length {
         case .plain(let n):
             guard n <= 1 << 34 else { throw corrupt("\(what()) of \(n) bytes is not plausible", at: at) }
             return try bytes(Int(n), what())
