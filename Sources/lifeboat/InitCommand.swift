@@ -18,6 +18,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "X25519 public key in PEM (NAME.pub from `lifeboat keygen`): write-only backups.")
     var publicKey: String?
 
+    @Option(name: .long, help: "Repository format: 1 (a stored file per component) or 2 (deduplicated chunk store).")
+    var format = RepositoryConfig.currentFormat
+
     func run() async throws {
         var encryption: EncryptionSetup?
         if encrypt {
@@ -31,11 +34,11 @@ struct InitCommand: AsyncParsableCommand {
         } else if publicKey != nil {
             throw LifeboatError(.invalidInput, "--public-key is only meaningful with --encrypt")
         }
-        let repository = try Repository.create(at: try global.repositoryPath(), settings: global.storageSettings(), encryption: encryption)
+        let repository = try Repository.create(at: try global.repositoryPath(), settings: global.storageSettings(), encryption: encryption, format: format)
         let config = repository.config
         if global.json {
             try Console.json(["repository": repository.location, "id": config.id, "created": config.created,
-                              "encryption": config.encryption?.mode.rawValue ?? "none"])
+                              "encryption": config.encryption?.mode.rawValue ?? "none", "format": String(config.format)])
         } else if !global.quiet {
             let mode = config.encryption.map { " (encrypted: \($0.mode.rawValue))" } ?? ""
             print("created repository \(config.id) at \(repository.location)\(mode)")

@@ -51,7 +51,7 @@ public struct BackupRunner {
             }
             CrashPoint.reach("before-manifest")
             let manifest = Manifest(
-                format: Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
+                format: repository.config.format == 2 ? 2 : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
                 finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
@@ -70,7 +70,9 @@ public struct BackupRunner {
 
     private func capture(_ source: any SourceAdapter, file: String, compression: Compression,
                          started: Date) async throws -> (Manifest.Component, Date) {
-        let writer = try ArchiveWriter(output: try repository.writer(file), compression: compression)
+        // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
+        let chunked = repository.config.format == 2 ? ChunkedStreamWriter(store: try ChunkStore(repository: repository, compression: compression)) : nil
+        let writer = try ArchiveWriter(output: try chunked ?? repository.writer(file), compression: chunked == nil ? compression : .none)
         let name = source.name
         let line = progress
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
@@ -82,11 +84,17 @@ public struct BackupRunner {
         var metadata = outcome.metadata
         metadata["compression_setting"] = .string(compression.description)
         metadata["capture_seconds"] = .double((Date().timeIntervalSince(sourceStarted) * 1000).rounded() / 1000)
-        let component = Manifest.Component(
-            source: source.name, type: type(of: source).type, file: file, compression: compression.algorithm,
+        var component = Manifest.Component(
+            source: source.name, type: type(of: source).type, file: chunked == nil ? file : "", compression: compression.algorithm,
             bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
             metadata: metadata,
             warnings: outcome.warnings)
+        if let chunked, let list = chunked.listId {
+            let stats = chunked.statistics
+            component.chunkList = list.hex
+            component.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
+                                    newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
+        }
         return (component, outcome.recoveryPoint ?? sourceStarted)
     }
 

@@ -88,12 +88,14 @@ enum AESGCM {
 /// HMAC-SHA256 through OpenSSL (SigV4 signing, the key check, HKDF).
 enum HMACSHA256 {
     static func mac(_ key: [UInt8], _ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { mac(key, $0) }
+    }
+
+    static func mac(_ key: [UInt8], _ data: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         _ = key.withUnsafeBytes { k in
-            data.withUnsafeBytes { d in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.bindMemory(to: UInt8.self).baseAddress, d.count, &out, &length)
-            }
+            HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), data.bindMemory(to: UInt8.self).baseAddress, data.count, &out, &length)
         }
         return Array(out.prefix(Int(length)))
     }

@@ -4,8 +4,9 @@ import Foundation
 /// made against. Versioned (`format`) and carrying its own SHA-256 (`checksum`), computed over the
 /// canonical JSON encoding (sorted keys, no whitespace) of every other field. See docs/FORMAT.md.
 public struct Manifest: Codable, Sendable, Equatable {
-    /// The manifest format this build writes and reads.
+    /// The manifest format of a format-1 repository; format 2 adds `chunk_list` and `dedup`.
     public static let currentFormat = 1
+    public static let readableFormats = [1, 2]
 
     public var format: Int
     /// 16 hex digits, unique in the repository.
@@ -50,8 +51,26 @@ public struct Manifest: Codable, Sendable, Equatable {
     public struct Component: Codable, Sendable, Equatable {
         public var source: String
         public var type: String
-        /// Stored file, relative to the repository root.
+        /// Stored file, relative to the repository root (format 1; empty in format 2).
         public var file: String
+        /// Format 2: the id of the chunk list holding the component's stream.
+        public var chunkList: String?
+        /// Format 2: what this component added to the repository after deduplication.
+        public var dedup: Dedup?
+
+        public struct Dedup: Codable, Sendable, Equatable {
+            public var chunks: Int
+            public var newChunks: Int
+            /// Plaintext bytes of the new chunks.
+            public var newBytes: Int64
+            /// Their stored size (compressed, encrypted): what the component cost the repository.
+            public var storedBytes: Int64
+
+            enum CodingKeys: String, CodingKey {
+                case chunks
+                case newChunks = "new_chunks", newBytes = "new_bytes", storedBytes = "stored_bytes"
+            }
+        }
         public var compression: String
         /// Size of the stored (compressed) file.
         public var bytes: Int64
@@ -85,8 +104,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case source, type, file, compression, bytes, sha256, entries, metadata, warnings
-            case contentBytes = "content_bytes"
+            case source, type, file, compression, bytes, sha256, entries, metadata, warnings, dedup
+            case contentBytes = "content_bytes", chunkList = "chunk_list"
         }
     }
 
@@ -129,8 +148,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         } catch {
             throw LifeboatError(.integrity, "manifest \(path) cannot be read as JSON", underlying: error)
         }
-        guard manifest.format == currentFormat else {
-            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads format \(currentFormat)",
+        guard readableFormats.contains(manifest.format) else {
+            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads formats 1 and 2",
                                 fix: "use a Lifeboat release that reads format \(manifest.format)")
         }
         guard let stored = manifest.checksum else {

@@ -24,8 +24,10 @@ public struct Repository: Sendable {
                                 fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
         }
         let config = try RepositoryConfig.load(Data(data), path: "\(storage.location)/config.json")
-        guard config.format == RepositoryConfig.currentFormat else {
-            throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads format \(RepositoryConfig.currentFormat)")
+        guard RepositoryConfig.readableFormats.contains(config.format) else {
+            throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads formats "
+                                + RepositoryConfig.readableFormats.map(String.init).joined(separator: " and "),
+                                fix: "use a Lifeboat release that reads format \(config.format)")
         }
         try self.init(storage: storage, config: config, keyFiles: keyFiles)
     }
@@ -43,10 +45,13 @@ public struct Repository: Sendable {
     /// not empty.
     @discardableResult
     public static func create(at location: String, settings: StorageSettings = StorageSettings(),
-                              encryption: EncryptionSetup? = nil) throws -> Repository {
+                              encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat) throws -> Repository {
         let storage = try StorageSettings.storage(for: location, settings: settings)
+        guard RepositoryConfig.readableFormats.contains(format) else {
+            throw LifeboatError(.invalidInput, "unknown repository format \(format)", fix: "use --format 1 or --format 2")
+        }
         // The key material first: a bad key file must leave nothing behind.
-        var config = RepositoryConfig(id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
+        var config = RepositoryConfig(format: format, id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
         var keyFiles = KeyFiles()
         switch encryption {
         case .symmetric(let keyFile):

@@ -3,7 +3,10 @@ import Foundation
 /// `config.json` at the repository root: marks a directory as a Lifeboat repository and says
 /// which repository format it holds.
 public struct RepositoryConfig: Codable, Sendable, Equatable {
+    /// The format `init` writes by default.
     public static let currentFormat = 1
+    /// Format 1: one stored file per component. Format 2: the deduplicated chunk store.
+    public static let readableFormats = [1, 2]
     public var format: Int
     public var id: String
     public var created: String

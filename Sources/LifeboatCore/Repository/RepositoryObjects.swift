@@ -1,9 +1,15 @@
 import Foundation
 
 extension Repository {
-    /// Opens a component's stored file for restore or deep verify.
+    /// Opens a component's stored stream for restore or deep verify: its stored file (format 1),
+    /// or its chunks reassembled (format 2).
     public func open(_ component: Manifest.Component) throws -> (any ObjectReader)? {
-        try open(key: component.file)
+        if let list = component.chunkList {
+            guard let id = ChunkId(hex: list) else { throw LifeboatError(.integrity, "component \(component.source): chunk list id \(list) is not an id") }
+            if let keys, !keys.canOpen { throw keys.missingKey("reading stored data") }
+            return try ChunkedStreamReader(store: try ChunkStore(repository: self), list: id)
+        }
+        return try open(key: component.file)
     }
 
     /// A writer for a new stored file at `key` (encrypting in an encrypted repository).

@@ -12,10 +12,13 @@ public struct SnapshotSummary: Codable, Sendable {
         public var contentBytes: Int64
         public var entries: Int
         public var warnings: Int
+        /// Format 2: the chunk list, and what the component added after deduplication.
+        public var chunkList: String?
+        public var dedup: Manifest.Component.Dedup?
 
         enum CodingKeys: String, CodingKey {
-            case source, type, file, compression, bytes, sha256, entries, warnings
-            case contentBytes = "content_bytes"
+            case source, type, file, compression, bytes, sha256, entries, warnings, dedup
+            case contentBytes = "content_bytes", chunkList = "chunk_list"
         }
     }
 
@@ -44,7 +47,8 @@ public struct SnapshotSummary: Codable, Sendable {
         host = m.host
         components = m.components.map {
             Component(source: $0.source, type: $0.type, file: $0.file, compression: $0.compression, bytes: $0.bytes,
-                      sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count)
+                      sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count,
+                      chunkList: $0.chunkList, dedup: $0.dedup)
         }
     }
 }

@@ -31,6 +31,7 @@ public enum RawStream {
         guard let a = archive_read_new() else { throw LifeboatError(.operationFailed, "archive_read_new failed") }
         defer { archive_read_free(a) }
         archive_read_support_filter_zstd(a)
+        archive_read_support_filter_gzip(a)
         archive_read_support_format_raw(a)
         let source = ObjectSource(input)
         func failure(_ what: String) -> LifeboatError {

@@ -78,9 +78,21 @@ public struct Verifier {
         ((try? repository.storage.get("snapshots/\(id).json")) ?? nil) != nil
     }
 
-    /// Re-reads the stored file and compares size and SHA-256 with the manifest.
+    /// Re-reads the stored file and compares size and SHA-256 with the manifest. Format 2: every
+    /// chunk the component needs is in the index and in a stored pack of the indexed size.
     private func verifyStored(_ manifest: Manifest, _ component: Manifest.Component, base: Int64) throws {
         let matcher = EntryMatcher(snapshot: manifest, component: component)
+        if let list = component.chunkList {
+            guard let id = ChunkId(hex: list) else { throw matcher.failure("chunk list id \(list) is not an id") }
+            do {
+                let store = try ChunkStore(repository: repository)
+                _ = try store.checkReferences(list: id, packSizes: try store.storedPacks())
+            } catch let error as LifeboatError where error.code == .integrity {
+                throw matcher.failure(error.message)
+            }
+            progress.update("verifying \(manifest.name) \(component.source): chunks referenced")
+            return
+        }
         guard let input = try repository.storage.reader(component.file) else {
             throw matcher.failure("stored file \(component.file) is missing")
         }

@@ -1,0 +1,200 @@
+import Foundation
+
+/// The content-addressed store of a format-2 repository: every chunk once, compressed and (in an
+/// encrypted repository) sealed on its own, appended to packs of about `packTarget` bytes; index
+/// files map chunk id → pack, offset and lengths. Opening it reads every index file; `add` stores
+/// only what the repository does not hold yet; `flush` writes the last pack and then one index
+/// file for the packs this store wrote (packs durable first, index second, manifest last: the
+/// commit protocol of docs/FORMAT.md).
+final class ChunkStore {
+    let repository: Repository
+    let compression: Compression
+    let packTarget: Int
+    /// Index files that could not be read: their chunks are stored again rather than trusted.
+    private(set) var damagedIndexFiles: [String] = []
+
+    private var packs: [IndexFile.Pack] = []
+    private var locations: [ChunkId: Location] = [:]
+    private var pending: [UInt8] = []
+    private var pendingEntries: [PackFile.Entry] = []
+    private var pendingIds = Set<ChunkId>()
+    private var written = IndexFile()
+    private let idKey: [UInt8]?
+    private var cachedPack: (name: String, bytes: [UInt8])?
+
+    /// What this store added and reused (for the manifest and `--json`).
+    struct Statistics: Sendable, Equatable {
+        var newChunks = 0
+        var newPlainBytes: Int64 = 0
+        var newStoredBytes: Int64 = 0
+        var reusedChunks = 0
+        var reusedPlainBytes: Int64 = 0
+    }
+    private(set) var statistics = Statistics()
+
+    struct Location {
+        var pack: Int
+        var entry: PackFile.Entry
+    }
+
+    static let defaultPackTarget = 16 << 20
+
+    init(repository: Repository, compression: Compression = .default, packTarget: Int = ChunkStore.defaultPackTarget) throws {
+        self.repository = repository
+        self.compression = compression
+        self.packTarget = packTarget
+        idKey = repository.keys.map { keys in
+            let secret = keys.symmetricKey ?? keys.publicKey ?? []
+            return HKDF.sha256(ikm: secret, salt: Array(repository.config.id.utf8), info: Array("lifeboat-v2 chunk id".utf8))
+        }
+        for object in try repository.storage.list("index/") {
+            let name = String(object.key.dropFirst("index/".count))
+            do {
+                guard let bytes = try repository.storage.get(object.key) else { continue }  // removed meanwhile
+                guard SHA256Hasher.hex(of: bytes) == name else { throw LifeboatError(.integrity, "index file \(name) does not match its name") }
+                merge(try IndexFile.decode(bytes, name: name))
+            } catch let error as LifeboatError where error.code == .integrity {
+                damagedIndexFiles.append(name)
+            }
+        }
+    }
+
+    private func merge(_ index: IndexFile) {
+        for (pack, entries) in zip(index.packs, index.entries) {
+            let number = packs.count
+            packs.append(pack)
+            for entry in entries where locations[entry.id] == nil {
+                locations[entry.id] = Location(pack: number, entry: entry)
+            }
+        }
+    }
+
+    /// The id of `bytes`: SHA-256, or HMAC-SHA256 under the id key when encrypted.
+    func id(of bytes: UnsafeRawBufferPointer) -> ChunkId {
+        if let idKey { return ChunkId(bytes: HMACSHA256.mac(idKey, bytes)) }
+        let hasher = SHA256Hasher()
+        hasher.update(bytes)
+        return ChunkId(bytes: Hex.decode(hasher.finalize())!)
+    }
+
+    func contains(_ id: ChunkId) -> Bool { locations[id] != nil || pendingIds.contains(id) }
+
+    func location(of id: ChunkId) -> (pack: IndexFile.Pack, entry: PackFile.Entry)? {
+        locations[id].map { (packs[$0.pack], $0.entry) }
+    }
+
+    /// Stores `bytes` unless the repository holds them already; returns their id.
+    @discardableResult
+    func add(_ bytes: UnsafeRawBufferPointer, kind: PackFile.Kind = .data) throws -> ChunkId {
+        let id = id(of: bytes)
+        if contains(id) {
+            statistics.reusedChunks += 1
+            statistics.reusedPlainBytes += Int64(bytes.count)
+            return id
+        }
+        let codec = kind == .chunkList ? PackFile.Codec.none : PackFile.Codec(compression)
+        var stored = codec == .none ? Array(bytes) : try BlobCodec.compress(bytes, compression)
+        if let keys = repository.keys, kind == .data {  // chunk lists stay readable: prune and plain verify need no key
+            guard keys.canSeal else { throw keys.missingKey("a backup") }
+            stored = try SealedObject.seal(stored, keys: keys)
+        }
+        guard bytes.count <= UInt32.max, stored.count <= UInt32.max else { throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack") }
+        pendingEntries.append(.init(kind: kind, codec: codec, id: id, offset: UInt64(pending.count),
+                                    storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)))
+        pending += stored
+        pendingIds.insert(id)
+        statistics.newChunks += 1
+        statistics.newPlainBytes += Int64(bytes.count)
+        statistics.newStoredBytes += Int64(stored.count)
+        if pending.count >= packTarget { try writePack() }
+        return id
+    }
+
+    /// Writes the pending pack (durably, under its hash) and the index file for every pack this
+    /// store wrote. After it returns, every id `add` gave is readable by a new `ChunkStore`.
+    func flush() throws {
+        try writePack()
+        guard !written.packs.isEmpty else { return }
+        let bytes = written.encoded()
+        try repository.storage.put("index/\(SHA256Hasher.hex(of: bytes))", bytes)
+        written = IndexFile()
+    }
+
+    private func writePack() throws {
+        guard !pendingEntries.isEmpty else { return }
+        let bytes = pending + PackFile.trailer(pendingEntries)
+        let name = SHA256Hasher.hex(of: bytes)
+        try repository.storage.put(PackFile.key(name), bytes)
+        let pack = IndexFile.Pack(name: name, size: UInt64(bytes.count))
+        let number = packs.count
+        packs.append(pack)
+        for entry in pendingEntries where locations[entry.id] == nil { locations[entry.id] = Location(pack: number, entry: entry) }
+        written.packs.append(pack)
+        written.entries.append(pendingEntries)
+        pending.removeAll(keepingCapacity: true)
+        pendingEntries.removeAll()
+        pendingIds.removeAll()
+    }
+
+    /// The plaintext of chunk `id`, proved: its pack matches its name, the blob opens and
+    /// decompresses to the indexed length, and its id is recomputed.
+    func read(_ id: ChunkId) throws -> [UInt8] {
+        guard let (pack, entry) = location(of: id) else {
+            throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file of \(repository.location)")
+        }
+        let bytes = try packBytes(pack)
+        let start = Int(entry.offset), end = start + Int(entry.storedLength)
+        guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is shorter than its index says") }
+        var stored = Array(bytes[start..<end])
+        let what = "chunk \(id.hex.prefix(16))… in pack \(pack.name.prefix(16))…"
+        if let keys = repository.keys, entry.kind == .data {
+            guard keys.canOpen else { throw keys.missingKey("reading stored data") }
+            do {
+                stored = try SealedObject.open(stored, keys: keys)
+            } catch let error as LifeboatError {
+                throw LifeboatError(.integrity, "\(what): \(error.message)")
+            }
+        }
+        let plain = try BlobCodec.decompress(stored, codec: entry.codec, length: Int(entry.plainLength), what: what)
+        guard plain.withUnsafeBytes({ self.id(of: $0) }) == id else { throw LifeboatError(.integrity, "\(what) does not match its id") }
+        return plain
+    }
+
+    /// The ids a component's chunk list names, each checked against the index and the stored
+    /// packs (`packSizes`: name → size as listed): what plain `verify` proves without reading data.
+    func checkReferences(list: ChunkId, packSizes: [String: Int64]) throws -> Int {
+        let ids = try ChunkList.decode(try read(list), id: list)
+        for (number, id) in ids.enumerated() {
+            guard let (pack, _) = location(of: id) else {
+                throw LifeboatError(.integrity, "chunk \(number + 1) of \(ids.count) (\(id.hex.prefix(16))…) is in no index file")
+            }
+            guard let size = packSizes[pack.name] else {
+                throw LifeboatError(.integrity, "chunk \(number + 1) of \(ids.count) is in pack \(pack.name.prefix(16))…, which is missing")
+            }
+            guard UInt64(size) == pack.size else {
+                throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is \(size) bytes, the index says \(pack.size)")
+            }
+        }
+        return ids.count
+    }
+
+    /// Every stored pack and its size.
+    func storedPacks() throws -> [String: Int64] {
+        var sizes: [String: Int64] = [:]
+        for object in try repository.storage.list("packs/") { sizes[String(object.key.split(separator: "/").last ?? "")] = object.size }
+        return sizes
+    }
+
+    /// A whole pack, proved by its name; the last one read is kept (streams read packs in order).
+    private func packBytes(_ pack: IndexFile.Pack) throws -> [UInt8] {
+        if let cachedPack, cachedPack.name == pack.name { return cachedPack.bytes }
+        guard let bytes = try repository.storage.get(PackFile.key(pack.name)) else {
+            throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is missing from \(repository.location)")
+        }
+        guard SHA256Hasher.hex(of: bytes) == pack.name else {
+            throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is damaged: its bytes do not match its name")
+        }
+        cachedPack = (pack.name, bytes)
+        return bytes
+    }
+}

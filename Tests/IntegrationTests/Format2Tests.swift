@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import LifeboatCore
+
+/// #14 (first step): a format-2 repository (`init --format 2`) stores each component's stream as
+/// FastCDC chunks in packs, deduplicated; backups, plain and deep verify, and restores work on
+/// disk, plain and encrypted; damage to packs and index files is found with exit 3.
+@Suite struct Format2Tests {
+    static func repositoryBytes(_ repo: String, under prefix: String) -> Int64 {
+        let enumerator = FileManager.default.enumerator(atPath: repo + "/" + prefix)
+        var total: Int64 = 0
+        while let relative = enumerator?.nextObject() as? String {
+            total += (try? FileManager.default.attributesOfItem(atPath: repo + "/" + prefix + "/" + relative)[.size] as? Int64) ?? 0
+        }
+        return total
+    }
+
+    static func files(_ repo: String, under prefix: String) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: repo + "/" + prefix)
+        var out: [String] = []
+        while let relative = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: repo + "/" + prefix + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+                out.append(prefix + "/" + relative)
+            }
+        }
+        return out.sorted()
+    }
+
+    /// A tree of 24 MiB of incompressible files plus the config-tree oddities.
+    static func populate(_ box: Sandbox) throws {
+        try box.populateConfigTree()
+        for i in 0..<12 { try box.file("blobs/part-\(i).bin", Sandbox.randomBytes(2 << 20)) }
+    }
+
+    @Test func backupsDeduplicateAndRestoreExactly() throws {
+        let box = try Sandbox("format2")
+        try Self.populate(box)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        let first = try CLI.run(["backup", "--policy", box.policy, "--json"])
+        #expect(first.status == 0, "\(first.output)")
+        let afterFirst = Self.repositoryBytes(box.repo, under: "packs")
+        #expect(afterFirst > 24 << 20 && afterFirst < 30 << 20, "\(afterFirst)")
+
+        // Edit one file in place and append to another: the second snapshot stores what changed.
+        let path = box.source + "/blobs/part-3.bin"
+        let fd = open(path, O_WRONLY)
+        _ = Array("edited in place".utf8).withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 1 << 20) }
+        close(fd)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: box.source + "/data/deep/er/still/text.log"))
+        handle.seekToEndOfFile()
+        handle.write(Data("GET /new 200\n".utf8))
+        try handle.close()
+        let second = try CLI.run(["backup", "--policy", box.policy, "--json"])
+        #expect(second.status == 0, "\(second.output)")
+        let added = Self.repositoryBytes(box.repo, under: "packs") - afterFirst
+        #expect(added < 6 << 20, "the second backup added \(added) bytes for two small edits")
+        let component = try #require(((try second.json() as? [String: Any])?["components"] as? [[String: Any]])?.first)
+        let dedup = try #require(component["dedup"] as? [String: Any])
+        #expect((dedup["new_chunks"] as? Int ?? 99) < (dedup["chunks"] as? Int ?? 0), "\(dedup)")
+        #expect(Self.files(box.repo, under: "data").isEmpty, "format 2 writes no per-snapshot files")
+
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        let snapshots = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])
+        #expect(snapshots.count == 2)
+        for (n, snapshot) in snapshots.enumerated() {
+            let out = box.root + "/out-\(n)"
+            let restore = try CLI.run(["restore", snapshot["id"] as! String, "--repo", box.repo, "--to", out])
+            #expect(restore.status == 0, "\(restore.output)")
+        }
+        #expect(try Sandbox.describeTree(box.root + "/out-1") == Sandbox.describeTree(box.source))
+        #expect(try Sandbox.describeTree(box.root + "/out-0") != Sandbox.describeTree(box.source))
+    }
+
+    @Test func damagedAndMissingPacksAndIndexFilesAreExit3() throws {
+        let box = try Sandbox("format2-damage")
+        try Self.populate(box)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        let packs = Self.files(box.repo, under: "packs")
+        let index = try #require(Self.files(box.repo, under: "index").first)
+        #expect(!packs.isEmpty)
+
+        // A bit flip inside a pack: plain verify (sizes) passes, deep verify and restore do not.
+        let pack = box.repo + "/" + packs[0]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: pack))
+        bytes[1000] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: pack))
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
+        let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
+        #expect(deep.status == 3 && deep.stderr.contains("damaged"), "\(deep.output)")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out"])
+        #expect(restore.status == 3, "\(restore.output)")
+        #expect(!FileManager.default.fileExists(atPath: box.root + "/out"))
+        bytes[1000] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: pack))
+
+        // A missing pack: plain verify names the snapshot.
+        try FileManager.default.moveItem(atPath: pack, toPath: box.root + "/aside")
+        let missing = try CLI.run(["verify", "--repo", box.repo])
+        #expect(missing.status == 3 && missing.stderr.contains("missing") && missing.stderr.contains("snapshot"), "\(missing.output)")
+        try FileManager.default.moveItem(atPath: box.root + "/aside", toPath: pack)
+
+        // A damaged index file: its chunks are unknown, so verify fails rather than trusting it.
+        let indexPath = box.repo + "/" + index
+        var indexBytes = try Data(contentsOf: URL(fileURLWithPath: indexPath))
+        indexBytes[indexBytes.count / 2] ^= 0x01
+        try indexBytes.write(to: URL(fileURLWithPath: indexPath))
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 3)
+    }
+
+    @Test func encryptedRepositoriesDeduplicateWithoutTheReadingKey() throws {
+        let box = try Sandbox("format2-enc")
+        try Self.populate(box)
+        let keys = box.root + "/keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        #expect(try CLI.run(["keygen", "--out", keys + "/team"]).status == 0)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2", "--encrypt", "--public-key", keys + "/team.pub"]).status == 0)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        let afterFirst = Self.repositoryBytes(box.repo, under: "packs")
+        // The backup host holds the public key only, and still deduplicates.
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        #expect(Self.repositoryBytes(box.repo, under: "packs") - afterFirst < 1 << 20)
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0, "plain verify needs no key")
+        // Nothing readable in the packs.
+        var all = Data()
+        for file in Self.files(box.repo, under: "packs") { all += FileManager.default.contents(atPath: box.repo + "/" + file) ?? Data() }
+        #expect(all.range(of: Data("GET /health 200".utf8)) == nil && all.range(of: Data("app.yaml".utf8)) == nil)
+        let refused = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/nokey"])
+        #expect(refused.status == 2 && refused.stderr.contains("--private-key"), "\(refused.output)")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out", "--private-key", keys + "/team.key"])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try Sandbox.describeTree(box.root + "/out") == Sandbox.describeTree(box.source))
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep", "--private-key", keys + "/team.key"]).status == 0)
+    }
+}
