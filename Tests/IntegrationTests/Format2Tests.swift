@@ -15,6 +15,10 @@ import LifeboatCore
         return total
     }
 
+    static func size(_ path: String) -> Int64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+    }
+
     static func files(_ repo: String, under prefix: String) -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: repo + "/" + prefix)
         var out: [String] = []
@@ -82,8 +86,9 @@ import LifeboatCore
         let index = try #require(Self.files(box.repo, under: "index").first)
         #expect(!packs.isEmpty)
 
-        // A bit flip inside a pack: plain verify (sizes) passes, deep verify and restore do not.
-        let pack = box.repo + "/" + packs[0]
+        // A bit flip inside a data pack (the largest: the chunk list sits in the last, smaller
+        // one): plain verify (references, sizes) passes, deep verify and restore do not.
+        let pack = box.repo + "/" + packs.max { Self.size(box.repo + "/" + $0) < Self.size(box.repo + "/" + $1) }!
         var bytes = try Data(contentsOf: URL(fileURLWithPath: pack))
         bytes[1000] ^= 0x10
         try bytes.write(to: URL(fileURLWithPath: pack))

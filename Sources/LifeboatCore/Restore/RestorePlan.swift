@@ -69,7 +69,7 @@ public struct RestorePlan: Codable, Sendable {
             throw LifeboatError(.invalidInput, "source \"\(component.source)\" is of type \(component.type), which this build cannot restore")
         }
         let plan = RestorePlan(snapshot: manifest.name, id: manifest.id, source: component.source, type: component.type,
-                               file: component.file, storedBytes: component.bytes, contentBytes: component.contentBytes,
+                               file: component.chunkList.map { "chunk list \($0.prefix(16))…" } ?? component.file, storedBytes: component.bytes, contentBytes: component.contentBytes,
                                entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
         return (plan, manifest)
     }
