@@ -7,7 +7,7 @@ import LifeboatCore
 @Suite(.serialized) struct S3RepositoryTests {
     /// A sandbox whose policy points at a new S3 repository on `rgw`, with `megabytes` of
     /// incompressible data besides the config tree.
-    func s3Sandbox(_ label: String, rgw: RGWServer = .shared, megabytes: Int = 0) throws -> (Sandbox, String) {
+    func s3Sandbox(_ label: String, rgw: RGWServer = .shared, megabytes: Int = 0, format: Int = 1) throws -> (Sandbox, String) {
         let box = try Sandbox(label)
         try box.populateConfigTree()
         if megabytes > 0 { try box.file("blob.bin", Sandbox.randomBytes(megabytes << 20)) }
@@ -20,7 +20,7 @@ import LifeboatCore
             schedules:
               daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
             """.write(toFile: box.policy, atomically: true, encoding: .utf8)
-        let created = try CLI.run(["init", "--repo", location], environment: rgw.environment)
+        let created = try CLI.run(["init", "--repo", location, "--format", String(format)], environment: rgw.environment)
         #expect(created.status == 0, "\(created.output)")
         return (box, location)
     }
@@ -62,6 +62,34 @@ import LifeboatCore
         #expect(run.status == 0, "\(run.output)")
         #expect(try storage.get("state/run.json") != nil)
         #expect(try storage.list("locks/").isEmpty, "every command released its lock")
+    }
+
+    /// #14: a format-2 repository on RGW: deduplicated backups, verify, deep verify, restore, and
+    /// forget + prune that leave the kept snapshot whole (prune does not reclaim packs yet).
+    @Test func format2DeduplicatesOnS3AndPruneKeepsTheKeptSnapshotWhole() throws {
+        let rgw = RGWServer.shared
+        let (box, location) = try s3Sandbox("s3-format2", megabytes: 20, format: 2)
+        let env = rgw.environment
+        let storage = try rgw.storage(location)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: env).status == 0)
+        let packBytes = { try storage.list("packs/").reduce(Int64(0)) { $0 + $1.size } }
+        let afterFirst = try packBytes()
+        #expect(afterFirst > 20 << 20)
+        try box.file("later.txt", Array("later\n".utf8))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: env).status == 0)
+        let added = try packBytes() - afterFirst
+        #expect(added < 8 << 20, "the second backup stored \(added) bytes: what changed only (at most two 4 MiB chunks)")
+        #expect(try storage.children("data/").isEmpty)
+        #expect(try CLI.run(["verify", "--repo", location], environment: env).status == 0)
+        #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: env).status == 0)
+        let forget = try CLI.run(["forget", "--policy", box.policy, "--prune"], environment: env)
+        #expect(forget.status == 0, "\(forget.output)")
+        #expect(try snapshotCount(location) == 1)
+        #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: env).status == 0)
+        let restored = box.root + "/restored"
+        let restore = try CLI.run(["restore", "--repo", location, "latest", "--to", restored], environment: env)
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try Sandbox.describeTree(restored) == Sandbox.describeTree(box.source))
     }
 
     @Test func walPushFetchAndListOnS3() throws {
