@@ -139,4 +139,39 @@ import LifeboatCore
         #expect(try Sandbox.describeTree(box.root + "/out") == Sandbox.describeTree(box.source))
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep", "--private-key", keys + "/team.key"]).status == 0)
     }
+
+    /// Prune reclaims packs no kept snapshot needs; a kill at each step leaves a repository that
+    /// deep-verifies clean, and the next prune finishes.
+    @Test(arguments: ["none", "prune-index-written", "prune-index-replaced", "prune-pack-deleted"])
+    func pruneReclaimsPacksAndSurvivesAKillAtEachStep(point: String) throws {
+        let box = try Sandbox("format2-prune")
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        try box.file("old.bin", Sandbox.randomBytes(20 << 20))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"]).status == 0)
+        Thread.sleep(forTimeInterval: 1.05)
+        try FileManager.default.removeItem(atPath: box.source + "/old.bin")
+        try box.file("new.bin", Sandbox.randomBytes(3 << 20))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"]).status == 0)
+        let before = Self.repositoryBytes(box.repo, under: "packs")
+        #expect(before > 23 << 20)
+
+        if point != "none" {
+            let killed = try CLI.run(["forget", "--policy", box.policy, "--prune"], environment: ["LIFEBOAT_CRASH_AT": point])
+            #expect(killed.status == 9 || killed.status == 137, "\(killed.output)")
+            #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0, "after a kill at \(point)")
+        }
+        let prune = try CLI.run(["forget", "--policy", box.policy, "--prune", "--json"])
+        #expect(prune.status == 0, "\(prune.output)")
+        let after = Self.repositoryBytes(box.repo, under: "packs")
+        #expect(after < 5 << 20, "prune left \(after) of \(before) bytes of packs")
+        #expect(Self.files(box.repo, under: "index").count == 1)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out"])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try Sandbox.describeTree(box.root + "/out") == Sandbox.describeTree(box.source))
+        // Nothing left to do: a second prune removes nothing.
+        let again = try CLI.run(["prune", "--repo", box.repo, "--json"])
+        #expect((try again.json() as? [String: Any])?["removed"] as? [String] == [], "\(again.output)")
+    }
 }

@@ -65,7 +65,7 @@ import LifeboatCore
     }
 
     /// #14: a format-2 repository on RGW: deduplicated backups, verify, deep verify, restore, and
-    /// forget + prune that leave the kept snapshot whole (prune does not reclaim packs yet).
+    /// forget + prune that leave the kept snapshot whole (its packs are still needed: kept).
     @Test func format2DeduplicatesOnS3AndPruneKeepsTheKeptSnapshotWhole() throws {
         let rgw = RGWServer.shared
         let (box, location) = try s3Sandbox("s3-format2", megabytes: 20, format: 2)

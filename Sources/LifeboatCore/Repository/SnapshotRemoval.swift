@@ -53,7 +53,14 @@ public struct Pruner {
                                 fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
         let expiredWAL = try WALExpiry(repository: repository).expired(snapshots: snapshots)
-        let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size }
+        // Format 2: packs that no kept snapshot needs (see PackSweep).
+        let sweep = repository.config.format == 2 ? try PackSweep(repository: repository).plan(snapshots: snapshots) : nil
+        if let sweep, snapshots.isEmpty, !sweep.packs.isEmpty, !all {
+            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds \(sweep.packs.count) pack\(sweep.packs.count == 1 ? "" : "s"); prune would delete all of them",
+                                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
+        }
+        let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size } + (sweep?.bytes ?? 0)
+        var swept: [String] = sweep.map { $0.packs.map(\.key) } ?? []
         if !dryRun {
             for item in garbage {
                 CrashPoint.reach("prune-midway")
@@ -63,7 +70,8 @@ public struct Pruner {
                 }
             }
             for object in expiredWAL { try repository.storage.delete(object.key) }
+            if let sweep { swept = try PackSweep(repository: repository).apply(sweep) }
         }
-        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key)).sorted(), bytes: bytes, dryRun: dryRun)
+        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun)
     }
 }

@@ -14,6 +14,10 @@ final class ChunkStore {
     private(set) var damagedIndexFiles: [String] = []
 
     private var packs: [IndexFile.Pack] = []
+    /// Each pack's entries as its index file lists them (parallel to `packs`).
+    private var packEntries: [[PackFile.Entry]] = []
+    /// The index files read (names), damaged ones excluded.
+    private(set) var indexFiles: [String] = []
     private var locations: [ChunkId: Location] = [:]
     private var pending: [UInt8] = []
     private var pendingEntries: [PackFile.Entry] = []
@@ -53,6 +57,7 @@ final class ChunkStore {
                 guard let bytes = try repository.storage.get(object.key) else { continue }  // removed meanwhile
                 guard SHA256Hasher.hex(of: bytes) == name else { throw LifeboatError(.integrity, "index file \(name) does not match its name") }
                 merge(try IndexFile.decode(bytes, name: name))
+                indexFiles.append(name)
             } catch let error as LifeboatError where error.code == .integrity {
                 damagedIndexFiles.append(name)
             }
@@ -63,6 +68,7 @@ final class ChunkStore {
         for (pack, entries) in zip(index.packs, index.entries) {
             let number = packs.count
             packs.append(pack)
+            packEntries.append(entries)
             for entry in entries where locations[entry.id] == nil {
                 locations[entry.id] = Location(pack: number, entry: entry)
             }
@@ -128,6 +134,7 @@ final class ChunkStore {
         let pack = IndexFile.Pack(name: name, size: UInt64(bytes.count))
         let number = packs.count
         packs.append(pack)
+        packEntries.append(pendingEntries)
         for entry in pendingEntries where locations[entry.id] == nil { locations[entry.id] = Location(pack: number, entry: entry) }
         written.packs.append(pack)
         written.entries.append(pendingEntries)
@@ -176,6 +183,16 @@ final class ChunkStore {
             }
         }
         return ids.count
+    }
+
+    /// Every indexed pack (a pack named by two index files appears twice) with its entries.
+    var indexedPacks: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] {
+        Array(zip(packs, packEntries))
+    }
+
+    /// The ids a chunk list names (proved like any chunk).
+    func listedChunks(_ list: ChunkId) throws -> [ChunkId] {
+        try ChunkList.decode(try read(list), id: list)
     }
 
     /// Every stored pack and its size.
