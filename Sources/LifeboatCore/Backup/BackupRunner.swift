@@ -71,8 +71,8 @@ public struct BackupRunner {
     private func capture(_ source: any SourceAdapter, file: String, compression: Compression,
                          started: Date) async throws -> (Manifest.Component, Date) {
         // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
-        let chunked = repository.config.format == 2 ? ChunkedStreamWriter(store: try ChunkStore(repository: repository, compression: compression)) : nil
-        let writer = try ArchiveWriter(output: try chunked ?? repository.writer(file), compression: chunked == nil ? compression : .none)
+        let chunked = repository.config.format == 2 ? ChunkingSink(store: try ChunkStore(repository: repository, compression: compression)) : nil
+        let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
         let name = source.name
         let line = progress
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }

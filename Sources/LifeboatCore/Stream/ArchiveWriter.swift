@@ -6,7 +6,10 @@ import Foundation
 /// next entries. Hashes every entry's content as it goes and keeps the `EntryRecord`s.
 public final class ArchiveWriter {
     private let archive: OpaquePointer
-    private let sink: StoredFileSink
+    private let sink: any ArchiveSink
+    /// A content-defined sink starts a chunk at every entry, and also at the content of files at
+    /// least this large (so their content chunks do not depend on their header).
+    static let alignedFileSize: Int64 = 256 << 10
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var closed = false
     /// Entries written so far, in order.
@@ -17,8 +20,13 @@ public final class ArchiveWriter {
     public var onProgress: ((Int64) -> Void)?
 
     /// Opens a writer that stores into `output`; `finish` commits it, a failure aborts it.
-    public init(output: any ObjectWriter, compression: Compression) throws {
-        sink = try StoredFileSink(output: output, compression: compression)
+    public convenience init(output: any ObjectWriter, compression: Compression) throws {
+        try self.init(sink: try StoredFileSink(output: output, compression: compression))
+    }
+
+    /// Opens a writer into `sink`.
+    init(sink: any ArchiveSink) throws {
+        self.sink = sink
         ArchiveLocale.ensureUTF8()
         guard let a = archive_write_new() else {
             sink.abandon()
@@ -30,11 +38,12 @@ public final class ArchiveWriter {
         // Names are stored as the filesystem's bytes (pax hdrcharset=BINARY), never converted:
         // a name that is not UTF-8 must round-trip, not be dropped.
         try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes")
-        try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
+        // Unblocked for a sink that cuts at entry boundaries: every write reaches it in order.
+        try check(archive_write_set_bytes_per_block(a, sink.wantsBoundaries ? 0 : 256 * 1024), "set block size")
         try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
-        let context = Unmanaged.passUnretained(sink).toOpaque()
+        let context = Unmanaged.passUnretained(sink as AnyObject).toOpaque()
         try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
-            let sink = Unmanaged<StoredFileSink>.fromOpaque(context!).takeUnretainedValue()
+            let sink = Unmanaged<AnyObject>.fromOpaque(context!).takeUnretainedValue() as! any ArchiveSink
             do {
                 try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
                 return la_ssize_t(length)
@@ -104,6 +113,7 @@ public final class ArchiveWriter {
         let regions = SparseRegions.data(of: fd, size: size)
         if regions != nil { record.sparse = true }
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: regions ?? [])
+        if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
         let hasher = SHA256Hasher()
         var changed = false
         var position: Int64 = 0
@@ -147,6 +157,7 @@ public final class ArchiveWriter {
         var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
                                  mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
+        if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
         let hasher = SHA256Hasher()
         var written: Int64 = 0
         try produce { bytes in
@@ -212,6 +223,12 @@ public final class ArchiveWriter {
     }
 
     private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)] = []) throws {
+        if sink.wantsBoundaries {
+            // Every entry starts a chunk: the previous entry's padding first, then the cut, so
+            // an unchanged entry makes the same chunks whatever changed around it.
+            guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw failure("finish the previous entry") }
+            try sink.boundary()
+        }
         guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
         defer { archive_entry_free(entry) }
         record.name.withCString { archive_entry_set_pathname(entry, $0) }

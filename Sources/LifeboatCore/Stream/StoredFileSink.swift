@@ -7,6 +7,28 @@ import Foundation
 /// current block. At most `maxInFlight` blocks exist at once, so the producer blocks when the
 /// workers fall behind, and block and frame buffers are recycled through `spare` rather than
 /// freed (freed 4 MiB buffers stayed in glibc's per-thread arenas and grew RSS by ~45 MB).
+/// Where `ArchiveWriter` sends the tar stream: a stored file (`StoredFileSink`, format 1) or the
+/// chunk store (`ChunkingSink`, format 2).
+protocol ArchiveSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Ends the stream; returns what the manifest records as the component's `sha256`/`bytes`.
+    func finish() throws -> (sha256: String, bytes: Int64)
+    /// Stops after a failure elsewhere; what was stored is garbage.
+    func abandon()
+    /// The error a write from libarchive's callback threw (libarchive itself only sees -1).
+    var callbackError: (any Error)? { get set }
+    /// True when the sink cuts the stream at `boundary()` (libarchive must then not buffer).
+    var wantsBoundaries: Bool { get }
+    /// The start or the end of a large file's content: a content-defined sink cuts here, so the
+    /// file's chunks do not depend on its neighbours.
+    func boundary() throws
+}
+
+extension StoredFileSink: ArchiveSink {
+    var wantsBoundaries: Bool { false }
+    func boundary() throws {}
+}
+
 final class StoredFileSink: @unchecked Sendable {
     static let blockSize = 1 << 20
 

@@ -94,10 +94,28 @@ final class ChunkStore {
     func add(_ bytes: UnsafeRawBufferPointer, kind: PackFile.Kind = .data) throws -> ChunkId {
         let id = id(of: bytes)
         if contains(id) {
-            statistics.reusedChunks += 1
-            statistics.reusedPlainBytes += Int64(bytes.count)
+            try commit(.reused(id: id, plainLength: bytes.count))
             return id
         }
+        try commit(try prepare(bytes, id: id, kind: kind))
+        return id
+    }
+
+    /// A chunk ready to append: compressed and sealed (`new`), or known already (`reused`).
+    enum Prepared {
+        case new(entry: PackFile.Entry, stored: [UInt8])
+        case reused(id: ChunkId, plainLength: Int)
+
+        var id: ChunkId {
+            switch self {
+            case .new(let entry, _): entry.id
+            case .reused(let id, _): id
+            }
+        }
+    }
+
+    /// Compresses and seals a chunk; touches no mutable state, so workers run it in parallel.
+    func prepare(_ bytes: UnsafeRawBufferPointer, id: ChunkId, kind: PackFile.Kind = .data) throws -> Prepared {
         let codec = kind == .chunkList ? PackFile.Codec.none : PackFile.Codec(compression)
         var stored = codec == .none ? Array(bytes) : try BlobCodec.compress(bytes, compression)
         if let keys = repository.keys, kind == .data {  // chunk lists stay readable: prune and plain verify need no key
@@ -105,15 +123,30 @@ final class ChunkStore {
             stored = try SealedObject.seal(stored, keys: keys)
         }
         guard bytes.count <= UInt32.max, stored.count <= UInt32.max else { throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack") }
-        pendingEntries.append(.init(kind: kind, codec: codec, id: id, offset: UInt64(pending.count),
-                                    storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)))
-        pending += stored
-        pendingIds.insert(id)
-        statistics.newChunks += 1
-        statistics.newPlainBytes += Int64(bytes.count)
-        statistics.newStoredBytes += Int64(stored.count)
-        if pending.count >= packTarget { try writePack() }
-        return id
+        return .new(entry: .init(kind: kind, codec: codec, id: id, offset: 0, storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)),
+                    stored: stored)
+    }
+
+    /// Appends a prepared chunk to the pending pack (unless another copy was appended since it
+    /// was prepared), writing the pack once it is full.
+    func commit(_ prepared: Prepared) throws {
+        switch prepared {
+        case .new(var entry, let stored) where !contains(entry.id):
+            entry.offset = UInt64(pending.count)
+            pendingEntries.append(entry)
+            pending += stored
+            pendingIds.insert(entry.id)
+            statistics.newChunks += 1
+            statistics.newPlainBytes += Int64(entry.plainLength)
+            statistics.newStoredBytes += Int64(stored.count)
+            if pending.count >= packTarget { try writePack() }
+        case .new(let entry, _):
+            statistics.reusedChunks += 1
+            statistics.reusedPlainBytes += Int64(entry.plainLength)
+        case .reused(_, let length):
+            statistics.reusedChunks += 1
+            statistics.reusedPlainBytes += Int64(length)
+        }
     }
 
     /// Writes the pending pack (durably, under its hash) and the index file for every pack this

@@ -1,0 +1,160 @@
+import Foundation
+
+/// The end of the capture pipeline in a format-2 repository. The caller's thread cuts the tar
+/// stream with FastCDC (and at large files' boundaries); worker threads compute each chunk's id
+/// and, when the repository does not hold it, compress and seal it; a writer thread appends the
+/// chunks to packs in stream order. At most `maxInFlight` chunks exist at once, so memory stays
+/// bounded and the producer waits when the workers fall behind. `finish` stores the chunk list,
+/// flushes the last pack and the index file, and returns the list's id as the stream's digest:
+/// every chunk is proved by its id when read, and the list by its own.
+final class ChunkingSink: ArchiveSink, @unchecked Sendable {
+    private let store: ChunkStore
+    private let storeLock = NSLock()
+    private var chunker = FastCDC()
+    private let condition = NSCondition()
+    private let maxInFlight: Int
+    // Shared state, under `condition`.
+    private var jobs: [(sequence: Int, bytes: [UInt8])] = []
+    private var results: [Int: ChunkStore.Prepared] = [:]
+    private var submitted = 0
+    private var written = 0
+    private var closed = false
+    private var runningThreads = 0
+    private var failure: (any Error)?
+    private var ids: [ChunkId] = []
+    // Touched only by the caller's thread.
+    private var total: Int64 = 0
+    var callbackError: (any Error)?
+    let wantsBoundaries = true
+    /// The chunk list's id, once finished.
+    private(set) var listId: ChunkId?
+    var statistics: ChunkStore.Statistics { storeLock.withLock { store.statistics } }
+
+    init(store: ChunkStore, workers: Int = 2) {
+        self.store = store
+        let count = max(1, workers)
+        maxInFlight = 2 * count + 2
+        runningThreads = count + 1
+        for i in 0..<count {
+            let thread = Thread { [self] in workLoop() }
+            thread.name = "lifeboat-chunk-\(i)"
+            thread.start()
+        }
+        let writer = Thread { [self] in writeLoop() }
+        writer.name = "lifeboat-pack"
+        writer.start()
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        total += Int64(bytes.count)
+        try chunker.push(bytes) { try submit(Array($0)) }
+    }
+
+    func boundary() throws {
+        try chunker.finish { try submit(Array($0)) }
+    }
+
+    func finish() throws -> (sha256: String, bytes: Int64) {
+        try chunker.finish { try submit(Array($0)) }
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        while runningThreads > 0 { condition.wait() }
+        let failure = self.failure
+        condition.unlock()
+        if let failure { throw failure }
+        let list = ChunkList.encode(ids)
+        let id = try storeLock.withLock {
+            let id = try list.withUnsafeBytes { try store.add($0, kind: .chunkList) }
+            try store.flush()
+            return id
+        }
+        listId = id
+        return (id.hex, total)
+    }
+
+    func abandon() {
+        fail(LifeboatError(.operationFailed, "abandoned"))
+        condition.lock()
+        closed = true
+        jobs.removeAll()
+        condition.broadcast()
+        while runningThreads > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    private func submit(_ bytes: [UInt8]) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while submitted - written >= maxInFlight && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        jobs.append((submitted, bytes))
+        submitted += 1
+        condition.broadcast()
+    }
+
+    private func workLoop() {
+        while let (sequence, bytes) = nextJob() {
+            do {
+                let prepared = try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
+                    let id = store.id(of: chunk)
+                    if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
+                    return try store.prepare(chunk, id: id)
+                }
+                condition.lock()
+                results[sequence] = prepared
+                condition.broadcast()
+                condition.unlock()
+            } catch {
+                fail(error)
+            }
+        }
+        threadDone()
+    }
+
+    private func nextJob() -> (Int, [UInt8])? {
+        condition.lock()
+        defer { condition.unlock() }
+        while jobs.isEmpty && !closed && failure == nil { condition.wait() }
+        guard failure == nil, !jobs.isEmpty else { return nil }
+        return jobs.removeFirst()
+    }
+
+    private func writeLoop() {
+        while true {
+            condition.lock()
+            while results[written] == nil && failure == nil && !(closed && written == submitted) { condition.wait() }
+            guard failure == nil, let prepared = results.removeValue(forKey: written) else {
+                condition.unlock()
+                break
+            }
+            condition.unlock()
+            do {
+                try storeLock.withLock { try store.commit(prepared) }
+            } catch {
+                fail(error)
+                break
+            }
+            condition.lock()
+            ids.append(prepared.id)
+            written += 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        threadDone()
+    }
+
+    private func fail(_ error: any Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func threadDone() {
+        condition.lock()
+        runningThreads -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+}
