@@ -19,6 +19,9 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Override compression: zstd[:LEVEL], gzip[:LEVEL] or none.")
     var compression: String?
 
+    @Flag(name: .long, help: "Format 2: read every file, even those the previous snapshot holds unchanged (same size, mtime, ctime, inode).")
+    var forceRead = false
+
     func run() async throws {
         let policy = try PolicyLoader.load(path: self.policy)
         var sources = policy.sources
@@ -50,7 +53,9 @@ struct BackupCommand: AsyncParsableCommand {
             compression = parsed
         }
         let repository = try global.openRepository(policy: policy)
-        let result = try await BackupRunner(repository: repository, progress: global.progress)
+        var runner = BackupRunner(repository: repository, progress: global.progress)
+        runner.forceRead = forceRead
+        let result = try await runner
             .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
                  command: "lifeboat backup --schedule \(scheduleName)")
         if result.clearedTemporaries > 0, !global.quiet {

@@ -176,4 +176,47 @@ import LifeboatCore
         let again = try CLI.run(["prune", "--repo", box.repo, "--json"])
         #expect((try again.json() as? [String: Any])?["removed"] as? [String] == [], "\(again.output)")
     }
+
+    /// Unchanged files are not read again (their chunks are the parent's); a file whose content
+    /// changed behind an unchanged size and mtime is read (its ctime moved); --force-read reads all.
+    @Test func unchangedFilesAreNotReadAndAChangedOneAlwaysIs() throws {
+        let box = try Sandbox("format2-parent")
+        try Self.populate(box)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        let metadata = { (result: CLI.Result) throws -> [String: Any] in
+            try #require(((try result.json() as? [String: Any])?["components"] as? [[String: Any]])?.first?["metadata"] as? [String: Any])
+        }
+        // The manifest's metadata is only in `show`; backup --json lists the summary.
+        func lastMetadata() throws -> [String: Any] {
+            let show = try CLI.run(["show", "latest", "--repo", box.repo, "--json"])
+            return try metadata(show)
+        }
+        Thread.sleep(forTimeInterval: 1.05)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        let again = try lastMetadata()
+        #expect(again["files_unchanged"] as? Int == 14, "\(again)")  // 12 blobs, random.bin, text.log (all >= 256 KiB)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+
+        // Same size, same mtime, other content: the ctime tells, so the file is read.
+        let path = box.source + "/blobs/part-5.bin"
+        var st = stat()
+        #expect(stat(path, &st) == 0)
+        let fd = open(path, O_WRONLY)
+        _ = Array("changed behind the mtime".utf8).withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 4096) }
+        var times = [st.st_atim, st.st_mtim]
+        futimens(fd, &times)
+        close(fd)
+        Thread.sleep(forTimeInterval: 1.05)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        #expect(try lastMetadata()["files_unchanged"] as? Int == 13)
+        let out = box.root + "/out"
+        #expect(try CLI.run(["restore", "latest", "--repo", box.repo, "--to", out]).status == 0)
+        #expect(try Sandbox.describeTree(out) == Sandbox.describeTree(box.source))
+
+        Thread.sleep(forTimeInterval: 1.05)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--force-read"]).status == 0)
+        #expect(try lastMetadata()["files_unchanged"] == nil)
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+    }
 }

@@ -9,6 +9,8 @@ import Foundation
 public struct BackupRunner {
     public let repository: Repository
     public let progress: ProgressLine
+    /// Format 2: read every file even when the previous snapshot holds it unchanged.
+    public var forceRead = false
 
     public init(repository: Repository, progress: ProgressLine) {
         self.repository = repository
@@ -71,8 +73,12 @@ public struct BackupRunner {
     private func capture(_ source: any SourceAdapter, file: String, compression: Compression,
                          started: Date) async throws -> (Manifest.Component, Date) {
         // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
-        let chunked = repository.config.format == 2 ? ChunkingSink(store: try ChunkStore(repository: repository, compression: compression)) : nil
+        let store = repository.config.format == 2 ? try ChunkStore(repository: repository, compression: compression) : nil
+        let chunked = store.map { ChunkingSink(store: $0) }
         let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
+        if let store, !forceRead {
+            writer.parent = try ParentStream.newest(in: repository, store: store, source: source.name, type: type(of: source).type)
+        }
         let name = source.name
         let line = progress
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
@@ -84,6 +90,11 @@ public struct BackupRunner {
         var metadata = outcome.metadata
         metadata["compression_setting"] = .string(compression.description)
         metadata["capture_seconds"] = .double((Date().timeIntervalSince(sourceStarted) * 1000).rounded() / 1000)
+        if let parent = writer.parent {
+            metadata["parent"] = .string(parent.snapshot)
+            metadata["files_unchanged"] = .int(Int64(writer.unchangedFiles))
+            metadata["bytes_unchanged"] = .int(writer.unchangedBytes)
+        }
         var component = Manifest.Component(
             source: source.name, type: type(of: source).type, file: chunked == nil ? file : "", compression: compression.algorithm,
             bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,

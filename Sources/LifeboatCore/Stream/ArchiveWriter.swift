@@ -7,6 +7,7 @@ import Foundation
 public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let sink: any ArchiveSink
+    private let chunking: ChunkingSink?
     /// A content-defined sink starts a chunk at every entry, and also at the content of files at
     /// least this large (so their content chunks do not depend on their header).
     static let alignedFileSize: Int64 = 256 << 10
@@ -27,6 +28,7 @@ public final class ArchiveWriter {
     /// Opens a writer into `sink`.
     init(sink: any ArchiveSink) throws {
         self.sink = sink
+        chunking = sink as? ChunkingSink
         ArchiveLocale.ensureUTF8()
         guard let a = archive_write_new() else {
             sink.abandon()
@@ -34,13 +36,8 @@ public final class ArchiveWriter {
         }
         archive = a
         // Every stored property is set: from here on a throw runs deinit, which frees both.
-        try check(archive_write_set_format_pax(a), "set pax format")
-        // Names are stored as the filesystem's bytes (pax hdrcharset=BINARY), never converted:
-        // a name that is not UTF-8 must round-trip, not be dropped.
-        try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes")
         // Unblocked for a sink that cuts at entry boundaries: every write reaches it in order.
-        try check(archive_write_set_bytes_per_block(a, sink.wantsBoundaries ? 0 : 256 * 1024), "set block size")
-        try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
+        try Self.configure(a, blocked: !sink.wantsBoundaries, check: check)
         let context = Unmanaged.passUnretained(sink as AnyObject).toOpaque()
         try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
             let sink = Unmanaged<AnyObject>.fromOpaque(context!).takeUnretainedValue() as! any ArchiveSink
@@ -57,6 +54,90 @@ public final class ArchiveWriter {
     deinit {
         if !closed { sink.abandon() }
         archive_write_free(archive)
+    }
+
+    /// The pax settings every archive of this writer uses (also the one-entry archives that
+    /// write an unchanged file's header).
+    private static func configure(_ a: OpaquePointer, blocked: Bool, check: (Int32, String) throws -> Void) throws {
+        try check(archive_write_set_format_pax(a), "set pax format")
+        // Names are stored as the filesystem's bytes (pax hdrcharset=BINARY), never converted:
+        // a name that is not UTF-8 must round-trip, not be dropped.
+        try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes")
+        try check(archive_write_set_bytes_per_block(a, blocked ? 256 * 1024 : 0), "set block size")
+        try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
+    }
+
+    /// Format 2: the previous snapshot of this component, whose unchanged files are not re-read.
+    var parent: ParentStream?
+    /// Files taken from `parent` without reading them, and their bytes.
+    public private(set) var unchangedFiles = 0
+    public private(set) var unchangedBytes: Int64 = 0
+
+    /// Adds a file that `parent` holds unchanged (same size, mtime, ctime and inode) without
+    /// reading it: its header is written, then the parent's content chunks are reused. False when
+    /// there is no such parent entry (the caller then reads the file with `addFile`).
+    func addUnchangedFile(name: EntryName, mode: UInt32, mtime: timespec, ctime: timespec, inode: UInt64, size: Int64,
+                          owner: Owner?) throws -> Bool {
+        guard let chunking, size >= Self.alignedFileSize,
+              let (previous, ids) = parent?.unchanged(name, size: size, mtime: mtime, ctime: ctime, inode: inode),
+              let lengths = chunking.plainLengths(ids),
+              lengths.reduce(0, +) == Int(size + (512 - size % 512) % 512) else { return false }
+        var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777, mtime: Int64(mtime.tv_sec),
+                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, sha256: previous.sha256, target: nil)
+        record.ctime = Int64(ctime.tv_sec)
+        record.ctimeNanoseconds = Int64(ctime.tv_nsec)
+        record.inode = inode
+        try startEntry()
+        // The header as the main archive would write it, from a one-entry archive of its own
+        // (abandoned after the header, so it never writes the content's zeros).
+        let header = try headerBytes(record, owner: owner)
+        try header.withUnsafeBytes { try sink.write($0) }
+        try sink.boundary()
+        record.chunks = [chunking.chunkCount, ids.count]
+        try chunking.splice(ids, lengths: lengths)
+        entries.append(record)
+        contentBytes += size
+        unchangedFiles += 1
+        unchangedBytes += size
+        onProgress?(contentBytes)
+        return true
+    }
+
+    private func headerBytes(_ record: EntryRecord, owner: Owner?) throws -> [UInt8] {
+        guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
+        defer { archive_write_free(a) }
+        let collector = HeaderCollector()
+        try Self.configure(a, blocked: false) { rc, what in
+            guard rc == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot \(what) for a header") }
+        }
+        let context = Unmanaged.passUnretained(collector).toOpaque()
+        guard archive_write_open2(a, context, nil, { _, context, buffer, length in
+            let collector = Unmanaged<HeaderCollector>.fromOpaque(context!).takeUnretainedValue()
+            if collector.open, let buffer { collector.bytes += UnsafeRawBufferPointer(start: buffer, count: length) }
+            return la_ssize_t(length)
+        }, nil, nil) == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot open a header archive") }
+        let entry = try Self.makeEntry(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: [])
+        defer { archive_entry_free(entry) }
+        guard archive_write_header(a, entry) == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot write a header for \(record.path)") }
+        collector.open = false
+        archive_write_fail(a)
+        return collector.bytes
+    }
+
+    /// Format 2: the entry whose content chunk range is still open (closed at the next entry).
+    private var openRange: (entry: Int, first: Int)?
+
+    /// Ends the previous entry (its padding) and starts a chunk; closes its chunk range.
+    private func startEntry() throws {
+        guard sink.wantsBoundaries else { return }
+        // Every entry starts a chunk: the previous entry's padding first, then the cut, so an
+        // unchanged entry makes the same chunks whatever changed around it.
+        guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw failure("finish the previous entry") }
+        try sink.boundary()
+        if let (index, first) = openRange, let chunking {
+            entries[index].chunks = [first, chunking.chunkCount - first]
+            openRange = nil
+        }
     }
 
     /// Adds a directory entry.
@@ -107,13 +188,21 @@ public final class ArchiveWriter {
     /// `addFile` for an entry named by bytes.
     @discardableResult
     public func addFile(name: EntryName, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
-                        sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
+                        sourcePath: String, owner: Owner? = nil, ctime: timespec? = nil, inode: UInt64? = nil) throws -> (record: EntryRecord, changed: Bool) {
         var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
+        if chunking != nil, size >= Self.alignedFileSize, let ctime, let inode {  // what a later backup compares
+            record.ctime = Int64(ctime.tv_sec)
+            record.ctimeNanoseconds = Int64(ctime.tv_nsec)
+            record.inode = inode
+        }
         let regions = SparseRegions.data(of: fd, size: size)
         if regions != nil { record.sparse = true }
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: regions ?? [])
-        if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
+        if sink.wantsBoundaries && size >= Self.alignedFileSize {
+            try sink.boundary()  // content-only chunks, reusable by a later backup (`addUnchangedFile`)
+            if let chunking { openRange = (entries.count, chunking.chunkCount) }
+        }
         let hasher = SHA256Hasher()
         var changed = false
         var position: Int64 = 0
@@ -192,6 +281,12 @@ public final class ArchiveWriter {
     /// SHA-256 and size of the stored bytes. The caller fsyncs and closes the file.
     public func finish() throws -> (sha256: String, bytes: Int64) {
         closed = true
+        do {
+            try startEntry()  // the last entry's padding and chunk range; the trailer in a chunk of its own
+        } catch {
+            sink.abandon()
+            throw error
+        }
         guard archive_write_close(archive) == ARCHIVE_OK else {
             let message = errorText()
             sink.abandon()
@@ -223,14 +318,15 @@ public final class ArchiveWriter {
     }
 
     private func writeHeader(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)] = []) throws {
-        if sink.wantsBoundaries {
-            // Every entry starts a chunk: the previous entry's padding first, then the cut, so
-            // an unchanged entry makes the same chunks whatever changed around it.
-            guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw failure("finish the previous entry") }
-            try sink.boundary()
-        }
-        guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
+        try startEntry()
+        let entry = try Self.makeEntry(record, type: type, owner: owner, sparse: sparse)
         defer { archive_entry_free(entry) }
+        let rc = archive_write_header(archive, entry)
+        guard rc == ARCHIVE_OK else { throw failure("write header for \(record.path)") }
+    }
+
+    private static func makeEntry(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)]) throws -> OpaquePointer {
+        guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
         record.name.withCString { archive_entry_set_pathname(entry, $0) }
         archive_entry_set_filetype(entry, type)
         archive_entry_set_perm(entry, mode_t(record.mode))
@@ -246,8 +342,7 @@ public final class ArchiveWriter {
             archive_entry_set_uid(entry, la_int64_t(owner.uid))
             archive_entry_set_gid(entry, la_int64_t(owner.gid))
         }
-        let rc = archive_write_header(archive, entry)
-        guard rc == ARCHIVE_OK else { throw failure("write header for \(record.path)") }
+        return entry
     }
 
     private func check(_ rc: Int32, _ what: String) throws {
@@ -263,6 +358,12 @@ public final class ArchiveWriter {
     private func errorText() -> String {
         archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
     }
+}
+
+/// Collects the bytes a one-entry header archive writes, until closed.
+private final class HeaderCollector {
+    var bytes: [UInt8] = []
+    var open = true
 }
 
 /// Numeric owner of a filesystem object, restored only when running as root.

@@ -27,6 +27,13 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     public var sparse: Bool?
     /// The path's bytes in hex when they are not valid UTF-8 (`path` then shows them escaped).
     public var pathHex: String?
+    /// Format 2, regular files of 256 KiB or more: the change time and inode seen at capture (a
+    /// later backup skips reading a file whose size, mtime, ctime and inode are the same) and
+    /// where the content's chunks sit in the component's chunk list (`[first, count]`).
+    public var ctime: Int64?
+    public var ctimeNanoseconds: Int64?
+    public var inode: UInt64?
+    public var chunks: [Int]?
     /// The link target's bytes in hex when they are not valid UTF-8.
     public var targetHex: String?
 
@@ -56,7 +63,7 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, kind, mode, mtime, size, sha256, target, sparse
-        case mtimeNanoseconds = "mtime_ns", pathHex = "path_hex", targetHex = "target_hex"
+        case path, kind, mode, mtime, size, sha256, target, sparse, ctime, inode, chunks
+        case mtimeNanoseconds = "mtime_ns", pathHex = "path_hex", targetHex = "target_hex", ctimeNanoseconds = "ctime_ns"
     }
 }

@@ -109,8 +109,16 @@ struct FileTreeCapture {
             }
             linked[identity] = rel
         }
+        // Format 2: a file the previous snapshot holds with the same size, mtime, ctime and inode
+        // is not read again (its chunks are reused).
+        if try writer.addUnchangedFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim, ctime: now.st_ctim,
+                                       inode: UInt64(now.st_ino), size: Int64(now.st_size), owner: owner(now)) {
+            files += 1
+            return
+        }
         let (_, changed) = try writer.addFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
-                                              size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now))
+                                              size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now),
+                                              ctime: now.st_ctim, inode: UInt64(now.st_ino))
         if changed { warnings.append("\(rel.text) changed size while it was read; the stored copy may be inconsistent") }
         files += 1
     }

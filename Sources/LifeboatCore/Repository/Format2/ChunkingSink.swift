@@ -83,6 +83,35 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         condition.unlock()
     }
 
+    /// How many chunks the stream has so far (after a `boundary()`: the index of the next one).
+    var chunkCount: Int { submitted }
+
+    /// The plain lengths of `ids` when the repository holds every one of them, else nil.
+    func plainLengths(_ ids: [ChunkId]) -> [Int]? {
+        storeLock.withLock {
+            var lengths: [Int] = []
+            for id in ids {
+                guard let (_, entry) = store.location(of: id) else { return nil }
+                lengths.append(Int(entry.plainLength))
+            }
+            return lengths
+        }
+    }
+
+    /// Appends chunks the repository already holds (an unchanged file's content, `bytes` long
+    /// with its padding) to the stream without reading or storing anything.
+    func splice(_ ids: [ChunkId], lengths: [Int]) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        for (id, length) in zip(ids, lengths) {
+            results[submitted] = .reused(id: id, plainLength: length)
+            submitted += 1
+            total += Int64(length)
+        }
+        condition.broadcast()
+    }
+
     private func submit(_ bytes: [UInt8]) throws {
         condition.lock()
         defer { condition.unlock() }
