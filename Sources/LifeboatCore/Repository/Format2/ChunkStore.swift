@@ -47,6 +47,7 @@ final class ChunkStore {
         self.repository = repository
         self.compression = compression
         self.packTarget = packTarget
+        pending.reserveCapacity(packTarget + (5 << 20))  // one buffer for every pack this store writes
         idKey = repository.keys.map { keys in
             let secret = keys.symmetricKey ?? keys.publicKey ?? []
             return HKDF.sha256(ikm: secret, salt: Array(repository.config.id.utf8), info: Array("lifeboat-v2 chunk id".utf8))
@@ -161,10 +162,10 @@ final class ChunkStore {
 
     private func writePack() throws {
         guard !pendingEntries.isEmpty else { return }
-        let bytes = pending + PackFile.trailer(pendingEntries)
-        let name = SHA256Hasher.hex(of: bytes)
-        try repository.storage.put(PackFile.key(name), bytes)
-        let pack = IndexFile.Pack(name: name, size: UInt64(bytes.count))
+        pending += PackFile.trailer(pendingEntries)  // in place: no second 16 MiB copy
+        let name = SHA256Hasher.hex(of: pending)
+        try repository.storage.put(PackFile.key(name), pending)
+        let pack = IndexFile.Pack(name: name, size: UInt64(pending.count))
         let number = packs.count
         packs.append(pack)
         packEntries.append(pendingEntries)

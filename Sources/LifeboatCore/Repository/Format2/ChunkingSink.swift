@@ -22,6 +22,9 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     private var runningThreads = 0
     private var failure: (any Error)?
     private var ids: [ChunkId] = []
+    /// Chunk buffers given back by the workers, so a backup does not map and fault in a fresh
+    /// megabyte per chunk.
+    private var spare: [[UInt8]] = []
     // Touched only by the caller's thread.
     private var total: Int64 = 0
     var callbackError: (any Error)?
@@ -47,15 +50,15 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         total += Int64(bytes.count)
-        try chunker.push(bytes) { try submit(Array($0)) }
+        try chunker.push(bytes) { try submit($0) }
     }
 
     func boundary() throws {
-        try chunker.finish { try submit(Array($0)) }
+        try chunker.finish { try submit($0) }
     }
 
     func finish() throws -> (sha256: String, bytes: Int64) {
-        try chunker.finish { try submit(Array($0)) }
+        try chunker.finish { try submit($0) }
         condition.lock()
         closed = true
         condition.broadcast()
@@ -112,10 +115,15 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         condition.broadcast()
     }
 
-    private func submit(_ bytes: [UInt8]) throws {
+    private func submit(_ chunk: UnsafeRawBufferPointer) throws {
+        condition.lock()
+        while submitted - written >= maxInFlight && failure == nil { condition.wait() }
+        var bytes = spare.popLast() ?? []
+        condition.unlock()
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: chunk)  // outside the lock: the workers keep going meanwhile
         condition.lock()
         defer { condition.unlock() }
-        while submitted - written >= maxInFlight && failure == nil { condition.wait() }
         if let failure { throw failure }
         jobs.append((submitted, bytes))
         submitted += 1
@@ -132,6 +140,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
                 }
                 condition.lock()
                 results[sequence] = prepared
+                if spare.count < maxInFlight { spare.append(bytes) }
                 condition.broadcast()
                 condition.unlock()
             } catch {
