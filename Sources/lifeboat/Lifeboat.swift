@@ -11,7 +11,7 @@ struct Lifeboat: AsyncParsableCommand {
         version: LifeboatVersion.current,
         subcommands: [InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
                       VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
-                      ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self, DebugCommand.self]
+                      ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self, MigrateCommand.self, DebugCommand.self]
     )
 
     static func main() async {

@@ -219,4 +219,55 @@ import LifeboatCore
         #expect(try lastMetadata()["files_unchanged"] == nil)
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
     }
+
+    /// `migrate` copies a format-1 repository into format 2: same snapshots (ids and names), same
+    /// restores, deep verify clean, WAL objects copied; a second run skips everything.
+    @Test func migrateCopiesAFormat1RepositoryWithoutChangingWhatARestoreGives() throws {
+        let box = try Sandbox("format2-migrate")
+        try Self.populate(box)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)  // format 1, as v0.1 made it
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"]).status == 0)
+        try box.file("later.txt", Array("later\n".utf8))
+        Thread.sleep(forTimeInterval: 1.05)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "gzip"]).status == 0)
+        try FileManager.default.createDirectory(atPath: box.repo + "/wal/00000001", withIntermediateDirectories: true)
+        try Data("not really WAL".utf8).write(to: URL(fileURLWithPath: box.repo + "/wal/00000001/segment-test"))
+
+        let target = box.root + "/repo2"
+        let refused = try CLI.run(["migrate", "--from", box.repo, "--repo", box.repo])
+        #expect(refused.status == 2, "\(refused.output)")
+        #expect(try CLI.run(["init", "--repo", target, "--format", "2"]).status == 0)
+        let migrate = try CLI.run(["migrate", "--from", box.repo, "--repo", target, "--json"])
+        #expect(migrate.status == 0, "\(migrate.output)")
+        let report = try #require(try migrate.json() as? [String: Any])
+        #expect((report["migrated"] as? [String])?.count == 2 && report["objects_copied"] as? Int == 1, "\(report)")
+        let old = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])
+        let new = try #require(try CLI.run(["snapshots", "--repo", target, "--json"]).json() as? [[String: Any]])
+        #expect(old.map { $0["id"] as? String } == new.map { $0["id"] as? String })
+        #expect(old.map { $0["name"] as? String } == new.map { $0["name"] as? String })
+        #expect(try CLI.run(["verify", "--repo", target, "--deep"]).status == 0)
+        for snapshot in old {
+            let id = snapshot["id"] as! String
+            #expect(try CLI.run(["restore", id, "--repo", box.repo, "--to", box.root + "/a-\(id)"]).status == 0)
+            #expect(try CLI.run(["restore", id, "--repo", target, "--to", box.root + "/b-\(id)"]).status == 0)
+            #expect(try Sandbox.describeTree(box.root + "/a-\(id)") == Sandbox.describeTree(box.root + "/b-\(id)"))
+        }
+        #expect(FileManager.default.contents(atPath: target + "/wal/00000001/segment-test") == Data("not really WAL".utf8))
+        // The two snapshots share almost everything: the target holds about one copy.
+        #expect(Self.repositoryBytes(target, under: "packs") < 34 << 20)
+        let again = try CLI.run(["migrate", "--from", box.repo, "--repo", target, "--json"])
+        #expect((try again.json() as? [String: Any])?["skipped"] as? [String] == old.map { $0["name"] as! String }, "\(again.output)")
+        // A later backup into the migrated repository deduplicates against the migrated data.
+        try Sandbox.writePolicyRepository(box, repo: target)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        #expect(try CLI.run(["verify", "--repo", target, "--deep"]).status == 0)
+    }
+}
+
+extension Sandbox {
+    /// Points the sandbox policy at another repository.
+    static func writePolicyRepository(_ box: Sandbox, repo: String) throws {
+        let text = try String(contentsOfFile: box.policy, encoding: .utf8).replacingOccurrences(of: box.repo, with: repo)
+        try text.write(toFile: box.policy, atomically: true, encoding: .utf8)
+    }
 }
