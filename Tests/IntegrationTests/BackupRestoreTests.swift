@@ -32,7 +32,7 @@ import LifeboatCore
     @Test func snapshotsJSONHasTheDocumentedFields() throws {
         let box = try Sandbox("list")
         try box.file("a.txt", Array("hello\n".utf8))
-        try CLI.run(["init", "--repo", box.repo])
+        try CLI.run(["init", "--repo", box.repo, "--format", "1"])
         #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"]).status == 0)
         #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
         let list = try CLI.run(["snapshots", "--repo", box.repo, "--json"])

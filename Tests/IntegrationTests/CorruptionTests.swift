@@ -17,7 +17,7 @@ import LifeboatCore
         try box.file("a.conf", Array("key=value\n".utf8))
         try box.file("big/random.bin", Sandbox.randomBytes(1_500_000))
         try box.file("big/text.txt", Array(String(repeating: "lorem ipsum dolor sit amet\n", count: 30_000).utf8))
-        try CLI.run(["init", "--repo", box.repo])
+        try CLI.run(["init", "--repo", box.repo, "--format", "1"])
         let summary = try #require(try CLI.run(["backup", "--policy", box.policy, "--json"]).json() as? [String: Any])
         let name = try #require(summary["name"] as? String)
         let id = try #require(summary["id"] as? String)

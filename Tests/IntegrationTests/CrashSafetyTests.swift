@@ -104,7 +104,7 @@ import LifeboatCore
         let box = try Sandbox("crash-retention")
         try box.file("a.conf", Array("x".utf8))
         try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
-        try CLI.run(["init", "--repo", box.repo])
+        try CLI.run(["init", "--repo", box.repo, "--format", "1"])
         for _ in 1...4 {
             let backup = try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"])
             #expect(backup.status == 0)

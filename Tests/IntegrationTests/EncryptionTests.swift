@@ -102,7 +102,7 @@ import LifeboatCore
         let box = try sandbox("enc-flip")
         let keys = box.root + "/k"
         #expect(try CLI.run(["keygen", "--out", keys]).status == 0)
-        #expect(try CLI.run(["init", "--repo", box.repo, "--encrypt", "--public-key", keys + ".pub"]).status == 0)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "1", "--encrypt", "--public-key", keys + ".pub"]).status == 0)
         #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
         let storage = DiskStorage(root: box.repo)
         let object = try #require(try storage.list("data/").first)

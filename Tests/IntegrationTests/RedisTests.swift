@@ -6,7 +6,7 @@ import LifeboatCore
 /// backup → flush → restore, the AOF trap, the replica transfer with a least-privilege ACL user,
 /// and corrupt RDBs refused.
 @Suite(.serialized) struct RedisTests {
-    func policy(_ box: Sandbox, sources: String) throws {
+    func policy(_ box: Sandbox, sources: String, format: Int = RepositoryConfig.currentFormat) throws {
         try """
             repository: \(box.repo)
             sources:
@@ -14,7 +14,7 @@ import LifeboatCore
             schedules:
               hourly: {cron: "@hourly"}
             """.write(toFile: box.policy, atomically: true, encoding: .utf8)
-        try CLI.run(["init", "--repo", box.repo])
+        try CLI.run(["init", "--repo", box.repo, "--format", String(format)])
     }
 
     @Test func bgsaveBackupFlushRestoreGivesTheSameDigest() throws {
@@ -117,7 +117,7 @@ import LifeboatCore
         let box = try Sandbox("redis-corrupt")
         let server = try RedisServer(in: box.root + "/redis")
         try server.populate(keys: 5_000)
-        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}")
+        try policy(box, sources: "  cache: {type: redis, port: \(server.port), config: \(server.config)}", format: 1)  // it edits the stored file
         #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "none"]).status == 0)
         // Corrupt a byte inside dump.rdb's content, then re-seal everything so that only the RDB's
         // own CRC can tell: stored-file and entry hashes are recomputed, the manifest resealed.

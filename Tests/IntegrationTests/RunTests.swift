@@ -56,7 +56,7 @@ import LifeboatCore
         let box = try Sandbox("run-retention")
         try box.file("a.conf", Array("x".utf8))
         try policy(box)
-        try CLI.run(["init", "--repo", box.repo])
+        try CLI.run(["init", "--repo", box.repo, "--format", "1"])
         for hour in 0..<6 { _ = try run(box, String(format: "2026-11-20T%02d:00:00Z", hour + 3)) }
         let hourly = try names(box).filter { $0.hasPrefix("hourly-") }
         #expect(hourly == ["hourly-20261120T060000Z", "hourly-20261120T070000Z", "hourly-20261120T080000Z"])

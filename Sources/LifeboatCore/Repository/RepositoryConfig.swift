@@ -4,7 +4,7 @@ import Foundation
 /// which repository format it holds.
 public struct RepositoryConfig: Codable, Sendable, Equatable {
     /// The format `init` writes by default.
-    public static let currentFormat = 1
+    public static let currentFormat = 2
     /// Format 1: one stored file per component. Format 2: the deduplicated chunk store.
     public static let readableFormats = [1, 2]
     public var format: Int

@@ -142,7 +142,8 @@ public struct DiskStorage: RepositoryStorage {
         }
         consider("tmp", all: true)
         consider("", all: false)
-        for folder in ["snapshots", "drills", "state", "wal"] { consider(folder, all: false) }
+        for folder in ["snapshots", "drills", "state", "wal", "index"] { consider(folder, all: false) }
+        for shard in (try? children("packs/")) ?? [] { consider("packs/\(shard)", all: false) }
         for id in (try? children("data/")) ?? [] { consider("data/\(id)", all: false) }
         for timeline in (try? children("wal/")) ?? [] { consider("wal/\(timeline)", all: false) }
         return found.sorted { $0.name < $1.name }

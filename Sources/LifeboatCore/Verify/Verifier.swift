@@ -62,7 +62,8 @@ public struct Verifier {
         let holder = RepositoryLock.currentHolder(of: repository)
         let garbage = (try? GarbageScan(repository: repository).items()) ?? []
         var warnings = contentWarnings
-        if all.isEmpty && catalog.damaged.isEmpty && garbage.contains(where: { $0.kind == .unreferencedData }) {
+        let holdsPacks = repository.config.format == 2 && !((try? repository.storage.list("packs/").isEmpty) ?? true)
+        if all.isEmpty && catalog.damaged.isEmpty && (holdsPacks || garbage.contains(where: { $0.kind == .unreferencedData })) {
             warnings.append("the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`")
         }
         if !forgottenMeanwhile.isEmpty {
