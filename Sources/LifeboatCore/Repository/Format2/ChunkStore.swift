@@ -35,6 +35,8 @@ final class ChunkStore {
         var reusedPlainBytes: Int64 = 0
     }
     private(set) var statistics = Statistics()
+    /// When set, `commit` leaves full packs for the caller to take (`takeFullPack`).
+    var deferPackWrites = false
 
     struct Location {
         var pack: Int
@@ -84,7 +86,54 @@ final class ChunkStore {
         return ChunkId(bytes: Hex.decode(hasher.finalize())!)
     }
 
-    func contains(_ id: ChunkId) -> Bool { locations[id] != nil || pendingIds.contains(id) }
+    func contains(_ id: ChunkId) -> Bool { locations[id] != nil || pendingIds.contains(id) || sealingIds.contains(id) }
+
+    /// Chunks of packs taken by `takeFullPack` and not yet registered: stored, as far as
+    /// deduplication is concerned.
+    private var sealingIds = Set<ChunkId>()
+    private var spareBuffer: [UInt8]?
+
+    /// A full pack taken out of the store, to be hashed and written without holding the store
+    /// (so other threads keep checking and appending chunks meanwhile).
+    struct TakenPack {
+        var bytes: [UInt8]
+        var entries: [PackFile.Entry]
+    }
+
+    /// The pending pack once it is full (with its trailer), or nil.
+    func takeFullPack() -> TakenPack? {
+        guard pending.count >= packTarget, !pendingEntries.isEmpty else { return nil }
+        var bytes = spareBuffer ?? []
+        spareBuffer = nil
+        bytes.removeAll(keepingCapacity: true)
+        if bytes.capacity < packTarget { bytes.reserveCapacity(packTarget + (5 << 20)) }
+        swap(&bytes, &pending)
+        bytes += PackFile.trailer(pendingEntries)
+        let taken = TakenPack(bytes: bytes, entries: pendingEntries)
+        sealingIds.formUnion(pendingIds)
+        pendingEntries.removeAll()
+        pendingIds.removeAll()
+        return taken
+    }
+
+    /// Writes a taken pack durably under its hash (touches no store state: call it unlocked).
+    func write(_ taken: TakenPack) throws -> IndexFile.Pack {
+        let name = SHA256Hasher.hex(of: taken.bytes)
+        try repository.storage.put(PackFile.key(name), taken.bytes)
+        return IndexFile.Pack(name: name, size: UInt64(taken.bytes.count))
+    }
+
+    /// Records a written pack: its chunks become readable and go into the next index file.
+    func register(_ pack: IndexFile.Pack, _ taken: TakenPack) {
+        let number = packs.count
+        packs.append(pack)
+        packEntries.append(taken.entries)
+        for entry in taken.entries where locations[entry.id] == nil { locations[entry.id] = Location(pack: number, entry: entry) }
+        written.packs.append(pack)
+        written.entries.append(taken.entries)
+        for entry in taken.entries { sealingIds.remove(entry.id) }
+        spareBuffer = taken.bytes
+    }
 
     func location(of id: ChunkId) -> (pack: IndexFile.Pack, entry: PackFile.Entry)? {
         locations[id].map { (packs[$0.pack], $0.entry) }
@@ -140,7 +189,7 @@ final class ChunkStore {
             statistics.newChunks += 1
             statistics.newPlainBytes += Int64(entry.plainLength)
             statistics.newStoredBytes += Int64(stored.count)
-            if pending.count >= packTarget { try writePack() }
+            if pending.count >= packTarget && !deferPackWrites { try writePack() }
         case .new(let entry, _):
             statistics.reusedChunks += 1
             statistics.reusedPlainBytes += Int64(entry.plainLength)

@@ -35,6 +35,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
 
     init(store: ChunkStore, workers: Int = 2) {
         self.store = store
+        store.deferPackWrites = true  // the pack writer hashes and stores full packs outside the lock
         let count = max(1, workers)
         maxInFlight = 2 * count + 2
         runningThreads = count + 1
@@ -168,7 +169,14 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
             }
             condition.unlock()
             do {
-                try storeLock.withLock { try store.commit(prepared) }
+                let full = try storeLock.withLock { () -> ChunkStore.TakenPack? in
+                    try store.commit(prepared)
+                    return store.takeFullPack()
+                }
+                if let full {
+                    let pack = try store.write(full)
+                    storeLock.withLock { store.register(pack, full) }
+                }
             } catch {
                 fail(error)
                 break
