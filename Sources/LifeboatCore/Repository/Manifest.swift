@@ -58,6 +58,15 @@ public struct Manifest: Codable, Sendable, Equatable {
         /// Format 2: what this component added to the repository after deduplication.
         public var dedup: Dedup?
 
+        /// `chunkList` as an id (nil for a format-1 component); a malformed one is damage.
+        func chunkListId() throws -> ChunkId? {
+            guard let chunkList else { return nil }
+            guard let id = ChunkId(hex: chunkList) else {
+                throw LifeboatError(.integrity, "component \(source): chunk list id \(chunkList) is not an id")
+            }
+            return id
+        }
+
         public struct Dedup: Codable, Sendable, Equatable {
             public var chunks: Int
             public var newChunks: Int

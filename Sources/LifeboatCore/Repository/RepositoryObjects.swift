@@ -4,8 +4,7 @@ extension Repository {
     /// Opens a component's stored stream for restore or deep verify: its stored file (format 1),
     /// or its chunks reassembled (format 2).
     public func open(_ component: Manifest.Component) throws -> (any ObjectReader)? {
-        if let list = component.chunkList {
-            guard let id = ChunkId(hex: list) else { throw LifeboatError(.integrity, "component \(component.source): chunk list id \(list) is not an id") }
+        if let id = try component.chunkListId() {
             if let keys, !keys.canOpen { throw keys.missingKey("reading stored data") }
             return try ChunkedStreamReader(store: try ChunkStore(repository: self), list: id)
         }

@@ -102,7 +102,12 @@ final class ChunkStore {
 
     /// The pending pack once it is full (with its trailer), or nil.
     func takeFullPack() -> TakenPack? {
-        guard pending.count >= packTarget, !pendingEntries.isEmpty else { return nil }
+        pending.count >= packTarget ? takePack() : nil
+    }
+
+    /// The pending pack, whatever its size, with its trailer (nil when it is empty).
+    private func takePack() -> TakenPack? {
+        guard !pendingEntries.isEmpty else { return nil }
         var bytes = spareBuffer ?? []
         spareBuffer = nil
         bytes.removeAll(keepingCapacity: true)
@@ -210,20 +215,8 @@ final class ChunkStore {
     }
 
     private func writePack() throws {
-        guard !pendingEntries.isEmpty else { return }
-        pending += PackFile.trailer(pendingEntries)  // in place: no second 16 MiB copy
-        let name = SHA256Hasher.hex(of: pending)
-        try repository.storage.put(PackFile.key(name), pending)
-        let pack = IndexFile.Pack(name: name, size: UInt64(pending.count))
-        let number = packs.count
-        packs.append(pack)
-        packEntries.append(pendingEntries)
-        for entry in pendingEntries where locations[entry.id] == nil { locations[entry.id] = Location(pack: number, entry: entry) }
-        written.packs.append(pack)
-        written.entries.append(pendingEntries)
-        pending.removeAll(keepingCapacity: true)
-        pendingEntries.removeAll()
-        pendingIds.removeAll()
+        guard let taken = takePack() else { return }
+        register(try write(taken), taken)
     }
 
     /// The plaintext of chunk `id`, proved: its pack matches its name, the blob opens and
@@ -253,7 +246,7 @@ final class ChunkStore {
     /// The ids a component's chunk list names, each checked against the index and the stored
     /// packs (`packSizes`: name → size as listed): what plain `verify` proves without reading data.
     func checkReferences(list: ChunkId, packSizes: [String: Int64]) throws -> Int {
-        let ids = try ChunkList.decode(try read(list), id: list)
+        let ids = try listedChunks(list)
         for (number, id) in ids.enumerated() {
             guard let (pack, _) = location(of: id) else {
                 throw LifeboatError(.integrity, "chunk \(number + 1) of \(ids.count) (\(id.hex.prefix(16))…) is in no index file")

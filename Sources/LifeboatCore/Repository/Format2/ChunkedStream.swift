@@ -15,7 +15,7 @@ final class ChunkedStreamReader: ObjectReader {
     init(store: ChunkStore, list: ChunkId) throws {
         self.store = store
         self.list = list
-        ids = try ChunkList.decode(try store.read(list), id: list)
+        ids = try store.listedChunks(list)
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

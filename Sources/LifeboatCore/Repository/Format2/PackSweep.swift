@@ -30,12 +30,9 @@ struct PackSweep {
         var used = Set<ChunkId>()
         for snapshot in snapshots {
             for component in snapshot.components {
-                guard let text = component.chunkList else { continue }
-                guard let list = ChunkId(hex: text) else {
-                    throw LifeboatError(.integrity, "snapshot \(snapshot.name), component \(component.source): chunk list id \(text) is not an id")
-                }
-                used.insert(list)
                 do {
+                    guard let list = try component.chunkListId() else { continue }
+                    used.insert(list)
                     for id in try store.listedChunks(list) {
                         guard store.location(of: id) != nil else {
                             throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file")

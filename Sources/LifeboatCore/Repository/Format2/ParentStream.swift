@@ -19,7 +19,7 @@ struct ParentStream {
         }
         guard let newest = candidates.last else { return nil }
         let manifest = try repository.manifest(id: newest.id)
-        guard let component = manifest.component(source), let text = component.chunkList, let list = ChunkId(hex: text) else { return nil }
+        guard let component = manifest.component(source), let list = try component.chunkListId() else { return nil }
         var entries: [[UInt8]: EntryRecord] = [:]
         for entry in component.entries where entry.kind == .file && entry.chunks?.count == 2 && entry.inode != nil {
             entries[entry.name.bytes] = entry
