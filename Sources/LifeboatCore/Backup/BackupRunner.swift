@@ -44,9 +44,11 @@ public struct BackupRunner {
         var components: [Manifest.Component] = []
         var recoveryPoint = started
         do {
+            // Format 2: one store for the whole snapshot (its index files are read once).
+            let store = repository.config.format == 2 ? try ChunkStore(repository: repository, compression: compression) : nil
             for source in sources {
                 let file = "data/\(id)/\(source.name).\(compression.fileExtension)"
-                let (component, point) = try await capture(source, file: file, compression: compression, started: started)
+                let (component, point) = try await capture(source, file: file, compression: compression, store: store, started: started)
                 components.append(component)
                 recoveryPoint = max(recoveryPoint, point.addingTimeInterval(shift))
                 CrashPoint.reach("after-capture")
@@ -70,10 +72,9 @@ public struct BackupRunner {
         }
     }
 
-    private func capture(_ source: any SourceAdapter, file: String, compression: Compression,
+    private func capture(_ source: any SourceAdapter, file: String, compression: Compression, store: ChunkStore?,
                          started: Date) async throws -> (Manifest.Component, Date) {
         // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
-        let store = repository.config.format == 2 ? try ChunkStore(repository: repository, compression: compression) : nil
         let chunked = store.map { ChunkingSink(store: $0) }
         let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
         if let store, !forceRead {

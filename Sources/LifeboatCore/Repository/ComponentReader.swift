@@ -22,9 +22,14 @@ public final class ComponentReader {
     public var component: Manifest.Component { matcher.component }
 
     /// Opens `component` of `snapshot` in `repository`; a missing file is an integrity failure.
-    public init(repository: Repository, snapshot: Manifest, component: Manifest.Component) throws {
+    public convenience init(repository: Repository, snapshot: Manifest, component: Manifest.Component) throws {
+        try self.init(repository: repository, snapshot: snapshot, component: component, store: nil)
+    }
+
+    /// With `store`: format-2 chunks are read through it (its index loaded once for many reads).
+    init(repository: Repository, snapshot: Manifest, component: Manifest.Component, store: ChunkStore?) throws {
         matcher = EntryMatcher(snapshot: snapshot, component: component)
-        guard let input = try repository.open(component) else { throw matcher.failure("stored file \(component.file) is missing") }
+        guard let input = try repository.open(component, store: store) else { throw matcher.failure("stored file \(component.file) is missing") }
         do {
             reader = try ArchiveReader(input: input, path: "\(repository.location)/\(component.file)")
         } catch let error as LifeboatError {

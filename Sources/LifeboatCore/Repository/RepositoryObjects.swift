@@ -4,9 +4,15 @@ extension Repository {
     /// Opens a component's stored stream for restore or deep verify: its stored file (format 1),
     /// or its chunks reassembled (format 2).
     public func open(_ component: Manifest.Component) throws -> (any ObjectReader)? {
+        try open(component, store: nil)
+    }
+
+    /// `open`, reading format-2 chunks through `store` when given (a command that reads many
+    /// components loads the index once).
+    func open(_ component: Manifest.Component, store: ChunkStore?) throws -> (any ObjectReader)? {
         if let id = try component.chunkListId() {
             if let keys, !keys.canOpen { throw keys.missingKey("reading stored data") }
-            return try ChunkedStreamReader(store: try ChunkStore(repository: self), list: id)
+            return try ChunkedStreamReader(store: try store ?? ChunkStore(repository: self), list: id)
         }
         return try open(key: component.file)
     }

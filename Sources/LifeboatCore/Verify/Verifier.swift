@@ -29,6 +29,8 @@ public struct Verifier {
                 if !chosen.contains(where: { $0.id == manifest.id }) { chosen.append(manifest) }
             }
         }
+        // Format 2: the index and the pack listing, read once for every component.
+        let chunks = repository.config.format == 2 ? try ChunkView(repository: repository, listPacks: !deep) : nil
         var results: [VerifyReport.SnapshotResult] = []
         var contentWarnings: [String] = []
         var verifiedBytes: Int64 = 0
@@ -39,9 +41,9 @@ public struct Verifier {
                 do {
                     if deep {
                         if full == nil { full = try repository.manifest(id: manifest.id) }
-                        contentWarnings += try verifyDeep(full!, component.source)
+                        contentWarnings += try verifyDeep(full!, component.source, store: chunks?.store)
                     } else {
-                        try verifyStored(manifest, component, base: verifiedBytes)
+                        try verifyStored(manifest, component, base: verifiedBytes, chunks: chunks)
                     }
                 } catch let error as LifeboatError {
                     if !manifestExists(manifest.id) {  // a concurrent forget (+ prune) removed it: not damage
@@ -81,13 +83,13 @@ public struct Verifier {
 
     /// Re-reads the stored file and compares size and SHA-256 with the manifest. Format 2: every
     /// chunk the component needs is in the index and in a stored pack of the indexed size.
-    private func verifyStored(_ manifest: Manifest, _ component: Manifest.Component, base: Int64) throws {
+    private func verifyStored(_ manifest: Manifest, _ component: Manifest.Component, base: Int64, chunks: ChunkView?) throws {
         let matcher = EntryMatcher(snapshot: manifest, component: component)
-        if let list = component.chunkList {
-            guard let id = ChunkId(hex: list) else { throw matcher.failure("chunk list id \(list) is not an id") }
+        if component.chunkList != nil {
             do {
-                let store = try ChunkStore(repository: repository)
-                _ = try store.checkReferences(list: id, packSizes: try store.storedPacks())
+                guard let id = try component.chunkListId() else { return }
+                let view = try chunks ?? ChunkView(repository: repository, listPacks: true)
+                _ = try view.store.checkReferences(list: id, packSizes: view.packSizes)
             } catch let error as LifeboatError where error.code == .integrity {
                 throw matcher.failure(error.message)
             }
@@ -108,11 +110,11 @@ public struct Verifier {
 
     /// Walks every entry through `ComponentReader` and the adapter's content check. Returns the
     /// checks' warnings (anomalies that a restore loads through).
-    private func verifyDeep(_ manifest: Manifest, _ source: String) throws -> [String] {
+    private func verifyDeep(_ manifest: Manifest, _ source: String, store: ChunkStore?) throws -> [String] {
         guard let component = manifest.component(source) else { return [] }
         var warnings: [String] = []
         let adapter = SourceAdapters.named(component.type)
-        let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
+        let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component, store: store)
         let whole = adapter?.componentCheck(for: component)
         var entries = 0
         while let entry = try reader.next() {
@@ -171,5 +173,17 @@ public struct Verifier {
             }
         }
         return .init(files: files.count, storedBytes: files.reduce(0) { $0 + $1.storedBytes }, checked: checked, gaps: gaps)
+    }
+}
+
+/// A format-2 repository as one verify run sees it: the chunk store (every index file read once)
+/// and, for plain verify, the stored packs and their sizes (listed once).
+private struct ChunkView {
+    let store: ChunkStore
+    let packSizes: [String: Int64]
+
+    init(repository: Repository, listPacks: Bool) throws {
+        store = try ChunkStore(repository: repository)
+        packSizes = listPacks ? try store.storedPacks() : [:]
     }
 }

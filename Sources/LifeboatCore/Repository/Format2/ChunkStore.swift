@@ -33,6 +33,13 @@ final class ChunkStore {
         var newStoredBytes: Int64 = 0
         var reusedChunks = 0
         var reusedPlainBytes: Int64 = 0
+
+        /// What was added since `earlier` (one component's share of a store several use).
+        func since(_ earlier: Statistics) -> Statistics {
+            Statistics(newChunks: newChunks - earlier.newChunks, newPlainBytes: newPlainBytes - earlier.newPlainBytes,
+                       newStoredBytes: newStoredBytes - earlier.newStoredBytes, reusedChunks: reusedChunks - earlier.reusedChunks,
+                       reusedPlainBytes: reusedPlainBytes - earlier.reusedPlainBytes)
+        }
     }
     private(set) var statistics = Statistics()
     /// When set, `commit` leaves full packs for the caller to take (`takeFullPack`).
@@ -169,8 +176,10 @@ final class ChunkStore {
         }
     }
 
-    /// Compresses and seals a chunk; touches no mutable state, so workers run it in parallel.
-    func prepare(_ bytes: UnsafeRawBufferPointer, id: ChunkId, kind: PackFile.Kind = .data) throws -> Prepared {
+    /// Compresses (with `compression`, the store's by default) and seals a chunk; touches no
+    /// mutable state, so workers run it in parallel.
+    func prepare(_ bytes: UnsafeRawBufferPointer, id: ChunkId, kind: PackFile.Kind = .data, compression: Compression? = nil) throws -> Prepared {
+        let compression = compression ?? self.compression
         let codec = kind == .chunkList ? PackFile.Codec.none : PackFile.Codec(compression)
         var stored = codec == .none ? Array(bytes) : try BlobCodec.compress(bytes, compression)
         if let keys = repository.keys, kind == .data {  // chunk lists stay readable: prune and plain verify need no key

@@ -31,10 +31,16 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     let wantsBoundaries = true
     /// The chunk list's id, once finished.
     private(set) var listId: ChunkId?
-    var statistics: ChunkStore.Statistics { storeLock.withLock { store.statistics } }
+    /// What this stream added to the store (which other streams of the same backup share).
+    var statistics: ChunkStore.Statistics { storeLock.withLock { store.statistics.since(startStatistics) } }
+    private let startStatistics: ChunkStore.Statistics
+    /// The chunks' compression (a migration keeps each component's own).
+    private let compression: Compression?
 
-    init(store: ChunkStore, workers: Int = 2) {
+    init(store: ChunkStore, compression: Compression? = nil, workers: Int = 2) {
         self.store = store
+        self.compression = compression
+        startStatistics = store.statistics
         store.deferPackWrites = true  // the pack writer hashes and stores full packs outside the lock
         let count = max(1, workers)
         maxInFlight = 2 * count + 2
@@ -137,7 +143,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
                 let prepared = try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
                     let id = store.id(of: chunk)
                     if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
-                    return try store.prepare(chunk, id: id)
+                    return try store.prepare(chunk, id: id, compression: compression)
                 }
                 condition.lock()
                 results[sequence] = prepared

@@ -46,6 +46,7 @@ public struct Migration {
                                 fix: "run `lifeboat verify` on the source; nothing was migrated")
         }
         let present = try target.snapshotIds()
+        let store = try ChunkStore(repository: target)  // one for the whole migration: the index is read once
         var report = Report()
         for summary in catalog.snapshots {
             if present.contains(summary.id) {
@@ -59,7 +60,7 @@ public struct Migration {
             copy.sealed = nil
             for (i, component) in manifest.components.enumerated() {
                 progress.update("migrating \(manifest.name) \(component.source)")
-                copy.components[i] = try migrate(component, of: manifest, report: &report)
+                copy.components[i] = try migrate(component, of: manifest, into: store, report: &report)
             }
             try target.commit(copy)
             report.migrated.append(manifest.name)
@@ -69,13 +70,14 @@ public struct Migration {
         return report
     }
 
-    private func migrate(_ component: Manifest.Component, of manifest: Manifest, report: inout Report) throws -> Manifest.Component {
+    private func migrate(_ component: Manifest.Component, of manifest: Manifest, into store: ChunkStore,
+                         report: inout Report) throws -> Manifest.Component {
         let matcher = EntryMatcher(snapshot: manifest, component: component)
         guard let input = try source.open(component) else { throw matcher.failure("stored file \(component.file) is missing") }
         defer { input.close() }
-        let compression = Compression(parsing: component.metadata["compression_setting"]?.stringValue ?? "") ?? .default
-        let store = try ChunkStore(repository: target, compression: compression == .none ? .default : compression)
-        let sink = ChunkingSink(store: store)
+        let setting = Compression(parsing: component.metadata["compression_setting"]?.stringValue ?? "") ?? .default
+        let compression = setting == .none ? Compression.default : setting
+        let sink = ChunkingSink(store: store, compression: compression)
         let streamed: (sha256: String, bytes: Int64)
         do {
             if component.chunkList != nil {  // format 2 already: the stream as is
@@ -95,7 +97,7 @@ public struct Migration {
         copy.chunkList = sink.listId?.hex
         copy.sha256 = streamed.sha256
         copy.bytes = streamed.bytes
-        copy.compression = (compression == .none ? Compression.default : compression).algorithm
+        copy.compression = compression.algorithm
         let stats = sink.statistics
         copy.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
                            newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
