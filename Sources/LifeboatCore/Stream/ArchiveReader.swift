@@ -142,7 +142,7 @@ public final class ArchiveReader {
             var size: Int64 = 0
             do {
                 try readBlocks(size: announced, hole: { length in
-                    try Self.zeros(length) { try stage.submit($0) }
+                    try SparseRegions.forEachZeroBlock(length) { try stage.submit($0) }
                     size += length
                 }) { bytes in
                     try stage.submit(bytes)
@@ -161,7 +161,7 @@ public final class ArchiveReader {
         var size: Int64 = 0
         let announced = entry.map { archive_entry_size($0) } ?? 0
         try readBlocks(size: announced, hole: { length in
-            try Self.zeros(length) { zeros in
+            try SparseRegions.forEachZeroBlock(length) { zeros in
                 hasher.update(zeros)
                 if hole == nil { try body(zeros) }
             }
@@ -173,16 +173,6 @@ public final class ArchiveReader {
             size += Int64(bytes.count)
         }
         return (hasher.finalize(), size)
-    }
-
-    /// `length` zero bytes, in blocks of up to 1 MiB.
-    private static func zeros(_ length: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var left = length
-        while left > 0 {
-            let n = Int(min(left, Int64(SparseRegions.zeros.count)))
-            try SparseRegions.zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            left -= Int64(n)
-        }
     }
 
     /// Decompresses the current entry's blocks in order; the holes of a sparse entry go to `hole`.

@@ -297,12 +297,7 @@ public final class ArchiveWriter {
 
     /// `count` zero bytes of content: hashed, and skipped by the pax writer inside a hole.
     private func writeZeros(_ count: Int64, hasher: SHA256Hasher) throws {
-        var left = count
-        while left > 0 {
-            let n = Int(min(left, Int64(SparseRegions.zeros.count)))
-            try SparseRegions.zeros.withUnsafeBytes { try writeData(UnsafeRawBufferPointer(rebasing: $0[0..<n]), hasher: hasher) }
-            left -= Int64(n)
-        }
+        try SparseRegions.forEachZeroBlock(count) { try writeData($0, hasher: hasher) }
     }
 
     private func writeData(_ bytes: UnsafeRawBufferPointer, hasher: SHA256Hasher) throws {

@@ -5,6 +5,16 @@ import Foundation
 enum SparseRegions {
     /// Zeros to feed for a hole (hashed; the pax writer skips them).
     static let zeros = [UInt8](repeating: 0, count: 1 << 20)
+
+    /// `length` zero bytes, handed to `body` in blocks of up to 1 MiB.
+    static func forEachZeroBlock(_ length: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var left = length
+        while left > 0 {
+            let n = Int(min(left, Int64(zeros.count)))
+            try zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            left -= Int64(n)
+        }
+    }
     /// Beyond this many data regions a file is stored dense: the sparse map would cost more than
     /// it saves.
     static let maxRegions = 4096

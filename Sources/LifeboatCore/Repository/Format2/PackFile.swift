@@ -37,11 +37,6 @@ enum PackFile {
         var offset: UInt64
         var storedLength: UInt32
         var plainLength: UInt32
-
-        static func == (a: Entry, b: Entry) -> Bool {
-            a.kind == b.kind && a.codec == b.codec && a.id == b.id && a.offset == b.offset
-                && a.storedLength == b.storedLength && a.plainLength == b.plainLength
-        }
     }
 
     static func key(_ name: String) -> String { "packs/\(name.prefix(2))/\(name)" }
