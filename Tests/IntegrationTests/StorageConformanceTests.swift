@@ -96,6 +96,29 @@ import LifeboatCore
         #expect(try s.get("data/0456/cfg.tar.zst") == nil)
     }
 
+    /// Packs are written this way: streamed, then named by their hash at commit.
+    @Test(arguments: Backend.allCases)
+    func aContentNamedObjectIsStoredUnderItsDigestAtCommitOnly(backend: Backend) throws {
+        let f = try Fixture(backend)
+        let s = f.storage
+        let payload = Self.bytes(3 << 20 + 77)
+        let writer = try s.contentNamedWriter { "packs/\($0.sha256.prefix(2))/\($0.sha256)" }
+        try writer.write(Array(payload.prefix(1 << 20)))
+        #expect(try s.list("packs/").isEmpty, "nothing is listed before commit")
+        try writer.write(Array(payload.dropFirst(1 << 20)))
+        let digest = try writer.commit()
+        let name = SHA256Hasher.hex(of: payload)
+        #expect(digest == StoredDigest(sha256: name, bytes: Int64(payload.count)))
+        #expect(try s.list("packs/").map(\.key) == ["packs/\(name.prefix(2))/\(name)"])
+        #expect(try s.get("packs/\(name.prefix(2))/\(name)") == payload)
+        #expect(try s.incompleteWrites().isEmpty)
+        let aborted = try s.contentNamedWriter { "packs/\($0.sha256.prefix(2))/\($0.sha256)" }
+        try aborted.write(Self.bytes(1 << 20, seed: 9))
+        aborted.abort()
+        #expect(try s.list("packs/").count == 1)
+        #expect(try s.incompleteWrites().isEmpty)
+    }
+
     @Test(arguments: Backend.allCases)
     func listingsAndChildren(backend: Backend) throws {
         let f = try Fixture(backend)

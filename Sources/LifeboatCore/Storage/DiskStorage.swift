@@ -105,7 +105,17 @@ public struct DiskStorage: RepositoryStorage {
         try makeParent(of: key)
         let target = path(key)
         let temp = "\((target as NSString).deletingLastPathComponent)/.\((target as NSString).lastPathComponent).\(Hex.random(bytes: 6)).tmp"
-        return try DiskObjectWriter(temp: temp, target: target)
+        return try DiskObjectWriter(temp: temp) { _ in target }
+    }
+
+    /// Streams into `tmp/` (an incomplete write until it commits), then renames into its key.
+    public func contentNamedWriter(_ key: @escaping @Sendable (StoredDigest) -> String) throws -> any ObjectWriter {
+        try makeParent(of: "tmp/x")
+        return try DiskObjectWriter(temp: path("tmp/object-\(Hex.random(bytes: 8)).tmp")) { digest in
+            let name = key(digest)
+            try makeParent(of: name)
+            return path(name)
+        }
     }
 
     public func deletePrefix(_ prefix: String) throws {
@@ -171,14 +181,15 @@ public struct DiskStorage: RepositoryStorage {
     }
 }
 
-/// Writes to a temporary file; `commit` fsyncs it and renames it to its key.
+/// Writes to a temporary file; `commit` fsyncs it and renames it to its key (given, or named
+/// by the digest of what was written).
 final class DiskObjectWriter: ObjectWriter {
     private var fd: Int32
     private let temp: String
-    private let target: String
+    private let target: (StoredDigest) throws -> String
     private let stored = StoredBytesDigest()
 
-    init(temp: String, target: String) throws {
+    init(temp: String, target: @escaping (StoredDigest) throws -> String) throws {
         fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
         self.temp = temp
@@ -194,6 +205,7 @@ final class DiskObjectWriter: ObjectWriter {
         defer { abort() }
         try FileIO.sync(fd, path: temp)
         CrashPoint.reach("object-before-rename")
+        let target = try target(stored.finish())
         try FileIO.rename(temp, target)
         try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
         return stored.finish()

@@ -29,6 +29,9 @@ public protocol RepositoryStorage: Sendable {
     func size(_ key: String) throws -> Int64?
     /// A streaming writer; nothing is visible at `key` until `commit`.
     func writer(_ key: String) throws -> any ObjectWriter
+    /// A streaming writer for an object named by its content: `commit` stores it under
+    /// `key(digest of everything written)`. Same guarantees as `writer`.
+    func contentNamedWriter(_ key: @escaping @Sendable (StoredDigest) -> String) throws -> any ObjectWriter
     /// A streaming reader, or nil when `key` does not exist.
     func reader(_ key: String) throws -> (any ObjectReader)?
     /// Removes every object under `prefix` (which ends in `/`).
@@ -91,6 +94,40 @@ final class StoredBytesDigest {
 
     /// The finished digest, or (before the end) the byte count with an empty hash.
     var current: StoredDigest { final ?? StoredDigest(sha256: "", bytes: bytes) }
+}
+
+extension RepositoryStorage {
+    /// Keeps the bytes in memory and `put`s them at commit (a backend with no rename).
+    public func contentNamedWriter(_ key: @escaping @Sendable (StoredDigest) -> String) throws -> any ObjectWriter {
+        BufferedObjectWriter(storage: self, key: key)
+    }
+}
+
+/// `contentNamedWriter` for a backend that cannot rename: the object is held in memory.
+final class BufferedObjectWriter: ObjectWriter {
+    private let storage: any RepositoryStorage
+    private let key: (StoredDigest) -> String
+    private var bytes: [UInt8] = []
+    private let stored = StoredBytesDigest()
+
+    init(storage: any RepositoryStorage, key: @escaping (StoredDigest) -> String) {
+        self.storage = storage
+        self.key = key
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        bytes.append(contentsOf: chunk)
+        stored.update(chunk)
+    }
+
+    func commit() throws -> StoredDigest {
+        let digest = stored.finish()
+        try storage.put(key(digest), bytes)
+        bytes = []
+        return digest
+    }
+
+    func abort() { bytes = [] }
 }
 
 /// A streaming write of one object. Every backend hashes the bytes it stores, so the digest

@@ -26,18 +26,30 @@ public final class SHA256Hasher {
 
     /// Finishes the digest and returns it as 64 lowercase hex digits. Call once.
     public func finalize() -> String {
+        Hex.encode(finalizeBytes())
+    }
+
+    /// Finishes the digest and returns its 32 bytes. Call once.
+    public func finalizeBytes() -> [UInt8] {
         precondition(!finished, "SHA256Hasher.finalize called twice")
         finished = true
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &digest, &length)
-        return Hex.encode(digest.prefix(Int(length)))
+        return Array(digest.prefix(Int(length)))
     }
 
     /// The SHA-256 of a byte string, as hex.
     public static func hex<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
         let hasher = SHA256Hasher()
         hasher.update(Array(bytes))
+        return hasher.finalize()
+    }
+
+    /// The SHA-256 of a byte array, as hex (without copying it).
+    public static func hex(of bytes: [UInt8]) -> String {
+        let hasher = SHA256Hasher()
+        hasher.update(bytes)
         return hasher.finalize()
     }
 }

@@ -13,13 +13,15 @@ final class ChunkStore {
     /// Index files that could not be read: their chunks are stored again rather than trusted.
     private(set) var damagedIndexFiles: [String] = []
 
-    private var packs: [IndexFile.Pack] = []
-    /// Each pack's entries as its index file lists them (parallel to `packs`).
-    private var packEntries: [[PackFile.Entry]] = []
+    /// Every indexed pack, by number (its name held as 32 bytes, not as hex).
+    private var packs: [(name: ChunkId, size: UInt64)] = []
     /// The index files read (names), damaged ones excluded.
     private(set) var indexFiles: [String] = []
-    private var locations: [ChunkId: Location] = [:]
-    private var pending: [UInt8] = []
+    private var index = ChunkIndex()
+    /// The pack being filled: streamed to storage as chunks arrive (on disk to a temporary
+    /// file, so a backup holds no pack in memory), named by its hash once full.
+    private var pending: (any ObjectWriter)?
+    private var pendingSize = 0
     private var pendingEntries: [PackFile.Entry] = []
     private var pendingIds = Set<ChunkId>()
     private var written = IndexFile()
@@ -45,28 +47,27 @@ final class ChunkStore {
     /// When set, `commit` leaves full packs for the caller to take (`takeFullPack`).
     var deferPackWrites = false
 
-    struct Location {
-        var pack: Int
-        var entry: PackFile.Entry
-    }
-
     static let defaultPackTarget = 16 << 20
+    /// An index file is written once the packs written since the last one hold this many chunks
+    /// (and at `flush`), so no index file, and no decoding of one, grows with the repository.
+    static let indexFileChunks = 65_536
 
     init(repository: Repository, compression: Compression = .default, packTarget: Int = ChunkStore.defaultPackTarget) throws {
         self.repository = repository
         self.compression = compression
         self.packTarget = packTarget
-        pending.reserveCapacity(packTarget + (5 << 20))  // one buffer for every pack this store writes
         idKey = repository.keys.map { keys in
             let secret = keys.symmetricKey ?? keys.publicKey ?? []
             return HKDF.sha256(ikm: secret, salt: Array(repository.config.id.utf8), info: Array("lifeboat-v2 chunk id".utf8))
         }
-        for object in try repository.storage.list("index/") {
+        let objects = try repository.storage.list("index/")
+        index.reserve(Int(objects.reduce(0) { $0 + $1.size }) / IndexFile.entrySize)  // once, not per file
+        for object in objects {
             let name = String(object.key.dropFirst("index/".count))
             do {
                 guard let bytes = try repository.storage.get(object.key) else { continue }  // removed meanwhile
                 guard SHA256Hasher.hex(of: bytes) == name else { throw LifeboatError(.integrity, "index file \(name) does not match its name") }
-                merge(try IndexFile.decode(bytes, name: name))
+                try merge(bytes, name: name)
                 indexFiles.append(name)
             } catch let error as LifeboatError where error.code == .integrity {
                 damagedIndexFiles.append(name)
@@ -74,15 +75,19 @@ final class ChunkStore {
         }
     }
 
-    private func merge(_ index: IndexFile) {
-        for (pack, entries) in zip(index.packs, index.entries) {
-            let number = packs.count
-            packs.append(pack)
-            packEntries.append(entries)
-            for entry in entries where locations[entry.id] == nil {
-                locations[entry.id] = Location(pack: number, entry: entry)
+    /// Indexes one index file's packs and chunks; nothing of it when it fails to decode.
+    private func merge(_ bytes: [UInt8], name: String) throws {
+        let first = packs.count
+        var filePacks: [IndexFile.Pack] = []
+        var fileEntries: [(Int, PackFile.Entry)] = []
+        try IndexFile.decode(bytes, name: name, packs: { filePacks = $0 }, entry: { fileEntries.append(($0, $1)) })
+        for (number, entry) in fileEntries {
+            guard ChunkIndex.Record(entry, pack: first + number) != nil else {
+                throw LifeboatError(.integrity, "index file \(name): chunk \(entry.id.hex.prefix(16))… lies beyond any pack")
             }
         }
+        packs += filePacks.map(Self.compact)
+        for (number, entry) in fileEntries { try index.add(entry, pack: first + number) }
     }
 
     /// The id of `bytes`: SHA-256, or HMAC-SHA256 under the id key when encrypted.
@@ -90,65 +95,71 @@ final class ChunkStore {
         if let idKey { return ChunkId(bytes: HMACSHA256.mac(idKey, bytes)) }
         let hasher = SHA256Hasher()
         hasher.update(bytes)
-        return ChunkId(bytes: Hex.decode(hasher.finalize())!)
+        return ChunkId(bytes: hasher.finalizeBytes())
     }
 
-    func contains(_ id: ChunkId) -> Bool { locations[id] != nil || pendingIds.contains(id) || sealingIds.contains(id) }
+    func contains(_ id: ChunkId) -> Bool { index.find(id) != nil || pendingIds.contains(id) || sealingIds.contains(id) }
 
     /// Chunks of packs taken by `takeFullPack` and not yet registered: stored, as far as
     /// deduplication is concerned.
     private var sealingIds = Set<ChunkId>()
-    private var spareBuffer: [UInt8]?
 
     /// A full pack taken out of the store, to be hashed and written without holding the store
     /// (so other threads keep checking and appending chunks meanwhile).
     struct TakenPack {
-        var bytes: [UInt8]
+        var writer: any ObjectWriter
         var entries: [PackFile.Entry]
     }
 
-    /// The pending pack once it is full (with its trailer), or nil.
+    /// The pending pack once it is full, or nil (`write` adds its trailer).
     func takeFullPack() -> TakenPack? {
-        pending.count >= packTarget ? takePack() : nil
+        pendingSize >= packTarget ? takePack() : nil
     }
 
-    /// The pending pack, whatever its size, with its trailer (nil when it is empty).
+    /// The pending pack, whatever its size (nil when it is empty).
     private func takePack() -> TakenPack? {
-        guard !pendingEntries.isEmpty else { return nil }
-        var bytes = spareBuffer ?? []
-        spareBuffer = nil
-        bytes.removeAll(keepingCapacity: true)
-        if bytes.capacity < packTarget { bytes.reserveCapacity(packTarget + (5 << 20)) }
-        swap(&bytes, &pending)
-        bytes += PackFile.trailer(pendingEntries)
-        let taken = TakenPack(bytes: bytes, entries: pendingEntries)
+        guard let writer = pending, !pendingEntries.isEmpty else { return nil }
+        pending = nil
+        pendingSize = 0
+        let taken = TakenPack(writer: writer, entries: pendingEntries)
         sealingIds.formUnion(pendingIds)
         pendingEntries.removeAll()
         pendingIds.removeAll()
         return taken
     }
 
-    /// Writes a taken pack durably under its hash (touches no store state: call it unlocked).
+    /// Ends a taken pack with its trailer and commits it durably under its hash (touches no
+    /// store state: call it unlocked).
     func write(_ taken: TakenPack) throws -> IndexFile.Pack {
-        let name = SHA256Hasher.hex(of: taken.bytes)
-        try repository.storage.put(PackFile.key(name), taken.bytes)
-        return IndexFile.Pack(name: name, size: UInt64(taken.bytes.count))
+        try PackFile.trailer(taken.entries).withUnsafeBytes { try taken.writer.write($0) }
+        let digest = try taken.writer.commit()
+        return IndexFile.Pack(name: digest.sha256, size: UInt64(digest.bytes))
     }
 
-    /// Records a written pack: its chunks become readable and go into the next index file.
-    func register(_ pack: IndexFile.Pack, _ taken: TakenPack) {
+    /// Records a written pack: its chunks become readable and go into the next index file,
+    /// which is written once it names `indexFileChunks` chunks.
+    func register(_ pack: IndexFile.Pack, _ taken: TakenPack) throws {
         let number = packs.count
-        packs.append(pack)
-        packEntries.append(taken.entries)
-        for entry in taken.entries where locations[entry.id] == nil { locations[entry.id] = Location(pack: number, entry: entry) }
+        packs.append(Self.compact(pack))
+        for entry in taken.entries { try index.add(entry, pack: number) }
         written.packs.append(pack)
         written.entries.append(taken.entries)
+        writtenChunks += taken.entries.count
         for entry in taken.entries { sealingIds.remove(entry.id) }
-        spareBuffer = taken.bytes
+        if writtenChunks >= Self.indexFileChunks { try writeIndexFile() }
+    }
+    private var writtenChunks = 0
+
+    private func writeIndexFile() throws {
+        guard !written.packs.isEmpty else { return }
+        let bytes = written.encoded()
+        try repository.storage.put("index/\(SHA256Hasher.hex(of: bytes))", bytes)
+        written = IndexFile()
+        writtenChunks = 0
     }
 
     func location(of id: ChunkId) -> (pack: IndexFile.Pack, entry: PackFile.Entry)? {
-        locations[id].map { (packs[$0.pack], $0.entry) }
+        index.find(id).map { (pack(Int($0.pack)), $0.entry) }
     }
 
     /// Stores `bytes` unless the repository holds them already; returns their id.
@@ -186,7 +197,7 @@ final class ChunkStore {
             guard keys.canSeal else { throw keys.missingKey("a backup") }
             stored = try SealedObject.seal(stored, keys: keys)
         }
-        guard bytes.count <= UInt32.max, stored.count <= UInt32.max else { throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack") }
+        guard bytes.count <= ChunkIndex.maxLength, stored.count <= ChunkIndex.maxLength else { throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack") }
         return .new(entry: .init(kind: kind, codec: codec, id: id, offset: 0, storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)),
                     stored: stored)
     }
@@ -196,14 +207,16 @@ final class ChunkStore {
     func commit(_ prepared: Prepared) throws {
         switch prepared {
         case .new(var entry, let stored) where !contains(entry.id):
-            entry.offset = UInt64(pending.count)
+            if pending == nil { pending = try repository.storage.contentNamedWriter { PackFile.key($0.sha256) } }
+            entry.offset = UInt64(pendingSize)
+            try stored.withUnsafeBytes { try pending!.write($0) }
+            pendingSize += stored.count
             pendingEntries.append(entry)
-            pending += stored
             pendingIds.insert(entry.id)
             statistics.newChunks += 1
             statistics.newPlainBytes += Int64(entry.plainLength)
             statistics.newStoredBytes += Int64(stored.count)
-            if pending.count >= packTarget && !deferPackWrites { try writePack() }
+            if pendingSize >= packTarget && !deferPackWrites { try writePack() }
         case .new(let entry, _):
             statistics.reusedChunks += 1
             statistics.reusedPlainBytes += Int64(entry.plainLength)
@@ -217,15 +230,12 @@ final class ChunkStore {
     /// store wrote. After it returns, every id `add` gave is readable by a new `ChunkStore`.
     func flush() throws {
         try writePack()
-        guard !written.packs.isEmpty else { return }
-        let bytes = written.encoded()
-        try repository.storage.put("index/\(SHA256Hasher.hex(of: bytes))", bytes)
-        written = IndexFile()
+        try writeIndexFile()
     }
 
     private func writePack() throws {
         guard let taken = takePack() else { return }
-        register(try write(taken), taken)
+        try register(try write(taken), taken)
     }
 
     /// The plaintext of chunk `id`, proved: its pack matches its name, the blob opens and
@@ -272,7 +282,15 @@ final class ChunkStore {
 
     /// Every indexed pack (a pack named by two index files appears twice) with its entries.
     var indexedPacks: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] {
-        Array(zip(packs, packEntries))
+        Array(zip(packs.indices.map(pack), index.entriesByPack(packs: packs.count)))
+    }
+
+    private static func compact(_ pack: IndexFile.Pack) -> (name: ChunkId, size: UInt64) {
+        (ChunkId(hex: pack.name)!, pack.size)  // index files and `write` name packs by 64 hex digits
+    }
+
+    private func pack(_ number: Int) -> IndexFile.Pack {
+        IndexFile.Pack(name: packs[number].name.hex, size: packs[number].size)
     }
 
     /// The ids a chunk list names (proved like any chunk).

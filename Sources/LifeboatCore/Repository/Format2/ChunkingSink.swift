@@ -181,7 +181,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
                 }
                 if let full {
                     let pack = try store.write(full)
-                    storeLock.withLock { store.register(pack, full) }
+                    try storeLock.withLock { try store.register(pack, full) }
                 }
             } catch {
                 fail(error)

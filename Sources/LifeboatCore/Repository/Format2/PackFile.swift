@@ -69,7 +69,7 @@ enum PackFile {
         guard SHA256Hasher.hex(of: header.dropLast(32)) == Hex.encode(header.suffix(32)) else {
             throw LifeboatError(.integrity, "\(what): its header fails its SHA-256")
         }
-        var r = BinaryReader(Array(header.dropLast(32)), what: what)
+        var r = BinaryReader(header, end: header.count - 32, what: what)
         try r.expect("LBPH")
         let count = Int(try r.u32())
         let blobsEnd = UInt64(pack.count - 8 - length)
@@ -85,7 +85,7 @@ enum PackFile {
             }
             entries.append(entry)
         }
-        guard r.at == r.bytes.count else { throw LifeboatError(.integrity, "\(what): bytes after its last header entry") }
+        guard r.atEnd else { throw LifeboatError(.integrity, "\(what): bytes after its last header entry") }
         return entries
     }
 }
@@ -104,6 +104,9 @@ struct IndexFile: Sendable {
         var name: String
         var size: UInt64
     }
+
+    /// Bytes per chunk in an index file.
+    static let entrySize = 54
 
     var packs: [Pack] = []
     /// Each pack's entries (same order as `packs`).
@@ -127,31 +130,40 @@ struct IndexFile: Sendable {
     }
 
     static func decode(_ bytes: [UInt8], name: String) throws -> IndexFile {
+        var index = IndexFile()
+        try decode(bytes, name: name, packs: { packs in
+            index.packs = packs
+            index.entries = Array(repeating: [], count: packs.count)
+        }, entry: { index.entries[$0].append($1) })
+        return index
+    }
+
+    /// Decodes an index file without building it: `packs` gets its packs, then `entry` each
+    /// chunk with its pack's number. Proved by its SHA-256 first; a malformed entry after that
+    /// throws with the entries before it visited (callers keep what they visit until it returns).
+    static func decode(_ bytes: [UInt8], name: String, packs visitPacks: ([Pack]) -> Void, entry visit: (Int, PackFile.Entry) -> Void) throws {
         let what = "index file \(name)"
         guard bytes.count >= 44, SHA256Hasher.hex(of: bytes.dropLast(32)) == Hex.encode(bytes.suffix(32)) else {
             throw LifeboatError(.integrity, "\(what) fails its SHA-256 (damaged or truncated)")
         }
-        var r = BinaryReader(Array(bytes.dropLast(32)), what: what)
+        var r = BinaryReader(bytes, end: bytes.count - 32, what: what)
         try r.expect("LBI2")
-        var index = IndexFile()
         let packCount = Int(try r.u32())
         guard packCount <= bytes.count / 40 else { throw LifeboatError(.integrity, "\(what): implausible pack count") }
-        for _ in 0..<packCount {
-            index.packs.append(Pack(name: Hex.encode(try r.raw(32)), size: try r.u64()))
-            index.entries.append([])
-        }
+        var packs: [Pack] = []
+        for _ in 0..<packCount { packs.append(Pack(name: Hex.encode(try r.raw(32)), size: try r.u64())) }
         let count = Int(try r.u32())
-        guard count <= bytes.count / 54 else { throw LifeboatError(.integrity, "\(what): implausible chunk count") }
+        guard count == (r.end - r.at) / 54, (r.end - r.at) % 54 == 0 else {
+            throw LifeboatError(.integrity, "\(what): its chunk count does not match its length")
+        }
+        visitPacks(packs)
         for _ in 0..<count {
             let id = ChunkId(bytes: try r.raw(32))
             let number = Int(try r.u32())
             guard number < packCount, let kind = PackFile.Kind(rawValue: try r.u8()), let codec = PackFile.Codec(rawValue: try r.u8()) else {
                 throw LifeboatError(.integrity, "\(what): an entry names an unknown pack, kind or compression")
             }
-            index.entries[number].append(.init(kind: kind, codec: codec, id: id, offset: try r.u64(),
-                                               storedLength: try r.u32(), plainLength: try r.u32()))
+            visit(number, .init(kind: kind, codec: codec, id: id, offset: try r.u64(), storedLength: try r.u32(), plainLength: try r.u32()))
         }
-        guard r.at == r.bytes.count else { throw LifeboatError(.integrity, "\(what): bytes after its last entry") }
-        return index
     }
 }

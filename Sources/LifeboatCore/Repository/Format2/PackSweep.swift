@@ -1,9 +1,10 @@
 /// Prune's part in a format-2 repository: marks every chunk a manifest needs (its chunk list and
 /// every chunk the list names), then removes packs that hold none of them and packs no index
-/// names (a killed backup's), and rewrites the index as one file naming the packs kept.
+/// names (a killed backup's), and rewrites the index as files naming the packs kept (each at
+/// most `ChunkStore.indexFileChunks` chunks).
 ///
 /// Order, so a kill at any point leaves a repository that verifies clean and a later prune
-/// finishes: (1) the new index file is written (old and new together name the same packs);
+/// finishes: (1) the new index files are written (old and new together name the same packs);
 /// (2) the old index files are deleted (the packs to remove are now unindexed, needed by
 /// nobody); (3) those packs are deleted. Partly used packs are kept whole (repacking is the fleet
 /// issue's). The caller holds the repository lock, so no backup is writing packs meanwhile.
@@ -11,7 +12,7 @@ struct PackSweep {
     let repository: Repository
 
     struct Plan {
-        var newIndex: IndexFile
+        var newIndex: [IndexFile]
         var obsoleteIndexFiles: [String]
         /// `packs/…` keys to delete and their sizes.
         var packs: [(key: String, size: Int64)]
@@ -45,12 +46,18 @@ struct PackSweep {
                 }
             }
         }
-        var index = IndexFile()
+        var index: [IndexFile] = []
         var kept = Set<String>()
+        var chunks = ChunkStore.indexFileChunks
         for (pack, entries) in store.indexedPacks where !kept.contains(pack.name) && entries.contains(where: { used.contains($0.id) }) {
             kept.insert(pack.name)
-            index.packs.append(pack)
-            index.entries.append(entries)
+            if chunks + entries.count > ChunkStore.indexFileChunks && chunks > 0 {
+                index.append(IndexFile())
+                chunks = 0
+            }
+            index[index.count - 1].packs.append(pack)
+            index[index.count - 1].entries.append(entries)
+            chunks += entries.count
         }
         var packs: [(key: String, size: Int64)] = []
         for (name, size) in try store.storedPacks() where !kept.contains(name) {
@@ -63,14 +70,15 @@ struct PackSweep {
     func apply(_ plan: Plan) throws -> [String] {
         guard !plan.packs.isEmpty else { return [] }  // nothing to reclaim: leave the index alone
         var removed: [String] = []
-        var newName: String?
-        if !plan.newIndex.packs.isEmpty {
-            let bytes = plan.newIndex.encoded()
-            newName = SHA256Hasher.hex(of: bytes)
-            try repository.storage.put("index/\(newName!)", bytes)
+        var newNames = Set<String>()
+        for file in plan.newIndex {
+            let bytes = file.encoded()
+            let name = SHA256Hasher.hex(of: bytes)
+            try repository.storage.put("index/\(name)", bytes)
+            newNames.insert(name)
         }
         CrashPoint.reach("prune-index-written")
-        for name in plan.obsoleteIndexFiles where name != newName {
+        for name in plan.obsoleteIndexFiles where !newNames.contains(name) {
             try repository.storage.delete("index/\(name)")
             removed.append("index/\(name)")
         }
