@@ -22,9 +22,6 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     private var runningThreads = 0
     private var failure: (any Error)?
     private var ids: [ChunkId] = []
-    /// Chunk buffers given back by the workers, so a backup does not map and fault in a fresh
-    /// megabyte per chunk.
-    private var spare: [[UInt8]] = []
     // Touched only by the caller's thread.
     private var total: Int64 = 0
     var callbackError: (any Error)?
@@ -125,10 +122,11 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     private func submit(_ chunk: UnsafeRawBufferPointer) throws {
         condition.lock()
         while submitted - written >= maxInFlight && failure == nil { condition.wait() }
-        var bytes = spare.popLast() ?? []
         condition.unlock()
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: chunk)  // outside the lock: the workers keep going meanwhile
+        // A buffer of the chunk's own size, outside the lock (the workers keep going meanwhile).
+        // Reusing the workers' buffers measured no faster and held each at the largest chunk
+        // seen (up to 4 MiB): 86 against 93 MB resident for a 512 MB backup.
+        let bytes = Array(chunk)
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
@@ -147,7 +145,6 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
                 }
                 condition.lock()
                 results[sequence] = prepared
-                if spare.count < maxInFlight { spare.append(bytes) }
                 condition.broadcast()
                 condition.unlock()
             } catch {
