@@ -75,7 +75,7 @@ struct BackupCommand: AsyncParsableCommand {
             print(result.manifest.name)
             if global.verbose {
                 for c in result.manifest.components {
-                    Console.note("  \(c.source): \(c.entries.count) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)")
+                    Console.note("  \(c.source): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)")
                 }
             }
         }

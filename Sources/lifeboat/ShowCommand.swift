@@ -27,7 +27,7 @@ struct ShowCommand: AsyncParsableCommand {
         print("recovery  \(manifest.recoveryPoint)")
         print("host      \(manifest.host)")
         for c in manifest.components {
-            print("component \(c.source) (\(c.type)): \(c.entries.count) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression), sha256 \(c.sha256)")
+            print("component \(c.source) (\(c.type)): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression), sha256 \(c.sha256)")
             for warning in c.warnings { print("  warning: \(warning)") }
             if entries {
                 for e in c.entries {

@@ -63,6 +63,15 @@ import LifeboatCore
         let dedup = try #require(component["dedup"] as? [String: Any])
         #expect((dedup["new_chunks"] as? Int ?? 99) < (dedup["chunks"] as? Int ?? 0), "\(dedup)")
         #expect(Self.files(box.repo, under: "data").isEmpty, "format 2 writes no per-snapshot files")
+        // Manifest format 3: the entries live in an entry list in the chunk store.
+        for manifest in Self.files(box.repo, under: "snapshots") {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.repo + "/" + manifest))) as? [String: Any])
+            let stored = try #require((json["components"] as? [[String: Any]])?.first)
+            #expect(json["format"] as? Int == 3 && (stored["entries"] as? [Any])?.isEmpty == true, "\(manifest)")
+            #expect(((stored["entry_list"] as? [String: Any])?["count"] as? Int ?? 0) > 10, "\(manifest)")
+        }
+        let shown = try CLI.run(["show", "latest", "--repo", box.repo, "--entries"])
+        #expect(shown.status == 0 && shown.stdout.contains("blobs/part-3.bin"), "\(shown.output)")
 
         #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)

@@ -45,9 +45,9 @@ import Testing
         let plain = try JSONEncoder().encode(unsealed)
         #expect(throws: LifeboatError.self) { try Manifest.load(plain, path: "m.json") }
         var future = Self.sample()
-        future.format = 3
+        future.format = 4
         let error = #expect(throws: LifeboatError.self) { try Manifest.load(Data(try future.sealedBytes()), path: "m.json") }
-        #expect(error?.message.contains("format 3") == true)
+        #expect(error?.message.contains("format 4") == true)
         #expect(throws: LifeboatError.self) { try Manifest.load(Data("{not json".utf8), path: "m.json") }
     }
 }

@@ -53,9 +53,10 @@ public struct BackupRunner {
                 recoveryPoint = max(recoveryPoint, point.addingTimeInterval(shift))
                 CrashPoint.reach("after-capture")
             }
+            try store?.flush()  // packs and index files durable before the manifest that needs them
             CrashPoint.reach("before-manifest")
             let manifest = Manifest(
-                format: repository.config.format == 2 ? 2 : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
+                format: repository.config.format == 2 ? Manifest.entryListFormat : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
                 finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
@@ -101,7 +102,9 @@ public struct BackupRunner {
             bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
             metadata: metadata,
             warnings: outcome.warnings)
-        if let chunked, let list = chunked.listId {
+        if let chunked, let list = chunked.listId, let store {
+            component.entryList = try EntryList.store(writer.entries, in: store)
+            component.entries = []
             let stats = chunked.statistics
             component.chunkList = list.hex
             component.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,

@@ -4,9 +4,12 @@ import Foundation
 /// made against. Versioned (`format`) and carrying its own SHA-256 (`checksum`), computed over the
 /// canonical JSON encoding (sorted keys, no whitespace) of every other field. See docs/FORMAT.md.
 public struct Manifest: Codable, Sendable, Equatable {
-    /// The manifest format of a format-1 repository; format 2 adds `chunk_list` and `dedup`.
+    /// The manifest format of a format-1 repository; format 2 adds `chunk_list` and `dedup`;
+    /// format 3 (what a format-2 repository's backups write now) moves each component's entries
+    /// into an entry list object (`entry_list`), so a manifest stays small.
     public static let currentFormat = 1
-    public static let readableFormats = [1, 2]
+    public static let entryListFormat = 3
+    public static let readableFormats = [1, 2, 3]
 
     public var format: Int
     /// 16 hex digits, unique in the repository.
@@ -57,6 +60,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var chunkList: String?
         /// Format 2: what this component added to the repository after deduplication.
         public var dedup: Dedup?
+        /// Manifest format 3: where the entries are (then `entries` is stored empty and holds
+        /// them only once resolved from the chunk store, `Repository.manifest(id:)`).
+        var entryList: EntryList.Reference?
 
         /// `chunkList` as an id (nil for a format-1 component); a malformed one is damage.
         func chunkListId() throws -> ChunkId? {
@@ -65,6 +71,20 @@ public struct Manifest: Codable, Sendable, Equatable {
                 throw LifeboatError(.integrity, "component \(source): chunk list id \(chunkList) is not an id")
             }
             return id
+        }
+
+        /// `entryList`'s id (nil when the manifest holds the entries); a malformed one is damage.
+        func entryListId() throws -> ChunkId? {
+            guard let entryList else { return nil }
+            guard let id = ChunkId(hex: entryList.id) else {
+                throw LifeboatError(.integrity, "component \(source): entry list id \(entryList.id) is not an id")
+            }
+            return id
+        }
+
+        /// The chunk lists a component needs: its stream's and its entries'.
+        func chunkLists() throws -> [ChunkId] {
+            [try chunkListId(), try entryListId()].compactMap { $0 }
         }
 
         public struct Dedup: Codable, Sendable, Equatable {
@@ -114,7 +134,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case source, type, file, compression, bytes, sha256, entries, metadata, warnings, dedup
-            case contentBytes = "content_bytes", chunkList = "chunk_list"
+            case contentBytes = "content_bytes", chunkList = "chunk_list", entryList = "entry_list"
         }
     }
 
@@ -158,7 +178,8 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw LifeboatError(.integrity, "manifest \(path) cannot be read as JSON", underlying: error)
         }
         guard readableFormats.contains(manifest.format) else {
-            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads formats 1 and 2",
+            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads formats "
+                                + readableFormats.map(String.init).joined(separator: ", "),
                                 fix: "use a Lifeboat release that reads format \(manifest.format)")
         }
         guard let stored = manifest.checksum else {
@@ -172,7 +193,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw LifeboatError(.integrity, "manifest \(path) was modified: it holds \(extra), which its checksum does not cover")
         }
         for i in manifest.components.indices {
-            manifest.components[i].entryCount = manifest.components[i].entries.count
+            manifest.components[i].entryCount = manifest.components[i].entryList?.count ?? manifest.components[i].entries.count
             if !keepEntries { manifest.components[i].entries = [] }
         }
         return manifest

@@ -141,7 +141,20 @@ public struct Repository: Sendable {
 
     /// One snapshot's manifest in full (with entries), proved.
     public func manifest(id: String) throws -> Manifest {
-        try manifest(key: "snapshots/\(id).json", entries: true)
+        try manifest(id: id, store: nil)
+    }
+
+    /// `manifest(id:)`, reading entry lists (manifest format 3) through `store` when given.
+    func manifest(id: String, store: ChunkStore?) throws -> Manifest {
+        var manifest = try manifest(key: "snapshots/\(id).json", entries: true)
+        guard manifest.components.contains(where: { $0.entryList != nil }) else { return manifest }
+        let store = try store ?? ChunkStore(repository: self)
+        for i in manifest.components.indices {
+            guard let reference = manifest.components[i].entryList else { continue }
+            manifest.components[i].entries = try EntryList.load(reference, from: store,
+                                                                what: "snapshot \(manifest.name), component \(manifest.components[i].source)")
+        }
+        return manifest
     }
 
     private func manifest(key: String, entries: Bool) throws -> Manifest {

@@ -40,7 +40,7 @@ public struct Verifier {
             for component in manifest.components {
                 do {
                     if deep {
-                        if full == nil { full = try repository.manifest(id: manifest.id) }
+                        if full == nil { full = try repository.manifest(id: manifest.id, store: chunks?.store) }
                         contentWarnings += try verifyDeep(full!, component.source, store: chunks?.store)
                     } else {
                         try verifyStored(manifest, component, base: verifiedBytes, chunks: chunks)
@@ -90,6 +90,13 @@ public struct Verifier {
                 guard let id = try component.chunkListId() else { return }
                 let view = try chunks ?? ChunkView(repository: repository, listPacks: true)
                 _ = try view.store.checkReferences(list: id, packSizes: view.packSizes)
+                if let list = try component.entryListId() {
+                    do {
+                        _ = try view.store.checkReferences(list: list, packSizes: view.packSizes)
+                    } catch let error as LifeboatError {
+                        throw LifeboatError(.integrity, "its entry list: \(error.message)")
+                    }
+                }
             } catch let error as LifeboatError where error.code == .integrity {
                 throw matcher.failure(error.message)
             }

@@ -4,9 +4,9 @@ import Foundation
 /// stream with FastCDC (and at large files' boundaries); worker threads compute each chunk's id
 /// and, when the repository does not hold it, compress and seal it; a writer thread appends the
 /// chunks to packs in stream order. At most `maxInFlight` chunks exist at once, so memory stays
-/// bounded and the producer waits when the workers fall behind. `finish` stores the chunk list,
-/// flushes the last pack and the index file, and returns the list's id as the stream's digest:
-/// every chunk is proved by its id when read, and the list by its own.
+/// bounded and the producer waits when the workers fall behind. `finish` stores the chunk list
+/// and returns its id as the stream's digest (every chunk is proved by its id when read, and the
+/// list by its own); the caller flushes the store before committing a manifest.
 final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     private let store: ChunkStore
     private let storeLock = NSLock()
@@ -71,11 +71,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         condition.unlock()
         if let failure { throw failure }
         let list = ChunkList.encode(ids)
-        let id = try storeLock.withLock {
-            let id = try list.withUnsafeBytes { try store.add($0, kind: .chunkList) }
-            try store.flush()
-            return id
-        }
+        let id = try storeLock.withLock { try list.withUnsafeBytes { try store.add($0, kind: .chunkList) } }
         listId = id
         return (id.hex, total)
     }

@@ -55,13 +55,14 @@ public struct Migration {
             }
             let manifest = try source.manifest(id: summary.id)
             var copy = manifest
-            copy.format = 2
+            copy.format = Manifest.entryListFormat
             copy.checksum = nil
             copy.sealed = nil
             for (i, component) in manifest.components.enumerated() {
                 progress.update("migrating \(manifest.name) \(component.source)")
                 copy.components[i] = try migrate(component, of: manifest, into: store, report: &report)
             }
+            try store.flush()  // packs and index files durable before the manifest
             try target.commit(copy)
             report.migrated.append(manifest.name)
         }
@@ -95,6 +96,8 @@ public struct Migration {
         var copy = component
         copy.file = ""
         copy.chunkList = sink.listId?.hex
+        copy.entryList = try EntryList.store(component.entries, in: store, compression: compression)
+        copy.entries = []
         copy.sha256 = streamed.sha256
         copy.bytes = streamed.bytes
         copy.compression = compression.algorithm

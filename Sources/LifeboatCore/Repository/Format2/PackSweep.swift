@@ -1,7 +1,7 @@
-/// Prune's part in a format-2 repository: marks every chunk a manifest needs (its chunk list and
-/// every chunk the list names), then removes packs that hold none of them and packs no index
-/// names (a killed backup's), and rewrites the index as files naming the packs kept (each at
-/// most `ChunkStore.indexFileChunks` chunks).
+/// Prune's part in a format-2 repository: marks every chunk a manifest needs (its components'
+/// chunk lists, of the stream and of the entries, and every chunk they name), then removes packs
+/// that hold none of them and packs no index names (a killed backup's), and rewrites the index
+/// as files naming the packs kept (each at most `ChunkStore.indexFileChunks` chunks).
 ///
 /// Order, so a kill at any point leaves a repository that verifies clean and a later prune
 /// finishes: (1) the new index files are written (old and new together name the same packs);
@@ -32,13 +32,14 @@ struct PackSweep {
         for snapshot in snapshots {
             for component in snapshot.components {
                 do {
-                    guard let list = try component.chunkListId() else { continue }
-                    used.insert(list)
-                    for id in try store.listedChunks(list) {
-                        guard store.location(of: id) != nil else {
-                            throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file")
+                    for list in try component.chunkLists() {  // the stream's and the entries'
+                        used.insert(list)
+                        for id in try store.listedChunks(list) {
+                            guard store.location(of: id) != nil else {
+                                throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file")
+                            }
+                            used.insert(id)
                         }
-                        used.insert(id)
                     }
                 } catch let error as LifeboatError {
                     throw LifeboatError(.integrity, "prune cannot mark snapshot \(snapshot.name), component \(component.source): \(error.message)",

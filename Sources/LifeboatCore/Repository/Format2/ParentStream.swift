@@ -18,13 +18,19 @@ struct ParentStream {
             snapshot.component(source).map { $0.type == type && $0.chunkList != nil } ?? false
         }
         guard let newest = candidates.last else { return nil }
-        let manifest = try repository.manifest(id: newest.id)
-        guard let component = manifest.component(source), let list = try component.chunkListId() else { return nil }
         var entries: [[UInt8]: EntryRecord] = [:]
-        for entry in component.entries where entry.kind == .file && entry.chunks?.count == 2 && entry.inode != nil {
-            entries[entry.name.bytes] = entry
+        func consider(_ entry: EntryRecord) {
+            if entry.kind == .file && entry.chunks?.count == 2 && entry.inode != nil { entries[entry.name.bytes] = entry }
         }
-        return ParentStream(snapshot: manifest.name, entries: entries, ids: try store.listedChunks(list))
+        // Only the files that could be reused are kept (those of 256 KiB or more), read from the
+        // entry list one chunk at a time; an older manifest holds its entries itself.
+        guard let listed = newest.component(source), let list = try listed.chunkListId() else { return nil }
+        if let reference = listed.entryList {
+            try EntryList.forEach(reference, from: store, what: "snapshot \(newest.name), component \(source)", consider)
+        } else {
+            try repository.manifest(id: newest.id).component(source)?.entries.forEach(consider)
+        }
+        return ParentStream(snapshot: newest.name, entries: entries, ids: try store.listedChunks(list))
     }
 
     /// The parent's record and content chunks for a file that looks unchanged, or nil.
