@@ -78,6 +78,7 @@ public struct BackupRunner {
         // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
         let chunked = store.map { ChunkingSink(store: $0) }
         let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
+        if chunked != nil { try writer.spoolEntries(in: repository.scratchDirectory) }  // held in no manifest: not in memory either
         if let store, !forceRead {
             writer.parent = try ParentStream.newest(in: repository, store: store, source: source.name, type: type(of: source).type)
         }
@@ -99,12 +100,12 @@ public struct BackupRunner {
         }
         var component = Manifest.Component(
             source: source.name, type: type(of: source).type, file: chunked == nil ? file : "", compression: compression.algorithm,
-            bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
+            bytes: stored.bytes, sha256: stored.sha256, contentBytes: writer.contentBytes, entries: chunked == nil ? writer.entries : [],
             metadata: metadata,
             warnings: outcome.warnings)
         if let chunked, let list = chunked.listId, let store {
-            component.entryList = try EntryList.store(writer.entries, in: store)
-            component.entries = []
+            component.entryList = try EntryList.store(writer.entrySpool, in: store)
+            component.entryCount = writer.entrySpool.count
             let stats = chunked.statistics
             component.chunkList = list.hex
             component.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,

@@ -13,8 +13,10 @@ public final class ArchiveWriter {
     static let alignedFileSize: Int64 = 256 << 10
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var closed = false
-    /// Entries written so far, in order.
-    public private(set) var entries: [EntryRecord] = []
+    /// Where the entries go (in memory unless `spoolEntries(in:)` was called).
+    private(set) var entrySpool = EntrySpool()
+    /// Entries written so far, in order (a writer whose entries are spooled has them in its spool).
+    public var entries: [EntryRecord] { entrySpool.entries }
     /// Content bytes written so far (before compression).
     public private(set) var contentBytes: Int64 = 0
     /// Called after each chunk of content with the running content byte count.
@@ -49,6 +51,13 @@ public final class ArchiveWriter {
                 return -1
             }
         }, nil, nil), "open archive")
+    }
+
+    /// Spools the entries to a temporary file in `directory` instead of holding them (call
+    /// before the first entry).
+    func spoolEntries(in directory: String) throws {
+        precondition(entrySpool.count == 0, "spoolEntries after the first entry")
+        entrySpool = try EntrySpool(directory: directory)
     }
 
     deinit {
@@ -95,7 +104,7 @@ public final class ArchiveWriter {
         try sink.boundary()
         record.chunks = [chunking.chunkCount, ids.count]
         try chunking.splice(ids, lengths: lengths)
-        entries.append(record)
+        try entrySpool.append(record)
         contentBytes += size
         unchangedFiles += 1
         unchangedBytes += size
@@ -124,8 +133,9 @@ public final class ArchiveWriter {
         return collector.bytes
     }
 
-    /// Format 2: the entry whose content chunk range is still open (closed at the next entry).
-    private var openRange: (entry: Int, first: Int)?
+    /// Format 2: the first content chunk of the last entry while its range is open (closed at the
+    /// next entry).
+    private var openRange: Int?
 
     /// Ends the previous entry (its padding) and starts a chunk; closes its chunk range.
     private func startEntry() throws {
@@ -134,8 +144,8 @@ public final class ArchiveWriter {
         // unchanged entry makes the same chunks whatever changed around it.
         guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw failure("finish the previous entry") }
         try sink.boundary()
-        if let (index, first) = openRange, let chunking {
-            entries[index].chunks = [first, chunking.chunkCount - first]
+        if let first = openRange, let chunking {
+            entrySpool.setLastChunks([first, chunking.chunkCount - first])  // the entry with the open range is the last
             openRange = nil
         }
     }
@@ -150,7 +160,7 @@ public final class ArchiveWriter {
         let record = EntryRecord(name: name, kind: .directory, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: nil)
         try writeHeader(record, type: lifeboat_ae_ifdir(), owner: owner)
-        entries.append(record)
+        try entrySpool.append(record)
     }
 
     /// Adds a symbolic link entry.
@@ -163,7 +173,7 @@ public final class ArchiveWriter {
         let record = EntryRecord(name: name, kind: .symlink, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
         try writeHeader(record, type: lifeboat_ae_iflnk(), owner: owner)
-        entries.append(record)
+        try entrySpool.append(record)
     }
 
     /// Adds a hard link: `name` is another name of the earlier file entry `target`.
@@ -171,7 +181,7 @@ public final class ArchiveWriter {
         let record = EntryRecord(name: name, kind: .hardlink, mode: mode & 0o7777,
                                  mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
-        entries.append(record)
+        try entrySpool.append(record)
     }
 
     /// Adds a regular file whose `size` bytes are read from `fd`. A file that shrinks while it is
@@ -201,7 +211,7 @@ public final class ArchiveWriter {
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: regions ?? [])
         if sink.wantsBoundaries && size >= Self.alignedFileSize {
             try sink.boundary()  // content-only chunks, reusable by a later backup (`addUnchangedFile`)
-            if let chunking { openRange = (entries.count, chunking.chunkCount) }
+            if let chunking { openRange = chunking.chunkCount }
         }
         let hasher = SHA256Hasher()
         var changed = false
@@ -233,7 +243,7 @@ public final class ArchiveWriter {
             if Glibc.read(fd, &probe, 1) > 0 { changed = true }
         }
         record.sha256 = hasher.finalize()
-        entries.append(record)
+        try entrySpool.append(record)
         return (record, changed)
     }
 
@@ -260,7 +270,7 @@ public final class ArchiveWriter {
             throw LifeboatError(.operationFailed, "\(path): the source sent \(written) of the \(size) bytes it announced")
         }
         record.sha256 = hasher.finalize()
-        entries.append(record)
+        try entrySpool.append(record)
         return record
     }
 
@@ -273,7 +283,7 @@ public final class ArchiveWriter {
         let hasher = SHA256Hasher()
         try bytes.withUnsafeBytes { try writeData($0, hasher: hasher) }
         record.sha256 = hasher.finalize()
-        entries.append(record)
+        try entrySpool.append(record)
         return record
     }
 

@@ -19,10 +19,33 @@ enum EntryList {
         var count: Int
     }
 
-    /// Stores `entries` in `store` (the caller flushes it with the rest of the snapshot).
-    static func store(_ entries: [EntryRecord], in store: ChunkStore, compression: Compression? = nil) throws -> Reference {
+    /// The encoder of one line: canonical JSON (sorted keys).
+    static func lineEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// Stores `entries` in `store` (the caller flushes it with the rest of the snapshot).
+    static func store(_ entries: [EntryRecord], in store: ChunkStore, compression: Compression? = nil) throws -> Reference {
+        let encoder = lineEncoder()
+        return try self.store(count: entries.count, in: store, compression: compression) { feed in
+            for entry in entries {
+                var line = Array(try encoder.encode(entry))
+                line.append(0x0a)
+                try line.withUnsafeBytes { try feed($0) }
+            }
+        }
+    }
+
+    /// Stores the entries a spool wrote (its file, already JSON Lines).
+    static func store(_ spool: EntrySpool, in store: ChunkStore) throws -> Reference {
+        try self.store(count: spool.count, in: store, compression: nil) { try spool.readBack($0) }
+    }
+
+    /// Stores the JSON Lines bytes `produce` feeds: cut by FastCDC, each chunk stored unless held.
+    private static func store(count: Int, in store: ChunkStore, compression: Compression?,
+                              _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Reference {
         var chunker = FastCDC()
         var ids: [ChunkId] = []
         func add(_ chunk: UnsafeRawBufferPointer) throws {
@@ -31,16 +54,11 @@ enum EntryList {
             if let full = store.takeFullPack() { try store.register(try store.write(full), full) }
             ids.append(id)
         }
-        var line: [UInt8] = []
-        for entry in entries {
-            line = Array(try encoder.encode(entry))
-            line.append(0x0a)
-            try line.withUnsafeBytes { bytes in try chunker.push(bytes) { try add($0) } }
-        }
+        try produce { bytes in try chunker.push(bytes) { try add($0) } }
         try chunker.finish { try add($0) }
         let list = ChunkList.encode(ids)
         let id = try list.withUnsafeBytes { try store.add($0, kind: .chunkList) }
-        return Reference(id: id.hex, count: entries.count)
+        return Reference(id: id.hex, count: count)
     }
 
     /// The entries `reference` names, each chunk proved; `what` names the component in errors.
