@@ -68,4 +68,32 @@ import Testing
         #expect(ids.allSatisfy { reopened.location(of: $0) != nil })
         #expect(try reopened.read(ids[count - 1]) == Array("chunk \(count - 1)".utf8))
     }
+
+    /// A stream over many packs reads back exactly through the prefetcher, packs read ahead in
+    /// order; a pack deleted mid-stream is an integrity error when the stream reaches it.
+    @Test func aStreamOverManyPacksReadsBackInOrderAndAMissingPackIsNamed() throws {
+        let scratch = ScratchDirectory("prefetch")
+        let repository = try Repository.create(at: scratch.path + "/repo", format: 2)
+        let store = try ChunkStore(repository: repository, compression: .none, packTarget: 64 << 10)
+        var chunks: [[UInt8]] = []
+        for n in 0..<200 { chunks.append(Array(repeating: UInt8(n % 251), count: 5000 + n)) }
+        var ids: [ChunkId] = []
+        for chunk in chunks { ids.append(try chunk.withUnsafeBytes { try store.add($0) }) }
+        ids += ids.prefix(20)  // a pack read again later in the stream
+        let list = try ChunkList.encode(ids).withUnsafeBytes { try store.add($0, kind: .chunkList) }
+        try store.flush()
+        #expect(try repository.storage.list("packs/").count > 10)
+
+        let reader = try ChunkedStreamReader(store: try ChunkStore(repository: repository), list: list)
+        var back: [UInt8] = []
+        _ = try reader.forEachChunk { back.append(contentsOf: $0) }
+        #expect(back == (chunks + chunks.prefix(20)).flatMap { $0 })
+        #expect(reader.digest.sha256 == list.hex)
+
+        let victim = try #require(try repository.storage.list("packs/").dropFirst(5).first)
+        try repository.storage.delete(victim.key)
+        let broken = try ChunkedStreamReader(store: try ChunkStore(repository: repository), list: list)
+        let error = #expect(throws: LifeboatError.self) { _ = try broken.forEachChunk { _ in } }
+        #expect(error?.code == .integrity && error?.message.contains("is missing") == true, "\(String(describing: error))")
+    }
 }

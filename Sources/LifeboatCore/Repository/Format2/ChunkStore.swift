@@ -239,12 +239,13 @@ final class ChunkStore {
     }
 
     /// The plaintext of chunk `id`, proved: its pack matches its name, the blob opens and
-    /// decompresses to the indexed length, and its id is recomputed.
-    func read(_ id: ChunkId) throws -> [UInt8] {
+    /// decompresses to the indexed length, and its id is recomputed. `pack` gives a pack's
+    /// proved bytes (a prefetcher's); by default it is read here, the last one kept.
+    func read(_ id: ChunkId, pack source: ((IndexFile.Pack) throws -> [UInt8])? = nil) throws -> [UInt8] {
         guard let (pack, entry) = location(of: id) else {
             throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file of \(repository.location)")
         }
-        let bytes = try packBytes(pack)
+        let bytes = try source?(pack) ?? packBytes(pack)
         let start = Int(entry.offset), end = start + Int(entry.storedLength)
         guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is shorter than its index says") }
         var stored = Array(bytes[start..<end])
@@ -308,13 +309,20 @@ final class ChunkStore {
     /// A whole pack, proved by its name; the last one read is kept (streams read packs in order).
     private func packBytes(_ pack: IndexFile.Pack) throws -> [UInt8] {
         if let cachedPack, cachedPack.name == pack.name { return cachedPack.bytes }
+        let bytes = try fetch(pack)
+        cachedPack = (pack.name, bytes)
+        return bytes
+    }
+
+    /// A whole pack read from storage and proved by its name; touches no store state, so a
+    /// prefetcher calls it on threads of its own.
+    func fetch(_ pack: IndexFile.Pack) throws -> [UInt8] {
         guard let bytes = try repository.storage.get(PackFile.key(pack.name)) else {
             throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is missing from \(repository.location)")
         }
         guard SHA256Hasher.hex(of: bytes) == pack.name else {
             throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is damaged: its bytes do not match its name")
         }
-        cachedPack = (pack.name, bytes)
         return bytes
     }
 }

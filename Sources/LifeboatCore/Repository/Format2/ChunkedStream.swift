@@ -12,16 +12,32 @@ final class ChunkedStreamReader: ObjectReader {
     private var total: Int64 = 0
     private var ended = false
 
+    private let prefetcher: PackPrefetcher
+    private var currentPack: (name: String, bytes: [UInt8])?
+
     init(store: ChunkStore, list: ChunkId) throws {
         self.store = store
         self.list = list
         ids = try store.listedChunks(list)
+        var order: [IndexFile.Pack] = []
+        for id in ids {
+            guard let (pack, _) = store.location(of: id) else { break }  // `read` reports it when it gets there
+            if order.last?.name != pack.name { order.append(pack) }
+        }
+        prefetcher = PackPrefetcher(store: store, packs: order)
     }
+
+    deinit { prefetcher.stop() }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while offset == current.count {
             guard next < ids.count else { ended = true; return 0 }
-            current = try store.read(ids[next])
+            current = try store.read(ids[next]) { [self] pack in
+                if let currentPack, currentPack.name == pack.name { return currentPack.bytes }
+                let bytes = try prefetcher.next(pack)
+                currentPack = (pack.name, bytes)
+                return bytes
+            }
             next += 1
             offset = 0
         }
@@ -33,7 +49,7 @@ final class ChunkedStreamReader: ObjectReader {
     }
 
     var digest: StoredDigest { StoredDigest(sha256: ended ? list.hex : "", bytes: total) }
-    func close() {}
+    func close() { prefetcher.stop() }
 }
 
 /// A chunk list blob: `"LBL2" ‖ count (u32 LE) ‖ count × id (32)`.
