@@ -1,12 +1,17 @@
 import Foundation
 
-/// Stores a stream of unknown length (a child's stdout) as numbered entries of a fixed size,
-/// `PREFIX000001`, `PREFIX000002`, …, the last one shorter. Tar headers carry the size first, so
-/// a stream whose end is unknown cannot be one entry without a temporary copy; cut into parts it
-/// needs only the part in hand. A reader thread fills the next part while this one hashes and
-/// frames the previous, so the producer is never stalled by our work (two parts in flight).
+/// Stores a stream of unknown length (a child's stdout) as numbered entries, `PREFIX000001`,
+/// `PREFIX000002`, …. Tar headers carry the size first, so a stream whose end is unknown cannot
+/// be one entry without a temporary copy; cut into parts it needs only the part in hand. A
+/// reader thread fills the next part while this one hashes and frames the previous, so the
+/// producer is never stalled by our work (two parts in flight).
+///
+/// Parts end where the content says (FastCDC, 512 KiB to 4 MiB, about 2 MiB), not every 4 MiB:
+/// rows inserted early in a dump then move only the parts around them, and the later parts,
+/// each a chunk-aligned entry, deduplicate against the last snapshot's. Readers concatenate the
+/// parts whatever their sizes (older snapshots have fixed 4 MiB parts).
 public enum SegmentedStream {
-    /// Parts of 4 MiB: 250 entries per GB, three buffers (12 MiB) in flight.
+    /// The largest part: three buffers (12 MiB) in flight.
     public static let partSize = 4 << 20
 
     /// The name of part `index` (from 1).
@@ -25,19 +30,24 @@ public enum SegmentedStream {
                              mtime: timespec, partSize: Int = SegmentedStream.partSize) throws -> (parts: Int, bytes: Int64) {
         let queue = PartQueue()
         Thread.detachNewThread {
+            let chunker = FastCDC(FastCDC.Parameters(minimum: max(64, partSize / 8), normal: max(65, partSize / 2), maximum: max(66, partSize)))
             var buffers = [[UInt8](repeating: 0, count: partSize), [UInt8](repeating: 0, count: partSize),
                            [UInt8](repeating: 0, count: partSize)]
+            var carry = [UInt8]()  // read but past the last part's end: the next part's start
+            carry.reserveCapacity(partSize)
             var next = 0
+            var ended = false
             while true {
                 guard queue.waitForSpace() else { return }
-                var filled = 0
+                var filled = carry.count
                 var failure: LifeboatError?
                 buffers[next].withUnsafeMutableBytes { buffer in
-                    while filled < partSize {
+                    carry.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    while !ended && filled < partSize {
                         let n = Glibc.read(fd, buffer.baseAddress! + filled, partSize - filled)
                         if n < 0 && errno == EINTR { continue }
                         if n < 0 { failure = LifeboatError.system("cannot read the output of", path: source); break }
-                        if n == 0 { break }
+                        if n == 0 { ended = true; break }
                         filled += n
                     }
                 }
@@ -45,8 +55,11 @@ public enum SegmentedStream {
                     queue.push(.failed(failure))
                     return
                 }
-                queue.push(.part(buffers[next], filled))
-                if filled < partSize {  // end of stream
+                let length = buffers[next].withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[0..<filled])) }
+                carry.removeAll(keepingCapacity: true)
+                carry.append(contentsOf: buffers[next][length..<filled])
+                queue.push(.part(buffers[next], length))
+                if ended && carry.isEmpty {
                     queue.push(.end)
                     return
                 }
