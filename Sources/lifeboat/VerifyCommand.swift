@@ -13,9 +13,15 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also decompress, walk every entry and run format checks.")
     var deep = false
 
+    @Option(name: .customLong("read-data-subset"), help: ArgumentHelp(
+        "Format 2: also read the packs of subset N of M and prove every chunk in them that a verified snapshot needs.",
+        discussion: "Running 1/M to M/M, one a day, reads every pack once.", valueName: "N/M"))
+    var readDataSubset: String?
+
     func run() async throws {
+        let subset = try readDataSubset.map { try DataSubset(parsing: $0) }
         let repository = try global.openRepository()
-        let report = try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep)
+        let report = try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep, subset: subset)
         if global.json {
             try Console.json(report)
         } else {
@@ -34,6 +40,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 let kind = deep ? "deep-verified" : "verified"
                 let verdict = report.ok ? "ok" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")"
                 print("\(kind) \(report.snapshots.count) snapshot\(report.snapshots.count == 1 ? "" : "s") (\(ProgressLine.bytes(bytes)) stored): \(verdict)")
+                if let read = report.dataSubset {
+                    print("data subset \(read.subset): read \(read.packs) of \(read.packsInRepository) packs (\(ProgressLine.bytes(read.storedBytes))), \(read.chunks) chunks proved")
+                }
                 if let wal = report.wal {
                     print("WAL archive: \(wal.files) files, \(ProgressLine.bytes(wal.storedBytes))" + (deep ? ", \(wal.checked) decompressed and checked" : "")
                           + (wal.gaps.isEmpty ? ", no gaps" : ", \(wal.gaps.count) gap\(wal.gaps.count == 1 ? "" : "s")"))

@@ -86,6 +86,44 @@ import LifeboatCore
         #expect(try Sandbox.describeTree(box.root + "/out-0") != Sandbox.describeTree(box.source))
     }
 
+    /// `verify --read-data-subset N/M` reads a slice of the packs and proves their chunks: a bit
+    /// flipped inside a data blob, which plain verify (sizes only) cannot see, is exit 3 naming
+    /// every snapshot that needs it; the M slices together read every pack once.
+    @Test func aDataSubsetReadsItsPacksAndFindsWhatPlainVerifyCannot() throws {
+        let box = try Sandbox("subset")
+        try Self.populate(box)
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "-q"]).status == 0)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "-q"]).status == 0)
+        let packs = Self.files(box.repo, under: "packs")
+        var read = 0
+        for part in 1...3 {
+            let run = try CLI.run(["verify", "--repo", box.repo, "--read-data-subset", "\(part)/3", "--json"])
+            #expect(run.status == 0, "\(run.output)")
+            let subset = try #require((try run.json() as? [String: Any])?["data_subset"] as? [String: Any])
+            read += subset["packs"] as? Int ?? 0
+            #expect(subset["packs_in_repository"] as? Int == packs.count)
+        }
+        #expect(read == packs.count, "the three slices read \(read) of \(packs.count) packs")
+
+        let largest = try #require(packs.max { Self.size(box.repo + "/" + $0) < Self.size(box.repo + "/" + $1) })
+        let fd = open(box.repo + "/" + largest, O_RDWR)
+        var byte: UInt8 = 0
+        _ = pread(fd, &byte, 1, 1000)
+        byte ^= 0x10
+        _ = pwrite(fd, &byte, 1, 1000)
+        close(fd)
+        #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0, "plain verify checks sizes, not bytes")
+        let damaged = try CLI.run(["verify", "--repo", box.repo, "--read-data-subset", "1/1"])
+        #expect(damaged.status == 3, "\(damaged.output)")
+        let names = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]]).compactMap { $0["name"] as? String }
+        #expect(names.count == 2 && names.allSatisfy { damaged.stderr.contains($0) }, "\(names) \(damaged.output)")
+        #expect(damaged.stderr.contains("damaged"), "\(damaged.output)")
+
+        let bad = try CLI.run(["verify", "--repo", box.repo, "--read-data-subset", "4/3"])
+        #expect(bad.status == 2 && bad.stderr.contains("N/M"), "\(bad.output)")
+    }
+
     @Test func damagedAndMissingPacksAndIndexFilesAreExit3() throws {
         let box = try Sandbox("format2-damage")
         try Self.populate(box)

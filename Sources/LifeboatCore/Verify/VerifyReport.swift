@@ -20,6 +20,8 @@ public struct VerifyReport: Codable, Sendable {
     /// True when no problem was found (garbage does not count).
     public var ok: Bool
     public var deep: Bool
+    /// `--read-data-subset`: what was read.
+    public var dataSubset: SubsetResult?
     public var snapshots: [SnapshotResult]
     public var problems: [Problem]
     /// Leftovers of interrupted runs, relative to the repository: not corruption; `prune` removes them.
@@ -33,6 +35,21 @@ public struct VerifyReport: Codable, Sendable {
     public var warnings: [String] = []
     /// Ids of snapshots a concurrent `forget` removed while verify ran (not problems).
     public var forgottenMeanwhile: [String] = []
+
+    /// What `--read-data-subset N/M` read: packs of the subset that verified snapshots need, and
+    /// the chunks in them proved.
+    public struct SubsetResult: Codable, Sendable {
+        public var subset: String
+        public var packs: Int
+        public var packsInRepository: Int
+        public var chunks: Int
+        public var storedBytes: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case subset, packs, chunks
+            case packsInRepository = "packs_in_repository", storedBytes = "stored_bytes"
+        }
+    }
 
     /// What `verify` found in the WAL archive: its size, and with `--deep` every file's content
     /// checked against the SHA-256 in its name. Gaps and damage are also `problems`.
@@ -49,6 +66,6 @@ public struct VerifyReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case ok, deep, snapshots, problems, garbage, wal, warnings
-        case writerActive = "writer_active", forgottenMeanwhile = "forgotten_meanwhile"
+        case writerActive = "writer_active", forgottenMeanwhile = "forgotten_meanwhile", dataSubset = "data_subset"
     }
 }
