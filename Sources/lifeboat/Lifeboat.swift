@@ -15,6 +15,7 @@ struct Lifeboat: AsyncParsableCommand {
     )
 
     static func main() async {
+        MallocArenas.limit(to: 2)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -3,8 +3,10 @@ import Foundation
 /// The end of the capture pipeline in a format-2 repository. The caller's thread cuts the tar
 /// stream with FastCDC (and at large files' boundaries); worker threads compute each chunk's id
 /// and, when the repository does not hold it, compress and seal it; a writer thread appends the
-/// chunks to packs in stream order. At most `maxInFlight` chunks exist at once, so memory stays
-/// bounded and the producer waits when the workers fall behind. `finish` stores the chunk list
+/// chunks to packs in stream order. At most `maxInFlightBytes` of chunks are handed out and not
+/// yet written, so memory stays bounded and the producer waits when the workers fall behind.
+/// Small chunks (a small file is one) go to the workers in batches, so a tree of many small
+/// files does not pay two thread hand-offs per file. `finish` stores the chunk list
 /// and returns its id as the stream's digest (every chunk is proved by its id when read, and the
 /// list by its own); the caller flushes the store before committing a manifest.
 final class ChunkingSink: ArchiveSink, @unchecked Sendable {
@@ -12,10 +14,21 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     private let storeLock = NSLock()
     private var chunker = FastCDC()
     private let condition = NSCondition()
-    private let maxInFlight: Int
+    private let maxInFlightBytes: Int
+    /// Chunks below this size are batched, up to `batchCount` of them or `batchBytes`.
+    static let smallChunk = 64 << 10
+    static let batchCount = 16
+    static let batchBytes = 256 << 10
+    /// Small chunks not handed out yet (the caller's thread only).
+    private var batch: [(sequence: Int, bytes: [UInt8])] = []
+    private var batchSize = 0
     // Shared state, under `condition`.
-    private var jobs: [(sequence: Int, bytes: [UInt8])] = []
-    private var results: [Int: ChunkStore.Prepared] = [:]
+    private var jobs: [[(sequence: Int, bytes: [UInt8])]] = []
+    private var results: [Int: (prepared: ChunkStore.Prepared, counted: Int)] = [:]
+    private var inFlightBytes = 0
+    private var inFlightChunks = 0
+    /// At most this many chunks in flight whatever their size (each costs its own buffers).
+    static let maxInFlightChunks = 4 * batchCount
     private var submitted = 0
     private var written = 0
     private var closed = false
@@ -40,7 +53,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         startStatistics = store.statistics
         store.deferPackWrites = true  // the pack writer hashes and stores full packs outside the lock
         let count = max(1, workers)
-        maxInFlight = 2 * count + 2
+        maxInFlightBytes = (2 * count + 2) << 20
         runningThreads = count + 1
         for i in 0..<count {
             let thread = Thread { [self] in workLoop() }
@@ -63,6 +76,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
 
     func finish() throws -> (sha256: String, bytes: Int64) {
         try chunker.finish { try submit($0) }
+        try dispatchBatch()
         condition.lock()
         closed = true
         condition.broadcast()
@@ -104,11 +118,12 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     /// Appends chunks the repository already holds (an unchanged file's content, `bytes` long
     /// with its padding) to the stream without reading or storing anything.
     func splice(_ ids: [ChunkId], lengths: [Int]) throws {
+        try dispatchBatch()
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
         for (id, length) in zip(ids, lengths) {
-            results[submitted] = .reused(id: id, plainLength: length)
+            results[submitted] = (.reused(id: id, plainLength: length), -1)
             submitted += 1
             total += Int64(length)
         }
@@ -116,31 +131,60 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     }
 
     private func submit(_ chunk: UnsafeRawBufferPointer) throws {
-        condition.lock()
-        while submitted - written >= maxInFlight && failure == nil { condition.wait() }
-        condition.unlock()
         // A buffer of the chunk's own size, outside the lock (the workers keep going meanwhile).
         // Reusing the workers' buffers measured no faster and held each at the largest chunk
         // seen (up to 4 MiB): 86 against 93 MB resident for a 512 MB backup.
         let bytes = Array(chunk)
+        if bytes.count < Self.smallChunk {
+            batch.append((submitted, bytes))
+            batchSize += bytes.count
+            condition.lock()
+            submitted += 1  // the writer waits for it; nothing else does until it is handed out
+            condition.unlock()
+            if batch.count >= Self.batchCount || batchSize >= Self.batchBytes { try dispatchBatch() }
+            return
+        }
+        try dispatchBatch()
+        try dispatch([(submitted, bytes)], size: bytes.count, advancing: true)
+    }
+
+    /// Hands the batched small chunks to the workers.
+    private func dispatchBatch() throws {
+        guard !batch.isEmpty else { return }
+        let job = batch, size = batchSize
+        batch = []
+        batchSize = 0
+        try dispatch(job, size: size, advancing: false)
+    }
+
+    /// Queues one job once the bytes in flight leave room for it (everything counted in flight
+    /// is handed out already, so the writer can always make room).
+    private func dispatch(_ job: [(sequence: Int, bytes: [UInt8])], size: Int, advancing: Bool) throws {
         condition.lock()
         defer { condition.unlock() }
+        while inFlightChunks > 0 && (inFlightBytes + size > maxInFlightBytes || inFlightChunks + job.count > Self.maxInFlightChunks)
+                && failure == nil { condition.wait() }
         if let failure { throw failure }
-        jobs.append((submitted, bytes))
-        submitted += 1
+        jobs.append(job)
+        inFlightBytes += size
+        inFlightChunks += job.count
+        if advancing { submitted += 1 }
         condition.broadcast()
     }
 
     private func workLoop() {
-        while let (sequence, bytes) = nextJob() {
+        while let job = nextJob() {
             do {
-                let prepared = try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
-                    let id = store.id(of: chunk)
-                    if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
-                    return try store.prepare(chunk, id: id, compression: compression)
+                var prepared: [(Int, ChunkStore.Prepared, Int)] = []
+                for (sequence, bytes) in job {
+                    prepared.append((sequence, try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
+                        let id = store.id(of: chunk)
+                        if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
+                        return try store.prepare(chunk, id: id, compression: compression)
+                    }, bytes.count))
                 }
                 condition.lock()
-                results[sequence] = prepared
+                for (sequence, result, size) in prepared { results[sequence] = (result, size) }
                 condition.broadcast()
                 condition.unlock()
             } catch {
@@ -150,7 +194,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         threadDone()
     }
 
-    private func nextJob() -> (Int, [UInt8])? {
+    private func nextJob() -> [(sequence: Int, bytes: [UInt8])]? {
         condition.lock()
         defer { condition.unlock() }
         while jobs.isEmpty && !closed && failure == nil { condition.wait() }
@@ -162,7 +206,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         while true {
             condition.lock()
             while results[written] == nil && failure == nil && !(closed && written == submitted) { condition.wait() }
-            guard failure == nil, let prepared = results.removeValue(forKey: written) else {
+            guard failure == nil, let (prepared, counted) = results.removeValue(forKey: written) else {
                 condition.unlock()
                 break
             }
@@ -183,6 +227,10 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
             condition.lock()
             ids.append(prepared.id)
             written += 1
+            if counted >= 0 {  // handed out (a spliced chunk, -1, never was)
+                inFlightBytes -= counted
+                inFlightChunks -= 1
+            }
             condition.broadcast()
             condition.unlock()
         }
