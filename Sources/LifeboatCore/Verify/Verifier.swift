@@ -113,7 +113,7 @@ public struct Verifier {
                 }
             }
         }
-        var result = VerifyReport.SubsetResult(subset: subset.description, packs: 0, packsInRepository: Set(store.indexedPacks.map(\.pack.name)).count,
+        var result = VerifyReport.SubsetResult(subset: subset.description, packs: 0, packsInRepository: store.indexedPackCount,
                                                chunks: 0, storedBytes: 0)
         var reported = Set<Need>()
         func fail(_ ids: [ChunkId], _ message: String) {

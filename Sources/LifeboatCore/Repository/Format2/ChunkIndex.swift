@@ -53,18 +53,28 @@ struct ChunkIndex {
         if capacity != slots.count { rehash(capacity) }
     }
 
-    /// Indexes `entry` as stored in pack number `pack`; refuses (integrity) lengths or an
-    /// offset beyond what any pack of this format holds.
-    mutating func add(_ entry: PackFile.Entry, pack: Int) throws {
-        guard let record = Record(entry, pack: pack), records.count < Int(UInt32.max) - 1 else {
+    /// `entry` as stored in pack number `pack`; refuses (integrity) lengths or an offset beyond
+    /// what any pack of this format holds.
+    static func record(_ entry: PackFile.Entry, pack: Int) throws -> Record {
+        guard let record = Record(entry, pack: pack) else {
             throw LifeboatError(.integrity, "chunk \(entry.id.hex.prefix(16))… is indexed at offset \(entry.offset) with \(entry.storedLength) bytes: beyond any pack")
         }
+        return record
+    }
+
+    /// Indexes `entry` as stored in pack number `pack` (`record(_:pack:)` says what it refuses).
+    mutating func add(_ entry: PackFile.Entry, pack: Int) throws {
+        try add(try Self.record(entry, pack: pack))
+    }
+
+    mutating func add(_ record: Record) throws {
+        guard records.count < Int(UInt32.max) - 1 else { throw LifeboatError(.integrity, "the chunk index is full") }
         if (records.count + 1) * 2 > slots.count { rehash(slots.count * 2) }
         let position = records.count
         records.append(record)
-        var slot = Int(truncatingIfNeeded: entry.id.prefix64) & (slots.count - 1)
+        var slot = Int(truncatingIfNeeded: record.id.prefix64) & (slots.count - 1)
         while slots[slot] != 0 {
-            if records[Int(slots[slot]) - 1].id == entry.id { return }  // indexed already: the first stays
+            if records[Int(slots[slot]) - 1].id == record.id { return }  // indexed already: the first stays
             slot = (slot + 1) & (slots.count - 1)
         }
         slots[slot] = UInt32(position + 1)

@@ -81,13 +81,15 @@ final class ChunkStore {
         var filePacks: [IndexFile.Pack] = []
         var fileEntries: [(Int, PackFile.Entry)] = []
         try IndexFile.decode(bytes, name: name, packs: { filePacks = $0 }, entry: { fileEntries.append(($0, $1)) })
-        for (number, entry) in fileEntries {
-            guard ChunkIndex.Record(entry, pack: first + number) != nil else {
-                throw LifeboatError(.integrity, "index file \(name): chunk \(entry.id.hex.prefix(16))… lies beyond any pack")
-            }
+        // Every record is checked before any is indexed: a store never indexes half a file.
+        let records: [ChunkIndex.Record]
+        do {
+            records = try fileEntries.map { number, entry in try ChunkIndex.record(entry, pack: first + number) }
+        } catch let error as LifeboatError {
+            throw LifeboatError(.integrity, "index file \(name): \(error.message)")
         }
         packs += filePacks.map(Self.compact)
-        for (number, entry) in fileEntries { try index.add(entry, pack: first + number) }
+        for record in records { try index.add(record) }
     }
 
     /// The id of `bytes`: SHA-256, or HMAC-SHA256 under the id key when encrypted.
@@ -162,15 +164,14 @@ final class ChunkStore {
         index.find(id).map { (pack(Int($0.pack)), $0.entry) }
     }
 
-    /// Stores `bytes` unless the repository holds them already; returns their id.
+    /// Stores `bytes` unless the repository holds them already (compressed with `compression`,
+    /// the store's by default); returns their id. Called on the caller's thread with no chunking
+    /// sink running, it writes a full pack itself even when `deferPackWrites` is set.
     @discardableResult
-    func add(_ bytes: UnsafeRawBufferPointer, kind: PackFile.Kind = .data) throws -> ChunkId {
+    func add(_ bytes: UnsafeRawBufferPointer, kind: PackFile.Kind = .data, compression: Compression? = nil) throws -> ChunkId {
         let id = id(of: bytes)
-        if contains(id) {
-            try commit(.reused(id: id, plainLength: bytes.count))
-            return id
-        }
-        try commit(try prepare(bytes, id: id, kind: kind))
+        try commit(contains(id) ? .reused(id: id, plainLength: bytes.count) : try prepare(bytes, id: id, kind: kind, compression: compression))
+        if let full = takeFullPack() { try register(try write(full), full) }
         return id
     }
 
@@ -285,6 +286,9 @@ final class ChunkStore {
     var indexedPacks: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] {
         Array(zip(packs.indices.map(pack), index.entriesByPack(packs: packs.count)))
     }
+
+    /// How many distinct packs the index names (without grouping their entries).
+    var indexedPackCount: Int { Set(packs.map(\.name)).count }
 
     private static func compact(_ pack: IndexFile.Pack) -> (name: ChunkId, size: UInt64) {
         (ChunkId(hex: pack.name)!, pack.size)  // index files and `write` name packs by 64 hex digits

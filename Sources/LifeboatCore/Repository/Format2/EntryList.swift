@@ -48,14 +48,8 @@ enum EntryList {
                               _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Reference {
         var chunker = FastCDC()
         var ids: [ChunkId] = []
-        func add(_ chunk: UnsafeRawBufferPointer) throws {
-            let id = store.id(of: chunk)
-            try store.commit(store.contains(id) ? .reused(id: id, plainLength: chunk.count) : try store.prepare(chunk, id: id, compression: compression))
-            if let full = store.takeFullPack() { try store.register(try store.write(full), full) }
-            ids.append(id)
-        }
-        try produce { bytes in try chunker.push(bytes) { try add($0) } }
-        try chunker.finish { try add($0) }
+        try produce { bytes in try chunker.push(bytes) { ids.append(try store.add($0, compression: compression)) } }
+        try chunker.finish { ids.append(try store.add($0, compression: compression)) }
         let list = ChunkList.encode(ids)
         let id = try list.withUnsafeBytes { try store.add($0, kind: .chunkList) }
         return Reference(id: id.hex, count: count)
