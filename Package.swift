@@ -17,10 +17,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "LifeboatCore",
             dependencies: [
-                "CArchive", "CZlib", "CCrypto", "CLibPQ",
+                "CArchive", "CZlib", "CCrypto", "CLibPQ", "CZstd",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--bench]   (--bench also installs the peers: restic, pgbackrest, GNU time)
 set -euo pipefail
 
-packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev pkg-config zstd redis-server redis-tools python3
+packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev libzstd-dev pkg-config zstd redis-server redis-tools python3
           postgresql-15 postgresql-client-15 strace curl python3-venv
           ceph-mon ceph-osd radosgw ceph-common)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(restic pgbackrest time); fi
