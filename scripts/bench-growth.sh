@@ -8,8 +8,13 @@
 #             rows updated. Lifeboat backs up the server; restic backs up `pg_dump -Fc -Z0` files
 #             taken at the same two states. Target: growth <= 1.1x restic's.
 #   physical  a base backup; then an insert-only table grew 2%. Target: adds <= 10%.
+#   chroma    a persist directory of three collections (BENCH_CHROMA_VECTORS each, default
+#             10,000, 384 dimensions); then one collection changed (10% of its vectors updated,
+#             5% added). Lifeboat backs up the directory (mode: directory, stop/copy/start);
+#             restic backs up the same directory with the server stopped. Target: growth <= 1.1x
+#             restic's.
 # Growth is what the repository grew by (packs, index and manifests; restic: its whole
-# directory), in MiB. Chroma is not measured here yet.
+# directory), in MiB.
 # Usage: scripts/bench-growth.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +25,12 @@ lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work/growth"
 bin=/usr/lib/postgresql/15/bin
 owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
-rport=16599; pport=16632
+rport=16599; pport=16632; cport=16833
 redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
 scripts/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
 rm -rf "$work"; mkdir -p "$work"
 [[ $(id -u) -eq 0 ]] && chown postgres: "$work"
-trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true' EXIT
+trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true; scripts/chroma-sandbox.sh stop "$work/chroma" >/dev/null 2>&1 || true' EXIT
 printf 'bench-password-not-secret\n' > "$work/restic-pass"; chmod 644 "$work/restic-pass"
 export RESTIC_PASSWORD_FILE="$work/restic-pass"
 results="$work/results"; : > "$results"
@@ -97,6 +102,47 @@ for step in base changed; do
   "${owner[@]}" "$lifeboat" backup --policy "$work/phys.yaml" -q >/dev/null
   record physical "$step" "$(lb_size "$work/lb-phys")" 0
 done
+
+# Chroma (directory mode): the server is stopped for each copy, Lifeboat's and restic's alike.
+venv=$(scripts/chroma-venv.sh)
+cdir="$work/chroma"; chroma=(scripts/chroma-sandbox.sh)
+"${chroma[@]}" start "$cdir" "$cport" "$cdir/data" >/dev/null
+"$venv/bin/python" - "$cport" "${BENCH_CHROMA_VECTORS:-10000}" base <<'PY'
+import random, sys, chromadb
+port, count = int(sys.argv[1]), int(sys.argv[2])
+client = chromadb.HttpClient(host="127.0.0.1", port=port)
+for c in range(3):
+    rnd = random.Random(c)
+    col = client.create_collection(f"docs{c}", metadata={"hnsw:space": "cosine"})
+    for start in range(0, count, 2000):
+        ids = [f"d{c}-{i}" for i in range(start, min(count, start + 2000))]
+        col.add(ids=ids, embeddings=[[rnd.random() for _ in range(384)] for _ in ids],
+                documents=[f"document {i} of collection {c}: " + "lorem ipsum " * 8 for i in range(start, start + len(ids))])
+PY
+"$lifeboat" init --repo "$work/lb-chroma" -q
+restic init --repo "$work/restic-chroma" -q >/dev/null
+printf 'repository: %s\nsources:\n  vectors: {type: chroma, url: "http://127.0.0.1:%s", path: %s, stop: "%s stop %s", start: "%s start %s %s %s"}\n' \
+  "$work/lb-chroma" "$cport" "$cdir/data" "$PWD/scripts/chroma-sandbox.sh" "$cdir" "$PWD/scripts/chroma-sandbox.sh" "$cdir" "$cport" "$cdir/data" > "$work/chroma.yaml"
+for step in base changed; do
+  if [[ $step == changed ]]; then
+    "$venv/bin/python" - "$cport" "${BENCH_CHROMA_VECTORS:-10000}" <<'PY'
+import random, sys, chromadb
+port, count = int(sys.argv[1]), int(sys.argv[2])
+col = chromadb.HttpClient(host="127.0.0.1", port=port).get_collection("docs1")
+rnd = random.Random(99)
+ids = [f"d1-{i}" for i in rnd.sample(range(count), count // 10)] + [f"d1-{i}" for i in range(count, count + count // 20)]
+for start in range(0, len(ids), 2000):
+    batch = ids[start:start + 2000]
+    col.upsert(ids=batch, embeddings=[[rnd.random() for _ in range(384)] for _ in batch], documents=[f"changed {i}" for i in batch])
+PY
+  fi
+  "$lifeboat" backup --policy "$work/chroma.yaml" -q >/dev/null
+  "${chroma[@]}" stop "$cdir"
+  restic backup --repo "$work/restic-chroma" -q "$cdir/data" >/dev/null
+  "${chroma[@]}" start "$cdir" "$cport" "$cdir/data" >/dev/null
+  record chroma "$step" "$(lb_size "$work/lb-chroma")" "$(size "$work/restic-chroma")"
+done
+"${chroma[@]}" stop "$cdir"
 
 python3 - "$results" <<'PY'
 import sys

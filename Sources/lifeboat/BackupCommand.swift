@@ -19,6 +19,9 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Override compression: zstd[:LEVEL], gzip[:LEVEL] or none.")
     var compression: String?
 
+    @Option(name: .long, help: "The host this snapshot is of, when several share a repository (default: this machine's host name).")
+    var host: String?
+
     @Flag(name: .long, help: "Format 2: read every file, even those the previous snapshot holds unchanged (same size, mtime, ctime, inode).")
     var forceRead = false
 
@@ -55,6 +58,7 @@ struct BackupCommand: AsyncParsableCommand {
         let repository = try global.openRepository(policy: policy)
         var runner = BackupRunner(repository: repository, progress: global.progress)
         runner.forceRead = forceRead
+        if let host { runner.host = try HostName.validated(host) }
         let result = try await runner
             .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
                  command: "lifeboat backup --schedule \(scheduleName)")

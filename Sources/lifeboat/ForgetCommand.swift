@@ -21,15 +21,17 @@ struct ForgetCommand: AsyncParsableCommand {
     func run() async throws {
         let policy = try PolicyLoader.load(path: self.policy)
         let repository = try global.openRepository(policy: policy)
-        let lock = try RepositoryLock(repository: repository, command: "lifeboat forget")
-        let snapshots = repository.loadSnapshots().snapshots
+        // Forgetting removes manifests only, beside other writers; with --prune it needs the
+        // repository to itself.
         let clock = try self.clock.guardAt()
-        try clock.check(snapshots, command: "lifeboat forget --policy \(policy.file)")
-        let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: clock.now)
-        try clock.check(plan, command: "lifeboat forget --policy \(policy.file)")
-        if !dryRun { try repository.forget(ids: plan.forget) }
-        let pruned = prune ? try Pruner(repository: repository).run(dryRun: dryRun, clock: clock) : nil
-        withExtendedLifetime(lock) {}
+        let (plan, pruned) = try RepositoryLock.with(repository, prune ? .exclusive : .shared, command: "lifeboat forget") { _ in
+            let snapshots = repository.loadSnapshots().snapshots
+            try clock.check(snapshots, command: "lifeboat forget --policy \(policy.file)")
+            let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: clock.now)
+            try clock.check(plan, command: "lifeboat forget --policy \(policy.file)")
+            if !dryRun { try repository.forget(ids: plan.forget) }
+            return (plan, prune ? try Pruner(repository: repository).run(dryRun: dryRun, clock: clock) : nil)
+        }
         if global.json {
             struct Output: Encodable {
                 var dry_run: Bool

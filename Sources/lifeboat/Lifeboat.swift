@@ -16,6 +16,7 @@ struct Lifeboat: AsyncParsableCommand {
 
     static func main() async {
         MallocArenas.limit(to: 2)
+        Interrupts.install()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -23,10 +24,16 @@ struct Lifeboat: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as LifeboatError {
+        } catch var error as LifeboatError {
+            // A failure that an interrupt caused ends as the interrupt.
+            if let stop = Cancellation.process.tripped, stop.code == .interrupted || stop.code == .terminated { error = stop }
             Console.report(error)
             Foundation.exit(error.code.exitCode)
         } catch {
+            if let stop = Cancellation.process.tripped, stop.code == .interrupted || stop.code == .terminated {
+                Console.report(stop)
+                Foundation.exit(stop.code.exitCode)
+            }
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))

@@ -28,9 +28,9 @@ struct MigrateCommand: AsyncParsableCommand {
         let keys = global.keyFiles()
         let source = try Repository(opening: from, settings: global.storageSettings(),
                                     keyFiles: KeyFiles(keyFile: fromKeyFile ?? keys.keyFile, privateKey: fromPrivateKey ?? keys.privateKey))
-        let lock = try RepositoryLock(repository: target, command: "lifeboat migrate --from \(from)")
-        let report = try Migration(source: source, target: target, progress: global.progress).run()
-        withExtendedLifetime(lock) {}
+        let report = try RepositoryLock.with(target, .shared, command: "lifeboat migrate --from \(from)") { lock in
+            try Migration(source: source, target: target, progress: global.progress).run(under: lock)
+        }
         if global.json {
             try Console.json(report)
         } else if !global.quiet {

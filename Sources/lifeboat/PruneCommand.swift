@@ -17,9 +17,10 @@ struct PruneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try global.openRepository()
-        let lock = try RepositoryLock(repository: repository, command: "lifeboat prune")
-        let report = try Pruner(repository: repository).run(dryRun: dryRun, clock: try clock.guardAt(), all: all)
-        withExtendedLifetime(lock) {}
+        let clock = try self.clock.guardAt()
+        let report = try RepositoryLock.with(repository, .exclusive, command: "lifeboat prune") { _ in
+            try Pruner(repository: repository).run(dryRun: dryRun, clock: clock, all: all)
+        }
         if global.json {
             try Console.json(report)
         } else if !global.quiet {

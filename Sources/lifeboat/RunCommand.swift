@@ -21,6 +21,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var clock: ClockOptions
 
+    @Option(name: .long, help: "The host whose schedules this run serves, when several share a repository (default: this machine's host name).")
+    var host: String?
+
     @Option(name: .long, help: "Write Prometheus textfile metrics here (atomically).")
     var metricsFile: String?
 
@@ -38,7 +41,8 @@ struct RunCommand: AsyncParsableCommand {
             instant = parsed
         }
         let repository = try global.openRepository(policy: policy)
-        let runner = PolicyRunner(policy: policy, repository: repository, progress: global.progress)
+        var runner = PolicyRunner(policy: policy, repository: repository, progress: global.progress)
+        if let host { runner.host = try HostName.validated(host) }
         let report = rehearse ? try runner.rehearse(clock: try clock.guardAt(instant))
                               : try await runner.run(clock: try clock.guardAt(instant), metricsFile: metricsFile)
         if global.json {
@@ -56,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
             if report.rehearsal == true { print("rehearsal at \(report.now): retention would forget \(report.forgotten.count) snapshot(s); nothing was changed") }
             if !report.forgotten.isEmpty && report.rehearsal != true { print("retention: forgot \(report.forgotten.count), pruned \(ProgressLine.bytes(report.prunedBytes))") }
             if let e = report.retentionError { Console.note("retention: FAILED: \(e)") }
+            if let e = report.pruneDeferred { Console.note("prune: left to a later run: \(e)") }
             if let e = report.notifyError { Console.note("notify: \(e)") }
         }
         if report.rehearsal == true, !report.ok { throw ExitCode(LifeboatError.Code.invalidInput.exitCode) }

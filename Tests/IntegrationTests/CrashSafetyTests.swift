@@ -65,23 +65,26 @@ import LifeboatCore
         try assertRecovers(box, expectedSnapshots: count)
     }
 
-    @Test func aSecondWriterFailsFastNamingTheHolderAndAStaleLockDoesNotBlock() throws {
+    @Test func backupsShareTheLockPruneFailsFastNamingTheHolderAndAStaleLockDoesNotBlock() throws {
         let box = try bigSandbox("lock", megabytes: 24)
         // zstd:19 makes this backup take many seconds.
         let (first, out, err) = try CLI.start(["backup", "--policy", box.policy, "--compression", "zstd:19"])
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        let records = box.repo + "/locks"
         var holderWritten = false
         for _ in 0..<200 where !holderWritten {
             Thread.sleep(forTimeInterval: 0.02)
-            holderWritten = ((try? Data(contentsOf: URL(fileURLWithPath: box.repo + "/lock")))?.count ?? 0) > 0
+            holderWritten = ((try? FileManager.default.contentsOfDirectory(atPath: records)) ?? []).contains { $0.hasSuffix(".json") }
         }
         #expect(holderWritten)
 
         let started = Date()
-        let second = try CLI.run(["backup", "--policy", box.policy])
-        #expect(second.status == 5, "\(second.output)")
-        #expect(second.stderr.contains("pid \(first.processIdentifier)"), "\(second.stderr)")
+        let prune = try CLI.run(["prune", "--repo", box.repo])
+        #expect(prune.status == 5, "\(prune.output)")
+        #expect(prune.stderr.contains("pid \(first.processIdentifier)") && prune.stderr.contains("to itself"), "\(prune.stderr)")
         #expect(Date().timeIntervalSince(started) < 5, "a locked repository must fail fast, not wait")
+        let second = try CLI.run(["backup", "--policy", box.policy, "--compression", "zstd:1"])
+        #expect(second.status == 0, "a second backup shares the lock: \(second.output)")
         #expect(first.isRunning)
 
         kill(first.processIdentifier, SIGKILL)
@@ -91,8 +94,10 @@ import LifeboatCore
         let third = try CLI.run(["backup", "--policy", box.policy, "--compression", "zstd:1"])
         #expect(third.status == 0, "\(third.output)")
         #expect(third.stderr.contains("stale lock") && third.stderr.contains("pid \(first.processIdentifier)"), "\(third.stderr)")
-        #expect(try snapshotCount(box) == 1)
+        #expect(try snapshotCount(box) == 2)
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        #expect(try CLI.run(["prune", "--repo", box.repo]).status == 0)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: records)) ?? []).isEmpty, "every holder removed its record")
     }
 }
 

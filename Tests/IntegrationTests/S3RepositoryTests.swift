@@ -60,7 +60,7 @@ import LifeboatCore
         // `run` (cron): the daily schedule is due once, then not again; its state lives in the bucket.
         let run = try CLI.run(["run", "--policy", box.policy, "--json"], environment: env)
         #expect(run.status == 0, "\(run.output)")
-        #expect(try storage.get("state/run.json") != nil)
+        #expect(try storage.get("state/run-\(ProcessInfo.processInfo.hostName).json") != nil)
         #expect(try storage.list("locks/").isEmpty, "every command released its lock")
     }
 

@@ -134,22 +134,42 @@ import LifeboatCore
     }
 
     @Test(arguments: Backend.allCases)
-    func theLockIsExclusiveAndNamesItsHolder(backend: Backend) throws {
+    func sharedHoldersCoexistAnExclusiveOneExcludesAllAndBothNameTheHolders(backend: Backend) throws {
         let f = try Fixture(backend)
         let s = f.storage
-        let me = RepositoryLock.Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName, time: "now", command: "test-one")
-        let first = try s.acquireLock(me)
-        #expect(s.lockHolder()?.command == "test-one")
-        var other = me
-        other.command = "test-two"
-        #expect {
-            _ = try s.acquireLock(other)
-        } throws: { error in
-            (error as? LifeboatError)?.code == .locked && (error as? LifeboatError)?.message.contains("test-one") == true
+        func holder(_ command: String) -> RepositoryLock.Holder {
+            RepositoryLock.Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName, time: "now", command: command)
         }
-        first.release()
-        #expect(s.lockHolder() == nil)
-        let second = try s.acquireLock(other)
-        second.release()
+        func refusal(_ mode: RepositoryLock.Mode, naming: [String]) -> Bool {
+            do {
+                _ = try s.acquireLock(holder("refused"), mode: mode).release()
+                return false
+            } catch let error as LifeboatError {
+                return error.code == .locked && naming.allSatisfy { error.message.contains($0) }
+            } catch { return false }
+        }
+        let one = try s.acquireLock(holder("backup-one"), mode: .shared)
+        #expect(one.alone)
+        let two = try s.acquireLock(holder("backup-two"), mode: .shared)
+        #expect(!two.alone)
+        #expect(Set(s.lockHolders().map(\.command)) == ["backup-one", "backup-two"])
+        #expect(refusal(.exclusive, naming: ["backup-one", "backup-two"]))
+        one.release()
+        #expect(refusal(.exclusive, naming: ["backup-two"]))
+        two.release()
+        #expect(s.lockHolders().isEmpty)
+
+        let prune = try s.acquireLock(holder("prune"), mode: .exclusive)
+        #expect(prune.alone)
+        #expect(s.lockHolders().map(\.command) == ["prune"])
+        #expect(refusal(.shared, naming: ["prune"]))
+        #expect(refusal(.exclusive, naming: ["prune"]))
+        try prune.confirm()
+        prune.release()
+        #expect(s.lockHolders().isEmpty)
+        let again = try s.acquireLock(holder("backup-three"), mode: .shared)
+        #expect(again.alone)
+        again.release()
     }
+
 }

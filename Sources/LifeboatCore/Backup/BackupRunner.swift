@@ -11,6 +11,9 @@ public struct BackupRunner {
     public let progress: ProgressLine
     /// Format 2: read every file even when the previous snapshot holds it unchanged.
     public var forceRead = false
+    /// The host the snapshot is of (`--host`; default this machine's name): recorded in the
+    /// manifest, and the only host whose snapshots are parents.
+    public var host = ProcessInfo.processInfo.hostName
 
     public init(repository: Repository, progress: ProgressLine) {
         self.repository = repository
@@ -25,22 +28,27 @@ public struct BackupRunner {
     }
 
     /// Captures `sources` as one snapshot of `schedule`, compressed with `compression`.
-    /// `lock`: the repository lock when the caller already holds it (`run`); taken otherwise.
-    /// `started`: the snapshot's time (default now; `run --now` simulates a timeline with it).
+    /// `lock`: the repository lock when the caller already holds it (`run`); otherwise a shared
+    /// one is taken for the backup. `started`: the snapshot's time (default now; `run --now`
+    /// simulates a timeline with it).
     public func run(sources: [any SourceAdapter], schedule: String, compression: Compression,
                     policyPath: String?, command: String, lock held: RepositoryLock? = nil,
                     started: Date = Date()) async throws -> Result {
-        let lock = try held ?? RepositoryLock(repository: repository, command: command)
-        let cleared = clearTemporaries()
+        if let held {
+            return try await run(sources: sources, schedule: schedule, compression: compression, policyPath: policyPath, lock: held, started: started)
+        }
+        return try await RepositoryLock.with(repository, .shared, command: command) { lock in
+            try await run(sources: sources, schedule: schedule, compression: compression, policyPath: policyPath, lock: lock, started: started)
+        }
+    }
+
+    private func run(sources: [any SourceAdapter], schedule: String, compression: Compression,
+                     policyPath: String?, lock: RepositoryLock, started: Date) async throws -> Result {
+        let cleared = clearTemporaries(lock)
         let shift = started.timeIntervalSinceNow  // ≈ 0, unless a simulated clock (`run --now`) is in force
         let id = Hex.random(bytes: 8)
-        let existing = try repository.snapshotNames()
-        var name = "\(schedule)-\(Timestamp.compact(started))"
-        var suffix = 2
-        while existing.contains(name) {
-            name = "\(schedule)-\(Timestamp.compact(started))-\(suffix)"
-            suffix += 1
-        }
+        let named = try repository.snapshotNames(skipping: [])
+        var name = Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values))
         var components: [Manifest.Component] = []
         var recoveryPoint = started
         do {
@@ -55,15 +63,20 @@ public struct BackupRunner {
             }
             try store?.flush()  // packs and index files durable before the manifest that needs them
             CrashPoint.reach("before-manifest")
+            try lock.confirm()  // a lost lock commits nothing: a prune may have taken it over
+            // Another writer (another host) may have committed the same name meanwhile.
+            let since = try repository.snapshotNames(skipping: Set(named.keys))
+            if since.values.contains(name) {
+                name = Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values).union(since.values))
+            }
             let manifest = Manifest(
                 format: repository.config.format == 2 ? Manifest.entryListFormat : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
-                host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(started, fractional: true),
+                host: host, started: Timestamp.rfc3339(started, fractional: true),
                 finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
                 tools: BackupRunner.toolVersions, components: components, checksum: nil)
             try repository.commit(manifest)
             CrashPoint.reach("after-manifest")
-            withExtendedLifetime(lock) {}
             progress.clear()
             return Result(manifest: manifest, staleLock: lock.staleHolder, clearedTemporaries: cleared)
         } catch {
@@ -80,7 +93,7 @@ public struct BackupRunner {
         let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
         if chunked != nil { try writer.spoolEntries(in: repository.scratchDirectory) }  // held in no manifest: not in memory either
         if let store, !forceRead {
-            writer.parent = try ParentStream.newest(in: repository, store: store, source: source.name, type: type(of: source).type)
+            writer.parent = try ParentStream.newest(in: repository, store: store, host: host, source: source.name, type: type(of: source).type)
         }
         let name = source.name
         let line = progress
@@ -116,9 +129,25 @@ public struct BackupRunner {
 
     /// Removes what interrupted writers left (temporary files, unfinished uploads), except WAL
     /// pushes that may still be running; safe because the caller holds the lock.
-    private func clearTemporaries() -> Int {
+    /// `<schedule>-<time>`, with `-2`, `-3` … when that is taken.
+    static func uniqueName(schedule: String, started: Date, taken: Set<String>) -> String {
+        var name = "\(schedule)-\(Timestamp.compact(started))"
+        var suffix = 2
+        while taken.contains(name) {
+            name = "\(schedule)-\(Timestamp.compact(started))-\(suffix)"
+            suffix += 1
+        }
+        return name
+    }
+
+    /// Removes what interrupted writers left, when that is provably all it is: the lock was taken
+    /// with nobody else holding it, and the write started before then (other writers that came
+    /// later may be running now; they left nothing older).
+    private func clearTemporaries(_ lock: RepositoryLock) -> Int {
+        guard lock.alone else { return 0 }
+        let cutoff = lock.taken.addingTimeInterval(-2)  // file times have a second's granularity
         var removed = 0
-        for write in GarbageScan(repository: repository).incompleteWrites() {
+        for write in GarbageScan(repository: repository).incompleteWrites() where (write.started ?? .distantPast) < cutoff {
             if (try? repository.storage.removeIncompleteWrite(write.name)) != nil { removed += 1 }
         }
         return removed

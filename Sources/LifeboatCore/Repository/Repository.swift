@@ -208,11 +208,17 @@ public struct Repository: Sendable {
     /// The names of all snapshots, from a light decode of each manifest (no entries, no proof):
     /// enough to keep a new name unique without holding every manifest in memory.
     public func snapshotNames() throws -> Set<String> {
+        Set(try snapshotNames(skipping: []).values)
+    }
+
+    /// The snapshot name of each manifest key not in `skipping` (light decode, as above): what
+    /// other writers committed since a first call, without reading every manifest again.
+    public func snapshotNames(skipping known: Set<String>) throws -> [String: String] {
         struct Header: Decodable { var name: String }
-        var names = Set<String>()
-        for key in try manifestKeys() {
+        var names: [String: String] = [:]
+        for key in try manifestKeys() where !known.contains(key) {
             if let data = try storage.get(key), let header = try? JSONDecoder().decode(Header.self, from: Data(data)) {
-                names.insert(header.name)
+                names[key] = header.name
             }
         }
         return names

@@ -3,11 +3,15 @@ import Foundation
 /// `lifeboat run`: what cron calls every few minutes. Under one lock for the whole run, it backs
 /// up every schedule whose cron fired since the slot it last served (a missed window is caught up
 /// once, not once per slot; a schedule never run is due at once), keeps going when one fails,
-/// then applies retention and prunes, saves its state, and writes metrics.
+/// then applies retention, saves its state, prunes, and writes metrics. Backups and retention
+/// share the repository with other writers; the prune needs it to itself, and is left to a later
+/// run (`prune_deferred`) when another writer is busy.
 public struct PolicyRunner {
     public let policy: Policy
     public let repository: Repository
     public let progress: ProgressLine
+    /// The host whose schedules this run serves (its state and snapshots).
+    public var host = ProcessInfo.processInfo.hostName
 
     public init(policy: Policy, repository: Repository, progress: ProgressLine) {
         self.policy = policy
@@ -19,8 +23,9 @@ public struct PolicyRunner {
     /// from the future, which stops retention.
     public func run(clock: ClockGuard, metricsFile: String?) async throws -> RunReport {
         let now = clock.now
-        let lock = try RepositoryLock(repository: repository, command: "lifeboat run --policy \(policy.file)")
-        var state = try RunState.load(repository)
+        let lock = try RepositoryLock(repository: repository, mode: .shared, command: "lifeboat run --policy \(policy.file)")
+        defer { lock.release() }
+        var state = try RunState.load(repository, host: host)
         var outcomes: [RunReport.Outcome] = []
         for schedule in policy.schedules {
             var scheduleState = state.schedules[schedule.name] ?? .init()
@@ -33,7 +38,9 @@ public struct PolicyRunner {
             scheduleState.lastAttempt = Timestamp.rfc3339(now)
             let sources = policy.sources(of: schedule)
             do {
-                let result = try await BackupRunner(repository: repository, progress: progress)
+                var backup = BackupRunner(repository: repository, progress: progress)
+                backup.host = host
+                let result = try await backup
                     .run(sources: sources, schedule: schedule.name, compression: schedule.compression ?? policy.compression,
                          policyPath: policy.file, command: "lifeboat run", lock: lock, started: now)
                 scheduleState.lastSlot = slotText
@@ -76,16 +83,28 @@ public struct PolicyRunner {
             }
             try repository.forget(ids: plan.forget)
             forgotten = plan.forget
-            pruned = try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes
         } catch {
             retentionError = (error as? LifeboatError)?.description ?? "\(error)"
         }
-        try state.save(repository)
-        withExtendedLifetime(lock) {}
+        try state.save(repository, host: host)
+        lock.release()
+        var pruneDeferred: String?
+        if retentionError == nil {
+            do {
+                pruned = try RepositoryLock.with(repository, .exclusive, command: "lifeboat run --policy \(policy.file) (prune)") { _ in
+                    try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes
+                }
+            } catch let error as LifeboatError where error.code == .locked {
+                pruneDeferred = error.message
+            } catch {
+                retentionError = (error as? LifeboatError)?.description ?? "\(error)"
+            }
+        }
 
         let ok = !outcomes.contains { $0.status == "failed" } && retentionError == nil
         var report = RunReport(now: Timestamp.rfc3339(now), ok: ok, schedules: outcomes, forgotten: forgotten,
                                prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
+        report.pruneDeferred = pruneDeferred
         report.exitCode = ok ? 0 : (clockRefused && !outcomes.contains { $0.status == "failed" } ? 2 : 1)
         if let metricsFile {
             try PrometheusMetrics.write(PrometheusMetrics.render(state, now: now, succeeded: ok), to: metricsFile)
@@ -117,7 +136,7 @@ public struct PolicyRunner {
     /// What `run` would do at `clock.now` (`run --now T --rehearse`), changing nothing: which
     /// schedules are due, and what retention would forget among the snapshots there are.
     public func rehearse(clock: ClockGuard) throws -> RunReport {
-        let state = try RunState.load(repository)
+        let state = try RunState.load(repository, host: host)
         var outcomes: [RunReport.Outcome] = []
         for schedule in policy.schedules {
             let scheduleState = state.schedules[schedule.name] ?? .init()

@@ -23,12 +23,15 @@ public struct RunReport: Codable, Sendable {
     /// True for `run --rehearse`: nothing was backed up, forgotten or saved; `forgotten` lists
     /// what retention would forget.
     public var rehearsal: Bool?
+    /// Why the prune after retention was left to a later run (another writer held the lock).
+    public var pruneDeferred: String?
     /// The exit status this run calls for: 0, 1 (a backup or retention failed), 2 (retention
     /// refused because of snapshots from the future). Not part of the JSON.
     public var exitCode: Int32 = 0
 
     enum CodingKeys: String, CodingKey {
         case now, ok, schedules, forgotten, rehearsal
+        case pruneDeferred = "prune_deferred"
         case prunedBytes = "pruned_bytes", retentionError = "retention_error", notifyError = "notify_error"
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
-/// What `run` remembers between invocations, in `state/run.json` (written atomically under
-/// the lock): per schedule the last cron slot it served, and per (source, schedule) the figures
-/// the metrics file reports even on runs where nothing was due.
+/// What `run` remembers between invocations, per host, in `state/run-<host>.json` (written
+/// atomically under the lock; builds before hosts shared repositories wrote `state/run.json`,
+/// which is still read when a host has no file yet): per schedule the last cron slot it served,
+/// and per (source, schedule) the figures the metrics file reports even on runs where nothing
+/// was due. Per host, because one host's served slot says nothing about another's backups.
 public struct RunState: Codable, Sendable {
     public struct ScheduleState: Codable, Sendable {
         /// The cron firing the last successful backup served; a later firing makes it due.
@@ -33,11 +35,23 @@ public struct RunState: Codable, Sendable {
 
     public init() {}
 
-    static let key = "state/run.json"
+    static let legacyKey = "state/run.json"
 
-    /// The saved state, or an empty one for a repository `run` has not used yet.
-    public static func load(_ repository: Repository) throws -> RunState {
-        guard let data = try repository.storage.get(key) else { return RunState() }
+    /// The key of `host`'s state (characters that cannot be in a key become `_`).
+    static func key(host: String) -> String {
+        let safe = String(host.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+        return "state/run-\(safe).json"
+    }
+
+    /// The saved state, or an empty one for a host `run` has not served yet.
+    public static func load(_ repository: Repository, host: String) throws -> RunState {
+        var key = key(host: host)
+        var stored = try repository.storage.get(key)
+        if stored == nil {
+            key = legacyKey
+            stored = try repository.storage.get(key)
+        }
+        guard let data = stored else { return RunState() }
         do {
             return try JSONDecoder().decode(RunState.self, from: Data(data))
         } catch {
@@ -46,10 +60,10 @@ public struct RunState: Codable, Sendable {
         }
     }
 
-    public func save(_ repository: Repository) throws {
+    public func save(_ repository: Repository, host: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try repository.storage.put(Self.key, Array(try encoder.encode(self)) + [10])
+        try repository.storage.put(Self.key(host: host), Array(try encoder.encode(self)) + [10])
     }
 
     /// The entry for (source, schedule), created empty when missing.

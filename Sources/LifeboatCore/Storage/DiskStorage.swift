@@ -163,12 +163,12 @@ public struct DiskStorage: RepositoryStorage {
         guard unlink(path(name)) == 0 || errno == ENOENT else { throw LifeboatError.system("cannot remove", path: path(name)) }
     }
 
-    public func acquireLock(_ holder: RepositoryLock.Holder) throws -> any StorageLock {
-        try DiskLock(path: path("lock"), holder: holder, location: location)
+    public func acquireLock(_ holder: RepositoryLock.Holder, mode: RepositoryLock.Mode) throws -> any StorageLock {
+        try DiskLock(root: path(""), holder: holder, mode: mode, location: location)
     }
 
-    public func lockHolder() -> RepositoryLock.Holder? {
-        DiskLock.currentHolder(path: path("lock"))
+    public func lockHolders() -> [RepositoryLock.Holder] {
+        DiskLock.liveHolders(root: path(""))
     }
 
     /// Creates the directories above `key`, fsyncing each new one's parent.

@@ -39,10 +39,10 @@ public protocol RepositoryStorage: Sendable {
     /// What interrupted writes left behind: temporary files, unfinished multipart uploads.
     func incompleteWrites() throws -> [IncompleteWrite]
     func removeIncompleteWrite(_ name: String) throws
-    /// The one-writer lock (see `RepositoryLock`).
-    func acquireLock(_ holder: RepositoryLock.Holder) throws -> any StorageLock
-    /// The live holder, if any, probed without taking the lock.
-    func lockHolder() -> RepositoryLock.Holder?
+    /// The repository lock in `mode` (see `RepositoryLock`), or `.locked` naming the holders.
+    func acquireLock(_ holder: RepositoryLock.Holder, mode: RepositoryLock.Mode) throws -> any StorageLock
+    /// The live holders, probed without taking the lock.
+    func lockHolders() -> [RepositoryLock.Holder]
 }
 
 /// One committed object.
@@ -153,6 +153,10 @@ public protocol ObjectReader: AnyObject {
 public protocol StorageLock: AnyObject {
     /// The record of an earlier holder that died without releasing, if one was found.
     var staleHolder: RepositoryLock.Holder? { get }
+    /// Nobody else held the lock when this one was taken.
+    var alone: Bool { get }
+    /// Fails (`RepositoryLock.lost`) unless the lock is provably still held now.
+    func confirm() throws
     func release()
 }
 

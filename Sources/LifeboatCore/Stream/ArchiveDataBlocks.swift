@@ -14,6 +14,7 @@ enum ArchiveDataBlocks {
         var length = 0
         var offset: la_int64_t = 0
         while true {
+            try Cancellation.process.check()
             let rc = archive_read_data_block(archive, &block, &length, &offset)
             if rc == ARCHIVE_EOF {
                 if let hole, size > next { try hole(size - next) }

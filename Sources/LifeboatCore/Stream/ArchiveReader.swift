@@ -118,6 +118,7 @@ public final class ArchiveReader {
 
     /// The next entry's header, or nil at the end of the archive.
     public func next() throws -> Header? {
+        try Cancellation.process.check()
         var e: OpaquePointer?
         let rc = archive_read_next_header(archive, &e)
         if rc == ARCHIVE_EOF { return nil }

@@ -71,6 +71,7 @@ final class StoredFileSink: @unchecked Sendable {
 
     /// Appends `bytes` to the stream; blocks while too many blocks are in flight.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try Cancellation.process.check()
         var rest = bytes[...]
         while !rest.isEmpty {
             let take = min(rest.count, Self.blockSize - current.count)

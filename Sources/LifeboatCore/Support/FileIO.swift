@@ -33,6 +33,7 @@ public enum FileIO {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var total: Int64 = 0
         while true {
+            try Cancellation.process.check()
             let n = try buffer.withUnsafeMutableBytes { try read(fd, into: $0, path: path) }
             if n == 0 { return total }
             try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

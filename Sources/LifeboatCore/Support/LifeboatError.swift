@@ -11,6 +11,8 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
             case integrity = "integrity"
             case objectiveMissed = "objective-missed"
             case locked = "locked"
+            case interrupted = "interrupted"
+            case terminated = "terminated"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -25,6 +27,10 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
         public static let objectiveMissed = Code(.objectiveMissed)
         /// The repository is locked by another process.
         public static let locked = Code(.locked)
+        /// Stopped by SIGINT (Ctrl-C), after cleaning up.
+        public static let interrupted = Code(.interrupted)
+        /// Stopped by SIGTERM (a service manager), after cleaning up.
+        public static let terminated = Code(.terminated)
 
         /// The process exit status for this code (the CLI contract in DESIGN.md).
         public var exitCode: Int32 {
@@ -34,6 +40,8 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
             case .integrity: return 3
             case .objectiveMissed: return 4
             case .locked: return 5
+            case .interrupted: return 130
+            case .terminated: return 143
             }
         }
         public var description: String { base.rawValue }

@@ -74,7 +74,7 @@ public struct Verifier {
         }
         let wal = selectors.isEmpty ? try verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
         progress.clear()
-        let holder = RepositoryLock.currentHolder(of: repository)
+        let holders = RepositoryLock.currentHolders(of: repository)
         let garbage = (try? GarbageScan(repository: repository).items()) ?? []
         var warnings = contentWarnings
         let holdsPacks = repository.config.format == 2 && !((try? repository.storage.list("packs/").isEmpty) ?? true)
@@ -87,7 +87,7 @@ public struct Verifier {
         }
         for i in results.indices where problems.contains(where: { $0.id == results[i].id }) { results[i].ok = false }
         return VerifyReport(ok: problems.isEmpty, deep: deep, dataSubset: subsetResult, snapshots: results, problems: problems,
-                            garbage: garbage.map(\.name), writerActive: holder.map { "\($0)" }, wal: wal,
+                            garbage: garbage.map(\.name), writerActive: holders.isEmpty ? nil : holders.map { "\($0)" }.joined(separator: "; "), wal: wal,
                             warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted())
     }
 

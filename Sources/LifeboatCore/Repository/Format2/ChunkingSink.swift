@@ -66,6 +66,7 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try Cancellation.process.check()
         total += Int64(bytes.count)
         try chunker.push(bytes) { try submit($0) }
     }

@@ -32,7 +32,8 @@ public struct Migration {
         }
     }
 
-    public func run() throws -> Report {
+    /// `lock`: the target's (shared) lock, confirmed before each manifest commit.
+    public func run(under lock: RepositoryLock) throws -> Report {
         guard target.config.format == 2 else {
             throw LifeboatError(.invalidInput, "\(target.location) is a format-\(target.config.format) repository; migrate writes into format 2",
                                 fix: "create the target with `lifeboat init --repo NEW --format 2` (add --encrypt … to encrypt it)")
@@ -63,6 +64,7 @@ public struct Migration {
                 copy.components[i] = try migrate(component, of: manifest, into: store, report: &report)
             }
             try store.flush()  // packs and index files durable before the manifest
+            try lock.confirm()
             try target.commit(copy)
             report.migrated.append(manifest.name)
         }

@@ -9,13 +9,14 @@ struct ParentStream {
     private let entries: [[UInt8]: EntryRecord]
     private let ids: [ChunkId]
 
-    /// The newest snapshot with a format-2 component of `source` of `type`, or nil. A write-only
-    /// host cannot open the parent's sealed entries, so it reads every file (its chunks still
-    /// deduplicate).
-    static func newest(in repository: Repository, store: ChunkStore, source: String, type: String) throws -> ParentStream? {
+    /// The newest snapshot of `host` with a format-2 component of `source` of `type`, or nil.
+    /// Another host's files are never a parent: equal sizes, times and inodes there say nothing
+    /// about the content here. A write-only host cannot open the parent's sealed entries, so it
+    /// reads every file (its chunks still deduplicate).
+    static func newest(in repository: Repository, store: ChunkStore, host: String, source: String, type: String) throws -> ParentStream? {
         if let keys = repository.keys, !keys.canOpen { return nil }
         let candidates = repository.catalog().snapshots.filter { snapshot in
-            snapshot.component(source).map { $0.type == type && $0.chunkList != nil } ?? false
+            snapshot.host == host && (snapshot.component(source).map { $0.type == type && $0.chunkList != nil } ?? false)
         }
         guard let newest = candidates.last else { return nil }
         var entries: [[UInt8]: EntryRecord] = [:]

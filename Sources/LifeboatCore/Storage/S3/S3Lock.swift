@@ -1,14 +1,26 @@
 import Foundation
 
-/// The one-writer lock of an S3 repository, in the manner of restic: each writer puts
-/// `locks/<random>.json` (its holder record), then lists `locks/`. Any other live lock means
-/// someone else holds the repository: ours is deleted and the call fails naming them (two
-/// writers racing both back off; neither proceeds). A background thread refreshes the record
-/// every minute. A lock is stale (ignored, removed, reported) when it was not refreshed for
-/// `staleAfter`, or at once when it names a process on this host that no longer exists.
+/// The lock of an S3 repository, in the manner of restic: each holder puts `locks/<random>.json`
+/// (its holder record, with its mode), then lists `locks/`. A live record in the way (any other
+/// one for an exclusive lock; an exclusive one for a shared lock) means ours is deleted and the
+/// call fails naming them; two holders racing both back off, neither proceeds. A background
+/// thread reads the record back and re-puts it every `refreshEvery`. A record is stale (ignored,
+/// removed, reported) when it was not refreshed for `staleAfter`, or at once when it names a
+/// process on this host that no longer exists.
+///
+/// A holder that has not refreshed for `lostAfter` (less than `staleAfter`, so before anyone may
+/// take its record for stale), or that finds its record gone, has lost the lock: it trips the
+/// process's cancellation, and `confirm` fails, so it commits nothing.
+///
+/// Test hooks: `LIFEBOAT_LOCK_STALE_SECONDS` scales the timings (default 600 s); with
+/// `LIFEBOAT_STALL_LOCK_REFRESH=1` the background refresh never succeeds, as with a network down.
 final class S3Lock: StorageLock, @unchecked Sendable {
-    static let staleAfter: TimeInterval = 600
-    static let refreshEvery: TimeInterval = 60
+    static let staleAfter: TimeInterval = {
+        ProcessInfo.processInfo.environment["LIFEBOAT_LOCK_STALE_SECONDS"].flatMap(TimeInterval.init).map { max($0, 1) } ?? 600
+    }()
+    static var refreshEvery: TimeInterval { staleAfter / 10 }
+    static var lostAfter: TimeInterval { staleAfter - 2 * refreshEvery }
+    private static let stallRefresh = ProcessInfo.processInfo.environment["LIFEBOAT_STALL_LOCK_REFRESH"] == "1"
 
     struct Record: Codable {
         var holder: RepositoryLock.Holder
@@ -19,27 +31,44 @@ final class S3Lock: StorageLock, @unchecked Sendable {
     private let key: String
     private let holder: RepositoryLock.Holder
     private let condition = NSCondition()
+    // Under `condition`.
     private var released = false
     private var refresherRunning = false
+    private var lastRefreshed: Date
+    private var lostError: LifeboatError?
+    /// One refresh at a time (the background one or `confirm`'s).
+    private let refreshing = NSLock()
     private(set) var staleHolder: RepositoryLock.Holder?
+    let alone: Bool
 
-    init(storage: S3Storage, holder: RepositoryLock.Holder) throws {
+    init(storage: S3Storage, holder: RepositoryLock.Holder, mode: RepositoryLock.Mode) throws {
+        var holder = holder
+        holder.mode = mode
         self.storage = storage
         self.holder = holder
         let key = "locks/\(Hex.random(bytes: 8)).json"
         self.key = key
+        let before = Date()
         try storage.put(key, try Self.encode(holder))
+        lastRefreshed = before
         let others = try Self.records(storage).filter { $0.key != key }
         var stale: RepositoryLock.Holder?
+        var live: [RepositoryLock.Holder] = []
+        var inTheWay: [RepositoryLock.Holder] = []
         for (otherKey, record) in others {
             if Self.isStale(record) {
                 stale = record.holder
                 try? storage.delete(otherKey)
             } else {
-                try? storage.delete(key)
-                throw RepositoryLock.held(location: storage.location, by: record.holder)
+                live.append(record.holder)
+                if mode == .exclusive || record.holder.effectiveMode == .exclusive { inTheWay.append(record.holder) }
             }
         }
+        guard inTheWay.isEmpty else {
+            try? storage.delete(key)
+            throw RepositoryLock.held(location: storage.location, by: inTheWay, wanted: mode)
+        }
+        alone = live.isEmpty
         staleHolder = stale
         refresherRunning = true
         let thread = Thread { [self] in refreshLoop() }
@@ -49,16 +78,69 @@ final class S3Lock: StorageLock, @unchecked Sendable {
 
     private func refreshLoop() {
         condition.lock()
-        while !released {
-            _ = condition.wait(until: Date().addingTimeInterval(Self.refreshEvery))
+        var wait = Self.refreshEvery
+        while !released && lostError == nil {
+            _ = condition.wait(until: Date().addingTimeInterval(wait))
             if released { break }
             condition.unlock()
-            if let bytes = try? Self.encode(holder) { try? storage.put(key, bytes) }
+            let failure: String? = Self.stallRefresh ? "refresh stalled (LIFEBOAT_STALL_LOCK_REFRESH)" : refresh()
             condition.lock()
+            if let failure {
+                let age = Date().timeIntervalSince(lastRefreshed)
+                if age > Self.lostAfter || failure.hasPrefix("its lock object") {
+                    lose("not refreshed for \(Int(age)) s (\(failure))")
+                }
+                wait = max(Self.refreshEvery / 4, 0.1)  // try again sooner
+            } else {
+                wait = Self.refreshEvery
+            }
         }
         refresherRunning = false
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Reads the record back and re-puts it; nil on success, else what failed.
+    private func refresh() -> String? {
+        refreshing.lock()
+        defer { refreshing.unlock() }
+        let before = Date()
+        do {
+            guard try storage.get(key) != nil else { return "its lock object \(key) was removed, taken for stale by another process" }
+            try storage.put(key, try Self.encode(holder))
+        } catch {
+            return "\(error)"
+        }
+        condition.lock()
+        lastRefreshed = max(lastRefreshed, before)
+        condition.unlock()
+        return nil
+    }
+
+    /// Under `condition`.
+    private func lose(_ why: String) {
+        guard lostError == nil else { return }
+        let error = RepositoryLock.lost(location: storage.location, why)
+        lostError = error
+        Cancellation.process.trip(error)
+    }
+
+    func confirm() throws {
+        condition.lock()
+        let age = Date().timeIntervalSince(lastRefreshed)
+        if lostError == nil && age > Self.lostAfter { lose("not refreshed for \(Int(age)) s") }
+        if let lostError {
+            condition.unlock()
+            throw lostError
+        }
+        condition.unlock()
+        if let failure = refresh() {
+            condition.lock()
+            lose(failure)
+            let error = lostError!
+            condition.unlock()
+            throw error
+        }
     }
 
     func release() {

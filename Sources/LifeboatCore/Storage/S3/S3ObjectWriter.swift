@@ -27,6 +27,7 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try Cancellation.process.check()
         stored.update(bytes)
         var rest = bytes[...]
         while !rest.isEmpty {

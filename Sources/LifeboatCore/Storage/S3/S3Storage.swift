@@ -183,12 +183,12 @@ public struct S3Storage: RepositoryStorage {
         guard (200..<300).contains(response.status) || response.status == 404 else { throw client.failure("abort upload of \(key)", response) }
     }
 
-    public func acquireLock(_ holder: RepositoryLock.Holder) throws -> any StorageLock {
-        try S3Lock(storage: self, holder: holder)
+    public func acquireLock(_ holder: RepositoryLock.Holder, mode: RepositoryLock.Mode) throws -> any StorageLock {
+        try S3Lock(storage: self, holder: holder, mode: mode)
     }
 
-    public func lockHolder() -> RepositoryLock.Holder? {
-        (try? S3Lock.liveHolders(self))?.first?.holder
+    public func lockHolders() -> [RepositoryLock.Holder] {
+        ((try? S3Lock.liveHolders(self)) ?? []).map(\.holder)
     }
 
     /// Creates the bucket if it does not exist (`init`).
