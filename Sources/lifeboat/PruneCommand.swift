@@ -3,11 +3,11 @@ import LifeboatCore
 
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Remove data no snapshot references (forgotten snapshots, interrupted runs).")
+        commandName: "prune", abstract: "Remove data no snapshot references (forgotten snapshots, interrupted runs); repack partly used packs.")
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(name: .long, help: "Show what would be removed; change nothing.")
+    @Flag(name: .long, help: "Show what would be removed and repacked; change nothing.")
     var dryRun = false
 
     @OptionGroup var clock: ClockOptions
@@ -15,17 +15,52 @@ struct PruneCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Allow removing all data when no snapshot is left.")
     var all = false
 
+    @Option(name: .long, help: "Format 2: repack packs more than this share unused, e.g. 5% (default), 0% (any unused byte), 100% (never).")
+    var maxUnused = "5%"
+
+    @Option(name: .long, help: "Format 2: repack at most this much of packs in one run, e.g. 500M or 2G (default: no limit).")
+    var maxRepackSize: String?
+
     func run() async throws {
         let repository = try global.openRepository()
         let clock = try self.clock.guardAt()
+        var pruner = Pruner(repository: repository)
+        pruner.maxUnused = try Self.share(maxUnused)
+        pruner.maxRepackBytes = try maxRepackSize.map(Self.size)
+        pruner.progress = global.progress
         let report = try RepositoryLock.with(repository, .exclusive, command: "lifeboat prune") { _ in
-            try Pruner(repository: repository).run(dryRun: dryRun, clock: clock, all: all)
+            try pruner.run(dryRun: dryRun, clock: clock, all: all)
         }
         if global.json {
             try Console.json(report)
         } else if !global.quiet {
             for path in report.removed where global.verbose || dryRun { print("  \(path)") }
-            print("\(dryRun ? "would remove" : "removed") \(report.removed.count) item\(report.removed.count == 1 ? "" : "s"), \(ProgressLine.bytes(report.bytes))")
+            let repacked = report.repacked.isEmpty ? ""
+                : ", \(dryRun ? "would repack" : "repacked") \(report.repacked.count) pack\(report.repacked.count == 1 ? "" : "s") (\(ProgressLine.bytes(report.repackedBytes)) copied)"
+            print("\(dryRun ? "would remove" : "removed") \(report.removed.count) item\(report.removed.count == 1 ? "" : "s")\(repacked), "
+                  + "\(dryRun ? "would free" : "freed") \(ProgressLine.bytes(report.bytes))")
         }
+    }
+
+    /// `5%` or `5` → 0.05.
+    static func share(_ text: String) throws -> Double {
+        let number = text.hasSuffix("%") ? String(text.dropLast()) : text
+        guard let value = Double(number), value >= 0, value <= 100 else {
+            throw LifeboatError(.invalidInput, "--max-unused \(text) is not a share", fix: "give a percentage from 0% to 100%, e.g. --max-unused 5%")
+        }
+        return value / 100
+    }
+
+    /// `2G`, `500M`, `64K`, `1000` (bytes) → bytes.
+    static func size(_ text: String) throws -> Int64 {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = text.uppercased()
+        if digits.hasSuffix("IB") { digits.removeLast(2) } else if digits.hasSuffix("B") { digits.removeLast() }
+        let unit = digits.last.flatMap { units[$0] } ?? 1
+        if unit > 1 { digits.removeLast() }
+        guard let value = Double(digits), value >= 0 else {
+            throw LifeboatError(.invalidInput, "--max-repack-size \(text) is not a size", fix: "write e.g. 500M, 2G or 1T")
+        }
+        return Int64(value * Double(unit))
     }
 }

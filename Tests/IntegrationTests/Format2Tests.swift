@@ -211,8 +211,8 @@ import LifeboatCore
         let prune = try CLI.run(["forget", "--policy", box.policy, "--prune", "--json"])
         #expect(prune.status == 0, "\(prune.output)")
         let after = Self.repositoryBytes(box.repo, under: "packs")
-        // The pack that holds only old.bin's chunks is gone; a pack that shares one chunk with the
-        // kept snapshot (the tar trailer, say) stays whole until repacking exists.
+        // The packs that hold only old.bin's chunks are gone; one that shares a chunk with the
+        // kept snapshot (the tar trailer, say) is repacked.
         #expect(after < before - (14 << 20), "prune left \(after) of \(before) bytes of packs")
         #expect(Self.files(box.repo, under: "index").count == 1)
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
@@ -222,6 +222,54 @@ import LifeboatCore
         // Nothing left to do: a second prune removes nothing.
         let again = try CLI.run(["prune", "--repo", box.repo, "--json"])
         #expect((try again.json() as? [String: Any])?["removed"] as? [String] == [], "\(again.output)")
+    }
+
+    /// Forgetting a snapshot leaves packs partly used; prune repacks them, so the repository
+    /// shrinks to within 10% of a fresh backup of what remains, and a kill at each step of it
+    /// leaves a repository that deep-verifies clean and that the next prune finishes.
+    @Test(arguments: ["none", "prune-repack-written", "prune-index-written", "prune-index-replaced", "prune-pack-deleted"])
+    func pruneRepacksPartlyUsedPacksAndSurvivesAKillAtEachStep(point: String) throws {
+        let box = try Sandbox("format2-repack")
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
+        #expect(try CLI.run(["init", "--repo", box.repo, "--format", "2"]).status == 0)
+        for name in ["a", "b", "c", "d"] { try box.file("\(name).bin", Sandbox.randomBytes(5 << 20)) }
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"]).status == 0)
+        Thread.sleep(forTimeInterval: 1.05)
+        // Every pack of the first snapshot now holds chunks of b.bin and d.bin, which nothing needs.
+        try FileManager.default.removeItem(atPath: box.source + "/b.bin")
+        try FileManager.default.removeItem(atPath: box.source + "/d.bin")
+        try box.file("e.bin", Sandbox.randomBytes(2 << 20))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"]).status == 0)
+        let fresh = box.root + "/fresh"
+        #expect(try CLI.run(["init", "--repo", fresh, "--format", "2"]).status == 0)
+        try "repository: \(fresh)\nsources:\n  cfg: {type: files, path: \(box.source)}\n".write(toFile: box.root + "/fresh.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["backup", "--policy", box.root + "/fresh.yaml"]).status == 0)
+        let freshBytes = Self.repositoryBytes(fresh, under: "packs")
+
+        if point != "none" {
+            let killed = try CLI.run(["forget", "--policy", box.policy, "--prune"], environment: ["LIFEBOAT_CRASH_AT": point])
+            #expect(killed.status == 9 || killed.status == 137, "\(killed.output)")
+            #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0, "after a kill at \(point)")
+        }
+        #expect(try CLI.run(["forget", "--policy", box.policy]).status == 0)
+        let dry = try CLI.run(["prune", "--repo", box.repo, "--dry-run", "--json"])
+        let planned = try #require(try dry.json() as? [String: Any])
+        let prune = try CLI.run(["prune", "--repo", box.repo, "--json"])
+        #expect(prune.status == 0, "\(prune.output)")
+        let report = try #require(try prune.json() as? [String: Any])
+        if point == "none" {
+            #expect((planned["repacked"] as? [String])?.isEmpty == false, "\(dry.output)")
+            #expect((report["repacked"] as? [String]) == (planned["repacked"] as? [String]))
+            #expect((report["repacked_bytes"] as? Int ?? 0) > 0)
+        }
+        let after = Self.repositoryBytes(box.repo, under: "packs")
+        #expect(Double(after) <= Double(freshBytes) * 1.10, "after prune \(after) B of packs, a fresh backup \(freshBytes) B")
+        #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out"])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(try Sandbox.describeTree(box.root + "/out") == Sandbox.describeTree(box.source))
+        let again = try CLI.run(["prune", "--repo", box.repo, "--json"])
+        #expect((try again.json() as? [String: Any])?["removed"] as? [String] == [], "a second prune has nothing to do: \(again.output)")
     }
 
     /// Unchanged files are not read again (their chunks are the parent's); a file whose content

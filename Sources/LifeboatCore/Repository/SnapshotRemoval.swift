@@ -17,6 +17,11 @@ extension Repository {
 /// leaves a repository that a later `prune` finishes.
 public struct Pruner {
     public let repository: Repository
+    /// Format 2: repack packs whose unused share is above this (`--max-unused`, default 5%).
+    public var maxUnused = 0.05
+    /// Format 2: repack at most this many bytes of packs (`--max-repack-size`).
+    public var maxRepackBytes: Int64?
+    public var progress: ProgressLine?
 
     public init(repository: Repository) {
         self.repository = repository
@@ -25,11 +30,16 @@ public struct Pruner {
     /// What was (or, with `dryRun`, would be) removed.
     public struct Report: Codable, Sendable {
         public var removed: [String]
+        /// Bytes freed: what was removed, less what repacking wrote anew.
         public var bytes: Int64
         public var dryRun: Bool
+        /// Format 2: packs rewritten (their needed chunks copied into new packs, then removed).
+        public var repacked: [String] = []
+        /// Format 2: bytes of needed chunks copied by repacking.
+        public var repackedBytes: Int64 = 0
         enum CodingKeys: String, CodingKey {
-            case removed, bytes
-            case dryRun = "dry_run"
+            case removed, bytes, repacked
+            case dryRun = "dry_run", repackedBytes = "repacked_bytes"
         }
     }
 
@@ -54,13 +64,15 @@ public struct Pruner {
         }
         let expiredWAL = try WALExpiry(repository: repository).expired(snapshots: snapshots)
         // Format 2: packs that no kept snapshot needs (see PackSweep).
-        let sweep = repository.config.format == 2 ? try PackSweep(repository: repository).plan(snapshots: snapshots) : nil
-        if let sweep, snapshots.isEmpty, !sweep.packs.isEmpty, !all {
-            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds \(sweep.packs.count) pack\(sweep.packs.count == 1 ? "" : "s"); prune would delete all of them",
+        let sweeper = PackSweep(repository: repository, maxUnused: maxUnused, maxRepackBytes: maxRepackBytes)
+        let sweep = repository.config.format == 2 ? try sweeper.plan(snapshots: snapshots) : nil
+        if let sweep, snapshots.isEmpty, !sweep.delete.isEmpty, !all {
+            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds \(sweep.delete.count) pack\(sweep.delete.count == 1 ? "" : "s"); prune would delete all of them",
                                 fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
         let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size } + (sweep?.bytes ?? 0)
-        var swept: [String] = sweep.map { $0.packs.map(\.key) } ?? []
+        let repacked = sweep.map { $0.repack.map { PackFile.key($0.pack.name) } } ?? []
+        var swept: [String] = sweep.map { $0.delete.map(\.key) + repacked } ?? []
         if !dryRun {
             for item in garbage {
                 CrashPoint.reach("prune-midway")
@@ -70,8 +82,9 @@ public struct Pruner {
                 }
             }
             for object in expiredWAL { try repository.storage.delete(object.key) }
-            if let sweep { swept = try PackSweep(repository: repository).apply(sweep) }
+            if let sweep { swept = try sweeper.apply(sweep, progress: progress) }
         }
-        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun)
+        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun,
+                      repacked: repacked, repackedBytes: sweep?.repack.reduce(0) { $0 + $1.liveBytes } ?? 0)
     }
 }

@@ -22,6 +22,7 @@ struct ServiceControl: Sendable {
             guard Date() < deadline else {
                 throw LifeboatError(.operationFailed, "source \"\(name)\": the server still answers \(Int(waitLimit)) s after the stop command")
             }
+            try Cancellation.process.check()
             usleep(100_000)
         }
     }
@@ -41,12 +42,22 @@ struct ServiceControl: Sendable {
         }
     }
 
-    /// Stops the service, runs `body`, and starts it again whatever `body` did; returns what
+    /// Stops the service, runs `body`, and starts it again whatever `body` did (also when the
+    /// stop failed or was interrupted half-way: the service must serve again); returns what
     /// `body` returned and the downtime in seconds.
     func whileStopped<T>(_ body: () throws -> T) throws -> (T, downtime: Double) {
         let stopped = Date()
-        try stopService()
-        let result: Result<T, any Error> = Result { try body() }
+        do {
+            try stopService()
+        } catch {
+            if !isServing() { try? startService() }
+            throw error
+        }
+        CrashPoint.reach("service-stopped")
+        let result: Result<T, any Error> = Result {
+            try Cancellation.process.check()
+            return try body()
+        }
         try startService()
         return (try result.get(), Date().timeIntervalSince(stopped))
     }

@@ -18,11 +18,9 @@ final class ChunkStore {
     /// The index files read (names), damaged ones excluded.
     private(set) var indexFiles: [String] = []
     private var index = ChunkIndex()
-    /// The pack being filled: streamed to storage as chunks arrive (on disk to a temporary
-    /// file, so a backup holds no pack in memory), named by its hash once full.
-    private var pending: (any ObjectWriter)?
-    private var pendingSize = 0
-    private var pendingEntries: [PackFile.Entry] = []
+    /// The pack being filled, named by its hash once full.
+    private var pending: PackBuilder?
+    private var pendingSize: Int { pending?.size ?? 0 }
     private var pendingIds = Set<ChunkId>()
     private var written = IndexFile()
     private let idKey: [UInt8]?
@@ -108,10 +106,7 @@ final class ChunkStore {
 
     /// A full pack taken out of the store, to be hashed and written without holding the store
     /// (so other threads keep checking and appending chunks meanwhile).
-    struct TakenPack {
-        var writer: any ObjectWriter
-        var entries: [PackFile.Entry]
-    }
+    typealias TakenPack = PackBuilder
 
     /// The pending pack once it is full, or nil (`write` adds its trailer).
     func takeFullPack() -> TakenPack? {
@@ -120,12 +115,9 @@ final class ChunkStore {
 
     /// The pending pack, whatever its size (nil when it is empty).
     private func takePack() -> TakenPack? {
-        guard let writer = pending, !pendingEntries.isEmpty else { return nil }
+        guard let taken = pending, !taken.entries.isEmpty else { return nil }
         pending = nil
-        pendingSize = 0
-        let taken = TakenPack(writer: writer, entries: pendingEntries)
         sealingIds.formUnion(pendingIds)
-        pendingEntries.removeAll()
         pendingIds.removeAll()
         return taken
     }
@@ -133,9 +125,7 @@ final class ChunkStore {
     /// Ends a taken pack with its trailer and commits it durably under its hash (touches no
     /// store state: call it unlocked).
     func write(_ taken: TakenPack) throws -> IndexFile.Pack {
-        try PackFile.trailer(taken.entries).withUnsafeBytes { try taken.writer.write($0) }
-        let digest = try taken.writer.commit()
-        return IndexFile.Pack(name: digest.sha256, size: UInt64(digest.bytes))
+        try taken.finish().pack
     }
 
     /// Records a written pack: its chunks become readable and go into the next index file,
@@ -207,12 +197,9 @@ final class ChunkStore {
     /// was prepared), writing the pack once it is full.
     func commit(_ prepared: Prepared) throws {
         switch prepared {
-        case .new(var entry, let stored) where !contains(entry.id):
-            if pending == nil { pending = try repository.storage.contentNamedWriter { PackFile.key($0.sha256) } }
-            entry.offset = UInt64(pendingSize)
-            try stored.withUnsafeBytes { try pending!.write($0) }
-            pendingSize += stored.count
-            pendingEntries.append(entry)
+        case .new(let entry, let stored) where !contains(entry.id):
+            if pending == nil { pending = try PackBuilder(storage: repository.storage) }
+            try stored.withUnsafeBytes { try pending!.append(entry, stored: $0) }
             pendingIds.insert(entry.id)
             statistics.newChunks += 1
             statistics.newPlainBytes += Int64(entry.plainLength)

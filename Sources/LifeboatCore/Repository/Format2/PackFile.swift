@@ -167,3 +167,32 @@ struct IndexFile: Sendable {
         }
     }
 }
+
+/// A pack being written: blobs streamed to storage as they come (on disk into a temporary file,
+/// so no pack is held in memory), then the header, and the pack is committed under its hash.
+struct PackBuilder {
+    private let writer: any ObjectWriter
+    private(set) var entries: [PackFile.Entry] = []
+    /// Blob bytes so far.
+    private(set) var size = 0
+
+    init(storage: any RepositoryStorage) throws {
+        writer = try storage.contentNamedWriter { PackFile.key($0.sha256) }
+    }
+
+    /// Appends a stored blob (compressed, sealed) described by `entry`, at the next offset.
+    mutating func append(_ entry: PackFile.Entry, stored: UnsafeRawBufferPointer) throws {
+        var entry = entry
+        entry.offset = UInt64(size)
+        try writer.write(stored)
+        size += stored.count
+        entries.append(entry)
+    }
+
+    /// Ends the pack with its header and commits it durably; its name and entries.
+    func finish() throws -> (pack: IndexFile.Pack, entries: [PackFile.Entry]) {
+        try PackFile.trailer(entries).withUnsafeBytes { try writer.write($0) }
+        let digest = try writer.commit()
+        return (IndexFile.Pack(name: digest.sha256, size: UInt64(digest.bytes)), entries)
+    }
+}

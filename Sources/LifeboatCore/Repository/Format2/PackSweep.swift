@@ -1,23 +1,54 @@
-/// Prune's part in a format-2 repository: marks every chunk a manifest needs (its components'
-/// chunk lists, of the stream and of the entries, and every chunk they name), then removes packs
-/// that hold none of them and packs no index names (a killed backup's), and rewrites the index
-/// as files naming the packs kept (each at most `ChunkStore.indexFileChunks` chunks).
+/// Prune's part in a format-2 repository. It marks every chunk a manifest needs (its components'
+/// chunk lists, of the stream and of the entries, and every chunk they name). A needed chunk's
+/// copy is the one the index finds first (its home); other copies, such as the ones hosts that
+/// backed up at the same time each stored, are unused. Then each pack is:
+/// - deleted when it holds no home copy of a needed chunk (and any pack no index names, a killed
+///   backup's or a killed prune's);
+/// - repacked when the unused share of its blob bytes is above `maxUnused`: its home copies are
+///   copied, as stored (compressed and sealed, so no key is needed), into new packs, and the old
+///   pack is deleted; at most `maxRepackBytes` of packs per prune;
+/// - kept whole otherwise.
+/// The index is rewritten as files naming the packs kept and the new ones (each at most
+/// `ChunkStore.indexFileChunks` chunks).
 ///
 /// Order, so a kill at any point leaves a repository that verifies clean and a later prune
-/// finishes: (1) the new index files are written (old and new together name the same packs);
-/// (2) the old index files are deleted (the packs to remove are now unindexed, needed by
-/// nobody); (3) those packs are deleted. Partly used packs are kept whole (repacking is the fleet
-/// issue's). The caller holds the repository lock, so no backup is writing packs meanwhile.
+/// finishes: (1) the new packs are written (unindexed, so a kill leaves them to the next prune);
+/// (2) the new index files are written (old and new together: every chunk still found, some
+/// twice); (3) the old index files are deleted (the packs to remove are now unindexed, needed by
+/// nobody); (4) those packs are deleted. The caller holds the exclusive lock, so no backup is
+/// writing packs or reusing chunks meanwhile.
 struct PackSweep {
     let repository: Repository
+    /// Repack a pack whose unused share (of its blob bytes) is above this.
+    var maxUnused = 0.05
+    /// Repack at most this many bytes of packs in one prune (nil: no limit).
+    var maxRepackBytes: Int64?
+
+    init(repository: Repository, maxUnused: Double = 0.05, maxRepackBytes: Int64? = nil) {
+        self.repository = repository
+        self.maxUnused = maxUnused
+        self.maxRepackBytes = maxRepackBytes
+    }
+
+    struct Repack {
+        var pack: IndexFile.Pack
+        /// The home copies to carry over.
+        var live: [PackFile.Entry]
+        var liveBytes: Int64 { live.reduce(0) { $0 + Int64($1.storedLength) } }
+    }
 
     struct Plan {
-        var newIndex: [IndexFile]
+        /// Packs kept whole, with all their entries.
+        var kept: [(pack: IndexFile.Pack, entries: [PackFile.Entry])]
+        var repack: [Repack]
         var obsoleteIndexFiles: [String]
-        /// `packs/…` keys to delete and their sizes.
-        var packs: [(key: String, size: Int64)]
-        var keptPacks: Int
-        var bytes: Int64 { packs.reduce(0) { $0 + $1.size } }
+        /// `packs/…` keys deleted outright (no needed chunk, or in no index) and their sizes.
+        var delete: [(key: String, size: Int64)]
+        /// Bytes freed: packs deleted and repacked, less what the repacking writes anew.
+        var bytes: Int64 {
+            delete.reduce(0) { $0 + $1.size } + repack.reduce(0) { $0 + Int64($1.pack.size) - $1.liveBytes }
+        }
+        var changesNothing: Bool { delete.isEmpty && repack.isEmpty }
     }
 
     /// What prune would do; refuses (integrity) when an index file is damaged or a needed chunk
@@ -47,11 +78,64 @@ struct PackSweep {
                 }
             }
         }
+        var plan = Plan(kept: [], repack: [], obsoleteIndexFiles: store.indexFiles, delete: [])
+        var seen = Set<String>()
+        var outcome: [String: Bool] = [:]  // pack name → kept (true) or removed (false)
+        var repackBudget = maxRepackBytes ?? .max
+        for (pack, entries) in store.indexedPacks where seen.insert(pack.name).inserted {
+            let live = entries.filter { used.contains($0.id) && store.location(of: $0.id)?.pack.name == pack.name }
+            guard !live.isEmpty else {
+                outcome[pack.name] = false
+                continue
+            }
+            let blobBytes = entries.reduce(Int64(0)) { $0 + Int64($1.storedLength) }
+            let liveBytes = live.reduce(Int64(0)) { $0 + Int64($1.storedLength) }
+            let unused = blobBytes > 0 ? Double(blobBytes - liveBytes) / Double(blobBytes) : 0
+            if unused > maxUnused && Int64(pack.size) <= repackBudget {
+                repackBudget -= Int64(pack.size)
+                plan.repack.append(Repack(pack: pack, live: live))
+                outcome[pack.name] = false
+            } else {
+                plan.kept.append((pack, entries))
+                outcome[pack.name] = true
+            }
+        }
+        let repacked = Set(plan.repack.map(\.pack.name))
+        for (name, size) in try store.storedPacks() where outcome[name] != true && !repacked.contains(name) {
+            plan.delete.append((PackFile.key(name), size))  // unused, or in no index at all
+        }
+        plan.delete.sort { $0.key < $1.key }
+        return plan
+    }
+
+    /// Carries `plan` out; returns the keys removed. `progress` hears about each pack repacked.
+    func apply(_ plan: Plan, progress: ProgressLine? = nil) throws -> [String] {
+        guard !plan.changesNothing else { return [] }  // nothing to reclaim: leave the index alone
+        let storage = repository.storage
+        let reader = try ChunkStore(repository: repository)  // proves each pack it reads by its name
+        var written: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] = []
+        var builder: PackBuilder?
+        for (number, repack) in plan.repack.enumerated() {
+            progress?.update("prune: repacking pack \(number + 1) of \(plan.repack.count)")
+            let bytes = try reader.fetch(repack.pack)
+            for entry in repack.live {
+                let start = Int(entry.offset), end = start + Int(entry.storedLength)
+                guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(repack.pack.name.prefix(16))… is shorter than its index says") }
+                if builder == nil { builder = try PackBuilder(storage: storage) }
+                try bytes.withUnsafeBytes { try builder!.append(entry, stored: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+                if builder!.size >= ChunkStore.defaultPackTarget {
+                    written.append(try builder!.finish())
+                    builder = nil
+                }
+            }
+        }
+        if let last = builder { written.append(try last.finish()) }
+        progress?.clear()
+        CrashPoint.reach("prune-repack-written")
+
         var index: [IndexFile] = []
-        var kept = Set<String>()
         var chunks = ChunkStore.indexFileChunks
-        for (pack, entries) in store.indexedPacks where !kept.contains(pack.name) && entries.contains(where: { used.contains($0.id) }) {
-            kept.insert(pack.name)
+        for (pack, entries) in plan.kept + written {
             if chunks + entries.count > ChunkStore.indexFileChunks && chunks > 0 {
                 index.append(IndexFile())
                 chunks = 0
@@ -60,33 +144,26 @@ struct PackSweep {
             index[index.count - 1].entries.append(entries)
             chunks += entries.count
         }
-        var packs: [(key: String, size: Int64)] = []
-        for (name, size) in try store.storedPacks() where !kept.contains(name) {
-            packs.append((PackFile.key(name), size))  // unused, or in no index at all
-        }
-        return Plan(newIndex: index, obsoleteIndexFiles: store.indexFiles, packs: packs.sorted { $0.key < $1.key }, keptPacks: kept.count)
-    }
-
-    /// Carries `plan` out; returns the keys removed.
-    func apply(_ plan: Plan) throws -> [String] {
-        guard !plan.packs.isEmpty else { return [] }  // nothing to reclaim: leave the index alone
         var removed: [String] = []
         var newNames = Set<String>()
-        for file in plan.newIndex {
+        for file in index {
             let bytes = file.encoded()
             let name = SHA256Hasher.hex(of: bytes)
-            try repository.storage.put("index/\(name)", bytes)
+            try storage.put("index/\(name)", bytes)
             newNames.insert(name)
         }
         CrashPoint.reach("prune-index-written")
         for name in plan.obsoleteIndexFiles where !newNames.contains(name) {
-            try repository.storage.delete("index/\(name)")
+            try storage.delete("index/\(name)")
             removed.append("index/\(name)")
         }
         CrashPoint.reach("prune-index-replaced")
-        for pack in plan.packs {
-            try repository.storage.delete(pack.key)
-            removed.append(pack.key)
+        // A pack written just now can have the name of one a killed prune left unindexed (the
+        // same blobs): it is indexed now, not garbage.
+        let fresh = Set(written.map { PackFile.key($0.pack.name) })
+        for key in plan.delete.map(\.key) + plan.repack.map({ PackFile.key($0.pack.name) }) where !fresh.contains(key) {
+            try storage.delete(key)
+            removed.append(key)
             CrashPoint.reach("prune-pack-deleted")
         }
         return removed
