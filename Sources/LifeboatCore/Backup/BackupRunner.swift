@@ -145,7 +145,8 @@ public struct BackupRunner {
     /// later may be running now; they left nothing older).
     private func clearTemporaries(_ lock: RepositoryLock) -> Int {
         guard lock.alone else { return 0 }
-        let cutoff = lock.taken.addingTimeInterval(-2)  // file times have a second's granularity
+        // S3 stamps an upload with the server's clock: allow for skew against ours.
+        let cutoff = lock.taken.addingTimeInterval(repository.storage.isLocal ? 0 : -300)
         var removed = 0
         for write in GarbageScan(repository: repository).incompleteWrites() where (write.started ?? .distantPast) < cutoff {
             if (try? repository.storage.removeIncompleteWrite(write.name)) != nil { removed += 1 }

@@ -147,7 +147,7 @@ public struct DiskStorage: RepositoryStorage {
                 guard lstat(path(relative.isEmpty ? name : "\(relative)/\(name)"), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
                 let key = relative.isEmpty ? name : "\(relative)/\(name)"
                 found.append(IncompleteWrite(name: key, key: key, bytes: Int64(st.st_size),
-                                             started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
+                                             started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)))
             }
         }
         consider("tmp", all: true)
