@@ -160,6 +160,36 @@ import LifeboatCore
         }
     }
 
+    @Test func retentionKeepsEachHostsSnapshotsAndForgetRemovesNamedOnes() throws {
+        let box = try Sandbox("fleet-retention")
+        try box.populateConfigTree()
+        let repo = try Repo(.disk, box, label: "retention")
+        try Self.policy(box.policy, location: repo.location, source: box.source,
+                        schedules: "schedules:\n  daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}\n")
+        for host in ["web-1", "web-2", "web-1", "web-2"] {
+            #expect(try repo.run(["backup", "--policy", box.policy, "--schedule", "daily", "--host", host]).status == 0)
+            Thread.sleep(forTimeInterval: 1.05)
+        }
+        // keep-last 1 per host: one snapshot of each host stays, not one in all.
+        let dry = try repo.run(["forget", "--policy", box.policy, "--group-by", "source,schedule", "--dry-run", "--json"])
+        #expect((try dry.json() as? [String: Any])?["forgotten"] as? [String] != nil)
+        #expect(((try dry.json() as? [String: Any])?["forgotten"] as? [String])?.count == 3, "without hosts in the grouping: \(dry.output)")
+        let forget = try repo.run(["forget", "--policy", box.policy, "--json"])
+        #expect(forget.status == 0, "\(forget.output)")
+        let groups = try #require((try forget.json() as? [String: Any])?["groups"] as? [[String: Any]])
+        #expect(Set(groups.compactMap { $0["host"] as? String }) == ["web-1", "web-2"])
+        let left = try repo.snapshots()
+        #expect(left.count == 2 && Set(left.compactMap { $0["host"] as? String }) == ["web-1", "web-2"])
+        // Named snapshots: by name and by id prefix; an unknown one fails and forgets nothing.
+        let first = try #require(left.first?["name"] as? String), second = try #require(left.last?["id"] as? String)
+        let unknown = try repo.run(["forget", "--repo", repo.location, first, "no-such-snapshot"])
+        #expect(unknown.status == 2, "\(unknown.output)")
+        #expect(try repo.snapshots().count == 2)
+        #expect(try repo.run(["forget", "--repo", repo.location, first, String(second.prefix(8))]).status == 0)
+        #expect(try repo.snapshots().isEmpty)
+        #expect(try repo.run(["forget", "--repo", repo.location]).status == 2, "forget without a policy or a snapshot is refused")
+    }
+
     /// Only S3 locks can be lost (on disk the kernel holds the flock until the holder dies).
     @Test func aBackupThatLosesItsLockCommitsNothingAndAPruneThatTookTheLockFindsNothingOfItReferenced() throws {
         let box = try Sandbox("lost-lock")

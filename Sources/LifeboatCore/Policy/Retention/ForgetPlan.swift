@@ -13,8 +13,10 @@ public struct ForgetPlan: Sendable {
         public var reasons: [String]?
     }
 
-    /// One (source, schedule) group.
+    /// One (host, source, schedule) group; `host` and `source` are nil when the plan does not
+    /// group by them.
     public struct Group: Codable, Sendable {
+        public var host: String?
         public var source: String
         public var schedule: String
         public var keep: [Entry]
@@ -29,20 +31,37 @@ public struct ForgetPlan: Sendable {
     /// Ids of the snapshots to forget (every group they belong to removes them).
     public var forget: [String]
 
+    /// What retention groups snapshots by, besides their schedule (whose rules apply): by default
+    /// each host's and each source's snapshots are kept by the rules on their own, so one host's
+    /// backups never push another's out (restic's default grouping is host and paths).
+    public struct Grouping: Sendable, Equatable {
+        public var host = true
+        public var source = true
+        public init(host: Bool = true, source: Bool = true) {
+            self.host = host
+            self.source = source
+        }
+    }
+
     /// `now`: `keep-within` never counts from a time later than it.
-    public init(policy: Policy, snapshots: [Manifest], now: Date? = nil) {
+    public init(policy: Policy, snapshots: [Manifest], now: Date? = nil, grouping: Grouping = Grouping()) {
         var groups: [Group] = []
         var jumps: [String] = []
         var removedBy: [String: Int] = [:]
         var groupsOf: [String: Int] = [:]
         for schedule in policy.schedules {
-            let members = snapshots.filter { $0.schedule == schedule.name }
-            let sources = Array(Set(members.flatMap { $0.components.map(\.source) })).sorted()
-            for source in sources {
-                let group = members.filter { $0.component(source) != nil }
+            let scheduled = snapshots.filter { $0.schedule == schedule.name }
+            let hosts: [String?] = grouping.host ? Array(Set(scheduled.map(\.host))).sorted() : [nil]
+            for host in hosts {
+            let members = scheduled.filter { m in host.map { m.host == $0 } ?? true }
+            let sources: [String?] = grouping.source ? Array(Set(members.flatMap { $0.components.map(\.source) })).sorted() : [nil]
+            for sourceKey in sources {
+                let group = members.filter { m in sourceKey.map { m.component($0) != nil } ?? true }
+                let source = sourceKey ?? "*"
+                let label = (host.map { "\($0) / " } ?? "") + source
                 for m in group { groupsOf[m.id, default: 0] += 1 }
                 guard let rules = schedule.retention else {
-                    groups.append(Group(source: source, schedule: schedule.name,
+                    groups.append(Group(host: host, source: source, schedule: schedule.name,
                                         keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
                                         remove: []))
                     continue
@@ -63,10 +82,11 @@ public struct ForgetPlan: Sendable {
                     let order = times.indices.sorted { times[$0] > times[$1] }
                     let gap = order.count >= 2 ? Double(times[order[0]].seconds - times[order[1]].seconds) : 0
                     if gap > within.approximateSeconds {
-                        jumps.append("\(source) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                        jumps.append("\(label) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
                     }
                 }
-                groups.append(Group(source: source, schedule: schedule.name, keep: keep, remove: remove))
+                groups.append(Group(host: host, source: source, schedule: schedule.name, keep: keep, remove: remove))
+            }
             }
         }
         self.groups = groups
