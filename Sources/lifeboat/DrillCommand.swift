@@ -22,7 +22,10 @@ struct DrillCommand: AsyncParsableCommand {
         let drillPlan = try DrillPlan.load(path: plan)
         let policy = try PolicyLoader.load(path: drillPlan.policyPath)
         let repository = try global.openRepository(policy: policy)
-        let report = try await DrillRunner(plan: drillPlan, policy: policy, repository: repository, progress: global.progress).run()
+        // Drills restore from the repository and add their report to it: a shared lock.
+        let report = try await RepositoryLock.reading(repository, command: "lifeboat drill --plan \(plan)", warn: global.warn) {
+            try await DrillRunner(plan: drillPlan, policy: policy, repository: repository, progress: global.progress).run()
+        }
         try FileIO.makeDirectory(reportDir)
         let stem = "\(reportDir)/\(report.fileStem)"
         try FileIO.writeAtomically(try report.json(), to: stem + ".json")

@@ -46,6 +46,11 @@ struct GlobalOptions: ParsableArguments {
                         privateKey: privateKey ?? env["LIFEBOAT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
+    /// A warning on stderr, unless --quiet.
+    func warn(_ text: String) {
+        if !quiet { Console.note("lifeboat: warning: \(text)") }
+    }
+
     /// Opens the repository this invocation names.
     func openRepository(policy: Policy? = nil) throws -> Repository {
         try Repository(opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy),

@@ -88,6 +88,12 @@ struct RestoreCommand: AsyncParsableCommand {
         if let targetsPlan, let at { return try await restoreSystem(planPath: targetsPlan, at: at) }
         let loaded = try policy.map { try PolicyLoader.load(path: $0) }
         let repository = try global.openRepository(policy: loaded)
+        try await RepositoryLock.reading(repository, command: "lifeboat restore", warn: global.warn) {
+            try await restore(from: repository, policy: loaded)
+        }
+    }
+
+    private func restore(from repository: Repository, policy loaded: Policy?) async throws {
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
         let atTime = atKind?.instant
         let target = toDatadir ?? toDatabase ?? toConfig ?? toPath ?? toURL ?? to
@@ -145,8 +151,10 @@ struct RestoreCommand: AsyncParsableCommand {
         if let policy { plan.policyPath = policy }
         let loaded = try PolicyLoader.load(path: plan.policyPath)
         let repository = try global.openRepository(policy: loaded)
-        let results = try await SystemRestore(plan: plan, policy: loaded, repository: repository, at: at, progress: global.progress)
-            .run(dryRun: dryRun)
+        let results = try await RepositoryLock.reading(repository, command: "lifeboat restore --at \(at)", warn: global.warn) {
+            try await SystemRestore(plan: plan, policy: loaded, repository: repository, at: at, progress: global.progress)
+                .run(dryRun: dryRun)
+        }
         if global.json {
             struct Result: Encodable {
                 var at: String

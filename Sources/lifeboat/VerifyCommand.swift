@@ -21,7 +21,9 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let subset = try readDataSubset.map { try DataSubset(parsing: $0) }
         let repository = try global.openRepository()
-        let report = try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep, subset: subset)
+        let report = try await RepositoryLock.reading(repository, command: "lifeboat verify", warn: global.warn) {
+            try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep, subset: subset)
+        }
         if global.json {
             try Console.json(report)
         } else {

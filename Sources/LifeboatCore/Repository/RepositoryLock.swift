@@ -1,9 +1,10 @@
 import Foundation
 
 /// The repository lock, in two modes. Writers that only add (`backup`, `run`'s backups,
-/// `forget`, `migrate`) share it, so a fleet of hosts backs up into one repository at once;
-/// `prune`, which deletes what no snapshot references, holds it alone. Readers (`snapshots`,
-/// `verify`, `restore`) and `wal push` take none (see docs/FORMAT.md, "Lock"). A directory
+/// `forget`, `migrate`) and readers that must not see data vanish (`restore`, `verify`,
+/// `drill`) share it, so a fleet of hosts backs up into one repository at once; `prune`, which
+/// deletes what no snapshot references, holds it alone. Listing and `wal push`/`wal fetch`
+/// take none (see docs/FORMAT.md, "Lock"). A directory
 /// repository uses `flock` (`DiskLock`), an S3 repository refreshed lock objects (`S3Lock`);
 /// both name every holder, and both let a holder that died stop blocking.
 ///
@@ -67,6 +68,23 @@ public final class RepositoryLock: @unchecked Sendable {
         let lock = try RepositoryLock(repository: repository, mode: mode, command: command)
         defer { lock.release() }
         return try await body(lock)
+    }
+
+    /// Runs `body` (a restore, a verify, a drill) under a shared lock, so that no prune deletes
+    /// or repacks what it reads meanwhile. A prune holding the lock fails it at once (exit 5).
+    /// When no lock can be taken for another reason (a read-only repository, credentials that may
+    /// only read), `body` runs without one after `warn` says so.
+    public static func reading<T>(_ repository: Repository, command: String, warn: (String) -> Void,
+                                  _ body: () async throws -> T) async throws -> T {
+        let lock: RepositoryLock
+        do {
+            lock = try RepositoryLock(repository: repository, mode: .shared, command: command)
+        } catch let error as LifeboatError where error.code != .locked {
+            warn("reading without a lock (\(error.message)): a prune that starts meanwhile could remove what this reads")
+            return try await body()
+        }
+        defer { lock.release() }
+        return try await body()
     }
 
     /// Proves the lock is still held, right before a commit: on S3 the lock object is read back

@@ -24,7 +24,9 @@ final class ChunkedStreamReader: ObjectReader {
             guard let (pack, _) = store.location(of: id) else { break }  // `read` reports it when it gets there
             if order.last?.name != pack.name { order.append(pack) }
         }
-        prefetcher = PackPrefetcher(store: store, packs: order)
+        // On S3 each pack is a GET that waits on the network: more of them in flight.
+        let remote = !store.repository.storage.isLocal
+        prefetcher = PackPrefetcher(store: store, packs: order, fetchers: remote ? 3 : 2, depth: remote ? 3 : 2)
     }
 
     deinit { prefetcher.stop() }
