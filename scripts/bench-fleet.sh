@@ -55,14 +55,7 @@ after=$(du -sb "$work/fleet-four/packs" | cut -f1)
 # rewritten before each backup (a small file is a chunk of its own).
 tree="$work/fleet-prune-tree"
 rm -rf "$tree" "$work/fleet-prune"
-python3 - "$tree" <<'PY'
-import os, sys
-root = sys.argv[1]
-for n in range(20000):
-    d = f"{root}/d{n // 500:03}"
-    if n % 500 == 0: os.makedirs(d, exist_ok=True)
-    with open(f"{d}/f{n % 500:03}.conf", "w") as f: f.write(f"key_{n} = {n * 7919 % 104729}\n" * 120)
-PY
+python3 scripts/config-tree.py "$tree" 120
 "$lifeboat" init --repo "$work/fleet-prune" -q
 printf 'repository: %s\nsources:\n  cfg: {type: files, path: %s}\nschedules:\n  hourly: {cron: "0 * * * *", retention: {keep-last: %d}}\n' \
   "$work/fleet-prune" "$tree" $((snapshots / 2)) > "$work/fleet-prune.yaml"

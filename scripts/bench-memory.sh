@@ -58,15 +58,7 @@ done
 tree="$work/list-tree"
 if [[ ! -f "$tree/.complete" ]]; then
   rm -rf "$tree"
-  python3 - "$tree" <<'PY'
-import os, sys
-root = sys.argv[1]
-for n in range(20000):
-    d = f"{root}/d{n // 500:03}"
-    if n % 500 == 0: os.makedirs(d, exist_ok=True)
-    with open(f"{d}/f{n % 500:03}.conf", "w") as f: f.write(f"key_{n} = {n * 7919 % 104729}\n" * 8)
-open(f"{root}/.complete", "w").close()
-PY
+  python3 scripts/config-tree.py "$tree" 8 && touch "$tree/.complete"
 fi
 rm -rf "$work/mem-list"; "$lifeboat" init --repo "$work/mem-list" -q; policy "$work/mem-list" "$tree" "$work/mem-list.yaml"
 for n in $(seq "$snapshots"); do

@@ -127,8 +127,6 @@ public struct BackupRunner {
         return (component, outcome.recoveryPoint ?? sourceStarted)
     }
 
-    /// Removes what interrupted writers left (temporary files, unfinished uploads), except WAL
-    /// pushes that may still be running; safe because the caller holds the lock.
     /// `<schedule>-<time>`, with `-2`, `-3` … when that is taken.
     static func uniqueName(schedule: String, started: Date, taken: Set<String>) -> String {
         var name = "\(schedule)-\(Timestamp.compact(started))"
@@ -140,9 +138,10 @@ public struct BackupRunner {
         return name
     }
 
-    /// Removes what interrupted writers left, when that is provably all it is: the lock was taken
-    /// with nobody else holding it, and the write started before then (other writers that came
-    /// later may be running now; they left nothing older).
+    /// Removes what interrupted writers left (temporary files, unfinished uploads; not WAL pushes
+    /// that may still be running), when that is provably all it is: the lock was taken with
+    /// nobody else holding it, and the write started before then (other writers that came later
+    /// may be running now; they left nothing older).
     private func clearTemporaries(_ lock: RepositoryLock) -> Int {
         guard lock.alone else { return 0 }
         // S3 stamps an upload with the server's clock: allow for skew against ours.

@@ -36,7 +36,6 @@ public final class RepositoryLock: @unchecked Sendable {
         var effectiveMode: Mode { mode ?? .exclusive }
     }
 
-    public let mode: Mode
     /// When the lock was taken.
     public let taken: Date
     private let held: any StorageLock
@@ -48,7 +47,6 @@ public final class RepositoryLock: @unchecked Sendable {
 
     /// Takes the lock or fails at once with `.locked`, naming the holders in the way.
     public init(repository: Repository, mode: Mode, command: String) throws {
-        self.mode = mode
         taken = Date()
         let me = Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName,
                         time: Timestamp.rfc3339(taken), command: command, mode: mode)

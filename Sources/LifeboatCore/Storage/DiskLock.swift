@@ -23,17 +23,14 @@ final class DiskLock: StorageLock {
         fchmod(fd, 0o600)  // lock files made by older builds were 0644
         let records = root + "/locks"
         recordPath = records + "/\(Hex.random(bytes: 8)).json"
-        var gotAlone = flock(fd, LOCK_EX | LOCK_NB) == 0
-        var code = errno
-        if gotAlone && mode == .shared && flock(fd, LOCK_SH | LOCK_NB) != 0 {  // EX → SH (not atomic)
-            code = errno
-            gotAlone = false
-            flock(fd, LOCK_UN)
-        } else if !gotAlone && mode == .shared && code == EWOULDBLOCK {
-            if flock(fd, LOCK_SH | LOCK_NB) == 0 { code = 0 } else { code = errno }
+        // Exclusive first: it succeeds only when nobody else holds the lock (`alone`).
+        let gotAlone = flock(fd, LOCK_EX | LOCK_NB) == 0
+        var code: Int32 = gotAlone ? 0 : errno
+        if mode == .shared && (gotAlone || code == EWOULDBLOCK) {
+            // EX → SH (not atomic: a prune can get in between), or SH beside other holders.
+            code = flock(fd, LOCK_SH | LOCK_NB) == 0 ? 0 : errno
         }
-        let locked = gotAlone || (mode == .shared && code == 0)
-        guard locked else {
+        guard code == 0 else {
             var current: [RepositoryLock.Holder] = []
             for _ in 0..<20 {  // a holder writes its record right after taking the lock
                 current = DiskLock.liveHolders(root: root)

@@ -13,8 +13,8 @@ public struct ForgetPlan: Sendable {
         public var reasons: [String]?
     }
 
-    /// One (host, source, schedule) group; `host` and `source` are nil when the plan does not
-    /// group by them.
+    /// One (host, source, schedule) group; `host` is nil and `source` is `*` when the plan does
+    /// not group by them.
     public struct Group: Codable, Sendable {
         public var host: String?
         public var source: String
@@ -53,40 +53,40 @@ public struct ForgetPlan: Sendable {
             let scheduled = snapshots.filter { $0.schedule == schedule.name }
             let hosts: [String?] = grouping.host ? Array(Set(scheduled.map(\.host))).sorted() : [nil]
             for host in hosts {
-            let members = scheduled.filter { m in host.map { m.host == $0 } ?? true }
-            let sources: [String?] = grouping.source ? Array(Set(members.flatMap { $0.components.map(\.source) })).sorted() : [nil]
-            for sourceKey in sources {
-                let group = members.filter { m in sourceKey.map { m.component($0) != nil } ?? true }
-                let source = sourceKey ?? "*"
-                let label = (host.map { "\($0) / " } ?? "") + source
-                for m in group { groupsOf[m.id, default: 0] += 1 }
-                guard let rules = schedule.retention else {
-                    groups.append(Group(host: host, source: source, schedule: schedule.name,
-                                        keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
-                                        remove: []))
-                    continue
-                }
-                let retention = Retention(rules: rules, timeZone: policy.timeZone)
-                let times = group.map { Instant.parseRFC3339($0.started) ?? Instant($0.time) }
-                var keep: [Entry] = [], remove: [Entry] = []
-                for d in retention.apply(times, now: now.map { Instant($0) }) {
-                    let m = group[d.index]
-                    if d.kept {
-                        keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: retention.reasons(d.matches)))
-                    } else {
-                        remove.append(Entry(id: m.id, name: m.name, time: m.started, reasons: nil))
-                        removedBy[m.id, default: 0] += 1
+                let members = scheduled.filter { m in host.map { m.host == $0 } ?? true }
+                let sources: [String?] = grouping.source ? Array(Set(members.flatMap { $0.components.map(\.source) })).sorted() : [nil]
+                for sourceKey in sources {
+                    let group = members.filter { m in sourceKey.map { m.component($0) != nil } ?? true }
+                    let source = sourceKey ?? "*"
+                    let label = (host.map { "\($0) / " } ?? "") + source
+                    for m in group { groupsOf[m.id, default: 0] += 1 }
+                    guard let rules = schedule.retention else {
+                        groups.append(Group(host: host, source: source, schedule: schedule.name,
+                                            keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
+                                            remove: []))
+                        continue
                     }
-                }
-                if let within = rules.within, !within.isZero, !remove.isEmpty {
-                    let order = times.indices.sorted { times[$0] > times[$1] }
-                    let gap = order.count >= 2 ? Double(times[order[0]].seconds - times[order[1]].seconds) : 0
-                    if gap > within.approximateSeconds {
-                        jumps.append("\(label) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                    let retention = Retention(rules: rules, timeZone: policy.timeZone)
+                    let times = group.map { Instant.parseRFC3339($0.started) ?? Instant($0.time) }
+                    var keep: [Entry] = [], remove: [Entry] = []
+                    for d in retention.apply(times, now: now.map { Instant($0) }) {
+                        let m = group[d.index]
+                        if d.kept {
+                            keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: retention.reasons(d.matches)))
+                        } else {
+                            remove.append(Entry(id: m.id, name: m.name, time: m.started, reasons: nil))
+                            removedBy[m.id, default: 0] += 1
+                        }
                     }
+                    if let within = rules.within, !within.isZero, !remove.isEmpty {
+                        let order = times.indices.sorted { times[$0] > times[$1] }
+                        let gap = order.count >= 2 ? Double(times[order[0]].seconds - times[order[1]].seconds) : 0
+                        if gap > within.approximateSeconds {
+                            jumps.append("\(label) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                        }
+                    }
+                    groups.append(Group(host: host, source: source, schedule: schedule.name, keep: keep, remove: remove))
                 }
-                groups.append(Group(host: host, source: source, schedule: schedule.name, keep: keep, remove: remove))
-            }
             }
         }
         self.groups = groups

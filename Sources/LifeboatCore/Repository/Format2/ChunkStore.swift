@@ -308,6 +308,11 @@ final class ChunkStore {
     /// A whole pack read from storage and proved by its name; touches no store state, so a
     /// prefetcher calls it on threads of its own.
     func fetch(_ pack: IndexFile.Pack) throws -> [UInt8] {
+        try Self.fetch(pack, from: repository)
+    }
+
+    /// The same, without a store (and its index) at hand: prune's repacking.
+    static func fetch(_ pack: IndexFile.Pack, from repository: Repository) throws -> [UInt8] {
         guard let bytes = try repository.storage.get(PackFile.key(pack.name)) else {
             throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is missing from \(repository.location)")
         }

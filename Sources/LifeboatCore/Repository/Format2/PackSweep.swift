@@ -112,12 +112,11 @@ struct PackSweep {
     func apply(_ plan: Plan, progress: ProgressLine? = nil) throws -> [String] {
         guard !plan.changesNothing else { return [] }  // nothing to reclaim: leave the index alone
         let storage = repository.storage
-        let reader = try ChunkStore(repository: repository)  // proves each pack it reads by its name
         var written: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] = []
         var builder: PackBuilder?
         for (number, repack) in plan.repack.enumerated() {
             progress?.update("prune: repacking pack \(number + 1) of \(plan.repack.count)")
-            let bytes = try reader.fetch(repack.pack)
+            let bytes = try ChunkStore.fetch(repack.pack, from: repository)  // proved by its name
             for entry in repack.live {
                 let start = Int(entry.offset), end = start + Int(entry.storedLength)
                 guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(repack.pack.name.prefix(16))… is shorter than its index says") }

@@ -83,12 +83,14 @@ final class S3Lock: StorageLock, @unchecked Sendable {
             _ = condition.wait(until: Date().addingTimeInterval(wait))
             if released { break }
             condition.unlock()
-            let failure: String? = Self.stallRefresh ? "refresh stalled (LIFEBOAT_STALL_LOCK_REFRESH)" : refresh()
+            let failure: RefreshFailure? = Self.stallRefresh ? .failed("refresh stalled (LIFEBOAT_STALL_LOCK_REFRESH)") : refresh()
             condition.lock()
             if let failure {
                 let age = Date().timeIntervalSince(lastRefreshed)
-                if age > Self.lostAfter || failure.hasPrefix("its lock object") {
-                    lose("not refreshed for \(Int(age)) s (\(failure))")
+                if case .gone(let why) = failure {
+                    lose(why)
+                } else if case .failed(let why) = failure, age > Self.lostAfter {
+                    lose("not refreshed for \(Int(age)) s (\(why))")
                 }
                 wait = max(Self.refreshEvery / 4, 0.1)  // try again sooner
             } else {
@@ -100,16 +102,29 @@ final class S3Lock: StorageLock, @unchecked Sendable {
         condition.unlock()
     }
 
+    private enum RefreshFailure {
+        /// The record is gone: someone took it for stale. The lock is lost at once.
+        case gone(String)
+        /// The storage did not answer; lost only once this lasts `lostAfter`.
+        case failed(String)
+
+        var reason: String {
+            switch self {
+            case .gone(let why), .failed(let why): why
+            }
+        }
+    }
+
     /// Reads the record back and re-puts it; nil on success, else what failed.
-    private func refresh() -> String? {
+    private func refresh() -> RefreshFailure? {
         refreshing.lock()
         defer { refreshing.unlock() }
         let before = Date()
         do {
-            guard try storage.get(key) != nil else { return "its lock object \(key) was removed, taken for stale by another process" }
+            guard try storage.get(key) != nil else { return .gone("its lock object \(key) was removed, taken for stale by another process") }
             try storage.put(key, try Self.encode(holder))
         } catch {
-            return "\(error)"
+            return .failed("\(error)")
         }
         condition.lock()
         lastRefreshed = max(lastRefreshed, before)
@@ -136,7 +151,7 @@ final class S3Lock: StorageLock, @unchecked Sendable {
         condition.unlock()
         if let failure = refresh() {
             condition.lock()
-            lose(failure)
+            lose(failure.reason)
             let error = lostError!
             condition.unlock()
             throw error
