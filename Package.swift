@@ -18,10 +18,11 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "LifeboatCore",
             dependencies: [
-                "CArchive", "CZlib", "CCrypto", "CLibPQ", "CZstd",
+                "CArchive", "CZlib", "CCrypto", "CLibPQ", "CZstd", "CTLS",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

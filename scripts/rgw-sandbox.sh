@@ -3,12 +3,16 @@
 # file) with a RADOS Gateway on loopback: a real S3 engine for tests, the quick start and the
 # benchmarks. Recipe and pitfalls: ../shared/CEPH-RGW.md. About 5 s to start.
 #
-# Usage: scripts/rgw-sandbox.sh start DIR PORT      (S3 on http://127.0.0.1:PORT)
+# Usage: scripts/rgw-sandbox.sh start DIR PORT      (S3 on http://127.0.0.1:PORT and
+#                                                    https://localhost:PORT+10)
 #        scripts/rgw-sandbox.sh stop DIR
 #        scripts/rgw-sandbox.sh stop-gateway DIR     (RGW only: "the object store went away")
 #        scripts/rgw-sandbox.sh start-gateway DIR    (RGW again, after stop-gateway)
 # On start, DIR/env holds AWS_ENDPOINT_URL, AWS_REGION and the sandbox user's test keys (fixed,
-# throwaway, valid only for this sandbox) to `source`. The mon and OSD use PORT+1 … PORT+9.
+# throwaway, valid only for this sandbox) to `source`, and LIFEBOAT_RGW_HTTPS / LIFEBOAT_RGW_CA:
+# the https endpoint (beast's ssl_endpoint, a certificate for localhost, 127.0.0.1 and the
+# virtual host lb-virtual-hosted.localhost, from a CA made by scripts/test-ca.sh in DIR/tls).
+# The mon and OSD use PORT+1 … PORT+9.
 set -euo pipefail
 cmd=${1:-}; dir=$(realpath -m "${2:-}")
 access=LIFEBOATTESTACCESS01
@@ -38,10 +42,13 @@ case "$cmd" in
   stop-gateway) stop_one rgw; exit 0 ;;
   start-gateway)
     export CEPH_CONF="$dir/ceph.conf"
-    port=$(sed -n 's/^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\)$/\1/p' "$dir/ceph.conf")
+    port=$(sed -n 's/^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\) .*$/\1/p' "$dir/ceph.conf")
     radosgw -c "$dir/ceph.conf" -n client.rgw.lb 2>/dev/null
-    cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && exit 0; sleep 0.1; done
+    for _ in $(seq 1 300); do
+      # the pid file is written once the gateway runs: copy it after it answers, or stop misses it
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" && exit 0
+      sleep 0.1
+    done
     echo "rgw-sandbox: the gateway did not answer on port $port" >&2; exit 1 ;;
   start) ;;
   *) echo "usage: $0 start DIR PORT | stop DIR | stop-gateway DIR" >&2; exit 2 ;;
@@ -50,9 +57,10 @@ port=${3:?usage: $0 start DIR PORT}
 for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool ceph; do
   command -v "$tool" >/dev/null || { echo "rgw-sandbox: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
 done
-monport=$((port + 1)); osdmin=$((port + 2)); osdmax=$((port + 9))
+monport=$((port + 1)); osdmin=$((port + 2)); osdmax=$((port + 9)); tlsport=$((port + 10))
 rm -rf "$dir"; mkdir -p "$dir"/{run,log,mon,osd,crash}
 chmod 0700 "$dir"
+"$(dirname "$0")/test-ca.sh" "$dir/tls" rgw "DNS:localhost,DNS:lb-virtual-hosted.localhost,IP:127.0.0.1"
 conf="$dir/ceph.conf"
 fsid=$(cat /proc/sys/kernel/random/uuid)
 cat >"$conf" <<EOF
@@ -99,7 +107,8 @@ osd memory target = 896M
 keyring = $dir/client.keyring
 [client.rgw.lb]
 keyring = $dir/rgw.keyring
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=127.0.0.1:$port ssl_endpoint=127.0.0.1:$tlsport ssl_certificate=$dir/tls/rgw.pem ssl_private_key=$dir/tls/rgw.key
+rgw dns name = localhost
 rgw data = $dir/rgw
 EOF
 export CEPH_CONF="$conf"
@@ -136,12 +145,15 @@ ceph -c "$conf" --admin-daemon "$dir/run/osd.$id.asok" status 2>/dev/null | grep
 
 mkdir -p "$dir/rgw"
 radosgw -c "$conf" -n client.rgw.lb 2>/dev/null || fail "radosgw did not start"
-cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || true
 for _ in $(seq 1 300); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
   sleep 0.1
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || fail "the gateway did not answer on port $port"
+# radosgw writes its pid file once it runs: copied only now, so `stop` finds the gateway
+for _ in $(seq 1 50); do [ -s "$dir/run/client.rgw.lb.pid" ] && break; sleep 0.1; done
+cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || fail "radosgw wrote no pid file"
+curl -fsS --cacert "$dir/tls/ca.pem" -o /dev/null "https://localhost:$tlsport/" 2>/dev/null || fail "the gateway did not answer on https://localhost:$tlsport"
 radosgw-admin -c "$conf" user create --uid lifeboat --display-name "Lifeboat sandbox" \
   --access-key "$access" --secret-key "$secret" >/dev/null 2>&1 || fail "radosgw-admin user create failed"
 umask 077
@@ -150,5 +162,7 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$port
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=$access
 export AWS_SECRET_ACCESS_KEY=$secret
+export LIFEBOAT_RGW_HTTPS=https://localhost:$tlsport
+export LIFEBOAT_RGW_CA=$dir/tls/ca.pem
 EOF
-log "S3 on http://127.0.0.1:$port (source $dir/env)"
+log "S3 on http://127.0.0.1:$port and https://localhost:$tlsport (source $dir/env)"

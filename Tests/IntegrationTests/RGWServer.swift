@@ -9,6 +9,10 @@ final class RGWServer: @unchecked Sendable {
     let port: Int
     let environment: [String: String]
     var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The same gateway over TLS (a certificate for localhost from the sandbox's own CA).
+    var httpsEndpoint: String { environment["LIFEBOAT_RGW_HTTPS"] ?? "" }
+    /// The CA that signed the https endpoint's certificate.
+    var caFile: String { environment["LIFEBOAT_RGW_CA"] ?? "" }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/rgw-sandbox.sh").path
@@ -28,7 +32,7 @@ final class RGWServer: @unchecked Sendable {
 
     init() throws {
         directory = NSTemporaryDirectory() + "lifeboat-rgw-\(UUID().uuidString.prefix(8))"
-        port = try Self.freePortRange(10)
+        port = try Self.freePortRange(11)
         guard try ChildProcess.run(["/bin/bash", Self.script, "start", directory, String(port)], in: "/") == 0 else {
             throw LifeboatError(.operationFailed, "rgw-sandbox.sh failed (are ceph-mon, ceph-osd and radosgw installed? scripts/setup.sh installs them)")
         }

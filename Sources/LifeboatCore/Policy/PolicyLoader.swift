@@ -4,7 +4,7 @@ import Foundation
 /// `file:line:column`, what is wrong and how to fix it.
 public enum PolicyLoader {
     static let topKeys = ["repository", "timezone", "compression", "sources", "schedules", "notify", "s3", "key_file"]
-    static let s3Keys = ["endpoint", "region", "credentials_file", "path_style", "part_size_mib", "uploads_in_flight"]
+    static let s3Keys = ["endpoint", "region", "credentials_file", "path_style", "part_size_mib", "uploads_in_flight"] + TLSKeys.names
     static let scheduleKeys = ["cron", "sources", "compression", "retention"]
     static let commonSourceKeys = ["type", "objectives"]
 
@@ -129,7 +129,9 @@ public enum PolicyLoader {
 
     private static func s3(_ node: PolicyNode, file: String) throws -> StorageSettings {
         var settings = StorageSettings()
+        var tls = TLSSettings()
         for (key, value) in try node.mapping(allowed: s3Keys) {
+            if try TLSKeys.apply(key, value, to: &tls, file: file) { continue }
             switch key {
             case "endpoint":
                 let url = try value.string()
@@ -150,6 +152,14 @@ public enum PolicyLoader {
                 settings.uploadsInFlight = n
             default: break
             }
+        }
+        try TLSKeys.check(tls, in: node)
+        if tls.isCustomized {
+            if let endpoint = settings.endpoint, !endpoint.lowercased().hasPrefix("https://") {
+                throw node.error("TLS keys (ca_file, cert_file, key_file, insecure_skip_verify) are given for the plain endpoint \(endpoint)",
+                                 fix: "write the endpoint as https://…, or drop the TLS keys")
+            }
+            settings.tls = tls
         }
         return settings
     }

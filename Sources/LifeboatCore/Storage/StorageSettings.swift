@@ -10,6 +10,9 @@ public struct StorageSettings: Sendable {
     public var pathStyle: Bool?
     public var partSize: Int?
     public var uploadsInFlight: Int?
+    /// For an `https://` endpoint: the policy's `ca_file`, `cert_file`, `key_file`,
+    /// `insecure_skip_verify` (nil: `AWS_CA_BUNDLE` if set, else the system trust store).
+    public var tls: TLSSettings?
     /// Where `AWS_*` variables are read (default: this process's environment).
     public var environment: [String: String]?
 

@@ -65,6 +65,10 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
     public var fix: String?
     public var location: Location?
     public var underlying: String?
+    /// A failure that may go away if the same request is tried again (a connection refused or
+    /// reset, a timeout): the only kind `RetryPolicy` retries. A certificate that cannot be
+    /// trusted, or a request the server refuses, is never transient.
+    public var isTransient = false
 
     public init(_ code: Code, _ message: String, fix: String? = nil, location: Location? = nil, underlying: (any Error)? = nil) {
         self.code = code
@@ -97,6 +101,13 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
         if let underlying { text += " (\(underlying))" }
         if let fix { text += "\n  fix: \(fix)" }
         return text
+    }
+
+    /// A transient `.operationFailed` error (see `isTransient`).
+    public static func transient(_ message: String, fix: String? = nil) -> LifeboatError {
+        var error = LifeboatError(.operationFailed, message, fix: fix)
+        error.isTransient = true
+        return error
     }
 
     /// An error from a failed system call, with errno's text.

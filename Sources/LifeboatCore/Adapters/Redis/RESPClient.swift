@@ -1,7 +1,7 @@
 import Foundation
 
-/// A small Redis client over one TCP connection: RESP2 commands and replies, with a timeout, and
-/// raw reads for the replication stream. Owns the socket.
+/// A small Redis client over one connection (TCP, TLS or a Unix socket): RESP2 commands and
+/// replies, with a timeout, and raw reads for the replication stream. Owns the connection.
 public final class RESPClient {
     /// A reply as RESP2 encodes it.
     public enum Reply: Equatable, Sendable {
@@ -21,19 +21,24 @@ public final class RESPClient {
         }
     }
 
-    let fd: Int32
+    let connection: any Connection
     let endpoint: String
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var start = 0
     private var end = 0
 
     /// Connects to `host:port` (IPv4 or a resolvable name) with `timeout` for connect and reads.
-    public init(host: String, port: Int, timeout: TimeInterval = 10) throws {
-        endpoint = "\(host):\(port)"
-        fd = try TCPSocket.connect(host: host, port: port, timeout: timeout, label: "redis \(endpoint)")
+    public convenience init(host: String, port: Int, timeout: TimeInterval = 10) throws {
+        try self.init(.tcp(host, port), timeout: timeout)
     }
 
-    deinit { close(fd) }
+    /// Connects to `server` (TLS when it says so) with `timeout` for connect and reads.
+    public init(_ server: Endpoint, timeout: TimeInterval = 10) throws {
+        endpoint = server.display
+        connection = try server.connect(timeout: timeout, label: "redis \(endpoint)")
+    }
+
+    deinit { connection.close() }
 
     /// Sends one command and reads its reply; a RESP error reply is returned, not thrown.
     @discardableResult
@@ -72,7 +77,7 @@ public final class RESPClient {
             let bytes = Array(a.utf8)
             out += Array("$\(bytes.count)\r\n".utf8) + bytes + [13, 10]
         }
-        try out.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: "redis \(endpoint)") }
+        try out.withUnsafeBytes { try connection.send($0) }
     }
 
     /// Reads one reply.
@@ -158,16 +163,10 @@ public final class RESPClient {
     }
 
     private func fill() throws {
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            start = 0
-            end = n
-            return
-        }
-        if n == 0 { throw LifeboatError(.operationFailed, "redis \(endpoint): connection closed by the server") }
-        if errno == EINTR { return try fill() }
-        if errno == EAGAIN || errno == EWOULDBLOCK { throw LifeboatError(.operationFailed, "redis \(endpoint): timed out waiting for the server") }
-        throw LifeboatError.system("redis \(endpoint): read failed")
+        let n = try buffer.withUnsafeMutableBytes { try connection.receive(into: $0) }
+        guard n > 0 else { throw LifeboatError.transient("redis \(endpoint): connection closed by the server") }
+        start = 0
+        end = n
     }
 
     private func protocolError(_ what: String) -> LifeboatError {

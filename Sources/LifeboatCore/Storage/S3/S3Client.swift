@@ -1,23 +1,26 @@
 import Foundation
 
-/// Signed S3 requests over `HTTPClient`: one connection per request, retries with backoff on
-/// connection failures, timeouts and 5xx for every call (they are all repeatable: a PUT of the
-/// same bytes, a GET, a DELETE), and S3's XML errors turned into clear messages.
+/// Signed S3 requests over `HTTPClient` (http or https, keep-alive), `RetryPolicy.standard` for
+/// every call (they are all repeatable: a PUT of the same bytes, a GET, a DELETE), and S3's XML
+/// errors turned into clear messages. Virtual-hosted addressing sends `BUCKET.HOST` as Host and
+/// as the TLS server name, over a connection to the endpoint's host.
 final class S3Client: Sendable {
     let http: HTTPClient
     let bucket: String
     let pathStyle: Bool
     let signer: SigV4
     let endpoint: String
-    let attempts: Int
+    let retry: RetryPolicy
 
-    init(endpoint: String, bucket: String, pathStyle: Bool, signer: SigV4, timeout: TimeInterval = 60, attempts: Int = 5) throws {
-        http = try HTTPClient(url: endpoint, timeout: timeout, attempts: 1)
+    init(endpoint: String, bucket: String, pathStyle: Bool, signer: SigV4, tls: TLSSettings?, timeout: TimeInterval = 60,
+         retry: RetryPolicy = .standard) throws {
+        let probe = try HTTPClient(url: endpoint, timeout: timeout, tls: tls)
+        http = pathStyle ? probe : try HTTPClient(url: endpoint, timeout: timeout, tls: tls, serverName: "\(bucket).\(probe.host)")
         self.bucket = bucket
         self.pathStyle = pathStyle
         self.signer = signer
         self.endpoint = endpoint
-        self.attempts = attempts
+        self.retry = retry
     }
 
     static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -33,7 +36,7 @@ final class S3Client: Sendable {
 
     /// The request path and Host header for `key` (nil: the bucket itself).
     private func address(_ key: String?) -> (path: String, host: String) {
-        let hostPort = http.port == 80 ? http.host : "\(http.host):\(http.port)"
+        let hostPort = http.hostAndPort
         let objectPath = key.map { "/" + SigV4.encodePath($0) } ?? "/"
         if pathStyle {
             return ("/\(bucket)" + (key == nil ? "" : objectPath), hostPort)
@@ -47,27 +50,14 @@ final class S3Client: Sendable {
     func send(_ method: String, _ key: String?, query: [(String, String)] = [], headers extra: [String: String] = [:],
               body: [UInt8] = []) throws -> Response {
         let payloadHash = body.isEmpty ? Self.emptyPayloadHash : SHA256Hasher.hex(of: body)
-        var delay = 0.25
-        var attempt = 1
-        while true {
-            do {
-                var collected: [UInt8] = []
-                let head = try exchange(method, key, query: query, headers: extra, payloadHash: payloadHash,
-                                        contentLength: Int64(body.count),
-                                        produce: { emit in if !body.isEmpty { try body.withUnsafeBytes { try emit($0) } } },
-                                        consume: { collected += $0 })
-                if (head.status >= 500 || head.status == 429) && attempt < attempts {
-                    attempt += 1
-                    Thread.sleep(forTimeInterval: delay)
-                    delay = min(delay * 2.5, 8)
-                    continue
-                }
-                return Response(status: head.status, headers: head.headers, body: collected)
-            } catch let error as LifeboatError where error.code == .operationFailed && attempt < attempts {
-                attempt += 1
-                Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2.5, 8)
-            }
+        return try retry.run { _ in
+            var collected: [UInt8] = []
+            let head = try exchange(method, key, query: query, headers: extra, payloadHash: payloadHash,
+                                    contentLength: Int64(body.count),
+                                    produce: { emit in if !body.isEmpty { try body.withUnsafeBytes { try emit($0) } } },
+                                    consume: { collected += $0 })
+            let response = Response(status: head.status, headers: head.headers, body: collected)
+            return RetryPolicy.isTransient(status: response.status) ? .transient(response) : .done(response)
         }
     }
 
@@ -75,7 +65,7 @@ final class S3Client: Sendable {
     func exchange(_ method: String, _ key: String?, query: [(String, String)], headers extra: [String: String],
                   payloadHash: String, contentLength: Int64,
                   produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                  onHead: (Int) -> Void = { _ in },
+                  onHead: (Int, [String: String]) -> Void = { _, _ in },
                   consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
         let (path, host) = address(key)
         let now = Date()

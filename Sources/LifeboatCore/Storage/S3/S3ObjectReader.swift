@@ -36,33 +36,53 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         throw client.failure("GET \(label)", response)
     }
 
-    /// Retries connection failures and 5xx until an answer's head arrives (it is then handed to
-    /// `open`); a failure after that, mid-body, is reported, not retried.
+    /// Retries transient failures (`client.retry`) until an answer's head arrives (it is then
+    /// handed to `open`). A transient failure mid-body resumes where the body broke off, with
+    /// `Range: bytes=N-` and `If-Match` on the first answer's ETag, so a restore does not start
+    /// again from zero and never splices two versions of an object.
     private func run(client: S3Client, key: String) {
-        var ok = false
-        var attempt = 1
-        var delay = 0.25
+        var delivered: Int64 = 0
+        var etag: String?
+        var published = false
         do {
-            while true {
-                do {
-                    _ = try client.exchange("GET", key, query: [], headers: [:], payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
-                                            produce: { _ in },
-                                            onHead: { status in
-                                                ok = status == 200
-                                                if !ok && status >= 500 && attempt < client.attempts { return }
-                                                self.condition.lock()
-                                                self.status = status
-                                                self.condition.broadcast()
-                                                self.condition.unlock()
-                                            },
-                                            consume: { bytes in try self.push(bytes, ok: ok) })
-                    if answered { break }
-                } catch let error as LifeboatError where error.code == .operationFailed && attempt < client.attempts && !answered {
-                    // a connection failure before any answer: retried below
+            try client.retry.run { attempt -> RetryPolicy.Outcome<Void> in
+                let resuming = published
+                var headers: [String: String] = [:]
+                if resuming {
+                    headers["Range"] = "bytes=\(delivered)-"
+                    if let etag { headers["If-Match"] = etag }
                 }
-                attempt += 1
-                Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2.5, 8)
+                var ok = false
+                var again = false
+                var refused: Int?
+                _ = try client.exchange("GET", key, query: [], headers: headers, payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
+                                        produce: { _ in },
+                                        onHead: { status, answer in
+                                            let lastTry = attempt >= client.retry.attempts
+                                            if resuming {
+                                                ok = status == 206
+                                                if !ok && RetryPolicy.isTransient(status: status) && !lastTry { again = true } else if !ok { refused = status }
+                                                return
+                                            }
+                                            ok = status == 200
+                                            if !ok && RetryPolicy.isTransient(status: status) && !lastTry { again = true; return }
+                                            etag = answer["etag"]
+                                            published = true
+                                            self.condition.lock()
+                                            self.status = status
+                                            self.condition.broadcast()
+                                            self.condition.unlock()
+                                        },
+                                        consume: { bytes in
+                                            if again || refused != nil { return }
+                                            try self.push(bytes, ok: ok)
+                                            if ok { delivered += Int64(bytes.count) }
+                                        })
+                if again { return .transient(()) }
+                if let refused {
+                    throw LifeboatError(.operationFailed, "\(client.endpoint): resuming the download of \(key) at byte \(delivered) answered \(refused)\(refused == 412 ? " (the object changed meanwhile)" : "")")
+                }
+                return .done(())
             }
         } catch {
             condition.lock()
@@ -73,13 +93,6 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
         ended = true
         condition.broadcast()
         condition.unlock()
-    }
-
-    /// Whether an answer's head was handed to `open`.
-    private var answered: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return status != nil
     }
 
     private func push(_ bytes: UnsafeRawBufferPointer, ok: Bool) throws {

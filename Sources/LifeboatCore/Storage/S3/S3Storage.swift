@@ -32,15 +32,20 @@ public struct S3Storage: RepositoryStorage {
         let region = settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let custom = settings.endpoint ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
         let endpoint = custom ?? "https://s3.\(region).amazonaws.com"
-        guard endpoint.hasPrefix("http://") else {
-            throw LifeboatError(.invalidInput, "S3 endpoint \(endpoint): only http:// endpoints are supported in this build (no TLS)",
-                                fix: "set AWS_ENDPOINT_URL (or the policy's s3: endpoint:) to an http endpoint: a private-network or loopback gateway, or a local TLS-terminating proxy")
-        }
         let credentials = try Self.credentials(settings: settings, environment: environment)
         client = try S3Client(endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil),
-                              signer: SigV4(credentials: credentials, region: region, service: "s3"))
+                              signer: SigV4(credentials: credentials, region: region, service: "s3"),
+                              tls: endpoint.lowercased().hasPrefix("https://") ? Self.tls(settings: settings, environment: environment) : settings.tls)
         partSize = settings.partSize ?? 8 << 20
         uploadsInFlight = settings.uploadsInFlight ?? 2
+    }
+
+    /// The policy's TLS keys, else `AWS_CA_BUNDLE` (the AWS tools' variable; what commands that
+    /// take no policy, such as `init`, go by), else the system trust store.
+    static func tls(settings: StorageSettings, environment: [String: String]) -> TLSSettings {
+        if let tls = settings.tls { return tls }
+        if let bundle = environment["AWS_CA_BUNDLE"], !bundle.isEmpty { return TLSSettings(caFile: bundle) }
+        return TLSSettings()
     }
 
     /// From the policy's `credentials_file` (AWS shared-credentials format, profile

@@ -1,36 +1,53 @@
 import Foundation
 
-/// A small HTTP/1.1 client over plain TCP for the vector stores' APIs (Chroma, Qdrant): one
-/// connection per request (`Connection: close`), timeouts, retries with backoff on connection
-/// failures and 5xx for requests that may be repeated, and streaming bodies in both directions
-/// so a snapshot is never held in memory. `https` is not supported (a clear error says so).
+/// A small HTTP/1.1 client for S3 and the vector stores' APIs, over plain TCP or TLS: keep-alive
+/// connections from a small pool, timeouts, the one `RetryPolicy` for requests that may be
+/// repeated, and streaming bodies in both directions so a snapshot is never held in memory.
 public final class HTTPClient: Sendable {
     public let host: String
     public let port: Int
     public let basePath: String
     public let headers: [String: String]
     public let timeout: TimeInterval
-    public let attempts: Int
-    /// `http://host:port/base` for error messages (never a header value).
+    public let retry: RetryPolicy
+    public let isTLS: Bool
+    /// `scheme://host:port/base` for error messages (never a header value).
     public let description: String
+    let pool: ConnectionPool
 
-    /// `url`: `http://HOST[:PORT][/BASE]`. `headers` go with every request (an API key).
-    public init(url: String, headers: [String: String] = [:], timeout: TimeInterval = 60, attempts: Int = 4) throws {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host else {
-            throw LifeboatError(.invalidInput, "\"\(url)\" is not a URL", fix: "write e.g. http://127.0.0.1:8000")
+    /// `url`: `http[s]://HOST[:PORT][/BASE]`. `headers` go with every request (an API key).
+    /// `tls` applies to `https` URLs (default: the system trust store); giving TLS settings for
+    /// an `http` URL is an error, never a silent downgrade. `serverName` overrides the name the
+    /// certificate must carry (S3 virtual-hosted buckets).
+    public init(url: String, headers: [String: String] = [:], timeout: TimeInterval = 60, attempts: Int = 4,
+                tls: TLSSettings? = nil, serverName: String? = nil) throws {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host,
+              !host.isEmpty else {
+            throw LifeboatError(.invalidInput, "\"\(url)\" is not a URL", fix: "write e.g. http://127.0.0.1:8000 or https://vectors.example.com")
         }
-        guard scheme == "http" else {
-            throw LifeboatError(.invalidInput, "\(url): only http:// is supported",
-                                fix: "reach the server over http on a private network or loopback, or through a local TLS-terminating proxy")
+        guard scheme == "http" || scheme == "https" else {
+            throw LifeboatError(.invalidInput, "\(url): the scheme must be http:// or https://")
         }
+        isTLS = scheme == "https"
+        if !isTLS, let tls, tls.isCustomized {
+            throw LifeboatError(.invalidInput, "\(url): TLS settings (ca_file, cert_file, key_file, insecure_skip_verify) are given for a plain http:// URL",
+                                fix: "write https:// to use them, or drop them")
+        }
+        try tls?.validate(url)
         self.host = host
-        port = components.port ?? 80
+        port = components.port ?? (isTLS ? 443 : 80)
         basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
         self.headers = headers
         self.timeout = timeout
-        self.attempts = max(1, attempts)
-        description = "http://\(host):\(port)\(basePath)"
+        retry = RetryPolicy(attempts: attempts)
+        description = "\(scheme)://\(host):\(port)\(basePath)"
+        var endpoint = Endpoint.tcp(host, port, tls: isTLS ? (tls ?? TLSSettings()) : nil)
+        endpoint.serverName = serverName
+        pool = ConnectionPool(endpoint: endpoint, timeout: timeout, label: description)
     }
+
+    /// `host:port`, or `host` alone on the scheme's default port (for a Host header).
+    public var hostAndPort: String { port == (isTLS ? 443 : 80) ? host : "\(host):\(port)" }
 
     /// A response whose body was read into memory.
     public struct Response: Sendable {
@@ -47,31 +64,17 @@ public final class HTTPClient: Sendable {
     /// Sends a request with an optional JSON body and reads the whole response (for API calls,
     /// not snapshots). Retries connection failures and 5xx answers when `retry` (default: for
     /// GET, HEAD, PUT, DELETE). A non-2xx answer is returned, not thrown.
-    public func request(_ method: String, _ path: String, json body: Any? = nil, retry: Bool? = nil) throws -> Response {
+    public func request(_ method: String, _ path: String, json body: Any? = nil, retry mayRepeat: Bool? = nil) throws -> Response {
         let payload = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) } ?? []
-        let repeatable = retry ?? ["GET", "HEAD", "PUT", "DELETE"].contains(method)
-        var delay = 0.2
-        var attempt = 1
-        while true {
-            do {
-                var collected: [UInt8] = []
-                let head = try exchange(method, path, contentType: body == nil ? nil : "application/json",
-                                        contentLength: Int64(payload.count), extraHeaders: [:],
-                                        produce: { emit in try payload.withUnsafeBytes { try emit($0) } },
-                                        consume: { collected += $0 })
-                let response = Response(status: head.status, headers: head.headers, body: collected)
-                if response.status >= 500 && repeatable && attempt < attempts {
-                    attempt += 1
-                    Thread.sleep(forTimeInterval: delay)
-                    delay *= 2.5
-                    continue
-                }
-                return response
-            } catch let error as LifeboatError where repeatable && attempt < attempts && error.code == .operationFailed {
-                attempt += 1
-                Thread.sleep(forTimeInterval: delay)
-                delay *= 2.5
-            }
+        let repeatable = mayRepeat ?? ["GET", "HEAD", "PUT", "DELETE"].contains(method)
+        return try (repeatable ? retry : .once).run { _ in
+            var collected: [UInt8] = []
+            let head = try exchange(method, path, contentType: body == nil ? nil : "application/json",
+                                    contentLength: Int64(payload.count), extraHeaders: [:],
+                                    produce: { emit in try payload.withUnsafeBytes { try emit($0) } },
+                                    consume: { collected += $0 })
+            let response = Response(status: head.status, headers: head.headers, body: collected)
+            return RetryPolicy.isTransient(status: response.status) ? .transient(response) : .done(response)
         }
     }
 
@@ -99,7 +102,7 @@ public final class HTTPClient: Sendable {
         var errorBody: [UInt8] = []
         var ok = false
         let head = try exchange("GET", path, contentType: nil, contentLength: 0, extraHeaders: [:], produce: { _ in },
-                                onHead: { ok = (200..<300).contains($0) },
+                                onHead: { status, _ in ok = (200..<300).contains(status) },
                                 consume: { bytes in if ok { try consume(bytes) } else if errorBody.count < 4096 { errorBody += bytes } })
         guard ok else { throw failure("GET", path, Response(status: head.status, headers: head.headers, body: errorBody)) }
         return head
@@ -116,37 +119,56 @@ public final class HTTPClient: Sendable {
 
     // MARK: - The exchange
 
-    /// One request on a new connection. `hostHeader` overrides `Host` (S3 virtual-hosted style);
-    /// `label` replaces the path in errors (a path may carry query parameters).
+    /// One request on a pooled keep-alive connection (a new one when none is idle). `hostHeader`
+    /// overrides `Host` (S3 virtual-hosted style); `label` replaces the path in errors (a path may
+    /// carry query parameters). The connection goes back to the pool only after a response read
+    /// whole that did not ask to close it.
     func exchange(_ method: String, _ path: String, contentType: String?, contentLength: Int64,
                   extraHeaders: [String: String], hostHeader: String? = nil, label given: String? = nil,
                   produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                  onHead: (Int) -> Void = { _ in },
+                  onHead: (Int, [String: String]) -> Void = { _, _ in },
                   consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
         let label = given ?? "\(description) (\(method) \(path))"
-        let fd = try TCPSocket.connect(host: host, port: port, timeout: timeout, label: description)
-        defer { close(fd) }
-        var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(hostHeader ?? "\(host):\(port)")\r\nConnection: close\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
+        var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(hostHeader ?? hostAndPort)\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
         for (k, v) in headers.merging(extraHeaders, uniquingKeysWith: { $1 }) { head += "\(k): \(v)\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if contentLength > 0 || ["POST", "PUT", "PATCH"].contains(method) { head += "Content-Length: \(contentLength)\r\n" }
         head += "\r\n"
-        try Array(head.utf8).withUnsafeBytes { try TCPSocket.sendAll(fd, $0, label: label) }
+        let headBytes = Array(head.utf8)
+
+        var connection: any Connection
+        if let idle = pool.reuse() {
+            connection = idle
+            do {
+                try headBytes.withUnsafeBytes { try connection.send($0) }
+            } catch where RetryPolicy.isTransient(error) {
+                // The server closed the idle connection as we reused it: once more on a new one.
+                connection.close()
+                connection = try pool.open()
+                try headBytes.withUnsafeBytes { try connection.send($0) }
+            }
+        } else {
+            connection = try pool.open()
+            try headBytes.withUnsafeBytes { try connection.send($0) }
+        }
+        var reusable = false
+        defer { if reusable { pool.giveBack(connection) } else { connection.close() } }
         var sent: Int64 = 0
         try produce { bytes in
             guard sent + Int64(bytes.count) <= contentLength else {
                 throw LifeboatError(.operationFailed, "\(label): more body than the announced \(contentLength) bytes")
             }
-            try TCPSocket.sendAll(fd, bytes, label: label)
+            try connection.send(bytes)
             sent += Int64(bytes.count)
         }
         guard sent == contentLength else {
             throw LifeboatError(.operationFailed, "\(label): sent \(sent) of the announced \(contentLength) bytes")
         }
-        let reader = ResponseReader(fd: fd, label: label)
-        let (status, responseHeaders) = try reader.readHead()
-        onHead(status)
-        try reader.readBody(headers: responseHeaders, method: method, status: status, consume)
+        let reader = ResponseReader(connection: connection, label: label)
+        let (status, responseHeaders, keepAlive) = try reader.readHead()
+        onHead(status, responseHeaders)
+        let framed = try reader.readBody(headers: responseHeaders, method: method, status: status, consume)
+        reusable = keepAlive && framed
         return (status, responseHeaders)
     }
 }
@@ -154,14 +176,14 @@ public final class HTTPClient: Sendable {
 /// Reads one HTTP/1.1 response from a socket: status line, headers, then a body framed by
 /// Content-Length, chunked encoding, or the end of the connection.
 private final class ResponseReader {
-    let fd: Int32
+    let connection: any Connection
     let label: String
     private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
     private var start = 0
     private var end = 0
 
-    init(fd: Int32, label: String) {
-        self.fd = fd
+    init(connection: any Connection, label: String) {
+        self.connection = connection
         self.label = label
     }
 
@@ -176,16 +198,11 @@ private final class ResponseReader {
                 buffer += [UInt8](repeating: 0, count: buffer.count)
             }
         }
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + end, $0.count - end, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                let timedOut = errno == EAGAIN || errno == EWOULDBLOCK
-                throw LifeboatError(.operationFailed, "\(label): \(timedOut ? "timed out waiting for the server" : "cannot receive: \(String(cString: strerror(errno)))")")
-            }
-            end += n
-            return n > 0
+        let n = try buffer.withUnsafeMutableBytes { raw in
+            try connection.receive(into: UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
         }
+        end += n
+        return n > 0
     }
 
     private func line() throws -> String {
@@ -197,11 +214,12 @@ private final class ResponseReader {
                 return String(decoding: text, as: UTF8.self)
             }
             guard end - start < 65536 else { throw LifeboatError(.operationFailed, "\(label): response header line too long") }
-            guard try fill() else { throw LifeboatError(.operationFailed, "\(label): the server closed the connection before answering") }
+            guard try fill() else { throw LifeboatError.transient("\(label): the server closed the connection before answering") }
         }
     }
 
-    func readHead() throws -> (Int, [String: String]) {
+    /// Status, headers (names lowercased), and whether the connection may carry another request.
+    func readHead() throws -> (Int, [String: String], Bool) {
         while true {
             let statusLine = try line()
             let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -216,13 +234,16 @@ private final class ResponseReader {
                 headers[header[..<colon].lowercased()] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             }
             if status == 100 { continue }  // 100 Continue: the real answer follows
-            return (status, headers)
+            let keepAlive = parts[0] == "HTTP/1.1" && headers["connection"]?.lowercased().contains("close") != true
+            return (status, headers, keepAlive)
         }
     }
 
+    /// Reads the body to `consume`; true when it was framed (its end known without the server
+    /// closing the connection), so the connection can be reused.
     func readBody(headers: [String: String], method: String, status: Int,
-                  _ consume: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if method == "HEAD" || status == 204 || status == 304 { return }
+                  _ consume: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        if method == "HEAD" || status == 204 || status == 304 { return true }
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             while true {
                 let sizeLine = try line()
@@ -231,7 +252,7 @@ private final class ResponseReader {
                 }
                 if size == 0 {
                     while try !line().isEmpty {}  // trailers
-                    return
+                    return true
                 }
                 try copy(Int64(size), consume)
                 _ = try line()
@@ -239,14 +260,14 @@ private final class ResponseReader {
         }
         if let lengthText = headers["content-length"], let length = Int64(lengthText) {
             try copy(length, consume)
-            return
+            return true
         }
         while true {  // until the server closes
             if start < end {
                 try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
                 start = end
             }
-            guard try fill() else { return }
+            guard try fill() else { return false }
         }
     }
 
@@ -254,7 +275,7 @@ private final class ResponseReader {
         var left = length
         while left > 0 {
             if start == end {
-                guard try fill() else { throw LifeboatError(.operationFailed, "\(label): the body ended \(left) bytes early") }
+                guard try fill() else { throw LifeboatError.transient("\(label): the body ended \(left) bytes early") }
             }
             let n = Int(min(Int64(end - start), left))
             try buffer.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0[start..<(start + n)])) }
