@@ -56,7 +56,7 @@ final class RedisServer {
     /// A port nobody listens on (bind-probe on loopback).
     static func freePort() throws -> Int {
         for _ in 0..<200 {
-            let candidate = Int.random(in: 20_000...60_000)
+            let candidate = Int.random(in: 20_000...32_000)  // below the ephemeral range (PITFALLS.md)
             // Never the same port twice in this test process (parallel tests pick ports before
             // their servers bind them), and only one that binds on loopback right now.
             guard PortRegistry.shared.claim(candidate), canBind(candidate) else { continue }

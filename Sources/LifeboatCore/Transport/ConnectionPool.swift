@@ -10,6 +10,10 @@ final class ConnectionPool: @unchecked Sendable {
     let capacity: Int
     private let lock = NSLock()
     private var idle: [any Connection] = []
+    private var count = 0
+
+    /// How many connections this pool opened (the benchmarks and tests count them).
+    var opened: Int { lock.withLock { count } }
 
     init(endpoint: Endpoint, timeout: TimeInterval, label: String, capacity: Int = 8) {
         self.endpoint = endpoint
@@ -30,7 +34,9 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     func open() throws -> any Connection {
-        try endpoint.connect(timeout: timeout, label: label)
+        let connection = try endpoint.connect(timeout: timeout, label: label)
+        lock.withLock { count += 1 }
+        return connection
     }
 
     /// Keeps `connection` for the next request (closed when the pool is full).

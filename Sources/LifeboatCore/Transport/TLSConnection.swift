@@ -8,11 +8,13 @@ import Foundation
 final class TLSConnection: Connection {
     private let tcp: TCPConnection
     private let ssl: OpaquePointer
+    private let settings: TLSSettings
     private var closed = false
     var label: String { tcp.label }
 
     init(over tcp: TCPConnection, context: TLSContext, serverName: String) throws {
         self.tcp = tcp
+        settings = context.settings
         guard let ssl = SSL_new(context.context) else {
             throw LifeboatError(.operationFailed, "\(tcp.label): cannot start TLS: \(TLSContext.openSSLError())")
         }
@@ -79,20 +81,36 @@ final class TLSConnection: Connection {
             }
             return TCPConnection.ioFailure(tcp.label, "TLS handshake", code)
         }
-        let detail = TLSContext.openSSLError()
+        return protocolFailure("TLS handshake failed", TLSContext.openSSLError())
+    }
+
+    /// An error OpenSSL reported (an alert from the server, a protocol mismatch), with the fix
+    /// for the usual causes. TLS 1.3 servers refuse a client certificate after the handshake, so
+    /// this is also what the first read after it can end in. Never transient.
+    private func protocolFailure(_ what: String, _ detail: String) -> LifeboatError {
         let fix: String
         if detail.contains("wrong version number") || detail.contains("packet length too long") || detail.contains("http request") {
             fix = "the server does not speak TLS on this port: check the port, or whether it serves plain http"
         } else if detail.contains("certificate required") || detail.contains("handshake failure") && settings.certFile == nil {
             fix = "the server asks for a client certificate: give cert_file and key_file"
-        } else if detail.contains("unknown ca") || detail.contains("bad certificate") {
+        } else if detail.contains("unknown ca") || detail.contains("bad certificate") || detail.contains("certificate unknown") {
             fix = "the server does not accept the client certificate in cert_file: have it signed by a CA the server trusts"
         } else if detail.contains("protocol version") || detail.contains("unsupported protocol") {
             fix = "the server offers only TLS older than 1.2, which Lifeboat refuses: upgrade the server's TLS settings"
         } else {
             fix = "check the server's TLS settings and the policy's ca_file / cert_file / key_file"
         }
-        return LifeboatError(.operationFailed, "\(tcp.label): TLS handshake failed: \(detail)", fix: fix)
+        return LifeboatError(.operationFailed, "\(tcp.label): \(what): \(detail)", fix: fix)
+    }
+
+    /// After the handshake: an alert is the server refusing us (not transient); anything else
+    /// from OpenSSL is a broken stream, which a retry on a new connection may get past.
+    private func streamFailure(_ what: String) -> LifeboatError {
+        let detail = TLSContext.openSSLError()
+        if detail.contains("alert") || detail.contains("wrong version number") {
+            return protocolFailure("TLS: \(what)", detail)
+        }
+        return .transient("\(tcp.label): TLS: \(what): \(detail)")
     }
 
     func send(_ bytes: UnsafeRawBufferPointer) throws {
@@ -113,7 +131,7 @@ final class TLSConnection: Connection {
                 throw LifeboatError.transient("\(label): timed out sending to the server")
             }
             if kind == SSL_ERROR_SYSCALL { throw TCPConnection.ioFailure(label, "cannot send", code == 0 ? EPIPE : code) }
-            throw LifeboatError.transient("\(label): TLS: cannot send: \(TLSContext.openSSLError())")
+            throw streamFailure("cannot send")
         }
     }
 
@@ -134,7 +152,7 @@ final class TLSConnection: Connection {
                 if n == 0 || code == 0 { return 0 }  // EOF without close_notify
                 throw TCPConnection.ioFailure(label, "cannot receive", code)
             default:
-                throw LifeboatError.transient("\(label): TLS: cannot receive: \(TLSContext.openSSLError())")
+                throw streamFailure("cannot receive")
             }
         }
     }

@@ -82,6 +82,10 @@ public struct S3Storage: RepositoryStorage {
 
     func objectKey(_ key: String) -> String { prefix + key }
 
+    /// Connections opened to the endpoint so far (keep-alive: a multipart upload needs
+    /// `uploadsInFlight` + 1, not one per part).
+    public var connectionsOpened: Int { client.http.pool.opened }
+
     public func get(_ key: String) throws -> [UInt8]? {
         let response = try client.send("GET", objectKey(key))
         if response.isMissingObject { return nil }
@@ -197,7 +201,7 @@ public struct S3Storage: RepositoryStorage {
     }
 
     /// Creates the bucket if it does not exist (`init`).
-    func ensureBucket() throws {
+    public func ensureBucket() throws {
         let probe = try client.send("HEAD", nil)
         if probe.status == 200 { return }
         let response = try client.send("PUT", nil)
