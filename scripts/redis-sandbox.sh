@@ -2,7 +2,8 @@
 # Starts a throwaway redis-server on loopback for tests and the quick start.
 # Usage: scripts/redis-sandbox.sh DIR PORT [extra redis.conf lines…]
 # Writes DIR/redis.conf (with enable-debug-command local), starts the server daemonized, and
-# waits until it answers PING. Stop it with: redis-cli -p PORT shutdown nosave
+# waits until it is ready (its log says so: this works for TLS-only and Unix-socket servers too,
+# which extra lines such as "port 0", "tls-port P" make). Stop it with SHUTDOWN NOSAVE.
 set -euo pipefail
 dir=$(realpath -m "$1"); port=$2; shift 2
 mkdir -p "$dir"
@@ -17,9 +18,10 @@ mkdir -p "$dir"
   echo "enable-debug-command local"
   for line in "$@"; do echo "$line"; done
 } > "$dir/redis.conf"
+rm -f "$dir/redis.log"
 (cd "$dir" && redis-server "$dir/redis.conf" --daemonize yes)
-for _ in $(seq 100); do
-  redis-cli -p "$port" ping >/dev/null 2>&1 && exit 0
+for _ in $(seq 200); do
+  grep -qi "ready to accept connections" "$dir/redis.log" 2>/dev/null && exit 0
   sleep 0.05
 done
 echo "redis-sandbox: server on port $port did not start; see $dir/redis.log" >&2

@@ -6,16 +6,20 @@ import LifeboatCore
 final class RedisServer {
     let port: Int
     let directory: String
+    /// How the tests' own client reaches it (TLS or a Unix socket for such servers).
+    var endpoint: Endpoint
     var config: String { directory + "/redis.conf" }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/redis-sandbox.sh").path
 
-    init(in directory: String, extraConfig: [String] = []) throws {
+    /// `extraConfig` lines may say `$PORT` for the server's port (`tls-port $PORT` after `port 0`).
+    init(in directory: String, extraConfig: [String] = [], endpoint: ((Int) -> Endpoint)? = nil) throws {
         self.directory = directory
         port = try RedisServer.freePort()
+        self.endpoint = endpoint?(port) ?? .tcp("127.0.0.1", port)
         // Not Foundation's Process: it waits for the daemonized server too (see ChildProcess).
-        guard try ChildProcess.run(["/bin/bash", Self.script, directory, String(port)] + extraConfig, in: "/") == 0 else {
+        guard try ChildProcess.run(["/bin/bash", Self.script, directory, String(port)] + extraConfig.map { $0.replacingOccurrences(of: "$PORT", with: String(port)) }, in: "/") == 0 else {
             throw LifeboatError(.operationFailed, "redis-sandbox.sh failed (is redis-server installed? scripts/setup.sh installs it)")
         }
     }
@@ -25,7 +29,7 @@ final class RedisServer {
     }
 
     func client(user: String? = nil, password: String? = nil) throws -> RESPClient {
-        let c = try RESPClient(host: "127.0.0.1", port: port, timeout: 30)
+        let c = try RESPClient(endpoint, timeout: 30)
         try c.authenticate(user: user, password: password)
         return c
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Source type `redis`: a consistent RDB of a Redis server.
 ///
-/// Policy keys: `host` (default 127.0.0.1), `port` (6379), `user`, `password_file` or
+/// Policy keys: `host` (default 127.0.0.1), `port` (6379), or `socket` (a Unix socket path);
+/// `tls: true` with `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`; `user`, `password_file` or
 /// `password_env` (the name of an environment variable; `REDISCLI_AUTH` is read by default),
 /// `config` (the server's redis.conf, when the server is local), `method`:
 /// - `bgsave` (default; local server): `BGSAVE` (or `BGSAVE SCHEDULE` when one runs), wait until
@@ -16,13 +17,17 @@ import Foundation
 /// entry `dump.rdb`.
 public struct RedisAdapter: SourceAdapter {
     public static let type = "redis"
-    public static let settingKeys = ["host", "port", "user", "password_file", "password_env", "config", "method", "timeout"]
+    public static let settingKeys = ["host", "port", "socket", "tls", "user", "password_file", "password_env", "config", "method", "timeout"] + TLSKeys.names
 
     public enum Method: String, Sendable { case bgsave, replica }
 
     public let name: String
     public var host = "127.0.0.1"
     public var port = 6379
+    /// A Unix socket instead of host and port.
+    public var socket: String?
+    /// nil: plain; set by `tls: true`.
+    public var tls: TLSSettings?
     public var user: String?
     public var passwordFile: String?
     public var passwordEnv = "REDISCLI_AUTH"
@@ -37,8 +42,17 @@ public struct RedisAdapter: SourceAdapter {
 
     public static func configure(name: String, settings: PolicyNode) throws -> RedisAdapter {
         var adapter = RedisAdapter(name: name)
+        var tls = TLSSettings()
+        var useTLS = false
+        var tlsKeyNode: PolicyNode?
         for (key, value) in try settings.mapping() {
+            if try TLSKeys.apply(key, value, to: &tls, file: settings.file) {
+                tlsKeyNode = value
+                continue
+            }
             switch key {
+            case "tls": useTLS = try value.bool()
+            case "socket": adapter.socket = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "host": adapter.host = try value.string()
             case "port": adapter.port = try value.port()
             case "user": adapter.user = try value.string()
@@ -53,7 +67,23 @@ public struct RedisAdapter: SourceAdapter {
             default: break
             }
         }
+        try TLSKeys.check(tls, in: settings)
+        if let tlsKeyNode, !useTLS {
+            throw tlsKeyNode.error("TLS keys are given but `tls:` is not true", fix: "add `tls: true` to speak TLS to the server, or drop the TLS keys")
+        }
+        if useTLS {
+            if adapter.socket != nil {
+                throw settings.error("`socket:` and `tls: true` together", fix: "a Unix socket is local and plain in Redis: drop one of them")
+            }
+            adapter.tls = tls
+        }
         return adapter
+    }
+
+    /// Where the server listens, and how to speak to it.
+    public var endpoint: Endpoint {
+        if let socket { return Endpoint(.unix(path: socket)) }
+        return .tcp(host, port, tls: tls)
     }
 
     /// The password from `password_file` (first line) or the environment; never from argv.
@@ -67,7 +97,7 @@ public struct RedisAdapter: SourceAdapter {
     }
 
     func connect(timeout: Double = 10) throws -> RESPClient {
-        let client = try RESPClient(host: host, port: port, timeout: timeout)
+        let client = try RESPClient(endpoint, timeout: timeout)
         try client.authenticate(user: user, password: try password())
         return client
     }

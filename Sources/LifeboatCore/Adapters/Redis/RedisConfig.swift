@@ -1,7 +1,8 @@
 import Foundation
 
-/// The parts of a `redis.conf` a restore needs: where the server listens, where its RDB and AOF
-/// live, and its password. Later directives win, as in Redis; `include` is not followed.
+/// The parts of a `redis.conf` a restore needs: where the server listens (port, TLS port and its
+/// certificates, Unix socket), where its RDB and AOF live, and its password. Later directives
+/// win, as in Redis; `include` is not followed.
 public struct RedisConfig: Sendable {
     public var path: String
     public var port = 6379
@@ -16,6 +17,27 @@ public struct RedisConfig: Sendable {
     public var logfile: String?
     /// Where a daemonized server writes its pid (Redis's default when the config names none).
     public var pidfile = "/var/run/redis.pid"
+    public var tlsPort = 0
+    public var unixSocket: String?
+    /// The server's TLS files: its CA (what a client trusts), and the client certificate it
+    /// presents to others (`tls-client-cert-file`, else its own `tls-cert-file`).
+    public var tlsCAFile: String?
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    public var tlsClientCertFile: String?
+    public var tlsClientKeyFile: String?
+
+    /// How a restore reaches this server: its plain port, else its TLS port (trusting its own CA,
+    /// presenting its client certificate), else its Unix socket.
+    public var endpoint: Endpoint {
+        if port != 0 { return .tcp(bind, port) }
+        if tlsPort != 0 {
+            let cert = tlsClientCertFile ?? tlsCertFile, key = tlsClientCertFile != nil ? tlsClientKeyFile : tlsKeyFile
+            return .tcp(bind, tlsPort, tls: TLSSettings(caFile: tlsCAFile, certFile: cert, keyFile: key))
+        }
+        if let unixSocket { return Endpoint(.unix(path: unixSocket)) }
+        return .tcp(bind, port)
+    }
 
     public var rdbPath: String { dir + "/" + dbfilename }
     public var aofPath: String { dir + "/" + appenddirname }
@@ -28,6 +50,7 @@ public struct RedisConfig: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LifeboatError(.invalidInput, "cannot read redis config \(path)", fix: "give the server's redis.conf with --to-config")
         }
+        func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value) }
         for raw in text.split(whereSeparator: \.isNewline) {
             let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
             guard let key = words.first?.lowercased(), !key.hasPrefix("#"), words.count >= 2 else { continue }
@@ -41,6 +64,13 @@ public struct RedisConfig: Sendable {
             case "appenddirname": appenddirname = value
             case "requirepass": requirepass = value
             case "pidfile": pidfile = value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value)
+            case "tls-port": tlsPort = Int(value) ?? tlsPort
+            case "unixsocket": unixSocket = resolve(value)
+            case "tls-ca-cert-file": tlsCAFile = resolve(value)
+            case "tls-cert-file": tlsCertFile = resolve(value)
+            case "tls-key-file": tlsKeyFile = resolve(value)
+            case "tls-client-cert-file": tlsClientCertFile = resolve(value)
+            case "tls-client-key-file": tlsClientKeyFile = resolve(value)
             case "logfile": logfile = value.isEmpty ? nil : (value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value))
             default: break
             }

@@ -127,7 +127,7 @@ struct RedisRestore {
         let status = try? ChildProcess.run(["redis-server", conf.path, "--daemonize", "yes"], in: (conf.path as NSString).deletingLastPathComponent)
         var serving = false
         for _ in 0..<600 where status == 0 && !serving {
-            if let client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 2),
+            if let client = try? RESPClient(conf.endpoint, timeout: 2),
                (try? client.authenticate(user: nil, password: conf.requirepass)) != nil,
                let info = try? RedisInfo.fetch(client, section: "persistence"), info["loading"] == "0" {
                 serving = true
@@ -235,7 +235,7 @@ struct RedisRestore {
     /// `dir` and `dbfilename` of the server running at the config's address, if it runs and
     /// allows CONFIG GET.
     private func liveFiles(_ conf: RedisConfig) throws -> (dir: String, dbfilename: String) {
-        let client = try RESPClient(host: conf.bind, port: conf.port, timeout: 5)
+        let client = try RESPClient(conf.endpoint, timeout: 5)
         try client.authenticate(user: nil, password: conf.requirepass)
         guard case .array(let dir?) = try client.call("CONFIG", "GET", "dir"), dir.count == 2, let d = dir[1].text,
               case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text
@@ -244,14 +244,14 @@ struct RedisRestore {
     }
 
     private func shutdownIfRunning(_ conf: RedisConfig) throws -> Bool {
-        guard let client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5) else { return false }
+        guard let client = try? RESPClient(conf.endpoint, timeout: 5) else { return false }
         try client.authenticate(user: nil, password: conf.requirepass)
         _ = try? client.call("SHUTDOWN", "NOSAVE")  // the connection drops when it works
         for _ in 0..<600 {
-            if (try? RESPClient(host: conf.bind, port: conf.port, timeout: 1)) == nil { return true }
+            if (try? RESPClient(conf.endpoint, timeout: 1)) == nil { return true }
             usleep(50_000)
         }
-        throw LifeboatError(.operationFailed, "redis \(conf.bind):\(conf.port) did not stop after SHUTDOWN NOSAVE")
+        throw LifeboatError(.operationFailed, "redis \(conf.endpoint.display) did not stop after SHUTDOWN NOSAVE")
     }
 
     /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
@@ -266,7 +266,7 @@ struct RedisRestore {
         }
         var client: RESPClient?
         for _ in 0..<600 where client == nil {
-            client = try? RESPClient(host: conf.bind, port: conf.port, timeout: 5)
+            client = try? RESPClient(conf.endpoint, timeout: 5)
             if client == nil {
                 if Self.exited(conf, since: launched) {
                     throw LifeboatError(.operationFailed, "redis-server with \(conf.path) exited while loading the restored RDB")
