@@ -112,7 +112,7 @@ final class ScratchTarget {
         guard let pg = configured as? PostgresAdapter else { throw LifeboatError(.invalidInput, "an sql check on a \(type) source") }
         if pg.mode == .logical {
             return try PostgresConnection(host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
-                                          database: database!, user: pg.user, password: try pg.endpoint.password())
+                                          database: database!, user: pg.user, password: try pg.endpoint.password(), ssl: pg.ssl)
         }
         return try PostgresConnection(host: directory ?? "127.0.0.1", port: source.target.port ?? pg.port, database: pg.database,
                                       user: pg.user, password: try pg.endpoint.password())
@@ -143,7 +143,8 @@ final class ScratchTarget {
             if let port = source.target.port { _ = try? RESPClient(host: "127.0.0.1", port: port, timeout: 5).call("SHUTDOWN", "NOSAVE") }
         case let pg as PostgresAdapter where pg.mode == .logical:
             if let database, let admin = try? PostgresConnection(host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
-                                                                  database: "postgres", user: pg.user, password: try? pg.endpoint.password()) {
+                                                                  database: "postgres", user: pg.user, password: try? pg.endpoint.password(),
+                                                                  ssl: pg.ssl) {
                 _ = try? admin.query("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(database)) WITH (FORCE)")
             }
         case is PostgresAdapter:

@@ -5,8 +5,10 @@ import Foundation
 /// Policy keys: `host` (default 127.0.0.1), `port` (5432), `database` (postgres), `user`,
 /// `mode` (`logical`, the default, or `physical`), `bin_dir` (client programs; default the
 /// server's major version under /usr/lib/postgresql, else PATH), `password_file` (first line;
-/// otherwise libpq's own PGPASSWORD/PGPASSFILE/~/.pgpass apply). The password reaches libpq in
-/// memory and the client programs through their environment, never argv, logs or manifests.
+/// otherwise libpq's own PGPASSWORD/PGPASSFILE/~/.pgpass apply), and TLS with libpq's own names:
+/// `sslmode` (`verify-full` checks the CA and the host name), `sslrootcert`, `sslcert`,
+/// `sslkey`. The password reaches libpq in memory and the client programs through their
+/// environment (`PGPASSWORD`, `PGSSLMODE`, …), never argv, logs or manifests.
 ///
 /// - `logical`: `pg_dump -Fc -Z0` streamed into the pipeline as parts `pg_dump/part-NNNNNN`
 ///   (our pipeline compresses), plus `pg_dumpall --globals-only` as `globals/part-NNNNNN`.
@@ -15,7 +17,7 @@ import Foundation
 ///   backup manifest as it is stored. WAL comes from `lifeboat wal push` (archive_command).
 public struct PostgresAdapter: SourceAdapter {
     public static let type = "postgres"
-    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file", "wal_method"]
+    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file", "wal_method"] + PostgresSSL.keys
 
     public enum Mode: String, Sendable { case logical, physical }
     /// How a base backup gets the WAL that makes it consistent (pg_basebackup's --wal-method):
@@ -33,6 +35,7 @@ public struct PostgresAdapter: SourceAdapter {
     public var binDirectory: String?
     public var passwordFile: String?
     public var walMethod = WALMethod.fetch
+    public var ssl = PostgresSSL()
 
     public init(name: String) {
         self.name = name
@@ -41,6 +44,7 @@ public struct PostgresAdapter: SourceAdapter {
     public static func configure(name: String, settings: PolicyNode) throws -> PostgresAdapter {
         var adapter = PostgresAdapter(name: name)
         for (key, value) in try settings.mapping() {
+            if try adapter.ssl.apply(key, value, file: settings.file) { continue }
             switch key {
             case "host": adapter.host = try value.string()
             case "port": adapter.port = try value.port()
@@ -68,7 +72,7 @@ public struct PostgresAdapter: SourceAdapter {
 
     /// How to reach the server, shared by capture and restore.
     var endpoint: PostgresEndpoint {
-        PostgresEndpoint(host: host, port: port, user: user, passwordFile: passwordFile, binDirectory: binDirectory)
+        PostgresEndpoint(host: host, port: port, user: user, passwordFile: passwordFile, binDirectory: binDirectory, ssl: ssl)
     }
 
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
@@ -98,10 +102,13 @@ struct PostgresEndpoint: Sendable {
     var user: String?
     var passwordFile: String?
     var binDirectory: String?
+    var ssl = PostgresSSL()
 
-    /// Where the source was (no secret: the password file's path at most), for restores.
+    /// Where the source was (no secret: the password file's path at most, and the TLS files'
+    /// paths), for restores.
     var metadata: [String: JSONValue] {
         var m: [String: JSONValue] = ["host": .string(host), "port": .int(Int64(port))]
+        for (key, value) in ssl.parameters { m[key] = .string(value) }
         if let user { m["user"] = .string(user) }
         if let passwordFile { m["password_file"] = .string(passwordFile) }
         if let binDirectory { m["bin_dir"] = .string(binDirectory) }
@@ -116,9 +123,11 @@ struct PostgresEndpoint: Sendable {
         user = m["user"]?.stringValue
         passwordFile = m["password_file"]?.stringValue
         binDirectory = m["bin_dir"]?.stringValue
+        ssl = PostgresSSL(recordedIn: m)
     }
 
-    init(host: String, port: Int, user: String?, passwordFile: String?, binDirectory: String?) {
+    init(host: String, port: Int, user: String?, passwordFile: String?, binDirectory: String?, ssl: PostgresSSL = PostgresSSL()) {
+        self.ssl = ssl
         self.host = host
         self.port = port
         self.user = user
@@ -133,12 +142,13 @@ struct PostgresEndpoint: Sendable {
     }
 
     func connect(database: String) throws -> PostgresConnection {
-        try PostgresConnection(host: host, port: port, database: database, user: user, password: try password())
+        try PostgresConnection(host: host, port: port, database: database, user: user, password: try password(), ssl: ssl)
     }
 
-    /// Environment for client programs: the password (when from a file), and no prompting.
+    /// Environment for client programs: the password (when from a file), the TLS settings
+    /// (`PGSSLMODE`, …), and no prompting.
     func childEnvironment() throws -> [String: String] {
-        var env: [String: String] = [:]
+        var env = ssl.environment
         if let password = try password() { env["PGPASSWORD"] = password }
         return env
     }

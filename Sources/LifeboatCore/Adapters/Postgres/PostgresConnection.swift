@@ -11,10 +11,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Connects to `database` on `host:port` as `user`; a failure is `.operationFailed` with
     /// libpq's message (which never contains the password).
     public init(host: String, port: Int, database: String, user: String?, password: String?,
-                connectTimeout: Int = 10) throws {
+                connectTimeout: Int = 10, ssl: PostgresSSL = PostgresSSL()) throws {
         var params: [(String, String)] = [("host", host), ("port", String(port)), ("dbname", database),
                                           ("connect_timeout", String(connectTimeout)),
-                                          ("application_name", "lifeboat")]
+                                          ("application_name", "lifeboat")] + ssl.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let user { params.append(("user", user)) }
         if let password { params.append(("password", password)) }
         let keys = params.map { strdup($0.0) }
@@ -35,8 +35,10 @@ public final class PostgresConnection: @unchecked Sendable {
             // Authentication failures are configuration (exit 2), as for Redis; the rest is the server.
             let auth = message.contains("password authentication failed") || message.contains("no password supplied")
                 || message.contains("authentication failed") || message.contains("no pg_hba.conf entry")
-            throw LifeboatError(auth ? .invalidInput : .operationFailed, "cannot connect to PostgreSQL at \(description): \(message)",
-                                fix: auth ? "check `user:` and the password (password_file, PGPASSWORD or ~/.pgpass) of the source" : nil)
+            let tls = message.contains("certificate") || message.contains("SSL") || message.contains("sslmode")
+            let fix: String? = auth ? "check `user:` and the password (password_file, PGPASSWORD or ~/.pgpass) of the source"
+                : tls ? PostgresSSL.fix(for: message) : nil
+            throw LifeboatError(auth ? .invalidInput : .operationFailed, "cannot connect to PostgreSQL at \(description): \(message)", fix: fix)
         }
         conn = c
     }
