@@ -34,3 +34,23 @@ public struct TLSSettings: Hashable, Sendable {
         }
     }
 }
+
+extension TLSSettings {
+    /// For a component's metadata: the files' paths and the flag (no secret), so a restore
+    /// without the policy reaches the same server the same way.
+    public var metadata: [String: JSONValue] {
+        var m: [String: JSONValue] = [:]
+        if let caFile { m["ca_file"] = .string(caFile) }
+        if let certFile { m["cert_file"] = .string(certFile) }
+        if let keyFile { m["key_file"] = .string(keyFile) }
+        if insecureSkipVerify { m["insecure_skip_verify"] = .bool(true) }
+        return m.isEmpty ? [:] : ["tls": .object(m)]
+    }
+
+    /// What `metadata` recorded, or nil.
+    public init?(recordedIn metadata: [String: JSONValue]) {
+        guard case .object(let m)? = metadata["tls"] else { return nil }
+        self.init(caFile: m["ca_file"]?.stringValue, certFile: m["cert_file"]?.stringValue, keyFile: m["key_file"]?.stringValue,
+                  insecureSkipVerify: m["insecure_skip_verify"] == .bool(true))
+    }
+}

@@ -6,8 +6,8 @@ struct ChromaAPI {
     let tenant: String
     let database: String
 
-    init(url: String, tenant: String, database: String, timeout: TimeInterval = 60) throws {
-        http = try HTTPClient(url: url, timeout: timeout)
+    init(url: String, tenant: String, database: String, timeout: TimeInterval = 60, tls: TLSSettings? = nil) throws {
+        http = try HTTPClient(url: url, timeout: timeout, tls: tls)
         self.tenant = tenant
         self.database = database
     }
@@ -19,8 +19,8 @@ struct ChromaAPI {
     }
 
     /// Whether the server answers its heartbeat (a short timeout, no retries).
-    static func isServing(url: String) -> Bool {
-        guard let probe = try? HTTPClient(url: url, timeout: 2, attempts: 1),
+    static func isServing(url: String, tls: TLSSettings? = nil) -> Bool {
+        guard let probe = try? HTTPClient(url: url, timeout: 2, attempts: 1, tls: tls),
               let response = try? probe.request("GET", "/api/v2/heartbeat", retry: false) else { return false }
         return response.status == 200
     }

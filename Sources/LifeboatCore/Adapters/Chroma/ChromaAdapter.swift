@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Policy keys: `url` (the server, `http://127.0.0.1:8000`), `path` (its persist directory,
 /// `chroma run --path`), `stop` and `start` (shell commands that stop and start the server),
-/// `mode`, `tenant` (default_tenant), `database` (default_database).
+/// `mode`, `tenant` (default_tenant), `database` (default_database); for an `https://` URL,
+/// `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`.
 ///
 /// - `mode: directory` (default): the persist directory — `chroma.sqlite3` with any journal and
 ///   every segment directory — copied while the server is stopped. A copy taken while it runs can
@@ -18,7 +19,7 @@ import Foundation
 /// Both record per collection the count, dimension, distance metric and probe queries.
 public struct ChromaAdapter: SourceAdapter {
     public static let type = "chroma"
-    public static let settingKeys = ["url", "path", "stop", "start", "mode", "tenant", "database"]
+    public static let settingKeys = ["url", "path", "stop", "start", "mode", "tenant", "database"] + TLSKeys.names
 
     public enum Mode: String, Sendable { case directory, logical }
 
@@ -30,6 +31,8 @@ public struct ChromaAdapter: SourceAdapter {
     public var mode = Mode.directory
     public var tenant = "default_tenant"
     public var database = "default_database"
+    /// For an https URL: the policy's TLS keys (nil: the system trust store).
+    public var tls: TLSSettings?
 
     public init(name: String) {
         self.name = name
@@ -37,7 +40,9 @@ public struct ChromaAdapter: SourceAdapter {
 
     public static func configure(name: String, settings: PolicyNode) throws -> ChromaAdapter {
         var adapter = ChromaAdapter(name: name)
+        var tls = TLSSettings()
         for (key, value) in try settings.mapping() {
+            if try TLSKeys.apply(key, value, to: &tls, file: settings.file) { continue }
             switch key {
             case "url": adapter.url = try value.string()
             case "path": adapter.path = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
@@ -63,18 +68,24 @@ public struct ChromaAdapter: SourceAdapter {
                                      fix: "a copy of a running Chroma can be inconsistent; give the shell commands that stop and start it, or use mode: logical")
             }
         }
-        _ = try HTTPClient(url: adapter.url)  // a bad URL is a policy error, found now
+        try TLSKeys.check(tls, in: settings)
+        if tls.isCustomized { adapter.tls = tls }
+        do {
+            _ = try HTTPClient(url: adapter.url, tls: adapter.tls)  // a bad URL is a policy error, found now
+        } catch let error as LifeboatError {
+            throw settings.error(error.message, fix: error.fix)
+        }
         return adapter
     }
 
     func api(timeout: TimeInterval = 60) throws -> ChromaAPI {
-        try ChromaAPI(url: url, tenant: tenant, database: database, timeout: timeout)
+        try ChromaAPI(url: url, tenant: tenant, database: database, timeout: timeout, tls: tls)
     }
 
     var serviceControl: ServiceControl? {
         guard let stop, let start else { return nil }
-        let url = self.url
-        return ServiceControl(stop: stop, start: start, isServing: { ChromaAPI.isServing(url: url) }, name: name)
+        let url = self.url, tls = self.tls
+        return ServiceControl(stop: stop, start: start, isServing: { ChromaAPI.isServing(url: url, tls: tls) }, name: name)
     }
 
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
@@ -89,7 +100,7 @@ public struct ChromaAdapter: SourceAdapter {
             "tenant": .string(tenant),
             "database": .string(database),
             "collections": VectorCollectionFacts.metadata(facts),
-        ]
+        ].merging(tls?.metadata ?? [:]) { $1 }
         switch mode {
         case .logical:
             let exported = try ChromaExport(api: api).capture(collections, into: writer, mtime: context.started)

@@ -16,7 +16,8 @@ struct ChromaDirectoryRestore {
         }
         let control = configured?.serviceControl
         let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue
-        if control == nil, let url, ChromaAPI.isServing(url: url), FileIO.exists(target) {
+        let tls = configured?.tls ?? TLSSettings(recordedIn: component.metadata)
+        if control == nil, let url, ChromaAPI.isServing(url: url, tls: tls), FileIO.exists(target) {
             throw LifeboatError(.invalidInput, "a Chroma server answers at \(url) and no stop/start commands were given",
                                 fix: "add --policy F so that the source's stop and start commands quiesce the server, or stop it first")
         }
@@ -45,7 +46,7 @@ struct ChromaDirectoryRestore {
             try control.startService()
             defer { outcome.addPhase("start", since: downtimeStart) }  // until it serves as captured
             let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-                                    database: component.metadata["database"]?.stringValue ?? "default_database")
+                                    database: component.metadata["database"]?.stringValue ?? "default_database", tls: tls)
             outcome.checks += try api.check(VectorCollectionFacts.from(component.metadata["collections"]))
         } catch {
             // Put the previous directory back and serve it again.

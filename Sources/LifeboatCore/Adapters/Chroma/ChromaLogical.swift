@@ -44,7 +44,8 @@ struct ChromaImport {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:PORT")
         }
         let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-                                database: component.metadata["database"]?.stringValue ?? "default_database")
+                                database: component.metadata["database"]?.stringValue ?? "default_database",
+                                tls: TLSSettings(recordedIn: component.metadata))
         let recorded = VectorCollectionFacts.from(component.metadata["collections"])
         var existing: [String: String] = [:]
         for facts in recorded {

@@ -5,8 +5,8 @@ import Foundation
 struct QdrantAPI {
     let http: HTTPClient
 
-    init(url: String, apiKey: String?, timeout: TimeInterval = 600) throws {
-        http = try HTTPClient(url: url, headers: apiKey.map { ["api-key": $0] } ?? [:], timeout: timeout)
+    init(url: String, apiKey: String?, timeout: TimeInterval = 600, tls: TLSSettings? = nil) throws {
+        http = try HTTPClient(url: url, headers: apiKey.map { ["api-key": $0] } ?? [:], timeout: timeout, tls: tls)
     }
 
     static func escape(_ s: String) -> String { ChromaAPI.escape(s) }

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Policy keys: `url` (`http://127.0.0.1:6333`), `api_key_file` (first line) or `api_key_env`
 /// (an environment variable, default `QDRANT_API_KEY`), `collections` (default: every
-/// collection the server has at capture), `mode`:
+/// collection the server has at capture), for an `https://` URL `ca_file`, `cert_file`,
+/// `key_file`, `insecure_skip_verify`, and `mode`:
 /// - `collections` (default): per collection, `POST /collections/{c}/snapshots?wait=true`, the
 ///   snapshot downloaded into entry `collections/{c}.snapshot` (its SHA-256 compared with the
 ///   checksum the server reports), then the server's copy deleted;
@@ -15,7 +16,7 @@ import Foundation
 /// location (`--recover-from PREFIX`: `PREFIX/{c}.snapshot`), then checks counts and probes.
 public struct QdrantAdapter: SourceAdapter {
     public static let type = "qdrant"
-    public static let settingKeys = ["url", "api_key_file", "api_key_env", "collections", "mode", "timeout"]
+    public static let settingKeys = ["url", "api_key_file", "api_key_env", "collections", "mode", "timeout"] + TLSKeys.names
 
     public enum Mode: String, Sendable { case collections, full }
 
@@ -26,6 +27,8 @@ public struct QdrantAdapter: SourceAdapter {
     public var collections: [String]?
     public var mode = Mode.collections
     public var timeout: Double = 3600
+    /// For an https URL: the policy's TLS keys (nil: the system trust store).
+    public var tls: TLSSettings?
 
     public init(name: String) {
         self.name = name
@@ -33,7 +36,9 @@ public struct QdrantAdapter: SourceAdapter {
 
     public static func configure(name: String, settings: PolicyNode) throws -> QdrantAdapter {
         var adapter = QdrantAdapter(name: name)
+        var tls = TLSSettings()
         for (key, value) in try settings.mapping() {
+            if try TLSKeys.apply(key, value, to: &tls, file: settings.file) { continue }
             switch key {
             case "url": adapter.url = try value.string()
             case "api_key_file": adapter.apiKeyFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
@@ -47,7 +52,13 @@ public struct QdrantAdapter: SourceAdapter {
             default: break
             }
         }
-        _ = try HTTPClient(url: adapter.url)
+        try TLSKeys.check(tls, in: settings)
+        if tls.isCustomized { adapter.tls = tls }
+        do {
+            _ = try HTTPClient(url: adapter.url, tls: adapter.tls)
+        } catch let error as LifeboatError {
+            throw settings.error(error.message, fix: error.fix)
+        }
         return adapter
     }
 
@@ -63,7 +74,7 @@ public struct QdrantAdapter: SourceAdapter {
     }
 
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
-        let api = try QdrantAPI(url: url, apiKey: try Self.apiKey(file: apiKeyFile, env: apiKeyEnv), timeout: timeout)
+        let api = try QdrantAPI(url: url, apiKey: try Self.apiKey(file: apiKeyFile, env: apiKeyEnv), timeout: timeout, tls: tls)
         let version = try api.version()
         let names = try collections ?? api.collections()
         let facts = try names.map { try api.facts($0) }
@@ -89,7 +100,7 @@ public struct QdrantAdapter: SourceAdapter {
             "url": .string(url),
             "collections": VectorCollectionFacts.metadata(facts),
             "snapshots": .object(snapshots),
-        ])
+        ].merging(tls?.metadata ?? [:]) { $1 })
     }
 
     public static func restore(_ component: Manifest.Component, from reader: ComponentReader,

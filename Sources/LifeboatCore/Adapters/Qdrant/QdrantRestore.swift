@@ -28,7 +28,7 @@ struct QdrantRestore {
             throw LifeboatError(.invalidInput, "restoring qdrant source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:6333")
         }
         let key = try QdrantAdapter.apiKey(file: configured?.apiKeyFile, env: configured?.apiKeyEnv ?? "QDRANT_API_KEY")
-        let api = try QdrantAPI(url: url, apiKey: key)
+        let api = try QdrantAPI(url: url, apiKey: key, tls: configured?.tls ?? TLSSettings(recordedIn: component.metadata))
         let recorded = VectorCollectionFacts.from(component.metadata["collections"])
         for facts in recorded where try api.exists(facts.name) && !request.force {
             throw LifeboatError(.invalidInput, "collection \(facts.name) exists on \(url)",
