@@ -96,6 +96,22 @@ import LifeboatCore
         #expect(try s.get("data/0456/cfg.tar.zst") == nil)
     }
 
+    /// Prune deletes in batches (S3: multi-object DELETE of up to 1,000 keys per request): more
+    /// than one batch, keys that need escaping, and keys already gone.
+    @Test(arguments: Backend.allCases)
+    func aBatchDeleteRemovesExactlyTheKeysGiven(backend: Backend) throws {
+        let f = try Fixture(backend)
+        let s = f.storage
+        let keys = (0..<1_010).map { "data/\(String(format: "%04d", $0))&<x>" }
+        for key in keys { try s.put(key, [1]) }
+        try s.put("data/keep", [2])
+        try s.delete(keys + ["data/never-written-1", "data/never-written-2"])
+        #expect(try s.list("data/").map(\.key) == ["data/keep"])
+        try s.delete([])
+        try s.deletePrefix("data/")
+        #expect(try s.list("data/").isEmpty)
+    }
+
     /// Packs are written this way: streamed, then named by their hash at commit.
     @Test(arguments: Backend.allCases)
     func aContentNamedObjectIsStoredUnderItsDigestAtCommitOnly(backend: Backend) throws {

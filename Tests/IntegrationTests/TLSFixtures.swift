@@ -25,11 +25,14 @@ final class TLSProxy {
     let port: Int
     private let process: Process
 
-    init(upstream: String, cert: String, key: String, clientCA: String? = nil) throws {
+    /// `cutAfter`: the first connection breaks after that many bytes towards the client;
+    /// `log`: request lines (and Range headers) are appended there.
+    init(upstream: String, cert: String, key: String, clientCA: String? = nil, cutAfter: Int? = nil, log: String? = nil) throws {
         port = try RedisServer.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [PostgresServer.scripts + "/tls-proxy.py", String(port), upstream, cert, key] + (clientCA.map { ["--client-ca", $0] } ?? [])
+            + (cutAfter.map { ["--cut-after", String($0)] } ?? []) + (log.map { ["--log", $0] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

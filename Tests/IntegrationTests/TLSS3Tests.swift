@@ -162,4 +162,38 @@ import LifeboatCore
         let opened = storage.connectionsOpened - before
         #expect(opened >= 1 && opened <= settings.uploadsInFlight! + 1, "opened \(opened) connections for 12 parts")
     }
+
+    @Test func aDownloadBrokenMidBodyResumesWithARangeRequest() throws {
+        let box = try Sandbox("tls-resume")
+        let ca = TestCA(in: box.root + "/ca")
+        let (cert, key) = try ca.issue("gateway", san: "DNS:localhost")
+        let log = box.root + "/requests.log"
+        let proxy = try TLSProxy(upstream: "127.0.0.1:\(rgw.port)", cert: cert, key: key, cutAfter: 5 << 20, log: log)
+        let location = rgw.newRepository("tls-resume")
+        let direct = try rgw.storage(location)
+        _ = try Repository.create(at: location, settings: rgw.settings())
+        let object = Sandbox.randomBytes(20 << 20)
+        try direct.put("data/object", object)
+
+        var settings = rgw.settings()
+        settings.endpoint = proxy.url
+        settings.tls = TLSSettings(caFile: ca.caFile)
+        let storage = try StorageSettings.storage(for: location, settings: settings)
+        let reader = try #require(try storage.reader("data/object"))
+        var read: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if n == 0 { break }
+            read += buffer[0..<n]
+        }
+        #expect(read.count == object.count)
+        #expect(read == object)
+        #expect(reader.digest.sha256 == SHA256Hasher.hex(of: object))
+        // The second GET asked for the rest only, on the first answer's ETag.
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("GET ") && $0.contains("data/object") }
+        #expect(requests.count == 2, "\(requests)")
+        #expect(requests.last?.lowercased().contains("range: bytes=") == true, "\(requests)")
+        proxy.stop()
+    }
 }

@@ -81,7 +81,7 @@ public struct Pruner {
                 case .unreferencedData: try repository.storage.deletePrefix(item.name)
                 }
             }
-            for object in expiredWAL { try repository.storage.delete(object.key) }
+            try repository.storage.delete(expiredWAL.map(\.key))
             if let sweep { swept = try sweeper.apply(sweep, progress: progress) }
         }
         return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun,

@@ -22,6 +22,8 @@ public protocol RepositoryStorage: Sendable {
     /// Writes only if `key` does not exist; false (and nothing written) when it does.
     func create(_ key: String, _ bytes: [UInt8]) throws -> Bool
     func delete(_ key: String) throws
+    /// Removes every one of `keys` (missing ones are fine): one request per 1,000 keys on S3.
+    func delete(_ keys: [String]) throws
     /// Committed objects whose key starts with `prefix`, sorted by key.
     func list(_ prefix: String) throws -> [StoredObject]
     /// The names one level below `prefix` (which ends in `/`): `data/` → `["0123…", …]`.
@@ -97,6 +99,11 @@ final class StoredBytesDigest {
 }
 
 extension RepositoryStorage {
+    /// One at a time: a local directory has no batch.
+    public func delete(_ keys: [String]) throws {
+        for key in keys { try delete(key) }
+    }
+
     /// Keeps the bytes in memory and `put`s them at commit (a backend with no rename).
     public func contentNamedWriter(_ key: @escaping @Sendable (StoredDigest) -> String) throws -> any ObjectWriter {
         BufferedObjectWriter(storage: self, key: key)

@@ -152,17 +152,19 @@ struct PackSweep {
             newNames.insert(name)
         }
         CrashPoint.reach("prune-index-written")
-        for name in plan.obsoleteIndexFiles where !newNames.contains(name) {
-            try storage.delete("index/\(name)")
-            removed.append("index/\(name)")
-        }
+        let obsolete = plan.obsoleteIndexFiles.filter { !newNames.contains($0) }.map { "index/\($0)" }
+        try storage.delete(obsolete)
+        removed += obsolete
         CrashPoint.reach("prune-index-replaced")
         // A pack written just now can have the name of one a killed prune left unindexed (the
         // same blobs): it is indexed now, not garbage.
         let fresh = Set(written.map { PackFile.key($0.pack.name) })
-        for key in plan.delete.map(\.key) + plan.repack.map({ PackFile.key($0.pack.name) }) where !fresh.contains(key) {
-            try storage.delete(key)
-            removed.append(key)
+        let packs = (plan.delete.map(\.key) + plan.repack.map({ PackFile.key($0.pack.name) })).filter { !fresh.contains($0) }
+        // In batches of 100, so a kill midway (crash point prune-pack-deleted) leaves some deleted.
+        for start in stride(from: 0, to: packs.count, by: 100) {
+            let batch = Array(packs[start..<min(packs.count, start + 100)])
+            try storage.delete(batch)
+            removed += batch
             CrashPoint.reach("prune-pack-deleted")
         }
         return removed

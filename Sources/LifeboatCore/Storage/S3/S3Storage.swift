@@ -114,6 +114,34 @@ public struct S3Storage: RepositoryStorage {
         guard (200..<300).contains(response.status) || response.status == 404 else { throw client.failure("DELETE \(key)", response) }
     }
 
+    /// Multi-object DELETE (`POST /?delete`, quiet mode), 1,000 keys per request: a prune of
+    /// thousands of packs is a handful of requests. Keys S3 could not delete are an error naming
+    /// the first of them.
+    public func delete(_ keys: [String]) throws {
+        var start = 0
+        while start < keys.count {
+            let batch = keys[start..<min(keys.count, start + 1000)]
+            start += batch.count
+            if batch.count == 1 {
+                try delete(batch[batch.startIndex])
+                continue
+            }
+            var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+            for key in batch { xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key></Object>" }
+            xml += "</Delete>"
+            let body = Array(xml.utf8)
+            let response = try client.send("POST", nil, query: [("delete", "")],
+                                           headers: ["Content-MD5": ContentMD5.header(for: body), "Content-Type": "application/xml"], body: body)
+            guard response.status == 200 else { throw client.failure("delete \(batch.count) objects", response) }
+            let errors = XMLText.all("Error", in: response.text).filter { XMLText.first("Code", in: $0) != "NoSuchKey" }
+            if let first = errors.first {
+                let key = XMLText.first("Key", in: first) ?? "?"
+                let code = XMLText.first("Code", in: first) ?? "?"
+                throw LifeboatError(.operationFailed, "\(client.endpoint): \(errors.count) of \(batch.count) objects were not deleted; the first, \(key): \(code) \(XMLText.first("Message", in: first) ?? "")")
+            }
+        }
+    }
+
     public func list(_ keyPrefix: String) throws -> [StoredObject] {
         var objects: [StoredObject] = []
         try pages(keyPrefix, delimiter: nil) { text in
@@ -167,7 +195,7 @@ public struct S3Storage: RepositoryStorage {
     }
 
     public func deletePrefix(_ keyPrefix: String) throws {
-        for object in try list(keyPrefix) { try delete(object.key) }
+        try delete(try list(keyPrefix).map(\.key))
     }
 
     public func incompleteWrites() throws -> [IncompleteWrite] {
