@@ -4,6 +4,9 @@
 # RGW on loopback), plain, with a symmetric key and write-only to an X25519 public key; restic
 # (always encrypted) does the same to disk and to the same RGW. Prints times and ratios:
 # encryption overhead (target <= 10 % of backup time), RGW against disk, Lifeboat against restic.
+# Then TLS: backup and restore to the same RGW over https against http, HTTPS_RUNS (3) of each
+# alternating, medians (target <= 1.15x); and a 1 GiB multipart upload over https, counting the
+# connections it opens (target <= uploads_in_flight + 1).
 # Usage: scripts/bench-storage.sh          (BENCH_MB=1024 by default, as scripts/bench.sh)
 set -euo pipefail
 source "$(dirname "$0")/bench-common.sh"
@@ -51,8 +54,33 @@ for target in disk rgw; do
 done
 rm -rf "$work/st-restore"
 
-python3 - "$results" "$bytes" <<'PY'
-import sys, json, os
+# TLS against plain, same gateway, same data: runs alternate so drift on a shared machine hits both.
+tls_results="$work/storage-tls-results"; : > "$tls_results"
+for i in $(seq 1 "${HTTPS_RUNS:-3}"); do
+  for scheme in http https; do
+    repo="s3://bench-tls-$run-$i-$scheme/repo"
+    if [[ $scheme == https ]]; then endpoint=$LIFEBOAT_RGW_HTTPS; else endpoint=$AWS_ENDPOINT_URL; fi
+    AWS_ENDPOINT_URL=$endpoint AWS_CA_BUNDLE=$LIFEBOAT_RGW_CA "$lifeboat" init --repo "$repo" -q
+    printf 'repository: %s\ns3: {endpoint: %s, ca_file: %s}\nsources:\n  data: {type: files, path: %s}\n' \
+      "$repo" "$endpoint" "$LIFEBOAT_RGW_CA" "$data" > "$work/st-tls-policy.yaml"
+    results=$tls_results measure "${scheme}_backup" "$lifeboat" backup --policy "$work/st-tls-policy.yaml" -q
+    rm -rf "$work/st-restore"
+    results=$tls_results measure "${scheme}_restore" "$lifeboat" restore latest --policy "$work/st-tls-policy.yaml" --to "$work/st-restore" -q
+    diff -rq "$data" "$work/st-restore" >/dev/null || { echo "bench-storage: $scheme restore differs from the data" >&2; exit 1; }
+  done
+done
+rm -rf "$work/st-restore"
+head -c $((1 << 30)) /dev/urandom > "$work/upload-1g.bin"
+upload=$(AWS_ENDPOINT_URL=$LIFEBOAT_RGW_HTTPS AWS_CA_BUNDLE=$LIFEBOAT_RGW_CA "$lifeboat" debug upload "$work/upload-1g.bin" --to "s3://bench-upload-$run/1g")
+rm -f "$work/upload-1g.bin"
+
+python3 - "$results" "$bytes" "$tls_results" "$upload" <<'PY'
+import sys, json, os, statistics
+tls_rows = {}
+for l in open(sys.argv[3]):
+    k, s, _ = l.split()
+    tls_rows.setdefault(k, []).append(float(s))
+upload = json.loads(sys.argv[4])
 rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
 data = int(sys.argv[2])
 print(f"repository backends and encryption: {data/2**20:.0f} MiB, one run each, {os.cpu_count()} cores, RGW on loopback")
@@ -72,5 +100,15 @@ ratios["rgw_vs_disk_plain_restore"] = r("lb_rgw_plain_restore", "lb_disk_plain_r
 print("ratios (< 1 is faster; encryption overhead target: *_backup_vs_plain <= 1.10):")
 for k, v in ratios.items():
     print(f"  {k:<34}{v:.2f}")
-json.dump({"data_bytes": data, "runs": rows, "ratios": ratios}, open(sys.argv[1] + ".json", "w"), indent=2)
+med = {k: statistics.median(v) for k, v in tls_rows.items()}
+print(f"TLS on the same gateway ({len(tls_rows['https_backup'])} runs each, alternating; medians):")
+for k in ("http_backup", "https_backup", "http_restore", "https_restore"):
+    print(f"  {k:<16}{med[k]:>8.2f} s   runs: {' '.join(f'{x:.2f}' for x in tls_rows[k])}")
+ratios["https_vs_http_backup"] = med["https_backup"] / max(med["http_backup"], 0.001)
+ratios["https_vs_http_restore"] = med["https_restore"] / max(med["http_restore"], 0.001)
+print(f"  https/http backup {ratios['https_vs_http_backup']:.2f}, restore {ratios['https_vs_http_restore']:.2f} (target <= 1.15)")
+print(f"1 GiB multipart upload over https: {upload['seconds']:.2f} s, {upload['connections']} connections "
+      f"(uploads_in_flight {upload['uploads_in_flight']}: target <= {upload['uploads_in_flight'] + 1})")
+json.dump({"data_bytes": data, "runs": rows, "ratios": ratios, "tls_runs": tls_rows, "upload_1g": upload},
+          open(sys.argv[1] + ".json", "w"), indent=2)
 PY

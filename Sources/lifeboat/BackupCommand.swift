@@ -81,6 +81,7 @@ struct BackupCommand: AsyncParsableCommand {
                 for c in result.manifest.components {
                     Console.note("  \(c.source): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)")
                 }
+                Console.note("  connections opened: \(ConnectionCounter.opened)")
             }
         }
     }

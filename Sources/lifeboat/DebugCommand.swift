@@ -6,7 +6,38 @@ import LifeboatCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Developer tools (benchmarks, format inspection).",
-        shouldDisplay: false, subcommands: [Chunk.self])
+        shouldDisplay: false, subcommands: [Chunk.self, Upload.self])
+
+    struct Upload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "upload",
+            abstract: "Stream a file into one S3 object the way packs and stored files are written (multipart, keep-alive); print the time and the connections opened.")
+
+        @Argument(help: "The file to upload.")
+        var file: String
+
+        @Option(name: .long, help: "Where: s3://BUCKET/KEY (endpoint, keys and CA from the AWS environment).")
+        var to: String
+
+        func run() async throws {
+            guard to.hasPrefix("s3://"), let slash = to.dropFirst(5).firstIndex(of: "/") else {
+                throw LifeboatError(.invalidInput, "--to must be s3://BUCKET/KEY")
+            }
+            let storage = try S3Storage(url: String(to[..<slash]), settings: StorageSettings(), environment: ProcessInfo.processInfo.environment)
+            try storage.ensureBucket()
+            let key = String(to[to.index(after: slash)...])
+            let started = Date()
+            let writer = try storage.writer(key)
+            let fd = open(file, O_RDONLY)
+            guard fd >= 0 else { throw LifeboatError.system("cannot open", path: file) }
+            defer { close(fd) }
+            try FileIO.forEachChunk(fd, path: file) { try writer.write($0) }
+            let digest = try writer.commit()
+            let seconds = Date().timeIntervalSince(started)
+            print(String(format: "{\"bytes\": %lld, \"seconds\": %.3f, \"connections\": %d, \"uploads_in_flight\": %d}",
+                         digest.bytes, seconds, storage.connectionsOpened, storage.uploadsInFlight))
+        }
+    }
 
     struct Chunk: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

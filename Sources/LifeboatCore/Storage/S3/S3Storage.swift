@@ -13,7 +13,7 @@ public struct S3Storage: RepositoryStorage {
     /// The key prefix, empty or ending in `/`.
     let prefix: String
     let partSize: Int
-    let uploadsInFlight: Int
+    public let uploadsInFlight: Int
     public let location: String
     public var isLocal: Bool { false }
 
