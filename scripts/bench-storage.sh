@@ -59,10 +59,10 @@ tls_results="$work/storage-tls-results"; : > "$tls_results"
 for i in $(seq 1 "${HTTPS_RUNS:-3}"); do
   for scheme in http https; do
     repo="s3://bench-tls-$run-$i-$scheme/repo"
-    if [[ $scheme == https ]]; then endpoint=$LIFEBOAT_RGW_HTTPS; else endpoint=$AWS_ENDPOINT_URL; fi
+    if [[ $scheme == https ]]; then endpoint=$LIFEBOAT_RGW_HTTPS; ca=", ca_file: $LIFEBOAT_RGW_CA"; else endpoint=$AWS_ENDPOINT_URL; ca=""; fi
     AWS_ENDPOINT_URL=$endpoint AWS_CA_BUNDLE=$LIFEBOAT_RGW_CA "$lifeboat" init --repo "$repo" -q
-    printf 'repository: %s\ns3: {endpoint: %s, ca_file: %s}\nsources:\n  data: {type: files, path: %s}\n' \
-      "$repo" "$endpoint" "$LIFEBOAT_RGW_CA" "$data" > "$work/st-tls-policy.yaml"
+    printf 'repository: %s\ns3: {endpoint: %s%s}\nsources:\n  data: {type: files, path: %s}\n' \
+      "$repo" "$endpoint" "$ca" "$data" > "$work/st-tls-policy.yaml"
     results=$tls_results measure "${scheme}_backup" "$lifeboat" backup --policy "$work/st-tls-policy.yaml" -q
     rm -rf "$work/st-restore"
     results=$tls_results measure "${scheme}_restore" "$lifeboat" restore latest --policy "$work/st-tls-policy.yaml" --to "$work/st-restore" -q

@@ -33,7 +33,9 @@ public struct S3Storage: RepositoryStorage {
         let custom = settings.endpoint ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
         let endpoint = custom ?? "https://s3.\(region).amazonaws.com"
         let credentials = try Self.credentials(settings: settings, environment: environment)
-        client = try S3Client(endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil),
+        // Path-style for custom endpoints (RGW, MinIO), and for bucket names with dots, whose
+        // virtual host (a.b.s3.amazonaws.com) no wildcard certificate covers.
+        client = try S3Client(endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil || bucket.contains(".")),
                               signer: SigV4(credentials: credentials, region: region, service: "s3"),
                               tls: endpoint.lowercased().hasPrefix("https://") ? Self.tls(settings: settings, environment: environment) : settings.tls)
         partSize = settings.partSize ?? 8 << 20
