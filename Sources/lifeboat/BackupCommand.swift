@@ -22,6 +22,12 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The host this snapshot is of, when several share a repository (default: this machine's host name).")
     var host: String?
 
+    @Option(name: .long, help: "Name the snapshot (e.g. pre-migration-20261202) instead of <schedule>-<time>; unique, exit 2 if taken. Retention never forgets a manual backup; `forget NAME` does.")
+    var name: String?
+
+    @Option(name: .long, help: "Tag the snapshot (repeatable): `snapshots --tag T`, retention's keep-tag.")
+    var tag: [String] = []
+
     @Flag(name: .long, help: "Format 2: read every file, even those the previous snapshot holds unchanged (same size, mtime, ctime, inode).")
     var forceRead = false
 
@@ -59,9 +65,11 @@ struct BackupCommand: AsyncParsableCommand {
         var runner = BackupRunner(repository: repository, progress: global.progress)
         runner.forceRead = forceRead
         if let host { runner.host = try HostName.validated(host) }
+        runner.name = try name.map { try SnapshotName.validated(name: $0) }
+        runner.tags = try tag.map { try SnapshotName.validated(tag: $0) }
         let result = try await runner
             .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
-                 command: "lifeboat backup --schedule \(scheduleName)")
+                 command: "lifeboat backup --schedule \(scheduleName)", started: Clock.now())
         if result.clearedTemporaries > 0, !global.quiet {
             Console.note("lifeboat: note: removed \(result.clearedTemporaries) temporar\(result.clearedTemporaries == 1 ? "y" : "ies") left by an interrupted run")
         }

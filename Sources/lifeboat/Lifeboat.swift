@@ -25,11 +25,13 @@ struct Lifeboat: AsyncParsableCommand {
                 try command.run()
             }
         } catch var error as LifeboatError {
+            OpenTemporaries.removeAll()  // a worker thread may still hold a writer
             // A failure that an interrupt caused ends as the interrupt.
             if let stop = Cancellation.process.tripped, stop.code == .interrupted || stop.code == .terminated { error = stop }
             Console.report(error)
             Foundation.exit(error.code.exitCode)
         } catch {
+            OpenTemporaries.removeAll()
             if let stop = Cancellation.process.tripped, stop.code == .interrupted || stop.code == .terminated {
                 Console.report(stop)
                 Foundation.exit(stop.code.exitCode)

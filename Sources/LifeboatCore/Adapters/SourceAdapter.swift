@@ -194,7 +194,7 @@ public protocol ComponentContentCheck: AnyObject {
 
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self, QdrantAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self, QdrantAdapter.self, CommandAdapter.self]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {

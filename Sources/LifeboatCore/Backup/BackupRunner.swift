@@ -11,6 +11,11 @@ public struct BackupRunner {
     public let progress: ProgressLine
     /// Format 2: read every file even when the previous snapshot holds it unchanged.
     public var forceRead = false
+    /// A name chosen by the operator (`backup --name pre-migration`) instead of
+    /// `<schedule>-<time>`: unique in the repository, or the backup is refused before it starts.
+    public var name: String?
+    /// `backup --tag`, recorded in the manifest.
+    public var tags: [String] = []
     /// The host the snapshot is of (`--host`; default this machine's name): recorded in the
     /// manifest, and the only host whose snapshots are parents.
     public var host = ProcessInfo.processInfo.hostName
@@ -48,7 +53,10 @@ public struct BackupRunner {
         let shift = started.timeIntervalSinceNow  // ≈ 0, unless a simulated clock (`run --now`) is in force
         let id = Hex.random(bytes: 8)
         let named = try repository.snapshotNames(skipping: [])
-        var name = Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values))
+        if let chosen = self.name, named.values.contains(chosen) {
+            throw SnapshotName.taken(chosen)
+        }
+        var name = self.name ?? Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values))
         var components: [Manifest.Component] = []
         var recoveryPoint = started
         do {
@@ -67,14 +75,16 @@ public struct BackupRunner {
             // Another writer (another host) may have committed the same name meanwhile.
             let since = try repository.snapshotNames(skipping: Set(named.keys))
             if since.values.contains(name) {
+                if let chosen = self.name { throw SnapshotName.taken(chosen) }
                 name = Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values).union(since.values))
             }
-            let manifest = Manifest(
+            var manifest = Manifest(
                 format: repository.config.format == 2 ? Manifest.entryListFormat : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
                 host: host, started: Timestamp.rfc3339(started, fractional: true),
                 finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
                 tools: BackupRunner.toolVersions, components: components, checksum: nil)
+            manifest.tags = tags.isEmpty ? nil : tags
             try repository.commit(manifest)
             CrashPoint.reach("after-manifest")
             progress.clear()

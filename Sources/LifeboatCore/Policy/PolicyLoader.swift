@@ -90,6 +90,17 @@ public enum PolicyLoader {
     private static func retention(_ node: PolicyNode) throws -> RetentionRules {
         var rules = RetentionRules()
         for (key, value) in try node.mapping(allowed: RetentionRules.keys) {
+            if key == "keep-tag" {
+                let items = (try? value.sequence()) ?? [value]
+                for item in items {
+                    do {
+                        rules.tags.append(try SnapshotName.validated(tag: try item.string()))
+                    } catch let error as LifeboatError where error.location == nil {
+                        throw item.error(error.message, fix: error.fix)
+                    }
+                }
+                continue
+            }
             if key == "keep-within" {
                 let text = try value.string()
                 do {

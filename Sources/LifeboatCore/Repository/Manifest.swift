@@ -20,6 +20,9 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Path of the policy the snapshot was taken under, if any.
     public var policy: String?
     public var host: String
+    /// Labels given with `backup --tag` (`snapshots --tag`, retention's `keep-tag`); absent
+    /// when none (and in every manifest written before tags existed).
+    public var tags: [String]?
     public var started: String
     public var finished: String
     /// The moment the data reflects (for a file tree: when capture began).
@@ -139,7 +142,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, id, name, schedule, policy, host, started, finished, tools, components, checksum, sealed
+        case format, id, name, schedule, policy, host, tags, started, finished, tools, components, checksum, sealed
         case recoveryPoint = "recovery_point"
     }
 

@@ -30,10 +30,11 @@ public struct SnapshotSummary: Codable, Sendable {
     public var recoveryPoint: String
     public var schedule: String
     public var host: String
+    public var tags: [String]
     public var components: [Component]
 
     enum CodingKeys: String, CodingKey {
-        case id, name, time, finished, schedule, host, components
+        case id, name, time, finished, schedule, host, tags, components
         case recoveryPoint = "recovery_point"
     }
 
@@ -45,6 +46,7 @@ public struct SnapshotSummary: Codable, Sendable {
         recoveryPoint = m.recoveryPoint
         schedule = m.schedule
         host = m.host
+        tags = m.tags ?? []
         components = m.components.map {
             Component(source: $0.source, type: $0.type, file: $0.file, compression: $0.compression, bytes: $0.bytes,
                       sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count,

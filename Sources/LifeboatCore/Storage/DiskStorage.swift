@@ -194,6 +194,7 @@ final class DiskObjectWriter: ObjectWriter {
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
         self.temp = temp
         self.target = target
+        OpenTemporaries.register(temp)
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
@@ -207,6 +208,7 @@ final class DiskObjectWriter: ObjectWriter {
         CrashPoint.reach("object-before-rename")
         let target = try target(stored.finish())
         try FileIO.rename(temp, target)
+        OpenTemporaries.unregister(temp)
         try FileIO.syncDirectory((target as NSString).deletingLastPathComponent)
         return stored.finish()
     }
@@ -216,6 +218,7 @@ final class DiskObjectWriter: ObjectWriter {
             close(fd)
             fd = -1
             unlink(temp)
+            OpenTemporaries.unregister(temp)
         }
     }
 

@@ -17,10 +17,13 @@ public final class RunningChild: @unchecked Sendable {
     private let errorDone = DispatchSemaphore(value: 0)
     private var errorTail: [UInt8] = []
     private var status: Int32?
+    private let ownGroup: Bool
 
     /// Starts `argv` (argv[0] an absolute path or a name looked up in PATH).
+    /// `ownGroup`: the child leads a new process group, so `killGroup` reaches what it starts
+    /// (a `sh -c` pipeline), not only itself.
     public init(_ argv: [String], stdin: Stream = .null, stdout: Stream = .pipe,
-                environment extra: [String: String] = [:]) throws {
+                environment extra: [String: String] = [:], ownGroup: Bool = false) throws {
         program = (argv[0] as NSString).lastPathComponent
         var pipes: [Int32] = []
         func makePipe() throws -> (read: Int32, write: Int32) {
@@ -70,6 +73,11 @@ public final class RunningChild: @unchecked Sendable {
         }
         var attributes = ChildProcess.cleanSignals()
         defer { posix_spawnattr_destroy(&attributes) }
+        if ownGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        }
+        self.ownGroup = ownGroup
         var child: pid_t = 0
         let rc = argv[0].contains("/") ? posix_spawn(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
                                        : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
@@ -159,5 +167,11 @@ public final class RunningChild: @unchecked Sendable {
     /// Kills the child (SIGTERM) when a caller abandons it.
     public func terminate() {
         if status == nil { kill(pid, SIGTERM) }
+    }
+
+    /// SIGKILL to the child's process group (`ownGroup`), else to the child.
+    public func killGroup() {
+        guard status == nil else { return }
+        kill(ownGroup ? -pid : pid, SIGKILL)
     }
 }

@@ -71,8 +71,11 @@ public struct ForgetPlan: Sendable {
                     var keep: [Entry] = [], remove: [Entry] = []
                     for d in retention.apply(times, now: now.map { Instant($0) }) {
                         let m = group[d.index]
-                        if d.kept {
-                            keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: retention.reasons(d.matches)))
+                        // keep-tag first, as restic lists it; the count rules still see the snapshot.
+                        let tagged = rules.tags.filter { (m.tags ?? []).contains($0) }.map { "has tag \($0)" }
+                        if !tagged.isEmpty || d.kept {
+                            let ruled = d.kept ? retention.reasons(d.matches) : []
+                            keep.append(Entry(id: m.id, name: m.name, time: m.started, reasons: tagged + ruled))
                         } else {
                             remove.append(Entry(id: m.id, name: m.name, time: m.started, reasons: nil))
                             removedBy[m.id, default: 0] += 1

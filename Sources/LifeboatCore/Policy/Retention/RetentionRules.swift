@@ -7,6 +7,8 @@ public struct RetentionRules: Sendable, Equatable {
     public var monthly = 0
     public var yearly = 0
     public var within: RetentionDuration?
+    /// `keep-tag`: every snapshot carrying one of these tags is kept (restic's `--keep-tag`).
+    public var tags: [String] = []
 
     public init(last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, yearly: Int = 0,
                 within: RetentionDuration? = nil) {
@@ -21,12 +23,12 @@ public struct RetentionRules: Sendable, Equatable {
 
     /// No rule at all: everything is kept ("policy is empty").
     public var isEmpty: Bool {
-        last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && (within?.isZero ?? true)
+        last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && (within?.isZero ?? true) && tags.isEmpty
     }
 
     /// The largest count a rule accepts (far beyond any real policy; bounds every loop on it).
     public static let maxCount = 1_000_000
 
     /// The policy keys, for validation and documentation.
-    public static let keys = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within"]
+    public static let keys = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within", "keep-tag"]
 }

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Restores a `command` component: the stored stream is fed to the restore program's stdin, the
+/// last 64 KiB held back until every byte and the stored file are proven, so a damaged snapshot
+/// kills the program before it sees the end of its input. Then `check` must exit 0. The
+/// programs come from the policy (`--policy`) or, without one, from the manifest. `--to DIR`
+/// instead writes the stream as the file `DIR/stdout`.
+struct CommandRestore {
+    let component: Manifest.Component
+    let request: RestoreRequest
+    let configured: CommandAdapter?
+    static let heldBack = 64 << 10
+
+    func run(reader: ComponentReader) throws -> RestoreOutcome {
+        let recorded = component.metadata
+        let timeout = configured?.timeout ?? TimeInterval(recorded["timeout"]?.intValue ?? 3600)
+        let environment = try CommandAdapter.environment(file: configured?.envFile ?? recorded["env_file"]?.stringValue)
+        func program(_ key: String, _ configuredWords: [String]?) -> CommandProgram? {
+            if let configured, let words = configuredWords {
+                return CommandAdapter.line(words, role: key, shell: configured.shell, environment: environment, timeout: timeout)
+            }
+            guard configured == nil, case .array(let items)? = recorded[key] else { return nil }
+            return CommandProgram(argv: items.compactMap(\.stringValue), environment: environment, timeout: timeout, role: key)
+        }
+        if let directory = request.directory {
+            return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
+        }
+        guard let restore = program("restore", configured?.restore) else {
+            throw LifeboatError(.invalidInput, "command source \"\(component.source)\" has no restore command",
+                                fix: "add restore: [PROGRAM, ARG…] to the source (and --policy), or write the stream out with --to DIR")
+        }
+        let bytes = try feed(reader: reader, restore)
+        var checks = ["\(restore.argv[0]) read \(ProgressLine.bytes(bytes)) and exited 0"]
+        if let check = program("check", configured?.check) {
+            try check.run()
+            checks.append("check `\(check.display)` exited 0")
+        }
+        return RestoreOutcome(target: restore.display, entries: component.entryCount, bytes: bytes, checks: checks)
+    }
+
+    private func feed(reader: ComponentReader, _ restore: CommandProgram) throws -> Int64 {
+        let total = component.entries.first { $0.path == CommandAdapter.entry }?.size ?? 0
+        let (child, watchdog) = try restore.start(stdin: .pipe)
+        var sent: Int64 = 0
+        var tail: [UInt8] = []
+        var open = true
+        do {
+            while let entry = try reader.next() {
+                guard entry.record.path == CommandAdapter.entry else { continue }
+                try reader.readData { bytes in
+                    try Cancellation.process.check()
+                    let free = max(0, Int(total - Int64(Self.heldBack) - sent))
+                    let now = min(free, bytes.count)
+                    if now > 0 && open { open = try child.write(UnsafeRawBufferPointer(rebasing: bytes[0..<now])) }
+                    sent += Int64(now)
+                    if now < bytes.count { tail += bytes[now...] }
+                    request.progress.update("restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(sent)) of \(ProgressLine.bytes(total))")
+                }
+            }
+            // Every byte and the stored file are proven: the program may see the end.
+            if open { open = try tail.withUnsafeBytes { try child.write($0) } }
+        } catch {
+            child.killGroup()
+            _ = try? child.wait()
+            watchdog.cancel()
+            request.progress.clear()
+            throw error
+        }
+        request.progress.clear()
+        child.closeInput()
+        let code = try child.wait()
+        watchdog.cancel()
+        try restore.check(code, child: child, watchdog: watchdog)
+        guard open else {
+            throw LifeboatError(.operationFailed, "the restore command stopped reading its input before the end (\(restore.display)) and exited 0",
+                                fix: "it must read the whole stream from stdin")
+        }
+        return sent + Int64(tail.count)
+    }
+}
