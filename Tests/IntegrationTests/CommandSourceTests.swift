@@ -114,4 +114,43 @@ import LifeboatCore
         #expect(try String(contentsOfFile: marks, encoding: .utf8) == "pre\npost\n")
         #expect(try snapshots(box) == 1)
     }
+
+    @Test func aDrillRestoresACommandSourceIntoTheScratchTargetWithThePlansPrograms() throws {
+        let box = try Sandbox("command-drill")
+        let data = box.root + "/store.bin"
+        try Data(Sandbox.randomBytes(2 << 20)).write(to: URL(fileURLWithPath: data))
+        let production = box.root + "/production-restore-must-not-run"
+        try policy(box, """
+            type: command, capture: ["cat", "\(data)"], restore: ["sh", "-c", "cat > \(production)"]
+            """)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        let scratch = box.root + "/scratch/dump"
+        func plan(_ name: String, compareWith: String) throws -> String {
+            let path = box.root + "/\(name).yaml"
+            try """
+                drill: \(name)
+                policy: \(box.policy)
+                sources:
+                  dump:
+                    target:
+                      directory: \(scratch)
+                      restore: ["sh", "-c", "cat > {directory}/restored.bin"]
+                      check: ["cmp", "{directory}/restored.bin", "\(compareWith)"]
+                objectives:
+                  dump: {rto: 10m, rpo: 1h}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let ok = try CLI.run(["drill", "--plan", try plan("nightly", compareWith: data), "--report-dir", box.root + "/reports"])
+        #expect(ok.status == 0, "\(ok.output)")
+        let jsonPath = try #require(ok.stdout.split(separator: "\n").last.map(String.init))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: jsonPath))) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.contains { ($0["detail"] as? String)?.contains("check `cmp") == true }, "\(checks)")
+        #expect(!FileManager.default.fileExists(atPath: production))  // the policy's restore never runs in a drill
+        #expect(!FileManager.default.fileExists(atPath: scratch))     // the scratch target is removed
+        try Data("other".utf8).write(to: URL(fileURLWithPath: box.root + "/other.bin"))
+        let failed = try CLI.run(["drill", "--plan", try plan("wrong", compareWith: box.root + "/other.bin"), "--report-dir", box.root + "/reports"])
+        #expect(failed.status == 1, "\(failed.output)")
+    }
 }

@@ -44,6 +44,11 @@ public struct DrillPlan: Sendable {
         /// `{directory}` and `{port}` are replaced.
         public var start: String?
         public var stop: String?
+        /// A `command` source's restore and check programs for the scratch target (argv lists;
+        /// `{directory}` and `{port}` are replaced), instead of the policy's, which point at
+        /// production.
+        public var restore: [String]?
+        public var check: [String]?
     }
 
     public struct Source: Sendable {
@@ -63,7 +68,7 @@ public struct DrillPlan: Sendable {
 
     static let topKeys = ["drill", "policy", "kind", "at", "sources", "objectives", "heartbeat"]
     static let sourceKeys = ["target", "checks", "primary"]
-    static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop"]
+    static let targetKeys = ["directory", "port", "database", "host", "url", "start", "stop", "restore", "check"]
 
     public static func load(path: String) throws -> DrillPlan {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -163,6 +168,8 @@ public struct DrillPlan: Sendable {
             case "url": target.url = try value.string()
             case "start": target.start = try value.string()
             case "stop": target.stop = try value.string()
+            case "restore": target.restore = try value.sequence().map { try $0.string() }
+            case "check": target.check = try value.sequence().map { try $0.string() }
             default: break
             }
         }

@@ -79,7 +79,7 @@ public struct DrillRunner {
                 }
                 result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
                 result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
-                for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") {
+                for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") || line.hasPrefix("check `") {
                     report.checks.append(.init(source: source.name, name: "restore: \(line.split(separator: ":").first ?? "")", passed: true, detail: line))
                 }
                 let checksStart = Date()

@@ -28,6 +28,10 @@ final class ScratchTarget {
         if needsDirectory && directory == nil {
             throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (\(type)) needs target.directory")
         }
+        if configured is CommandAdapter && source.target.restore == nil && directory == nil {
+            throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (command) needs target.restore (a program fed the stream, e.g. into a scratch server) or target.directory",
+                                fix: "add e.g. target: {restore: [\"sh\", \"-c\", \"cat > {directory}/dump.rdb\"], check: [\"test\", \"-s\", \"{directory}/dump.rdb\"], directory: /srv/drill/x}")
+        }
         if type == RedisAdapter.type && source.target.port == nil {
             throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (redis) needs target.port for its scratch server")
         }
@@ -48,6 +52,15 @@ final class ScratchTarget {
             let kind: RecoveryTarget.Kind = try at.map { try RecoveryTarget.parseTime($0) } ?? .latest
             return RestoreRequest(port: source.target.port, dataDirectory: directory,
                                   recovery: RecoveryTarget(kind: kind, start: true, repository: repository.location, keyFiles: repository.keyFiles))
+        case let command as CommandAdapter:
+            // Never the policy's restore and check: they point at the production store.
+            guard let restore = source.target.restore else { return RestoreRequest(directory: directory) }
+            if let directory { try FileIO.makeDirectory(directory, mode: 0o700) }
+            var scratch = command
+            scratch.shell = false  // the plan's programs are argv lists
+            scratch.restore = restore.map(expand)
+            scratch.check = source.target.check?.map(expand)
+            return RestoreRequest(configuredSource: scratch)
         case let chroma as ChromaAdapter where chroma.mode == .directory:
             guard let port = source.target.port, let start = source.target.start, let stop = source.target.stop else {
                 throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")
@@ -154,7 +167,7 @@ final class ScratchTarget {
                     ? getpwuid(st.st_uid).map { ["runuser", "-u", String(cString: $0.pointee.pw_name), "--"] } ?? [] : []
                 _ = try? ChildProcess.run(asOwner + [bin, "-D", directory, "-m", "immediate", "-w", "stop"], in: "/")
             }
-        case is ChromaAdapter:
+        case is ChromaAdapter, is CommandAdapter:
             if let stop = source.target.stop { _ = try? ChildProcess.run(["/bin/sh", "-c", expand(stop)], in: "/") }
         default: break
         }

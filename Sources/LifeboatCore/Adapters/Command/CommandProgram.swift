@@ -50,7 +50,7 @@ struct CommandProgram: Sendable, Equatable {
 /// (SIGINT, SIGTERM, a lost lock); `fired` tells the deadline from a normal end.
 final class Watchdog: @unchecked Sendable {
     private let lock = NSLock()
-    private var done = false
+    private var finished = false
     private var firedFlag = false
     var fired: Bool { lock.withLock { firedFlag } }
 
@@ -59,23 +59,21 @@ final class Watchdog: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: 0.05)
-                let stop: Bool = lock.withLock {
-                    if done { return true }
-                    if Date() >= deadline || Cancellation.process.tripped != nil {
-                        firedFlag = Cancellation.process.tripped == nil
-                        done = true
-                        return false
-                    }
-                    return false
+                let expired = Date() >= deadline
+                let cancelled = Cancellation.process.tripped != nil
+                let kill: Bool = lock.withLock {
+                    if finished { return false }
+                    guard expired || cancelled else { return false }
+                    firedFlag = expired && !cancelled
+                    finished = true
+                    return true
                 }
-                if stop { return }
-                if lock.withLock({ done }) {
-                    child.killGroup()
-                    return
-                }
+                if kill { child.killGroup() }
+                if lock.withLock({ finished }) { return }
             }
         }
     }
 
-    func cancel() { lock.withLock { done = true } }
+    /// The child ended on its own: nothing to kill.
+    func cancel() { lock.withLock { finished = true } }
 }
