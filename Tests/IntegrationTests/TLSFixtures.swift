@@ -11,8 +11,8 @@ struct TestCA {
 
     /// Issues a certificate for `san` (`DNS:localhost,IP:127.0.0.1`); returns (cert, key).
     @discardableResult
-    func issue(_ name: String, san: String, client: Bool = false) throws -> (cert: String, key: String) {
-        let argv = ["/bin/bash", PostgresServer.scripts + "/test-ca.sh", directory, name, san] + (client ? ["client"] : [])
+    func issue(_ name: String, san: String, client: Bool = false, expired: Bool = false) throws -> (cert: String, key: String) {
+        let argv = ["/bin/bash", PostgresServer.scripts + "/test-ca.sh", directory, name, san] + (client ? ["client"] : expired ? ["expired"] : [])
         guard try ChildProcess.run(argv, in: "/") == 0 else { throw LifeboatError(.operationFailed, "test-ca.sh failed for \(name)") }
         return (directory + "/\(name).pem", directory + "/\(name).key")
     }

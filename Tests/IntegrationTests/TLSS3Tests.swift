@@ -84,6 +84,14 @@ import LifeboatCore
         #expect(refused.status == 1, "\(refused.output)")
         #expect(refused.stderr.contains("not for localhost"), "\(refused.stderr)")
         #expect(refused.stderr.contains("subjectAltName"))
+        // A certificate past its end date: said so, with the fix.
+        let (old, oldKey) = try ca.issue("expired", san: "DNS:localhost", expired: true)
+        let expiredProxy = try TLSProxy(upstream: "127.0.0.1:\(rgw.port)", cert: old, key: oldKey)
+        let expired = try CLI.run(["init", "--repo", location],
+                                  environment: rgw.environment.merging(["AWS_ENDPOINT_URL": expiredProxy.url, "AWS_CA_BUNDLE": ca.caFile]) { $1 })
+        #expect(expired.status == 1, "\(expired.output)")
+        #expect(expired.stderr.contains("has expired") && expired.stderr.contains("renew"), "\(expired.stderr)")
+        expiredProxy.stop()
         // insecure_skip_verify is explicit and loud: it works, and says so on every run.
         try box.populateConfigTree()
         try """
