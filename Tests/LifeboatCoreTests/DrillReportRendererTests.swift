@@ -45,12 +45,10 @@ import Testing
         let counted = try #require(parse(near))
         #expect(counted.elements["rect"] == 5 + 4)  // five phase bars, four legend swatches
         #expect(near.contains("<line") && near.contains("RTO objective 6.0 s"))
-        try near.write(toFile: NSTemporaryDirectory() + "lifeboat-timeline-near.svg", atomically: true, encoding: .utf8)
 
         let far = DrillReportRenderer.svg(report(rtoObjective: 300))
         #expect(parse(far) != nil)
         #expect(far.contains("RTO objective 5.0 min →"))
-        try far.write(toFile: NSTemporaryDirectory() + "lifeboat-timeline-far.svg", atomically: true, encoding: .utf8)
     }
 
     @Test func htmlAndMarkdownCarryTheFiguresAndEscapeNames() throws {
