@@ -35,7 +35,7 @@ enum AESGCM {
 
     static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + tagSize)
-        try plaintext.withUnsafeBytes { input in try out.withUnsafeMutableBytes { try seal(input, key: key, nonce: nonce, aad: aad, into: $0) } }
+        _ = try plaintext.withUnsafeBytes { input in try out.withUnsafeMutableBytes { try seal(input, key: key, nonce: nonce, aad: aad, into: $0) } }
         return out
     }
 
@@ -70,7 +70,7 @@ enum AESGCM {
 
     static func open(_ sealed: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: max(0, sealed.count - tagSize))
-        try sealed.withUnsafeBytes { input in try out.withUnsafeMutableBytes { try open(input, key: key, nonce: nonce, aad: aad, into: $0) } }
+        _ = try sealed.withUnsafeBytes { input in try out.withUnsafeMutableBytes { try open(input, key: key, nonce: nonce, aad: aad, into: $0) } }
         return out
     }
 

@@ -26,7 +26,7 @@ final class HeartbeatWriter: @unchecked Sendable {
         var rd: [(String, RESPClient)] = []
         for (name, adapter) in redis { rd.append((name, try adapter.connect(timeout: 2))) }
         // The connections belong to the writer thread from here on.
-        nonisolated(unsafe) let pgConnections = pg
+        let pgConnections = pg
         nonisolated(unsafe) let redisClients = rd
         Thread.detachNewThread { [self] in
             let pg = pgConnections, rd = redisClients

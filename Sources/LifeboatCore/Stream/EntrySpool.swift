@@ -61,7 +61,7 @@ final class EntrySpool {
     }
 
     private func keep(_ record: EntryRecord) throws {
-        guard let path else { return kept.append(record) }
+        guard path != nil else { return kept.append(record) }
         pending += try encoder.encode(record)
         pending.append(0x0a)
         if pending.count >= 1 << 20 { try flushPending() }

@@ -75,6 +75,6 @@ final class TLSContext: @unchecked Sendable {
         if let reason = ERR_reason_error_string(code) { return String(cString: reason) }
         var text = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &text, text.count)
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
