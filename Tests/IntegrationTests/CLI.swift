@@ -43,8 +43,8 @@ enum CLI {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = NSTemporaryDirectory() + "lifeboat-out-\(UUID().uuidString)"
         let err = out + ".err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
         try process.run()

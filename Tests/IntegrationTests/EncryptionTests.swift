@@ -31,7 +31,7 @@ import LifeboatCore
     @Test func symmetricKeyFile() throws {
         let box = try sandbox("enc-sym")
         let key = box.root + "/repo.key"
-        FileManager.default.createFile(atPath: key, contents: Data(Sandbox.randomBytes(32)), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: key, contents: Data(Sandbox.randomBytes(32)), attributes: [.posixPermissions: 0o644])
         let loose = try CLI.run(["init", "--repo", box.repo, "--encrypt", "--key-file", key])
         #expect(loose.status == 2 && loose.stderr.contains("chmod 600"), "\(loose.output)")
         chmod(key, 0o600)
@@ -46,7 +46,7 @@ import LifeboatCore
         #expect(stored.range(of: Data("payroll-2026.csv".utf8)) == nil, "no file names either")
         // The wrong key is named as such, before any output.
         let other = box.root + "/other.key"
-        FileManager.default.createFile(atPath: other, contents: Data(Sandbox.randomBytes(32)), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: other, contents: Data(Sandbox.randomBytes(32)), attributes: [.posixPermissions: 0o600])
         let wrong = try CLI.run(["restore", "--repo", box.repo, "latest", "--to", box.root + "/wrong", "--key-file", other])
         #expect(wrong.status == 2 && wrong.stderr.contains("not this repository's key"), "\(wrong.output)")
         #expect(!FileManager.default.fileExists(atPath: box.root + "/wrong"))

@@ -10,7 +10,7 @@ import Testing
     func symmetricKeys() throws -> RepositoryKeys {
         let key = AESGCM.randomBytes(32)
         let path = NSTemporaryDirectory() + "lifeboat-key-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(key), attributes: [.posixPermissions: 0o600])
         defer { unlink(path) }
         let config = EncryptionConfig(mode: .symmetric, keyCheck: RepositoryKeys.keyCheck(key, repositoryId: Self.repositoryId))
         return try RepositoryKeys(config: config, repositoryId: Self.repositoryId, keyFile: path, privateKeyFile: nil)
@@ -69,7 +69,7 @@ import Testing
 
     @Test func keyFilesReadableByOthersAreRefused() throws {
         let path = NSTemporaryDirectory() + "lifeboat-key-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data(AESGCM.randomBytes(32)), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(AESGCM.randomBytes(32)), attributes: [.posixPermissions: 0o644])
         defer { unlink(path) }
         #expect { _ = try RepositoryKeys.readSymmetricKey(path) } throws: { error in
             (error as? LifeboatError)?.code == .invalidInput && (error as? LifeboatError)?.fix?.contains("chmod 600") == true
