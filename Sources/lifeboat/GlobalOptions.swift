@@ -31,7 +31,8 @@ struct GlobalOptions: ParsableArguments {
         if let env = ProcessInfo.processInfo.environment["LIFEBOAT_REPO"], !env.isEmpty { return env }
         if let path = policy?.repository { return path }
         throw LifeboatError(.invalidInput, "no repository given",
-                            fix: "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
+                            fix: policy == nil ? "pass --repo PATH (or s3://BUCKET/PREFIX), or set LIFEBOAT_REPO"
+                                               : "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
     }
 
     /// The S3 settings of the policy (`s3:`), if any; the environment fills in the rest.

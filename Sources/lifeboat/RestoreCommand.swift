@@ -107,6 +107,11 @@ struct RestoreCommand: AsyncParsableCommand {
             try plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
         }
         if dryRun {
+            // The same refusal the restore would give, now: a dry run never says yes to it.
+            let directoryTarget = ["files", "command", "qdrant"].contains(plan.type) && toURL == nil && recoverFrom == nil
+            if directoryTarget, let directory = toPath ?? to {
+                plan.movesAside = try RestorePlan.occupiedDirectory(FileIO.absolute(directory), force: force) ? true : nil
+            }
             if global.json {
                 try Console.json(plan)
             } else {
@@ -117,6 +122,9 @@ struct RestoreCommand: AsyncParsableCommand {
                     print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
                 }
                 print("  into \(plan.target ?? "(no target given)")")
+                if plan.movesAside == true, let target = plan.target {
+                    print("  its current content is moved aside to \(target).lifeboat-previous-<time> (--force; kept, not deleted)")
+                }
             }
             return
         }

@@ -66,7 +66,8 @@ public struct Repository: Sendable {
         }
         if let s3 = storage as? S3Storage { try s3.ensureBucket() }
         if try storage.get("config.json") != nil {
-            throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)")
+            throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)",
+                                fix: "use it as it is (`lifeboat snapshots --repo \(storage.location)`), or give init a new directory or prefix")
         }
         if let disk = storage as? DiskStorage {
             var isDirectory: ObjCBool = false

@@ -29,7 +29,9 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
             if !blocking.isEmpty { throw Self.damage(blocking, meaning: "the newest snapshot", fallback: newest) }
             guard let newest else {
                 let scope = source.map { " with source \"\($0)\"" } ?? ""
-                throw LifeboatError(.invalidInput, "the repository has no snapshot\(scope)")
+                let known = Array(Set(snapshots.flatMap { $0.components.map(\.source) })).sorted()
+                throw LifeboatError(.invalidInput, "the repository has no snapshot\(scope)",
+                                    fix: source != nil && !known.isEmpty ? "sources in this repository: \(known.joined(separator: ", "))" : nil)
             }
             return newest
         }
@@ -38,7 +40,13 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
         let byName = candidates.filter { $0.name == text }
         if byName.count == 1 { return byName[0] }
         if byName.count > 1 { throw ambiguous(byName) }
-        guard text.count >= 4, text.allSatisfy(\.isHexDigit) else { throw missing(candidates, source: source) }
+        guard text.count >= 4, text.allSatisfy(\.isHexDigit) else {
+            if !text.isEmpty, text.allSatisfy(\.isHexDigit), candidates.contains(where: { $0.id.hasPrefix(text.lowercased()) }) {
+                throw LifeboatError(.invalidInput, "\"\(text)\" is too short for an id prefix: ids are matched from 4 hex digits",
+                                    fix: "give at least 4 digits of the id (`lifeboat snapshots` shows 8), or the snapshot's name")
+            }
+            throw missing(candidates, source: source)
+        }
         let prefix = text.lowercased()
         let damagedById = catalog.damaged.filter { $0.id.hasPrefix(prefix) }
         if !damagedById.isEmpty { throw Self.damage(damagedById, meaning: "\"\(text)\"", fallback: nil) }

@@ -16,6 +16,8 @@ public struct RestorePlan: Codable, Sendable {
     public var recoveryTarget: String?
     /// PostgreSQL physical: the archived WAL the recovery may read.
     public var wal: WALRange?
+    /// A directory target that holds something: `--force` moves it aside (kept, not deleted).
+    public var movesAside: Bool?
 
     /// A stretch of the WAL archive.
     public struct WALRange: Codable, Sendable {
@@ -35,6 +37,13 @@ public struct RestorePlan: Codable, Sendable {
         case contentBytes = "content_bytes"
         case recoveryPoint = "recovery_point"
         case recoveryTarget = "recovery_target"
+        case movesAside = "moves_aside"
+    }
+
+    /// Whether a directory target holds something the restore would move aside (`force`), or
+    /// the refusal the restore itself would give (a file; a non-empty directory without force).
+    public static func occupiedDirectory(_ path: String, force: Bool) throws -> Bool {
+        try FileTreeRestore.preflight(target: path, force: force)
     }
 
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.

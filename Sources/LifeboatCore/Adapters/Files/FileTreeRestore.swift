@@ -39,9 +39,15 @@ struct FileTreeRestore {
         }
     }
 
-    private enum TargetState { case absent, empty, occupied }
+    enum TargetState { case absent, empty, occupied }
 
-    private func inspectTarget() throws -> TargetState {
+    /// What a restore into `target` finds there, refusing (as the restore itself would) a file,
+    /// or a non-empty directory without `force`: `restore --dry-run` asks before it says yes.
+    static func preflight(target: String, force: Bool) throws -> Bool {
+        try FileTreeRestore(target: target, force: force, progress: ProgressLine(enabled: false)).inspectTarget() == .occupied
+    }
+
+    func inspectTarget() throws -> TargetState {
         var st = stat()
         guard lstat(target, &st) == 0 else { return .absent }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
