@@ -63,6 +63,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("target-name"), help: "PostgreSQL physical: recover to a restore point made with pg_create_restore_point().")
     var targetName: String?
 
+    @Flag(name: .customLong("no-globals"), help: "PostgreSQL logical: do not create the roles the target lacks from the snapshot's globals.")
+    var noGlobals = false
+
     @Flag(name: .long, help: "PostgreSQL physical: start the server, wait for recovery to end and report the point reached (run as the cluster's owner).")
     var start = false
 
@@ -137,6 +140,7 @@ struct RestoreCommand: AsyncParsableCommand {
                                      dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
                                      force: force, progress: global.progress)
         request.location = recoverFrom
+        request.applyGlobals = !noGlobals
         let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
         if global.json {
             struct Result: Encodable {

@@ -189,4 +189,66 @@ import LifeboatCore
         #expect(result.stderr.contains("PostgreSQL 16's pg_dump") && result.stderr.contains("runs PostgreSQL 15"), "\(result.stderr)")
         #expect((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any])?.isEmpty == true)
     }
+
+    /// The disaster case: the old server is gone. A database whose schemas, tables and default
+    /// privileges belong to and are granted to roles restores into a *fresh* cluster (initdb)
+    /// with every owner and grant equal; a role that exists there is not altered.
+    @Test func aRestoreIntoAFreshClusterCreatesTheMissingRolesAndKeepsEveryGrant() throws {
+        let box = try Sandbox("pg-fresh")
+        let source = try PostgresServer(in: box.root + "/pg")
+        let setup = try source.connect()
+        try setup.query("""
+            CREATE ROLE app_owner NOLOGIN; CREATE ROLE app_reader LOGIN PASSWORD 'reader-pw'; CREATE ROLE "Audit Team" NOLOGIN;
+            GRANT app_reader TO "Audit Team"; COMMENT ON ROLE app_reader IS 'read-only API'
+            """)
+        try setup.query("CREATE DATABASE app OWNER app_owner")
+        try source.connect("app").query("""
+            CREATE SCHEMA sales AUTHORIZATION app_owner; CREATE SCHEMA audit AUTHORIZATION app_owner;
+            SET ROLE app_owner;
+            CREATE TABLE sales.orders (id int PRIMARY KEY, total numeric); INSERT INTO sales.orders SELECT g, g * 1.5 FROM generate_series(1, 100) g;
+            CREATE TABLE audit.log (id int, what text);
+            GRANT USAGE ON SCHEMA sales TO app_reader; GRANT SELECT ON sales.orders TO app_reader;
+            GRANT USAGE ON SCHEMA audit TO "Audit Team"; GRANT SELECT, INSERT ON audit.log TO "Audit Team";
+            ALTER DEFAULT PRIVILEGES IN SCHEMA sales GRANT SELECT ON TABLES TO app_reader;
+            RESET ROLE
+            """)
+        let facts = { (c: PostgresConnection) throws -> [String] in
+            let roles = try c.query("SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ('app_owner', 'app_reader', 'Audit Team') ORDER BY 1")
+            let grants = try c.query("SELECT grantee || ':' || table_schema || '.' || table_name || ':' || privilege_type FROM information_schema.role_table_grants WHERE table_schema IN ('sales', 'audit') ORDER BY 1")
+            let owners = try c.query("SELECT n.nspname || '.' || c.relname || ':' || pg_get_userbyid(c.relowner) || ':' || coalesce(c.relacl::text, '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('sales', 'audit') AND c.relkind = 'r' ORDER BY 1")
+            let schemas = try c.query("SELECT nspname || ':' || pg_get_userbyid(nspowner) || ':' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname IN ('sales', 'audit') ORDER BY 1")
+            let defaults = try c.query("SELECT pg_get_userbyid(defaclrole) || ':' || defaclobjtype::text || ':' || defaclacl::text FROM pg_default_acl ORDER BY 1")
+            let members = try c.query("SELECT r.rolname || ' in ' || g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = 'Audit Team'")
+            return (roles + grants + owners + schemas + defaults + members).map { $0[0] ?? "NULL" }
+        }
+        let before = try facts(try source.connect("app"))
+        #expect(before.contains("app_reader:sales.orders:SELECT") && before.contains("Audit Team in app_reader"))
+        try """
+            repository: \(box.repo)
+            sources:
+              db: {type: postgres, host: 127.0.0.1, port: \(source.port), database: app, user: postgres}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let backup = try CLI.run(["backup", "--policy", box.policy])
+        #expect(backup.status == 0, "\(backup.output)")
+
+        // A fresh cluster: only postgres exists. --no-globals shows the failure this fixes.
+        let fresh = try PostgresServer(in: box.root + "/fresh")
+        let without = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(fresh.port), "--no-globals"])
+        #expect(without.status == 1 && without.stderr.contains("does not exist"), "\(without.output)")
+        #expect(try fresh.connect().value("SELECT count(*) FROM pg_database WHERE datname = 'app'") == "0")
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(fresh.port), "--json"])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(restore.stdout.contains("created 3 roles"), "\(restore.stdout)")
+        #expect(try facts(try fresh.connect("app")) == before)
+        #expect(try fresh.connect().value("SELECT description FROM pg_shdescription d JOIN pg_roles r ON r.oid = d.objoid WHERE r.rolname = 'app_reader'") == "read-only API")
+
+        // A third cluster where app_reader exists already, without LOGIN: it stays as it is.
+        let other = try PostgresServer(in: box.root + "/other")
+        try other.connect().query("CREATE ROLE app_reader NOLOGIN")
+        let kept = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(other.port)])
+        #expect(kept.status == 0, "\(kept.output)")
+        #expect(try other.connect().value("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'app_reader'") == "false")
+        #expect(try other.connect("app").value("SELECT count(*) FROM sales.orders") == "100")
+    }
 }

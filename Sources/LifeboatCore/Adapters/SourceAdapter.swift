@@ -97,6 +97,9 @@ public struct RestoreRequest: Sendable {
     public var configuredSource: (any SourceAdapter)?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force: Bool
+    /// PostgreSQL logical: create the roles the target lacks from the snapshot's globals
+    /// (`--no-globals` turns it off).
+    public var applyGlobals = true
     public var progress: ProgressLine
     public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
                 host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, url: String? = nil,

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Logical capture: `pg_dump -Fc -Z0` (our pipeline compresses) streamed as parts
-/// `pg_dump/part-NNNNNN`, then `pg_dumpall --globals-only` as `globals/part-NNNNNN`. The dump's
+/// Logical capture: `pg_dumpall --globals-only` (roles, tablespaces) as `globals/part-NNNNNN`,
+/// then `pg_dump -Fc -Z0` (our pipeline compresses) streamed as parts `pg_dump/part-NNNNNN`:
+/// globals first, so a restore into a fresh cluster creates the roles before pg_restore. The dump's
 /// snapshot is taken when pg_dump starts, which is the recovery point. The manifest records the
 /// server version, the database size and the planner's row estimate of every table.
 struct LogicalDump {
@@ -24,6 +25,17 @@ struct LogicalDump {
         let env = try endpoint.childEnvironment()
         let mtime = timespec(tv_sec: Int(context.started.timeIntervalSince1970), tv_nsec: 0)
 
+        var warnings: [String] = []
+        let globals = try RunningChild([pgDumpall, "--globals-only"] + endpoint.connectionArguments
+                                           + ["--database", adapter.database], environment: env)
+        let globalsStored = try SegmentedStream.store(from: globals.output, source: "pg_dumpall", prefix: Self.globalsPrefix,
+                                                      into: writer, mtime: mtime)
+        if try globals.wait() != 0 {
+            warnings.append("pg_dumpall --globals-only failed, roles and tablespaces are not in this snapshot: \(globals.errorText)")
+        } else {
+            metadata["globals_bytes"] = .int(globalsStored.bytes)
+        }
+
         let dumpStarted = Date()
         let dump = try RunningChild([pgDump, "--format=custom", "--compress=0"] + endpoint.connectionArguments
                                         + ["--dbname", adapter.database], environment: env)
@@ -39,16 +51,6 @@ struct LogicalDump {
         metadata["dump_bytes"] = .int(stored.bytes)
         metadata["dump_parts"] = .int(Int64(stored.parts))
 
-        var warnings: [String] = []
-        let globals = try RunningChild([pgDumpall, "--globals-only"] + endpoint.connectionArguments
-                                           + ["--database", adapter.database], environment: env)
-        let globalsStored = try SegmentedStream.store(from: globals.output, source: "pg_dumpall", prefix: Self.globalsPrefix,
-                                                      into: writer, mtime: mtime)
-        if try globals.wait() != 0 {
-            warnings.append("pg_dumpall --globals-only failed, roles and tablespaces are not in this snapshot: \(globals.errorText)")
-        } else {
-            metadata["globals_bytes"] = .int(globalsStored.bytes)
-        }
         return CaptureOutcome(metadata: metadata, warnings: warnings, recoveryPoint: dumpStarted)
     }
 }

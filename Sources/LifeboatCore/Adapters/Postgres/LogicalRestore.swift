@@ -8,6 +8,12 @@ import Foundation
 /// cannot commit anything the manifest does not vouch for. A database this restore created is
 /// dropped again when the restore fails.
 ///
+/// Roles: the snapshot's globals (`pg_dumpall --globals-only`, stored before the dump since this
+/// build) are read first, and the roles the target cluster lacks are created before pg_restore
+/// sees a byte (`GlobalsScript`: never altering or dropping an existing role; dropped again if
+/// the restore fails). `request.applyGlobals = false` (`--no-globals`) turns this off. Snapshots
+/// of older builds store the globals after the dump: their roles are not created here.
+///
 /// Without a database but with `--to DIR`, writes the dump (`DATABASE.dump`, for pg_restore)
 /// and `globals.sql` into DIR instead.
 struct LogicalRestore {
@@ -44,16 +50,19 @@ struct LogicalRestore {
                                     fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
             }
         }
+        var roles: [String] = []
         do {
             let bytes = try feed(reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
-                                 clean: !created && request.force)
-            let checks = try check(try endpoint.connect(database: database))
+                                 clean: !created && request.force, admin: admin, roles: &roles)
+            var checks = try check(try endpoint.connect(database: database))
+            if !roles.isEmpty { checks.append("created \(roles.count) role\(roles.count == 1 ? "" : "s") the target lacked, from the snapshot's globals: \(roles.joined(separator: ", "))") }
             return RestoreOutcome(target: "\(endpoint.host):\(endpoint.port)/\(database)", entries: component.entryCount,
                                   bytes: bytes, checks: checks)
         } catch {
             if created {
                 _ = try? admin.query("DROP DATABASE IF EXISTS \(quoted)")
             }
+            try? GlobalsScript.drop(roles, on: admin)
             throw error
         }
     }
@@ -66,7 +75,7 @@ struct LogicalRestore {
 
     /// Streams the dump parts into pg_restore; returns the dump's size.
     private func feed(reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, database: String,
-                      clean: Bool) throws -> Int64 {
+                      clean: Bool, admin: PostgresConnection, roles: inout [String]) throws -> Int64 {
         var arguments = [pgRestore, "--exit-on-error", "--single-transaction"] + endpoint.connectionArguments + ["--dbname", database]
         if clean { arguments += ["--clean", "--if-exists"] }
         let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
@@ -74,9 +83,23 @@ struct LogicalRestore {
         var sent: Int64 = 0
         var tail: [UInt8] = []
         var open = true
+        var globals: [UInt8] = []
+        var dumpStarted = false
         do {
             while let entry = try reader.next() {
+                if !dumpStarted && SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.globalsPrefix) {
+                    try reader.readData { globals += $0 }
+                    continue
+                }
                 guard SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.dumpPrefix) else { continue }
+                if !dumpStarted {
+                    dumpStarted = true
+                    // Every globals part is proven (its SHA-256 checked as it was read): the
+                    // roles the dump's owners and grants name exist before pg_restore runs.
+                    if request.applyGlobals && !globals.isEmpty {
+                        roles = try GlobalsScript(String(decoding: globals, as: UTF8.self)).createMissing(on: admin)
+                    }
+                }
                 try reader.readData { bytes in
                     let free = max(0, Int(total - Int64(Self.heldBack) - sent))
                     let now = min(free, bytes.count)
@@ -98,7 +121,18 @@ struct LogicalRestore {
         child.closeInput()
         let code = try child.wait()
         guard code == 0 else {
-            throw LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(child.errorText)")
+            let text = child.errorText
+            var fix: String?
+            if text.contains("role") && text.contains("does not exist") {
+                fix = globals.isEmpty
+                    ? "this snapshot stores its roles after the dump (an older build) or none: restore with --to DIR, apply globals.sql with psql, then restore again"
+                    : (request.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
+            } else if text.contains("tablespace") {
+                let known = GlobalsScript(String(decoding: globals, as: UTF8.self)).tablespaces
+                fix = "the dump uses a tablespace the target lacks" + (known.isEmpty ? "" : " (the source had \(known.map { "\($0.name) at \($0.location)" }.joined(separator: ", ")))")
+                    + ": create it on the target (CREATE TABLESPACE … LOCATION …) first"
+            }
+            throw LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(text)", fix: fix)
         }
         return total
     }
