@@ -15,6 +15,9 @@ struct DrillCommand: AsyncParsableCommand {
     @Option(name: .customLong("report-dir"), help: "Where to write NAME.json, NAME.md and NAME.html (default: the current directory).")
     var reportDir: String = "."
 
+    @Option(name: .long, help: "Sources restored at once (default 4; 1 restores one after another).")
+    var parallel: Int = 4
+
     @Option(name: .customLong("metrics-file"), help: "Write Prometheus textfile metrics (measured RTO/RPO, last successful drill) here.")
     var metricsFile: String?
 
@@ -24,7 +27,12 @@ struct DrillCommand: AsyncParsableCommand {
         let repository = try global.openRepository(policy: policy)
         // Drills restore from the repository and add their report to it: a shared lock.
         let report = try await RepositoryLock.reading(repository, command: "lifeboat drill --plan \(plan)", warn: global.warn) {
-            try await DrillRunner(plan: drillPlan, policy: policy, repository: repository, progress: global.progress).run()
+            try await {
+                guard parallel >= 1 else { throw LifeboatError(.invalidInput, "--parallel must be at least 1") }
+                var runner = DrillRunner(plan: drillPlan, policy: policy, repository: repository, progress: global.progress)
+                runner.parallel = parallel
+                return try await runner.run()
+            }()
         }
         try FileIO.makeDirectory(reportDir)
         let stem = "\(reportDir)/\(report.fileStem)"

@@ -77,6 +77,19 @@ import LifeboatCore
         let phases = try #require(report["phases"] as? [[String: Any]])
         #expect(Set(phases.compactMap { $0["source"] as? String }) == ["cfg", "cache", "db", "vectors"])
         #expect(phases.allSatisfy { $0["name"] != nil && ($0["start"] as? String).flatMap(Timestamp.parse) != nil && ($0["seconds"] as? Double ?? -1) >= 0 })
+        // Sources restore at once: some two sources' restores overlap in time, so the system's
+        // RTO (the slowest source's) is less than the sum of the sources' restore times.
+        var spans: [String: (start: Date, end: Date)] = [:]
+        for p in phases where p["name"] as? String != "checks" {
+            guard let source = p["source"] as? String, let start = (p["start"] as? String).flatMap(Timestamp.parse),
+                  let seconds = p["seconds"] as? Double else { continue }
+            let end = start.addingTimeInterval(seconds)
+            spans[source] = spans[source].map { (min($0.start, start), max($0.end, end)) } ?? (start, end)
+        }
+        let intervals = Array(spans.values)
+        let overlapping = intervals.indices.contains { i in intervals.indices.contains { j in i < j && intervals[i].start < intervals[j].end && intervals[j].start < intervals[i].end } }
+        #expect(overlapping, "\(spans)")
+        #expect(rto < intervals.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) })
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.count >= 7 && checks.allSatisfy { $0["passed"] as? Bool == true && $0["name"] != nil && $0["detail"] != nil })
         #expect(checks.contains { ($0["detail"] as? String)?.contains("probe queries") == true })

@@ -10,11 +10,13 @@ import Foundation
 /// (or − the recovery point, for a source without heartbeats). Scratch targets are created by
 /// the drill and removed afterwards (a target that already exists is refused, so a drill never
 /// overwrites anything).
-public struct DrillRunner {
+public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see run)
     public let plan: DrillPlan
     public let policy: Policy
     public let repository: Repository
     public let progress: ProgressLine
+    /// Sources restored at once (`drill --parallel`; default: every source, at most 4).
+    public var parallel = 4
 
     public init(plan: DrillPlan, policy: Policy, repository: Repository, progress: ProgressLine) {
         self.plan = plan
@@ -45,57 +47,34 @@ public struct DrillRunner {
             started = try failover.run()
             report.failover = failover.summary
         }
-        for source in plan.sources {
-            let configured = policy.sources.first { $0.name == source.name }!
-            let type = type(of: configured).type
-            var result = DrillReport.SourceResult(source: source.name, type: type, met: false)
-            let objectives = plan.objectives[source.name] ?? policy.objectives[source.name] ?? Objectives()
-            result.rtoObjectiveSeconds = objectives.rto
-            result.rpoObjectiveSeconds = objectives.rpo
-            do {
-                let target = try ScratchTarget(source: source, configured: configured, started: started)
-                teardowns.append { target.tearDown() }
-                let at = try plan.at.flatMap { try RecoveryTarget.parseTime($0).instant }
-                let (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name,
-                                                                   target: nil, at: at)
-                result.snapshot = manifest.name
-                let request = try target.request(component: manifest.component(source.name)!, repository: repository, at: plan.at)
-                progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
-                let restoreStart = Date()
-                let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
-                if outcome.phases.isEmpty {
-                    report.phases.append(phase(source.name, "restore", restoreStart, started))
-                } else {
-                    for p in outcome.phases {
-                        report.phases.append(.init(source: source.name, name: p.name, start: Timestamp.rfc3339(p.started, fractional: true),
-                                                   offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
-                    }
-                }
-                var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
-                if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
-                    reached = heartbeat
-                    report.checks.append(.init(source: source.name, name: "heartbeat", passed: true,
-                                               detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
-                }
-                result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
-                result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
-                for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") || line.hasPrefix("check `") {
-                    report.checks.append(.init(source: source.name, name: "restore: \(line.split(separator: ":").first ?? "")", passed: true, detail: line))
-                }
-                let checksStart = Date()
-                var allPassed = true
-                for check in source.checks {
-                    progress.update("drill \(plan.name): checking \(source.name): \(check.name)")
-                    let (passed, detail) = target.evaluate(check, component: manifest.component(source.name)!)
-                    allPassed = allPassed && passed
-                    report.checks.append(.init(source: source.name, name: check.name, passed: passed, detail: detail))
-                }
-                report.phases.append(phase(source.name, "checks", checksStart, started))
-                if allPassed { result.rtoSeconds = Self.round(Date().timeIntervalSince(started)) }
-            } catch let error as LifeboatError {
-                report.checks.append(.init(source: source.name, name: "restore", passed: false, detail: error.message))
+        // Independent sources restore at once (at most `parallel`): each one's RTO is its own,
+        // and the system's is the slowest source's, not the sum.
+        let sources = plan.sources
+        let limit = max(1, min(parallel, sources.count))
+        var outcomes = [SourceOutcome?](repeating: nil, count: sources.count)
+        let runner = self  // each task reads the plan, policy and repository and writes only its own outcome
+        let from = started
+        try await withThrowingTaskGroup(of: (Int, SourceOutcome).self) { group in
+            var next = 0
+            while next < limit {
+                let index = next, source = sources[index]
+                group.addTask { (index, await runner.drill(source, started: from)) }
+                next += 1
             }
-            report.sources.append(result)
+            while let (index, outcome) = try await group.next() {
+                outcomes[index] = outcome
+                if next < sources.count {
+                    let index = next, source = sources[index]
+                    group.addTask { (index, await runner.drill(source, started: from)) }
+                    next += 1
+                }
+            }
+        }
+        for outcome in outcomes.compactMap({ $0 }) {
+            teardowns.append(contentsOf: outcome.teardown.map { [$0] } ?? [])
+            report.phases += outcome.phases
+            report.checks += outcome.checks
+            report.sources.append(outcome.result)
         }
         progress.clear()
         let finished = Date()
@@ -111,6 +90,71 @@ public struct DrillRunner {
         }
         report.objectivesMet = report.sources.allSatisfy(\.met)
         return report
+    }
+
+    /// What one source's drill came to; merged into the report in plan order.
+    struct SourceOutcome: @unchecked Sendable {  // the teardown closes over its ScratchTarget, used by one task at a time
+        var result: DrillReport.SourceResult
+        var phases: [DrillReport.Phase] = []
+        var checks: [DrillReport.Check] = []
+        var teardown: (() -> Void)?
+    }
+
+    /// Restores one source into its scratch target, runs its checks, measures it.
+    private func drill(_ source: DrillPlan.Source, started: Date) async -> SourceOutcome {
+        var phases: [DrillReport.Phase] = []
+        var checks: [DrillReport.Check] = []
+        var teardown: (() -> Void)?
+        let configured = policy.sources.first { $0.name == source.name }!
+        let type = type(of: configured).type
+        var result = DrillReport.SourceResult(source: source.name, type: type, met: false)
+        let objectives = plan.objectives[source.name] ?? policy.objectives[source.name] ?? Objectives()
+        result.rtoObjectiveSeconds = objectives.rto
+        result.rpoObjectiveSeconds = objectives.rpo
+        do {
+            let target = try ScratchTarget(source: source, configured: configured, started: started)
+            teardown = { target.tearDown() }
+            let at = try plan.at.flatMap { try RecoveryTarget.parseTime($0).instant }
+            let (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name,
+                                                               target: nil, at: at)
+            result.snapshot = manifest.name
+            let request = try target.request(component: manifest.component(source.name)!, repository: repository, at: plan.at)
+            progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
+            let restoreStart = Date()
+            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
+            if outcome.phases.isEmpty {
+                phases.append(phase(source.name, "restore", restoreStart, started))
+            } else {
+                for p in outcome.phases {
+                    phases.append(.init(source: source.name, name: p.name, start: Timestamp.rfc3339(p.started, fractional: true),
+                                               offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
+                }
+            }
+            var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
+            if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
+                reached = heartbeat
+                checks.append(.init(source: source.name, name: "heartbeat", passed: true,
+                                           detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
+            }
+            result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
+            result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
+            for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") || line.hasPrefix("check `") {
+                checks.append(.init(source: source.name, name: "restore: \(line.split(separator: ":").first ?? "")", passed: true, detail: line))
+            }
+            let checksStart = Date()
+            var allPassed = true
+            for check in source.checks {
+                progress.update("drill \(plan.name): checking \(source.name): \(check.name)")
+                let (passed, detail) = target.evaluate(check, component: manifest.component(source.name)!)
+                allPassed = allPassed && passed
+                checks.append(.init(source: source.name, name: check.name, passed: passed, detail: detail))
+            }
+            phases.append(phase(source.name, "checks", checksStart, started))
+            if allPassed { result.rtoSeconds = Self.round(Date().timeIntervalSince(started)) }
+        } catch {
+            checks.append(.init(source: source.name, name: "restore", passed: false, detail: (error as? LifeboatError)?.message ?? "\(error)"))
+        }
+        return SourceOutcome(result: result, phases: phases, checks: checks, teardown: teardown)
     }
 
     private func phase(_ source: String, _ name: String, _ start: Date, _ drillStart: Date) -> DrillReport.Phase {

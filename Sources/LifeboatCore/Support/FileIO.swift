@@ -59,9 +59,16 @@ public enum FileIO {
         guard Glibc.rename(from, to) == 0 else { throw LifeboatError.system("cannot rename \(from) to", path: to) }
     }
 
-    /// Creates a directory and its parents; succeeds when it exists already.
+    /// Creates a directory and its parents; succeeds when it exists already. Only `path` itself
+    /// gets `mode`: parents made on the way are 0755, so a private leaf (0700) does not lock
+    /// others out of its siblings (a drill's scratch root holds targets owned by other users).
     public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
         do {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty && parent != path && !exists(parent) {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o755])
+            }
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: Int(mode)])
         } catch {
