@@ -10,6 +10,9 @@ final class TLSConnection: Connection {
     private let ssl: OpaquePointer
     private let settings: TLSSettings
     private var closed = false
+    /// Whether anything was received after the handshake: a TLS 1.3 server refusing a missing
+    /// client certificate does so only then, and a reset may overtake its alert.
+    private var answered = false
     var label: String { tcp.label }
 
     init(over tcp: TCPConnection, context: TLSContext, serverName: String) throws {
@@ -130,16 +133,28 @@ final class TLSConnection: Connection {
                 if code == EINTR { continue }
                 throw LifeboatError.transient("\(label): timed out sending to the server")
             }
-            if kind == SSL_ERROR_SYSCALL { throw TCPConnection.ioFailure(label, "cannot send", code == 0 ? EPIPE : code) }
+            if kind == SSL_ERROR_SYSCALL { throw firstExchangeHint(TCPConnection.ioFailure(label, "cannot send", code == 0 ? EPIPE : code)) }
             throw streamFailure("cannot send")
         }
+    }
+
+    /// A connection dropped before the server's first answer, when we presented no client
+    /// certificate: say that the server may want one (its alert can be lost to the reset).
+    private func firstExchangeHint(_ error: LifeboatError) -> LifeboatError {
+        guard !answered, settings.certFile == nil else { return error }
+        var hinted = error
+        hinted.fix = "if the server requires client certificates (Redis tls-auth-clients, PostgreSQL clientcert, an ingress with mTLS), give cert_file and key_file"
+        return hinted
     }
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             ERR_clear_error()
             let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, 1 << 30)))
-            if n > 0 { return Int(n) }
+            if n > 0 {
+                answered = true
+                return Int(n)
+            }
             let code = errno
             switch SSL_get_error(ssl, n) {
             case SSL_ERROR_ZERO_RETURN:
@@ -150,7 +165,7 @@ final class TLSConnection: Connection {
                 throw LifeboatError.transient("\(label): timed out waiting for the server")
             case SSL_ERROR_SYSCALL:
                 if n == 0 || code == 0 { return 0 }  // EOF without close_notify
-                throw TCPConnection.ioFailure(label, "cannot receive", code)
+                throw firstExchangeHint(TCPConnection.ioFailure(label, "cannot receive", code))
             default:
                 throw streamFailure("cannot receive")
             }
