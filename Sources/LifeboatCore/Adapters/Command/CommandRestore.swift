@@ -41,24 +41,18 @@ struct CommandRestore {
     private func feed(reader: ComponentReader, _ restore: CommandProgram) throws -> Int64 {
         let total = component.entries.first { $0.path == CommandAdapter.entry }?.size ?? 0
         let (child, watchdog) = try restore.start(stdin: .pipe)
-        var sent: Int64 = 0
-        var tail: [UInt8] = []
-        var open = true
+        var input = HeldBackInput(child: child, total: total, heldBack: Self.heldBack)
         do {
             while let entry = try reader.next() {
                 guard entry.record.path == CommandAdapter.entry else { continue }
                 try reader.readData { bytes in
                     try Cancellation.process.check()
-                    let free = max(0, Int(total - Int64(Self.heldBack) - sent))
-                    let now = min(free, bytes.count)
-                    if now > 0 && open { open = try child.write(UnsafeRawBufferPointer(rebasing: bytes[0..<now])) }
-                    sent += Int64(now)
-                    if now < bytes.count { tail += bytes[now...] }
-                    request.progress.update("restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(sent)) of \(ProgressLine.bytes(total))")
+                    try input.feed(bytes)
+                    request.progress.update("restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
             // Every byte and the stored file are proven: the program may see the end.
-            if open { open = try tail.withUnsafeBytes { try child.write($0) } }
+            try input.release()
         } catch {
             child.killGroup()
             _ = try? child.wait()
@@ -71,10 +65,10 @@ struct CommandRestore {
         let code = try child.wait()
         watchdog.cancel()
         try restore.check(code, child: child, watchdog: watchdog)
-        guard open else {
+        guard input.open else {
             throw LifeboatError(.operationFailed, "the restore command stopped reading its input before the end (\(restore.display)) and exited 0",
                                 fix: "it must read the whole stream from stdin")
         }
-        return sent + Int64(tail.count)
+        return input.sent
     }
 }

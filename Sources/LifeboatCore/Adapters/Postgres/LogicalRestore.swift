@@ -80,9 +80,7 @@ struct LogicalRestore {
         if clean { arguments += ["--clean", "--if-exists"] }
         let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
         let total = component.entries.filter { SegmentedStream.isPart($0.path, prefix: LogicalDump.dumpPrefix) }.reduce(0) { $0 + $1.size }
-        var sent: Int64 = 0
-        var tail: [UInt8] = []
-        var open = true
+        var input = HeldBackInput(child: child, total: total, heldBack: Self.heldBack)
         var globals: [UInt8] = []
         var dumpStarted = false
         do {
@@ -101,16 +99,12 @@ struct LogicalRestore {
                     }
                 }
                 try reader.readData { bytes in
-                    let free = max(0, Int(total - Int64(Self.heldBack) - sent))
-                    let now = min(free, bytes.count)
-                    if now > 0 && open { open = try child.write(UnsafeRawBufferPointer(rebasing: bytes[0..<now])) }
-                    sent += Int64(now)
-                    if now < bytes.count { tail += bytes[now...] }
-                    request.progress.update("restoring \(component.source) into \(database): \(ProgressLine.bytes(sent)) of \(ProgressLine.bytes(total))")
+                    try input.feed(bytes)
+                    request.progress.update("restoring \(component.source) into \(database): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
             // Every part and the stored file are proven: let pg_restore finish and commit.
-            if open { _ = try tail.withUnsafeBytes { try child.write($0) } }
+            try input.release()
         } catch {
             child.terminate()
             _ = try? child.wait()
