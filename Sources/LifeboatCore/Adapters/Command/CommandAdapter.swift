@@ -134,22 +134,14 @@ public struct CommandAdapter: SourceAdapter {
     private func captureStream(into writer: ArchiveWriter, context: CaptureContext) throws -> CaptureOutcome {
         var warnings: [String] = []
         let program = try line(capture, role: "capture")
-        let spool = "\(context.scratchDirectory)/command-\(name)-\(Hex.random(bytes: 4)).spool"
-        let fd = open(spool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: spool) }
-        defer {
-            close(fd)
-            unlink(spool)
-        }
+        let spool = try ScratchSpool(directory: context.scratchDirectory, name: "command-\(name)")
         let started = Date()
         let (child, watchdog) = try program.start(stdout: .pipe)
-        var size: Int64 = 0
         do {
-            size = try FileIO.forEachChunk(child.output, path: "stdout of \(capture[0])") { bytes in
+            _ = try FileIO.forEachChunk(child.output, path: "stdout of \(capture[0])") { bytes in
                 try Cancellation.process.check()
-                try FileIO.writeAll(fd, bytes, path: spool)
-                size += Int64(bytes.count)
-                context.progress.update("backing up \(name): \(ProgressLine.bytes(size)) from \(capture[0])")
+                try spool.write(bytes)
+                context.progress.update("backing up \(name): \(ProgressLine.bytes(spool.size)) from \(capture[0])")
             }
         } catch {
             child.killGroup()
@@ -161,19 +153,15 @@ public struct CommandAdapter: SourceAdapter {
         watchdog.cancel()
         try program.check(code, child: child, watchdog: watchdog)
         context.progress.clear()
-        guard size > 0 else {
+        guard spool.size > 0 else {
             let tail = child.errorText.suffix(2000)
             throw LifeboatError(.operationFailed, "the capture command exited 0 but wrote nothing to stdout (\(program.display))\(tail.isEmpty ? "" : "; its stderr: \(tail)")",
                                 fix: "the backup is what the program writes to stdout; for a program that writes a file, capture with a wrapper: [\"sh\", \"-c\", \"prog --out /tmp/x && cat /tmp/x\"]")
         }
-        lseek(fd, 0, SEEK_SET)
-        let mtime = timespec(tv_sec: Int(started.timeIntervalSince1970), tv_nsec: 0)
-        try writer.addStream(path: Self.entry, size: size, mode: 0o600, mtime: mtime) { push in
-            try FileIO.forEachChunk(fd, path: spool, push)
-        }
+        try spool.store(into: writer, entry: Self.entry, mtime: timespec(tv_sec: Int(started.timeIntervalSince1970), tv_nsec: 0))
         var metadata: [String: JSONValue] = [
             "capture": .array(program.argv.map { .string($0) }),
-            "bytes": .int(size),
+            "bytes": .int(spool.size),
             "timeout": .int(Int64(timeout)),
             "shell": .bool(shell),
         ]

@@ -22,23 +22,12 @@ struct RedisReplicaTransfer {
         let now = timespec(tv_sec: Int(Date().timeIntervalSince1970), tv_nsec: 0)
         if text.hasPrefix("$EOF:") {
             let marker = Array(text.dropFirst(5).utf8)
-            let spool = "\(context.scratchDirectory)/redis-\(adapter.name)-\(Hex.random(bytes: 4)).rdb.spool"
-            let fd = open(spool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw LifeboatError.system("cannot create", path: spool) }
-            defer {
-                close(fd)
-                unlink(spool)
-            }
-            var size: Int64 = 0
+            let spool = try ScratchSpool(directory: context.scratchDirectory, name: "redis-\(adapter.name).rdb")
             try client.read(untilMarker: marker) { bytes in
                 try validator.consume(bytes)
-                try FileIO.writeAll(fd, bytes, path: spool)
-                size += Int64(bytes.count)
+                try spool.write(bytes)
             }
-            lseek(fd, 0, SEEK_SET)
-            try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
-                try FileIO.forEachChunk(fd, path: spool, push)
-            }
+            try spool.store(into: writer, entry: "dump.rdb", mtime: now)
         } else {
             guard let size = Int64(text.dropFirst()) else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): bad SYNC header \(text)") }
             try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
