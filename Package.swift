@@ -9,8 +9,10 @@ let package = Package(
         .library(name: "LifeboatCore", targets: ["LifeboatCore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Exact versions: Lifeboat is an application, so every build uses the same ones.
+        // (Package.resolved is not committed: see CONTRIBUTING.md, "Dependencies".)
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -33,8 +35,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "LifeboatCoreTests", dependencies: ["LifeboatCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["LifeboatCore"]),
+        // In-memory storage with fault injection and the storage conformance checks, shared by
+        // both test targets.
+        .target(name: "LifeboatTestSupport", dependencies: ["LifeboatCore"], path: "Tests/LifeboatTestSupport"),
+        .testTarget(name: "LifeboatCoreTests", dependencies: ["LifeboatCore", "LifeboatTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["LifeboatCore", "LifeboatTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

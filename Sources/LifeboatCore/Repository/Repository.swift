@@ -18,7 +18,11 @@ public struct Repository: Sendable {
 
     /// Opens an existing repository; a location without `config.json` is refused.
     public init(opening location: String, settings: StorageSettings = StorageSettings(), keyFiles: KeyFiles = KeyFiles()) throws {
-        let storage = try StorageSettings.storage(for: location, settings: settings)
+        try self.init(opening: try StorageSettings.storage(for: location, settings: settings), keyFiles: keyFiles)
+    }
+
+    /// Opens the repository in `storage` (any backend: the in-memory one of the tests, too).
+    public init(opening storage: any RepositoryStorage, keyFiles: KeyFiles = KeyFiles()) throws {
         guard let data = try storage.get("config.json") else {
             throw LifeboatError(.invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
                                 fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
@@ -46,7 +50,13 @@ public struct Repository: Sendable {
     @discardableResult
     public static func create(at location: String, settings: StorageSettings = StorageSettings(),
                               encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat) throws -> Repository {
-        let storage = try StorageSettings.storage(for: location, settings: settings)
+        try create(in: try StorageSettings.storage(for: location, settings: settings), encryption: encryption, format: format)
+    }
+
+    /// Creates a repository in `storage`; refuses one that exists, and storage that is not empty.
+    @discardableResult
+    public static func create(in storage: any RepositoryStorage, encryption: EncryptionSetup? = nil,
+                              format: Int = RepositoryConfig.currentFormat) throws -> Repository {
         guard RepositoryConfig.readableFormats.contains(format) else {
             throw LifeboatError(.invalidInput, "unknown repository format \(format)", fix: "use --format 1 or --format 2")
         }

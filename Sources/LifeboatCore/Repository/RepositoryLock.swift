@@ -96,7 +96,7 @@ public final class RepositoryLock: @unchecked Sendable {
     public func release() { held.release() }
 
     /// The error for a lock someone else holds.
-    static func held(location: String, by holders: [Holder], wanted: Mode) -> LifeboatError {
+    public static func held(location: String, by holders: [Holder], wanted: Mode) -> LifeboatError {
         let who = holders.isEmpty ? "another process" : holders.map { "\($0)" }.joined(separator: "; ")
         let why = wanted == .exclusive ? "; this command needs the repository to itself" : ", which holds it exclusively"
         return LifeboatError(.locked, "repository \(location) is locked by \(who)\(why)",
@@ -104,7 +104,7 @@ public final class RepositoryLock: @unchecked Sendable {
     }
 
     /// The error for a lock that was lost while held.
-    static func lost(location: String, _ why: String) -> LifeboatError {
+    public static func lost(location: String, _ why: String) -> LifeboatError {
         LifeboatError(.operationFailed, "lock lost on \(location): \(why); nothing was committed",
                       fix: "check the connection to the repository and run the command again; `prune` removes what this run stored")
     }

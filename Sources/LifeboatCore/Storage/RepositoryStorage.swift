@@ -52,6 +52,11 @@ public struct StoredObject: Sendable, Equatable {
     public var key: String
     public var size: Int64
     public var modified: Date?
+    public init(key: String, size: Int64, modified: Date? = nil) {
+        self.key = key
+        self.size = size
+        self.modified = modified
+    }
 }
 
 /// A write that never committed (or is still running: see `started`).
@@ -62,6 +67,12 @@ public struct IncompleteWrite: Sendable {
     public var key: String
     public var bytes: Int64
     public var started: Date?
+    public init(name: String, key: String, bytes: Int64, started: Date?) {
+        self.name = name
+        self.key = key
+        self.bytes = bytes
+        self.started = started
+    }
 }
 
 /// SHA-256 and size of the bytes as they sit in storage.
