@@ -221,7 +221,8 @@ import LifeboatTestSupport
         let report = try bench.verify()
         #expect(!report.ok && !report.problems.isEmpty)
         let target = bench.scratch.path + "/short"
-        await #expect(throws: LifeboatError.self) { try await bench.restore("latest", to: target) }
+        let failure = await #expect(throws: LifeboatError.self) { try await bench.restore("latest", to: target) }
+        #expect(failure?.code == .integrity, "\(String(describing: failure))")
         #expect(try Self.tree(target).isEmpty, "a failed restore leaves no file in its target")
     }
 
@@ -229,7 +230,8 @@ import LifeboatTestSupport
     @Test func aLostLockCommitsNothing() async throws {
         let bench = try Bench(.memory, format: 2)
         bench.memory.stallLockRefresh()
-        await #expect(throws: LifeboatError.self) { try await bench.backup() }
+        let failure = await #expect(throws: LifeboatError.self) { try await bench.backup() }
+        #expect(failure?.message.contains("lock lost") == true, "\(String(describing: failure))")
         #expect(bench.snapshots().isEmpty)
     }
 }
