@@ -6,12 +6,12 @@ import LifeboatCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Developer tools (benchmarks, format inspection).",
-        shouldDisplay: false, subcommands: [Chunk.self, Upload.self])
+        shouldDisplay: false, subcommands: [Chunk.self, Upload.self, CLIReference.self])
 
     struct Upload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "upload",
-            abstract: "Stream a file into one S3 object the way packs and stored files are written (multipart, keep-alive); print the time and the connections opened.")
+            abstract: "Upload a file to S3 as packs are written; print time and connections.")
 
         @Argument(help: "The file to upload.")
         var file: String
@@ -41,7 +41,7 @@ struct DebugCommand: AsyncParsableCommand {
 
     struct Chunk: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "chunk", abstract: "Cut a file with the repository's FastCDC chunker; print the sizes and the chunker's speed.")
+            commandName: "chunk", abstract: "Cut a file with the FastCDC chunker; print chunk sizes and speed.")
 
         @Argument(help: "The file (read into memory first; only chunking is timed).")
         var file: String

@@ -4,7 +4,7 @@ import LifeboatCore
 
 struct DrillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drill", abstract: "Run a DR drill from a plan and write its report (JSON, Markdown, HTML).",
+        commandName: "drill", abstract: "Run a DR drill from a plan; write its report (JSON, Markdown, HTML).", usage: "lifeboat drill --plan F [--report-dir D] [--parallel N] [<options>]",
         discussion: "Exit 0 when every check passed and every objective was met, 4 when an objective was missed, 1 when a check failed.")
 
     @OptionGroup var global: GlobalOptions
@@ -61,7 +61,7 @@ struct DrillCommand: AsyncParsableCommand {
 }
 
 struct DrillsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.")
+    static let configuration = CommandConfiguration(commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.", usage: "lifeboat drills [--repo REPO] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 

@@ -5,7 +5,8 @@ import LifeboatCore
 struct ForgetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forget",
-        abstract: "Apply the policy's retention, or remove the snapshots named: remove their manifests (then `prune`).")
+        abstract: "Remove the snapshots retention drops, or those named (then `prune`).",
+        discussion: "Removes their manifests; `prune` (or --prune) then removes the data that\nno snapshot references.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -3,11 +3,13 @@ import LifeboatCore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create a repository (a directory, or s3://BUCKET/PREFIX).",
+        commandName: "init", abstract: "Create a repository (a directory, or s3://BUCKET/PREFIX).", usage: "lifeboat init --repo DIR|s3://BUCKET/PREFIX [--format 1|2] [<options>]",
         discussion: """
-            --encrypt --key-file F: every stored object is encrypted (AES-256-GCM) under the 32-byte key in F.
-            --encrypt --public-key PUB: backups encrypt to an X25519 public key (from `lifeboat keygen`); only
-            the private key can restore or deep-verify, so a compromised backup host cannot read any backup.
+            --encrypt --key-file F: every stored object is encrypted (AES-256-GCM)
+            under the 32-byte key in F.
+            --encrypt --public-key PUB: backups encrypt to an X25519 public key (from
+            `lifeboat keygen`); only the private key can restore or deep-verify, so a
+            compromised backup host cannot read any backup.
             """)
 
     @OptionGroup var global: GlobalOptions

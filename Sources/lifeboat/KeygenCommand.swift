@@ -6,9 +6,10 @@ struct KeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen", abstract: "Make an X25519 key pair for write-only (public-key) repositories.",
         discussion: """
-            Writes NAME.pub (give it to `lifeboat init --encrypt --public-key`; it may sit on the backup host)
-            and NAME.key (mode 0600; keep it off the backup host: restore and deep verify need it). Both are PEM,
-            as `openssl genpkey -algorithm X25519` writes them.
+            Writes NAME.pub (give it to `lifeboat init --encrypt --public-key`; it may
+            sit on the backup host) and NAME.key (mode 0600; keep it off the backup
+            host: restore and deep verify need it). Both are PEM, as
+            `openssl genpkey -algorithm X25519` writes them.
             """)
 
     @Option(name: .long, help: "Path stem: writes STEM.pub and STEM.key.")

@@ -7,7 +7,7 @@ import LifeboatCore
 struct Lifeboat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lifeboat",
-        abstract: "Back up, verify and restore PostgreSQL, Redis, vector stores and files; drill the recovery.",
+        abstract: "Back up, verify, restore and drill PostgreSQL, Redis, vector stores, files.",
         version: LifeboatVersion.current,
         subcommands: [InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
                       VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,

@@ -4,12 +4,14 @@ import LifeboatCore
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Copy every snapshot of a repository into a format-2 (deduplicated) repository.",
+        commandName: "migrate", abstract: "Copy every snapshot into a format-2 (deduplicated) repository.", usage: "lifeboat migrate --from OLD --repo NEW [<options>]",
         discussion: """
-            Create the target first: lifeboat init --repo NEW --format 2 [--encrypt …]. Then:
-            lifeboat migrate --from OLD --repo NEW. The source is only read. Restores from NEW give what OLD gave;
-            run `lifeboat verify --repo NEW --deep` before retiring OLD. A killed migration is resumed by running it
-            again. WAL and drill reports are copied as they are: encrypted repositories must use the same keys.
+            Create the target first: lifeboat init --repo NEW --format 2 [--encrypt …].
+            Then: lifeboat migrate --from OLD --repo NEW. The source is only read.
+            Restores from NEW give what OLD gave; run
+            `lifeboat verify --repo NEW --deep` before retiring OLD. A killed migration
+            is resumed by running it again. WAL and drill reports are copied as they
+            are: encrypted repositories must use the same keys.
             """)
 
     @OptionGroup var global: GlobalOptions

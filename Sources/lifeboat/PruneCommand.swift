@@ -3,7 +3,8 @@ import LifeboatCore
 
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Remove data no snapshot references (forgotten snapshots, interrupted runs); repack partly used packs.")
+        commandName: "prune", abstract: "Remove data no snapshot references; repack partly used packs.", usage: "lifeboat prune [--dry-run] [--all] [--max-unused P] [<options>]",
+        discussion: "Removes what forgotten snapshots and interrupted runs left, and (format 2)\nrepacks packs that are more than --max-unused unused.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -6,14 +6,20 @@ struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore", abstract: "Restore one source of a snapshot into a target.",
         discussion: """
-            files:               restore SNAP --to DIR
-            redis:               restore SNAP --to-config redis.conf   |  --to DIR --port P (scratch server)
-            postgres logical:    restore SNAP --to-database NAME [--to-host H --to-port P]   |  --to DIR (dump files)
-            postgres physical:   restore --source S --at TIME|latest --to-datadir DIR [--port P] [--start]
-                                 (or SNAP instead of --at: the base backup's own end; --target-name N: a restore point)
-            chroma directory:    restore SNAP --source S --policy F [--to-path DIR]   (stop, swap, start, check)
-            chroma logical:      restore SNAP --source S [--to-url URL] [--force]
-            qdrant:              restore SNAP --source S [--policy F] [--to-url URL | --recover-from PREFIX | --to DIR] [--force]
+            files:             restore SNAP --to DIR
+            redis:             restore SNAP --to-config redis.conf
+                               restore SNAP --to DIR --port P        (scratch server)
+            postgres logical:  restore SNAP --to-database NAME [--to-host H --to-port P]
+                               restore SNAP --to DIR                 (dump files)
+            postgres physical: restore --source S --at TIME|latest --to-datadir DIR
+                                 [--port P] [--start]
+                               (SNAP instead of --at: the base backup's own end;
+                               --target-name N: a restore point)
+            chroma directory:  restore SNAP --source S --policy F [--to-path DIR]
+                               (stop, swap, start, check)
+            chroma logical:    restore SNAP --source S [--to-url URL] [--force]
+            qdrant:            restore SNAP --source S [--policy F] [--force]
+                                 [--to-url URL | --recover-from PREFIX | --to DIR]
             """)
 
     @OptionGroup var global: GlobalOptions

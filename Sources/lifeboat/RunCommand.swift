@@ -5,7 +5,7 @@ import LifeboatCore
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "For cron: back up every schedule that is due, apply retention, write metrics.",
+        abstract: "For cron: back up what is due, apply retention, write metrics.",
         discussion: "Safe to call every few minutes: a schedule runs once per cron firing; a missed window is caught up once.")
 
     @OptionGroup var global: GlobalOptions

@@ -2,7 +2,7 @@ import ArgumentParser
 import LifeboatCore
 
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one snapshot's manifest.")
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one snapshot's manifest.", usage: "lifeboat show <snapshot> [--entries] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import LifeboatCore
 
 struct SnapshotsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List snapshots, oldest first.")
+    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List snapshots, oldest first.", usage: "lifeboat snapshots [--source N] [--host H] [--tag T ...] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 

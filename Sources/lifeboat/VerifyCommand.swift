@@ -3,7 +3,7 @@ import LifeboatCore
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Prove snapshots against their manifests; exit 3 on any integrity failure.")
+        commandName: "verify", abstract: "Prove snapshots against their manifests; exit 3 on any integrity failure.", usage: "lifeboat verify [<snapshot> ...] [--deep] [--read-data-subset N/M]")
 
     @OptionGroup var global: GlobalOptions
 

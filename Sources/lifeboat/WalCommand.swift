@@ -12,8 +12,12 @@ struct WalCommand: AsyncParsableCommand {
 struct WalPushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Archive one WAL file: archive_command = 'lifeboat wal push --repo REPO %p'.",
-        discussion: "Exits 0 only when the file is durably stored, or already archived with identical content. Never overwrites different content.")
+        abstract: "Archive one WAL file (PostgreSQL's archive_command).", usage: "lifeboat wal push --repo REPO <path> [<options>]",
+        discussion: """
+            archive_command = 'lifeboat wal push --repo REPO %p'
+            Exits 0 only when the file is durably stored, or already archived with
+            identical content. Never overwrites different content.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -40,8 +44,12 @@ struct WalPushCommand: AsyncParsableCommand {
 struct WalFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Restore one WAL file: restore_command = 'lifeboat wal fetch --repo REPO %f \"%p\"'.",
-        discussion: "Exits 1 when the file is not archived (PostgreSQL probes for files that may not exist), 3 when the archived copy is damaged.")
+        abstract: "Restore one WAL file (PostgreSQL's restore_command).", usage: "lifeboat wal fetch --repo REPO <name> <destination> [<options>]",
+        discussion: """
+            restore_command = 'lifeboat wal fetch --repo REPO %f "%p"'
+            Exits 1 when the file is not archived (PostgreSQL probes for files that may
+            not exist), 3 when the archived copy is damaged.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -59,7 +67,7 @@ struct WalFetchCommand: AsyncParsableCommand {
 }
 
 struct WalListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the archived WAL files.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the archived WAL files.", usage: "lifeboat wal list [--repo REPO] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 
