@@ -65,7 +65,7 @@ echo "retention plan: 1,000,000 timestamps, all rules: ${plan_s} s, peak RSS $((
 # Redis: 2M keys. Lifeboat's capture (including compression and hashing) against
 # `redis-cli --rdb - | zstd -3` on the same server, diskless sync delay 0 for both.
 rdir="$work/redis"; rport=16499
-rm -rf "$rdir"; scripts/redis-sandbox.sh "$rdir" "$rport" "repl-diskless-sync-delay 0" >/dev/null
+rm -rf "$rdir"; scripts/sandbox/redis-sandbox.sh "$rdir" "$rport" "repl-diskless-sync-delay 0" >/dev/null
 trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true' EXIT  # before the PostgreSQL part, which sets its own
 redis-cli -p "$rport" debug populate 2000000 key 16 >/dev/null
 printf 'repository: %s\nsources:\n  bg: {type: redis, port: %s, config: %s}\n  rep: {type: redis, port: %s, method: replica}\n' \
@@ -87,7 +87,7 @@ for k, (s, m) in rows.items():
 PY
 
 # Repository backends and encryption: the same data to disk and to Ceph RGW, plain and encrypted.
-scripts/bench-storage.sh
+scripts/bench/bench-storage.sh
 
 # PostgreSQL: logical and physical backups, physical restore, against pg_dump and pgBackRest.
-scripts/bench-postgres.sh
+scripts/bench/bench-postgres.sh

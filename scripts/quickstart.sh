@@ -9,16 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh
-venv=$(scripts/chroma-venv.sh)
+scripts/setup.sh quickstart
+venv=$(scripts/sandbox/chroma-venv.sh)
 swift build -c release >&2
 lifeboat="$PWD/.build/release/lifeboat"
 qs="$PWD/.quickstart"
 pg_port=16632 redis_port=16679 chroma_port=16800
 stop_all() {
-  scripts/chroma-sandbox.sh stop "$qs/chroma" >/dev/null 2>&1 || true
+  scripts/sandbox/chroma-sandbox.sh stop "$qs/chroma" >/dev/null 2>&1 || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  scripts/pg-sandbox.sh stop "$qs/pg" >/dev/null 2>&1 || true
+  scripts/sandbox/pg-sandbox.sh stop "$qs/pg" >/dev/null 2>&1 || true
 }
 stop_all
 rm -rf "$qs"; mkdir -p "$qs"
@@ -27,14 +27,14 @@ if [[ $(id -u) -eq 0 ]]; then chown postgres: "$qs"; owner=(runuser -u postgres 
 trap stop_all EXIT
 
 "${owner[@]}" "$lifeboat" init --repo "$qs/repo" -q   # the server's user archives WAL into it
-scripts/pg-sandbox.sh start "$qs/pg" "$pg_port" "archive_mode = on" \
+scripts/sandbox/pg-sandbox.sh start "$qs/pg" "$pg_port" "archive_mode = on" \
   "archive_command = '$lifeboat wal push --repo $qs/repo %p'" "archive_timeout = 1s" >&2
 psql=(psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres)
 "${psql[@]}" -d postgres -c "CREATE DATABASE app"
 /usr/lib/postgresql/15/bin/pgbench -q -i -s 2 -h 127.0.0.1 -p "$pg_port" -U postgres app 2>/dev/null
-scripts/redis-sandbox.sh "$qs/redis" "$redis_port" >&2
+scripts/sandbox/redis-sandbox.sh "$qs/redis" "$redis_port" >&2
 redis-cli -p "$redis_port" debug populate 20000 session 64 >/dev/null
-scripts/chroma-sandbox.sh start "$qs/chroma" "$chroma_port" >&2
+scripts/sandbox/chroma-sandbox.sh start "$qs/chroma" "$chroma_port" >&2
 "$venv/bin/python" - "$chroma_port" <<'PY' >&2
 import sys, chromadb, numpy as np
 rng = np.random.default_rng(7)
@@ -58,8 +58,8 @@ sources:
     type: chroma
     url: "http://127.0.0.1:$chroma_port"
     path: $qs/chroma/data
-    stop: "$PWD/scripts/chroma-sandbox.sh stop $qs/chroma"
-    start: "$PWD/scripts/chroma-sandbox.sh start $qs/chroma $chroma_port"
+    stop: "$PWD/scripts/sandbox/chroma-sandbox.sh stop $qs/chroma"
+    start: "$PWD/scripts/sandbox/chroma-sandbox.sh start $qs/chroma $chroma_port"
     objectives: {rpo: 24h, rto: 5m}
 schedules:
   hourly: {cron: "0 * * * *", retention: {keep-hourly: 24, keep-daily: 7}}
@@ -89,8 +89,8 @@ sources:
     target:
       directory: $qs/standby/vectors
       port: 16801
-      start: "$PWD/scripts/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
-      stop: "$PWD/scripts/chroma-sandbox.sh stop {directory}.lifeboat-server"
+      start: "$PWD/scripts/sandbox/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
+      stop: "$PWD/scripts/sandbox/chroma-sandbox.sh stop {directory}.lifeboat-server"
 objectives:
   db: {rto: 5m, rpo: 1m}
   cache: {rto: 5m, rpo: 1h}

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh
+scripts/setup.sh quickstart
 swift build -c release
 lifeboat="$PWD/.build/release/lifeboat"
 sandbox="$PWD/.sandbox"
@@ -30,10 +30,10 @@ date -u +%FT%TZ > "$src/last-deploy.txt"
 
 redis_port=16479 scratch_port=16480 pg_port=16432
 redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-scripts/pg-sandbox.sh stop "$sandbox/postgres"
-scripts/redis-sandbox.sh "$sandbox/redis" "$redis_port"
-scripts/pg-sandbox.sh start "$sandbox/postgres" "$pg_port"
-trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$sandbox/postgres"' EXIT
+scripts/sandbox/pg-sandbox.sh stop "$sandbox/postgres"
+scripts/sandbox/redis-sandbox.sh "$sandbox/redis" "$redis_port"
+scripts/sandbox/pg-sandbox.sh start "$sandbox/postgres" "$pg_port"
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true; scripts/sandbox/pg-sandbox.sh stop "$sandbox/postgres"' EXIT
 redis-cli -p "$redis_port" debug populate 20000 session 64 >/dev/null
 for i in $(seq 1 20); do redis-cli -p "$redis_port" xadd jobs '*' job "embed-$i" >/dev/null; done
 psql=(psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres)
@@ -101,8 +101,8 @@ echo "== restore drill (drills/sandbox-restore.yaml): scratch targets, checks, m
 # X25519 public key: the backup needs no key; the restore drill needs the private key.
 echo "== S3 (Ceph RGW on loopback) + write-only encryption"
 rgw_port=16700
-scripts/rgw-sandbox.sh start "$sandbox/rgw" "$rgw_port" 2>/dev/null
-trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$sandbox/postgres"; scripts/rgw-sandbox.sh stop "$sandbox/rgw"' EXIT
+scripts/sandbox/rgw-sandbox.sh start "$sandbox/rgw" "$rgw_port" 2>/dev/null
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; redis-cli -p "$scratch_port" shutdown nosave >/dev/null 2>&1 || true; scripts/sandbox/pg-sandbox.sh stop "$sandbox/postgres"; scripts/sandbox/rgw-sandbox.sh stop "$sandbox/rgw"' EXIT
 # shellcheck disable=SC1091
 source "$sandbox/rgw/env"
 rm -rf "$sandbox/keys"; mkdir -p "$sandbox/keys"

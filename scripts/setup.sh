@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Installs what Lifeboat builds and tests with (Debian packages), if missing.
-# Usage: scripts/setup.sh [--bench]   (--bench also installs the peers: restic, pgbackrest, GNU time)
+# Installs the Debian packages one entry point needs, when missing, and checks for Swift.
+# Usage: scripts/setup.sh [build|quickstart|test|bench]   (default: test; --bench = bench)
+#   build       the C libraries lifeboat links (libarchive, zlib, OpenSSL, libpq, zstd)
+#   quickstart  build + the servers of the quick start and sandbox (PostgreSQL 15, Redis, Python
+#               for Chroma) and the tools their scripts use; no Ceph
+#   test        quickstart + Ceph (mon, osd, radosgw: the S3 tests' gateway) and strace
+#   bench       test + the peers: restic, pgbackrest, GNU time
+# apt-get shows its progress on a terminal; without one (CI) it prints a line per step.
 set -euo pipefail
 
-packages=(libarchive-dev zlib1g-dev libssl-dev libpq-dev libzstd-dev pkg-config zstd redis-server redis-tools python3
-          postgresql-15 postgresql-client-15 strace curl python3-venv
-          ceph-mon ceph-osd radosgw ceph-common)
-if [[ "${1:-}" == "--bench" ]]; then packages+=(restic pgbackrest time); fi
+entry="${1:-test}"
+[[ "$entry" == "--bench" ]] && entry=bench
+build=(libarchive-dev zlib1g-dev libssl-dev libpq-dev libzstd-dev pkg-config)
+quickstart=("${build[@]}" zstd redis-server redis-tools python3 python3-venv postgresql-15 postgresql-client-15 curl)
+test=("${quickstart[@]}" strace ceph-mon ceph-osd radosgw ceph-common)
+bench=("${test[@]}" restic pgbackrest time)
+case "$entry" in
+  build) packages=("${build[@]}") ;;
+  quickstart) packages=("${quickstart[@]}") ;;
+  test) packages=("${test[@]}") ;;
+  bench) packages=("${bench[@]}") ;;
+  *) echo "setup: unknown entry point \"$entry\" (build, quickstart, test or bench)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -15,8 +30,9 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  quiet=(); [[ -t 2 ]] || quiet=(-q)
+  $sudo apt-get update "${quiet[@]}" >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${quiet[@]}" --no-install-recommends "${missing[@]}" >&2
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
@@ -24,6 +40,6 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "setup: swift is at /opt/swift/usr/bin; add it to PATH" >&2
   else
     echo "setup: a Swift 6 toolchain is required (https://www.swift.org/install/linux/); none found" >&2
-    exit 1
   fi
+  exit 1
 fi

@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh
-scripts/chroma-venv.sh >/dev/null   # chromadb from PyPI for the Chroma tests (once)
+scripts/setup.sh test
+scripts/sandbox/chroma-venv.sh >/dev/null   # chromadb from PyPI for the Chroma tests (once)
 swift build --build-tests
 export LIFEBOAT_BIN="$PWD/.build/debug/lifeboat"
 swift test --disable-xctest "$@"

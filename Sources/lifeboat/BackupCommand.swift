@@ -22,7 +22,11 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The host this snapshot is of, when several share a repository (default: this machine's host name).")
     var host: String?
 
-    @Option(name: .long, help: "Name the snapshot (e.g. pre-migration-20261202) instead of <schedule>-<time>; unique, exit 2 if taken. Retention never forgets a manual backup; `forget NAME` does.")
+    @Option(
+        name: .long,
+        help:
+            "Name the snapshot (e.g. pre-migration-20261202) instead of <schedule>-<time>; unique, exit 2 if taken. Retention never forgets a manual backup; `forget NAME` does."
+    )
     var name: String?
 
     @Option(name: .long, help: "Tag the snapshot (repeatable): `snapshots --tag T`, retention's keep-tag.")
@@ -38,8 +42,9 @@ struct BackupCommand: AsyncParsableCommand {
         var scheduleName = "manual"
         if let name = schedule {
             guard let chosen = policy.schedule(name) else {
-                throw LifeboatError(.invalidInput, "policy \(policy.file) has no schedule \"\(name)\"",
-                                    fix: "schedules: \(policy.schedules.map(\.name).joined(separator: ", "))")
+                throw LifeboatError(
+                    .invalidInput, "policy \(policy.file) has no schedule \"\(name)\"",
+                    fix: "schedules: \(policy.schedules.map(\.name).joined(separator: ", "))")
             }
             sources = policy.sources(of: chosen)
             compression = chosen.compression ?? compression
@@ -47,8 +52,9 @@ struct BackupCommand: AsyncParsableCommand {
         }
         if !source.isEmpty {
             for name in source where policy.source(name) == nil {
-                throw LifeboatError(.invalidInput, "policy \(policy.file) has no source \"\(name)\"",
-                                    fix: "sources: \(policy.sources.map(\.name).joined(separator: ", "))")
+                throw LifeboatError(
+                    .invalidInput, "policy \(policy.file) has no source \"\(name)\"",
+                    fix: "sources: \(policy.sources.map(\.name).joined(separator: ", "))")
             }
             sources = sources.filter { source.contains($0.name) }
             guard !sources.isEmpty else {
@@ -67,11 +73,15 @@ struct BackupCommand: AsyncParsableCommand {
         if let host { runner.host = try HostName.validated(host) }
         runner.name = try name.map { try SnapshotName.validated(name: $0) }
         runner.tags = try tag.map { try SnapshotName.validated(tag: $0) }
-        let result = try await runner
-            .run(sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
-                 command: "lifeboat backup --schedule \(scheduleName)", started: Clock.now())
+        let result =
+            try await runner
+            .run(
+                sources: sources, schedule: scheduleName, compression: compression, policyPath: policy.file,
+                command: "lifeboat backup --schedule \(scheduleName)", started: Clock.now())
         if result.clearedTemporaries > 0, !global.quiet {
-            Console.note("lifeboat: note: removed \(result.clearedTemporaries) temporar\(result.clearedTemporaries == 1 ? "y" : "ies") left by an interrupted run")
+            Console.note(
+                "lifeboat: note: removed \(result.clearedTemporaries) temporar\(result.clearedTemporaries == 1 ? "y" : "ies") left by an interrupted run"
+            )
         }
         if let stale = result.staleLock, !global.quiet {
             Console.note("lifeboat: note: took over a stale lock left by \(stale)")
@@ -87,7 +97,9 @@ struct BackupCommand: AsyncParsableCommand {
             print(result.manifest.name)
             if global.verbose {
                 for c in result.manifest.components {
-                    Console.note("  \(c.source): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)")
+                    Console.note(
+                        "  \(c.source): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression)"
+                    )
                 }
                 Console.note("  connections opened: \(ConnectionCounter.opened)")
             }

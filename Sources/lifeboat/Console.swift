@@ -27,8 +27,11 @@ enum Console {
                 var fix: String?
                 var location: String?
             }
-            try? json(["error": Body(code: error.code.description, exit_code: error.code.exitCode, message: error.message,
-                                     fix: error.fix, location: error.location?.description)])
+            try? json([
+                "error": Body(
+                    code: error.code.description, exit_code: error.code.exitCode, message: error.message,
+                    fix: error.fix, location: error.location?.description)
+            ])
         }
     }
 }

@@ -34,8 +34,10 @@ struct DebugCommand: AsyncParsableCommand {
             try FileIO.forEachChunk(fd, path: file) { try writer.write($0) }
             let digest = try writer.commit()
             let seconds = Date().timeIntervalSince(started)
-            print(String(format: "{\"bytes\": %lld, \"seconds\": %.3f, \"connections\": %d, \"uploads_in_flight\": %d}",
-                         digest.bytes, seconds, storage.connectionsOpened, storage.uploadsInFlight))
+            print(
+                String(
+                    format: "{\"bytes\": %lld, \"seconds\": %.3f, \"connections\": %d, \"uploads_in_flight\": %d}",
+                    digest.bytes, seconds, storage.connectionsOpened, storage.uploadsInFlight))
         }
     }
 
@@ -56,8 +58,10 @@ struct DebugCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(stats), as: UTF8.self))
             } else {
-                print(String(format: "%d chunks, average %.0f KiB (smallest %d, largest %d bytes); %.3f s, %.0f MB/s",
-                             stats.chunks, stats.average / 1024, stats.smallest, stats.largest, stats.seconds, stats.bytesPerSecond / 1e6))
+                print(
+                    String(
+                        format: "%d chunks, average %.0f KiB (smallest %d, largest %d bytes); %.3f s, %.0f MB/s",
+                        stats.chunks, stats.average / 1024, stats.smallest, stats.largest, stats.seconds, stats.bytesPerSecond / 1e6))
             }
         }
     }

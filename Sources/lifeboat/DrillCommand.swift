@@ -4,7 +4,8 @@ import LifeboatCore
 
 struct DrillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drill", abstract: "Run a DR drill from a plan; write its report (JSON, Markdown, HTML).", usage: "lifeboat drill --plan F [--report-dir D] [--parallel N] [<options>]",
+        commandName: "drill", abstract: "Run a DR drill from a plan; write its report (JSON, Markdown, HTML).",
+        usage: "lifeboat drill --plan F [--report-dir D] [--parallel N] [<options>]",
         discussion: "Exit 0 when every check passed and every objective was met, 4 when an objective was missed, 1 when a check failed.")
 
     @OptionGroup var global: GlobalOptions
@@ -42,13 +43,16 @@ struct DrillCommand: AsyncParsableCommand {
         let history = DrillHistory(repository: repository)
         try history.save(report)
         if let metricsFile {
-            try FileIO.writeAtomically(Array(DrillReportRenderer.metrics(report, lastSuccess: history.lastSuccess(of: report.drill)).utf8), to: metricsFile)
+            try FileIO.writeAtomically(
+                Array(DrillReportRenderer.metrics(report, lastSuccess: history.lastSuccess(of: report.drill)).utf8), to: metricsFile)
         }
         let jsonPath = (stem as NSString).standardizingPath + ".json"
         if global.json {
             FileHandle.standardOutput.write(Data(try report.json()))
         } else if !global.quiet {
-            print("drill \(report.drill): RTO \(report.rtoSeconds.map { String(format: "%.1f s", $0) } ?? "—"), RPO \(report.rpoSeconds.map { String(format: "%.1f s", $0) } ?? "—"); checks \(report.checksPassed ? "passed" : "FAILED"), objectives \(report.objectivesMet ? "met" : "MISSED")")
+            print(
+                "drill \(report.drill): RTO \(report.rtoSeconds.map { String(format: "%.1f s", $0) } ?? "—"), RPO \(report.rpoSeconds.map { String(format: "%.1f s", $0) } ?? "—"); checks \(report.checksPassed ? "passed" : "FAILED"), objectives \(report.objectivesMet ? "met" : "MISSED")"
+            )
             for check in report.checks where !check.passed { print("  FAIL \(check.source): \(check.name): \(check.detail)") }
             print(jsonPath)
         }
@@ -61,7 +65,8 @@ struct DrillCommand: AsyncParsableCommand {
 }
 
 struct DrillsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.", usage: "lifeboat drills [--repo REPO] [<options>]")
+    static let configuration = CommandConfiguration(
+        commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.", usage: "lifeboat drills [--repo REPO] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 
@@ -73,8 +78,12 @@ struct DrillsCommand: AsyncParsableCommand {
                 var rto_seconds, rpo_seconds: Double?
                 var objectives_met, checks_passed: Bool
             }
-            try Console.json(reports.map { Row(drill: $0.drill, kind: $0.kind, started: $0.started, rto_seconds: $0.rtoSeconds,
-                                               rpo_seconds: $0.rpoSeconds, objectives_met: $0.objectivesMet, checks_passed: $0.checksPassed) })
+            try Console.json(
+                reports.map {
+                    Row(
+                        drill: $0.drill, kind: $0.kind, started: $0.started, rto_seconds: $0.rtoSeconds,
+                        rpo_seconds: $0.rpoSeconds, objectives_met: $0.objectivesMet, checks_passed: $0.checksPassed)
+                })
             return
         }
         func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "—" }
@@ -87,7 +96,9 @@ struct DrillsCommand: AsyncParsableCommand {
             }
             if let rto = r.rtoSeconds { previous[r.drill] = rto }
             let result = !r.checksPassed ? "checks failed" : r.objectivesMet ? "met" : "objective missed"
-            print("\(r.started.padding(toLength: 26, withPad: " ", startingAt: 0)) \(r.drill.padding(toLength: 21, withPad: " ", startingAt: 0)) \(r.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \((s(r.rtoSeconds) + trend).padding(toLength: 10, withPad: " ", startingAt: 0)) \(s(r.rpoSeconds).padding(toLength: 10, withPad: " ", startingAt: 0)) \(result)")
+            print(
+                "\(r.started.padding(toLength: 26, withPad: " ", startingAt: 0)) \(r.drill.padding(toLength: 21, withPad: " ", startingAt: 0)) \(r.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \((s(r.rtoSeconds) + trend).padding(toLength: 10, withPad: " ", startingAt: 0)) \(s(r.rpoSeconds).padding(toLength: 10, withPad: " ", startingAt: 0)) \(result)"
+            )
         }
         if !global.quiet { print("\(reports.count) drill\(reports.count == 1 ? "" : "s")") }
     }

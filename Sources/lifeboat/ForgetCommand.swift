@@ -16,7 +16,9 @@ struct ForgetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The policy file (its retention, unless snapshots are named; its repository).")
     var policy: String?
 
-    @Option(name: .long, help: "What retention groups snapshots by: host,source,schedule (default), or a part of it with schedule (rules are per schedule).")
+    @Option(
+        name: .long,
+        help: "What retention groups snapshots by: host,source,schedule (default), or a part of it with schedule (rules are per schedule).")
     var groupBy = "host,source,schedule"
 
     @Flag(name: .long, help: "Show what would be forgotten; change nothing.")
@@ -29,8 +31,9 @@ struct ForgetCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard policy != nil || !snapshots.isEmpty else {
-            throw LifeboatError(.invalidInput, "forget needs --policy (to apply its retention) or the snapshots to forget",
-                                fix: "lifeboat forget --policy F, or lifeboat forget --repo R SNAP…")
+            throw LifeboatError(
+                .invalidInput, "forget needs --policy (to apply its retention) or the snapshots to forget",
+                fix: "lifeboat forget --policy F, or lifeboat forget --repo R SNAP…")
         }
         let policy = try self.policy.map { try PolicyLoader.load(path: $0) }
         let grouping = try Self.grouping(groupBy)
@@ -79,7 +82,11 @@ struct ForgetCommand: AsyncParsableCommand {
             }
         }
         print("\(dryRun ? "would forget" : "forgot") \(forgotten.count) snapshot\(forgotten.count == 1 ? "" : "s")")
-        if let pruned { print("\(dryRun ? "would prune" : "pruned") \(pruned.removed.count) item\(pruned.removed.count == 1 ? "" : "s"), \(ProgressLine.bytes(pruned.bytes))") }
+        if let pruned {
+            print(
+                "\(dryRun ? "would prune" : "pruned") \(pruned.removed.count) item\(pruned.removed.count == 1 ? "" : "s"), \(ProgressLine.bytes(pruned.bytes))"
+            )
+        }
     }
 
     /// `host,source,schedule` and its subsets (schedule is always part of it: rules are per schedule).
@@ -87,8 +94,9 @@ struct ForgetCommand: AsyncParsableCommand {
         let parts = Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         let known: Set<String> = ["host", "source", "schedule"]
         guard parts.isSubset(of: known), !parts.isEmpty else {
-            throw LifeboatError(.invalidInput, "--group-by \(text): unknown key \(parts.subtracting(known).sorted().joined(separator: ", "))",
-                                fix: "use host, source and schedule, comma-separated (default host,source,schedule)")
+            throw LifeboatError(
+                .invalidInput, "--group-by \(text): unknown key \(parts.subtracting(known).sorted().joined(separator: ", "))",
+                fix: "use host, source and schedule, comma-separated (default host,source,schedule)")
         }
         return ForgetPlan.Grouping(host: parts.contains("host"), source: parts.contains("source"))
     }

@@ -7,10 +7,15 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Repository path (default: $LIFEBOAT_REPO, then the policy's `repository:`).")
     var repo: String?
 
-    @Option(name: .long, help: "Key file of an encrypted repository (32 bytes, mode 0600; default: $LIFEBOAT_KEY_FILE, then the policy's `key_file:`).")
+    @Option(
+        name: .long, help: "Key file of an encrypted repository (32 bytes, mode 0600; default: $LIFEBOAT_KEY_FILE, then the policy's `key_file:`).")
     var keyFile: String?
 
-    @Option(name: .long, help: "X25519 private key (NAME.key from `lifeboat keygen`) of a public-key repository, for restore and deep verify (default: $LIFEBOAT_PRIVATE_KEY).")
+    @Option(
+        name: .long,
+        help:
+            "X25519 private key (NAME.key from `lifeboat keygen`) of a public-key repository, for restore and deep verify (default: $LIFEBOAT_PRIVATE_KEY)."
+    )
     var privateKey: String?
 
     @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
@@ -30,9 +35,11 @@ struct GlobalOptions: ParsableArguments {
         if let repo { return repo }
         if let env = ProcessInfo.processInfo.environment["LIFEBOAT_REPO"], !env.isEmpty { return env }
         if let path = policy?.repository { return path }
-        throw LifeboatError(.invalidInput, "no repository given",
-                            fix: policy == nil ? "pass --repo PATH (or s3://BUCKET/PREFIX), or set LIFEBOAT_REPO"
-                                               : "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
+        throw LifeboatError(
+            .invalidInput, "no repository given",
+            fix: policy == nil
+                ? "pass --repo PATH (or s3://BUCKET/PREFIX), or set LIFEBOAT_REPO"
+                : "pass --repo PATH, set LIFEBOAT_REPO, or add `repository:` to the policy")
     }
 
     /// The S3 settings of the policy (`s3:`), if any; the environment fills in the rest.
@@ -43,8 +50,9 @@ struct GlobalOptions: ParsableArguments {
     /// The key files from the flags, the environment, then the policy.
     func keyFiles(policy: Policy? = nil) -> KeyFiles {
         let env = ProcessInfo.processInfo.environment
-        return KeyFiles(keyFile: keyFile ?? env["LIFEBOAT_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? policy?.keyFile,
-                        privateKey: privateKey ?? env["LIFEBOAT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 })
+        return KeyFiles(
+            keyFile: keyFile ?? env["LIFEBOAT_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? policy?.keyFile,
+            privateKey: privateKey ?? env["LIFEBOAT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// A warning on stderr, unless --quiet.
@@ -54,7 +62,8 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the repository this invocation names.
     func openRepository(policy: Policy? = nil) throws -> Repository {
-        try Repository(opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy),
-                       keyFiles: keyFiles(policy: policy))
+        try Repository(
+            opening: try repositoryPath(policy: policy), settings: storageSettings(policy: policy),
+            keyFiles: keyFiles(policy: policy))
     }
 }

@@ -3,7 +3,8 @@ import LifeboatCore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create a repository (a directory, or s3://BUCKET/PREFIX).", usage: "lifeboat init --repo DIR|s3://BUCKET/PREFIX [--format 1|2] [<options>]",
+        commandName: "init", abstract: "Create a repository (a directory, or s3://BUCKET/PREFIX).",
+        usage: "lifeboat init --repo DIR|s3://BUCKET/PREFIX [--format 1|2] [<options>]",
         discussion: """
             --encrypt --key-file F: every stored object is encrypted (AES-256-GCM)
             under the 32-byte key in F.
@@ -30,17 +31,21 @@ struct InitCommand: AsyncParsableCommand {
             case (let keyFile?, nil): encryption = .symmetric(keyFile: keyFile)
             case (nil, let publicKey?): encryption = .publicKey(file: publicKey)
             default:
-                throw LifeboatError(.invalidInput, "--encrypt needs exactly one of --key-file FILE and --public-key PUB",
-                                    fix: "symmetric: head -c 32 /dev/urandom > repo.key && chmod 600 repo.key; write-only: lifeboat keygen --out NAME")
+                throw LifeboatError(
+                    .invalidInput, "--encrypt needs exactly one of --key-file FILE and --public-key PUB",
+                    fix: "symmetric: head -c 32 /dev/urandom > repo.key && chmod 600 repo.key; write-only: lifeboat keygen --out NAME")
             }
         } else if publicKey != nil {
             throw LifeboatError(.invalidInput, "--public-key is only meaningful with --encrypt")
         }
-        let repository = try Repository.create(at: try global.repositoryPath(), settings: global.storageSettings(), encryption: encryption, format: format)
+        let repository = try Repository.create(
+            at: try global.repositoryPath(), settings: global.storageSettings(), encryption: encryption, format: format)
         let config = repository.config
         if global.json {
-            try Console.json(["repository": repository.location, "id": config.id, "created": config.created,
-                              "encryption": config.encryption?.mode.rawValue ?? "none", "format": String(config.format)])
+            try Console.json([
+                "repository": repository.location, "id": config.id, "created": config.created,
+                "encryption": config.encryption?.mode.rawValue ?? "none", "format": String(config.format),
+            ])
         } else if !global.quiet {
             let mode = config.encryption.map { " (encrypted: \($0.mode.rawValue))" } ?? ""
             print("created repository \(config.id) at \(repository.location)\(mode)")

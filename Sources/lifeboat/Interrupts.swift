@@ -34,7 +34,8 @@ enum Interrupts {
             var byte: UInt8 = 0
             while read(readEnd, &byte, 1) != 1 {}
             let signal = Int32(byte)
-            let error = signal == SIGTERM
+            let error =
+                signal == SIGTERM
                 ? LifeboatError(.terminated, "stopped by SIGTERM; cleaned up what this run had started")
                 : LifeboatError(.interrupted, "interrupted (SIGINT); cleaned up what this run had started")
             Console.note("lifeboat: \(signal == SIGTERM ? "SIGTERM" : "interrupt") received, stopping (again to exit at once)")

@@ -9,9 +9,12 @@ struct Lifeboat: AsyncParsableCommand {
         commandName: "lifeboat",
         abstract: "Back up, verify, restore and drill PostgreSQL, Redis, vector stores, files.",
         version: LifeboatVersion.current,
-        subcommands: [InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
-                      VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
-                      ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self, MigrateCommand.self, DebugCommand.self]
+        subcommands: [
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
+            VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
+            ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self,
+            MigrateCommand.self, DebugCommand.self,
+        ]
     )
 
     static func main() async {

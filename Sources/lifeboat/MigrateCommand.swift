@@ -4,7 +4,8 @@ import LifeboatCore
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Copy every snapshot into a format-2 (deduplicated) repository.", usage: "lifeboat migrate --from OLD --repo NEW [<options>]",
+        commandName: "migrate", abstract: "Copy every snapshot into a format-2 (deduplicated) repository.",
+        usage: "lifeboat migrate --from OLD --repo NEW [<options>]",
         discussion: """
             Create the target first: lifeboat init --repo NEW --format 2 [--encrypt …].
             Then: lifeboat migrate --from OLD --repo NEW. The source is only read.
@@ -28,16 +29,19 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let target = try global.openRepository()
         let keys = global.keyFiles()
-        let source = try Repository(opening: from, settings: global.storageSettings(),
-                                    keyFiles: KeyFiles(keyFile: fromKeyFile ?? keys.keyFile, privateKey: fromPrivateKey ?? keys.privateKey))
+        let source = try Repository(
+            opening: from, settings: global.storageSettings(),
+            keyFiles: KeyFiles(keyFile: fromKeyFile ?? keys.keyFile, privateKey: fromPrivateKey ?? keys.privateKey))
         let report = try RepositoryLock.with(target, .shared, command: "lifeboat migrate --from \(from)") { lock in
             try Migration(source: source, target: target, progress: global.progress).run(under: lock)
         }
         if global.json {
             try Console.json(report)
         } else if !global.quiet {
-            print("migrated \(report.migrated.count) snapshot\(report.migrated.count == 1 ? "" : "s") (\(ProgressLine.bytes(report.bytes)) of streams, "
-                  + "\(ProgressLine.bytes(report.storedBytes)) stored), skipped \(report.skipped.count) already there, copied \(report.objectsCopied) WAL/drill objects")
+            print(
+                "migrated \(report.migrated.count) snapshot\(report.migrated.count == 1 ? "" : "s") (\(ProgressLine.bytes(report.bytes)) of streams, "
+                    + "\(ProgressLine.bytes(report.storedBytes)) stored), skipped \(report.skipped.count) already there, copied \(report.objectsCopied) WAL/drill objects"
+            )
         }
     }
 }

@@ -3,8 +3,10 @@ import LifeboatCore
 
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Remove data no snapshot references; repack partly used packs.", usage: "lifeboat prune [--dry-run] [--all] [--max-unused P] [<options>]",
-        discussion: "Removes what forgotten snapshots and interrupted runs left, and (format 2)\nrepacks packs that are more than --max-unused unused.")
+        commandName: "prune", abstract: "Remove data no snapshot references; repack partly used packs.",
+        usage: "lifeboat prune [--dry-run] [--all] [--max-unused P] [<options>]",
+        discussion:
+            "Removes what forgotten snapshots and interrupted runs left, and (format 2)\nrepacks packs that are more than --max-unused unused.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -36,10 +38,13 @@ struct PruneCommand: AsyncParsableCommand {
             try Console.json(report)
         } else if !global.quiet {
             for path in report.removed where global.verbose || dryRun { print("  \(path)") }
-            let repacked = report.repacked.isEmpty ? ""
+            let repacked =
+                report.repacked.isEmpty
+                ? ""
                 : ", \(dryRun ? "would repack" : "repacked") \(report.repacked.count) pack\(report.repacked.count == 1 ? "" : "s") (\(ProgressLine.bytes(report.repackedBytes)) copied)"
-            print("\(dryRun ? "would remove" : "removed") \(report.removed.count) item\(report.removed.count == 1 ? "" : "s")\(repacked), "
-                  + "\(dryRun ? "would free" : "freed") \(ProgressLine.bytes(report.bytes))")
+            print(
+                "\(dryRun ? "would remove" : "removed") \(report.removed.count) item\(report.removed.count == 1 ? "" : "s")\(repacked), "
+                    + "\(dryRun ? "would free" : "freed") \(ProgressLine.bytes(report.bytes))")
         }
     }
 

@@ -36,7 +36,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("to-config"), help: "Redis: the target server's redis.conf (running or not).")
     var toConfig: String?
 
-    @Option(name: [.long, .customLong("to-port")], help: "Port of the server to start (redis scratch, postgres --start) or to restore into (postgres logical).")
+    @Option(
+        name: [.long, .customLong("to-port")],
+        help: "Port of the server to start (redis scratch, postgres --start) or to restore into (postgres logical).")
     var port: Int?
 
     @Option(name: .customLong("to-database"), help: "PostgreSQL logical: database to restore into (created when absent).")
@@ -51,7 +53,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("to-url"), help: "Chroma logical: the server to re-add the collections to (default: the source's).")
     var toURL: String?
 
-    @Option(name: .customLong("recover-from"), help: "Qdrant: have the server fetch PREFIX/{collection}.snapshot itself (http(s):// or file://) instead of uploading.")
+    @Option(
+        name: .customLong("recover-from"),
+        help: "Qdrant: have the server fetch PREFIX/{collection}.snapshot itself (http(s):// or file://) instead of uploading.")
     var recoverFrom: String?
 
     @Option(name: .long, help: "The policy that defines the source (Chroma: its stop/start commands and path).")
@@ -63,7 +67,11 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("to-datadir"), help: "PostgreSQL physical: data directory to restore into (new or empty unless --force).")
     var toDatadir: String?
 
-    @Option(name: .long, help: "Point in time (RFC 3339 with zone, e.g. 2026-11-22T10:15:00.250Z) or `latest`: picks the newest snapshot at or before it; PostgreSQL physical replays WAL up to it.")
+    @Option(
+        name: .long,
+        help:
+            "Point in time (RFC 3339 with zone, e.g. 2026-11-22T10:15:00.250Z) or `latest`: picks the newest snapshot at or before it; PostgreSQL physical replays WAL up to it."
+    )
     var at: String?
 
     @Option(name: .customLong("target-name"), help: "PostgreSQL physical: recover to a restore point made with pg_create_restore_point().")
@@ -72,10 +80,15 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-globals"), help: "PostgreSQL logical: do not create the roles the target lacks from the snapshot's globals.")
     var noGlobals = false
 
-    @Flag(name: .long, help: "PostgreSQL physical: start the server, wait for recovery to end and report the point reached (run as the cluster's owner).")
+    @Flag(
+        name: .long,
+        help: "PostgreSQL physical: start the server, wait for recovery to end and report the point reached (run as the cluster's owner).")
     var start = false
 
-    @Flag(name: .customLong("keep-archiving"), help: "PostgreSQL physical: keep archive_mode in the restored cluster (off by default, so a copy never archives into the source's repository).")
+    @Flag(
+        name: .customLong("keep-archiving"),
+        help:
+            "PostgreSQL physical: keep archive_mode in the restored cluster (off by default, so a copy never archives into the source's repository).")
     var keepArchiving = false
 
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
@@ -106,13 +119,16 @@ struct RestoreCommand: AsyncParsableCommand {
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
         let atTime = atKind?.instant
         let target = toDatadir ?? toDatabase ?? toConfig ?? toPath ?? toURL ?? to
-        var (plan, manifest) = try RestorePlan.make(repository: repository, selector: snapshot.map { SnapshotSelector($0) },
-                                                    source: source, target: target, at: atTime)
+        var (plan, manifest) = try RestorePlan.make(
+            repository: repository, selector: snapshot.map { SnapshotSelector($0) },
+            source: source, target: target, at: atTime)
         var recovery: RecoveryTarget?
         if let component = manifest.component(plan.source), component.type == "postgres",
-           component.metadata["mode"]?.stringValue == "physical" {
+            component.metadata["mode"]?.stringValue == "physical"
+        {
             let kind: RecoveryTarget.Kind = targetName.map { .name($0) } ?? atKind ?? .immediate
-            recovery = RecoveryTarget(kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location, keyFiles: repository.keyFiles)
+            recovery = RecoveryTarget(
+                kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location, keyFiles: repository.keyFiles)
             try plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
         }
         if dryRun {
@@ -126,7 +142,9 @@ struct RestoreCommand: AsyncParsableCommand {
             } else {
                 print("would restore \(plan.source) (\(plan.type)) from \(plan.snapshot) [\(plan.id.prefix(8))]")
                 print("  recovery point \(plan.recoveryPoint)" + (plan.recoveryTarget.map { ", then replay WAL to: \($0)" } ?? ""))
-                print("  read \(ProgressLine.bytes(plan.storedBytes)) from \(plan.file), write \(plan.entries) entries, \(ProgressLine.bytes(plan.contentBytes))")
+                print(
+                    "  read \(ProgressLine.bytes(plan.storedBytes)) from \(plan.file), write \(plan.entries) entries, \(ProgressLine.bytes(plan.contentBytes))"
+                )
                 if let wal = plan.wal {
                     print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
                 }
@@ -139,12 +157,14 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         let configured = loaded?.sources.first { $0.name == plan.source }
         if let loaded, configured == nil {
-            throw LifeboatError(.invalidInput, "policy \(policy ?? "") has no source \"\(plan.source)\"",
-                                fix: "sources in it: \(loaded.sources.map(\.name).joined(separator: ", "))")
+            throw LifeboatError(
+                .invalidInput, "policy \(policy ?? "") has no source \"\(plan.source)\"",
+                fix: "sources in it: \(loaded.sources.map(\.name).joined(separator: ", "))")
         }
-        var request = RestoreRequest(directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
-                                     dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
-                                     force: force, progress: global.progress)
+        var request = RestoreRequest(
+            directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
+            dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
+            force: force, progress: global.progress)
         request.location = recoverFrom
         request.applyGlobals = !noGlobals
         let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
@@ -155,7 +175,9 @@ struct RestoreCommand: AsyncParsableCommand {
             }
             try Console.json(Result(plan: plan, outcome: outcome))
         } else if !global.quiet {
-            print("restored \(plan.source) from \(plan.snapshot): \(outcome.entries) entries, \(ProgressLine.bytes(outcome.bytes)) into \(outcome.target)")
+            print(
+                "restored \(plan.source) from \(plan.snapshot): \(outcome.entries) entries, \(ProgressLine.bytes(outcome.bytes)) into \(outcome.target)"
+            )
             if let moved = outcome.previousMovedTo { print("previous content moved to \(moved)") }
             if let point = outcome.recoveryPoint { print("recovery point reached: \(point)") }
             for check in outcome.checks { print("  \(check)") }
@@ -186,9 +208,10 @@ struct RestoreCommand: AsyncParsableCommand {
         print("\(dryRun ? "would restore" : "restored") \(results.count) sources to \(at):")
         for r in results {
             print("  \(r.source) (\(r.type)) from \(r.snapshot) → \(r.target ?? "?")")
-            print("    recovery point \(r.recoveryPoint ?? "—"), skew \(s(r.skewSeconds)); read \(ProgressLine.bytes(r.storedBytes))"
-                  + (r.wal.map { " + WAL \($0.first) … \($0.last) (\($0.files) files, \(ProgressLine.bytes($0.bytes)))" } ?? "")
-                  + (r.pastDrillSeconds.map { "; the last drill restored it in \(String(format: "%.1f s", $0))" } ?? ""))
+            print(
+                "    recovery point \(r.recoveryPoint ?? "—"), skew \(s(r.skewSeconds)); read \(ProgressLine.bytes(r.storedBytes))"
+                    + (r.wal.map { " + WAL \($0.first) … \($0.last) (\($0.files) files, \(ProgressLine.bytes($0.bytes)))" } ?? "")
+                    + (r.pastDrillSeconds.map { "; the last drill restored it in \(String(format: "%.1f s", $0))" } ?? ""))
         }
     }
 }

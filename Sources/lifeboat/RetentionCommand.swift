@@ -19,24 +19,31 @@ struct RetentionRuleOptions: ParsableArguments {
     @Option(name: .long, help: "IANA time zone for calendar buckets (default: each timestamp's own UTC offset).") var timezone: String?
 
     func retention() throws -> Retention {
-        for (flag, value) in [("--keep-last", last), ("--keep-hourly", hourly), ("--keep-daily", daily), ("--keep-weekly", weekly),
-                              ("--keep-monthly", monthly), ("--keep-yearly", yearly)] where value < 0 {
+        for (flag, value) in [
+            ("--keep-last", last), ("--keep-hourly", hourly), ("--keep-daily", daily), ("--keep-weekly", weekly),
+            ("--keep-monthly", monthly), ("--keep-yearly", yearly),
+        ] where value < 0 {
             throw LifeboatError(.invalidInput, "\(flag) \(value): counts cannot be negative", fix: "give 0 (rule off) or a positive count")
         }
-        for (flag, value) in [("--keep-last", last), ("--keep-hourly", hourly), ("--keep-daily", daily), ("--keep-weekly", weekly),
-                              ("--keep-monthly", monthly), ("--keep-yearly", yearly)] where value > RetentionRules.maxCount {
-            throw LifeboatError(.invalidInput, "\(flag) \(value): the largest count accepted is \(RetentionRules.maxCount)",
-                                fix: "give a smaller count, or --keep-within for long spans")
+        for (flag, value) in [
+            ("--keep-last", last), ("--keep-hourly", hourly), ("--keep-daily", daily), ("--keep-weekly", weekly),
+            ("--keep-monthly", monthly), ("--keep-yearly", yearly),
+        ] where value > RetentionRules.maxCount {
+            throw LifeboatError(
+                .invalidInput, "\(flag) \(value): the largest count accepted is \(RetentionRules.maxCount)",
+                fix: "give a smaller count, or --keep-within for long spans")
         }
         var zone: TimeZone?
         if let timezone {
             guard let z = TimeZone(identifier: timezone) else {
-                throw LifeboatError(.invalidInput, "unknown time zone \"\(timezone)\"", fix: "use an IANA name such as UTC, Europe/Berlin or America/New_York")
+                throw LifeboatError(
+                    .invalidInput, "unknown time zone \"\(timezone)\"", fix: "use an IANA name such as UTC, Europe/Berlin or America/New_York")
             }
             zone = z
         }
-        let rules = RetentionRules(last: last, hourly: hourly, daily: daily, weekly: weekly, monthly: monthly, yearly: yearly,
-                                   within: try within.map { try RetentionDuration(parsing: $0) })
+        let rules = RetentionRules(
+            last: last, hourly: hourly, daily: daily, weekly: weekly, monthly: monthly, yearly: yearly,
+            within: try within.map { try RetentionDuration(parsing: $0) })
         return Retention(rules: rules, timeZone: zone)
     }
 }

@@ -32,8 +32,9 @@ struct RunCommand: AsyncParsableCommand {
         var instant = Clock.now()
         if let now {
             guard rehearse else {
-                throw LifeboatError(.invalidInput, "--now would stamp real snapshots with another time and apply retention from it",
-                                    fix: "add --rehearse to see what a run at \(now) would do (it changes nothing)")
+                throw LifeboatError(
+                    .invalidInput, "--now would stamp real snapshots with another time and apply retention from it",
+                    fix: "add --rehearse to see what a run at \(now) would do (it changes nothing)")
             }
             guard let parsed = Timestamp.parse(now) else {
                 throw LifeboatError(.invalidInput, "--now \(now) is not an RFC 3339 time", fix: "write e.g. 2026-11-22T02:00:00Z")
@@ -43,8 +44,10 @@ struct RunCommand: AsyncParsableCommand {
         let repository = try global.openRepository(policy: policy)
         var runner = PolicyRunner(policy: policy, repository: repository, progress: global.progress)
         if let host { runner.host = try HostName.validated(host) }
-        let report = rehearse ? try runner.rehearse(clock: try clock.guardAt(instant))
-                              : try await runner.run(clock: try clock.guardAt(instant), metricsFile: metricsFile)
+        let report =
+            rehearse
+            ? try runner.rehearse(clock: try clock.guardAt(instant))
+            : try await runner.run(clock: try clock.guardAt(instant), metricsFile: metricsFile)
         if global.json {
             try Console.json(report)
         } else if !global.quiet {
@@ -57,8 +60,12 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             for o in report.schedules { if let w = o.warning { Console.note("\(o.schedule): warning: \(w)") } }
-            if report.rehearsal == true { print("rehearsal at \(report.now): retention would forget \(report.forgotten.count) snapshot(s); nothing was changed") }
-            if !report.forgotten.isEmpty && report.rehearsal != true { print("retention: forgot \(report.forgotten.count), pruned \(ProgressLine.bytes(report.prunedBytes))") }
+            if report.rehearsal == true {
+                print("rehearsal at \(report.now): retention would forget \(report.forgotten.count) snapshot(s); nothing was changed")
+            }
+            if !report.forgotten.isEmpty && report.rehearsal != true {
+                print("retention: forgot \(report.forgotten.count), pruned \(ProgressLine.bytes(report.prunedBytes))")
+            }
             if let e = report.retentionError { Console.note("retention: FAILED: \(e)") }
             if let e = report.pruneDeferred { Console.note("prune: left to a later run: \(e)") }
             if let e = report.notifyError { Console.note("notify: \(e)") }

@@ -2,7 +2,8 @@ import ArgumentParser
 import LifeboatCore
 
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one snapshot's manifest.", usage: "lifeboat show <snapshot> [--entries] [<options>]")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one snapshot's manifest.", usage: "lifeboat show <snapshot> [--entries] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 
@@ -27,16 +28,19 @@ struct ShowCommand: AsyncParsableCommand {
         print("recovery  \(manifest.recoveryPoint)")
         print("host      \(manifest.host)")
         for c in manifest.components {
-            print("component \(c.source) (\(c.type)): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression), sha256 \(c.sha256)")
+            print(
+                "component \(c.source) (\(c.type)): \(c.entryCount) entries, \(ProgressLine.bytes(c.contentBytes)) → \(ProgressLine.bytes(c.bytes)) \(c.compression), sha256 \(c.sha256)"
+            )
             for warning in c.warnings { print("  warning: \(warning)") }
             if entries {
                 for e in c.entries {
-                    let detail = switch e.kind {
-                    case .symlink: "-> \(e.target ?? "")"
-                    case .hardlink: "=> \(e.target ?? "") (hard link)"
-                    case .file: "\(e.size) \(e.sha256 ?? "")" + (e.sparse == true ? " sparse" : "")
-                    case .directory: ""
-                    }
+                    let detail =
+                        switch e.kind {
+                        case .symlink: "-> \(e.target ?? "")"
+                        case .hardlink: "=> \(e.target ?? "") (hard link)"
+                        case .file: "\(e.size) \(e.sha256 ?? "")" + (e.sparse == true ? " sparse" : "")
+                        case .directory: ""
+                        }
                     print("  \(e.kind.rawValue.padded(9)) \(String(e.mode, radix: 8).padded(5)) \(e.path) \(detail)")
                 }
             }

@@ -2,7 +2,9 @@ import ArgumentParser
 import LifeboatCore
 
 struct SnapshotsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List snapshots, oldest first.", usage: "lifeboat snapshots [--source N] [--host H] [--tag T ...] [<options>]")
+    static let configuration = CommandConfiguration(
+        commandName: "snapshots", abstract: "List snapshots, oldest first.",
+        usage: "lifeboat snapshots [--source N] [--host H] [--tag T ...] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 
@@ -33,8 +35,11 @@ struct SnapshotsCommand: AsyncParsableCommand {
         for m in shown {
             let sources = m.components.map(\.source).joined(separator: ",")
             let stored = ProgressLine.bytes(m.components.reduce(0) { $0 + $1.bytes })
-            print([String(m.id.prefix(8)).padded(9), m.name.padded(35), String(m.started.prefix(19)).padded(21),
-                   m.host.padded(16), sources.padded(21), stored.padded(10), (m.tags ?? []).joined(separator: ",")].joined(separator: " "))
+            print(
+                [
+                    String(m.id.prefix(8)).padded(9), m.name.padded(35), String(m.started.prefix(19)).padded(21),
+                    m.host.padded(16), sources.padded(21), stored.padded(10), (m.tags ?? []).joined(separator: ","),
+                ].joined(separator: " "))
         }
         if !global.quiet { print("\(shown.count) snapshot\(shown.count == 1 ? "" : "s")") }
     }

@@ -3,7 +3,8 @@ import LifeboatCore
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Prove snapshots against their manifests; exit 3 on any integrity failure.", usage: "lifeboat verify [<snapshot> ...] [--deep] [--read-data-subset N/M]")
+        commandName: "verify", abstract: "Prove snapshots against their manifests; exit 3 on any integrity failure.",
+        usage: "lifeboat verify [<snapshot> ...] [--deep] [--read-data-subset N/M]")
 
     @OptionGroup var global: GlobalOptions
 
@@ -13,9 +14,11 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also decompress, walk every entry and run format checks.")
     var deep = false
 
-    @Option(name: .customLong("read-data-subset"), help: ArgumentHelp(
-        "Format 2: also read the packs of subset N of M and prove every chunk in them that a verified snapshot needs.",
-        discussion: "Running 1/M to M/M, one a day, reads every pack once.", valueName: "N/M"))
+    @Option(
+        name: .customLong("read-data-subset"),
+        help: ArgumentHelp(
+            "Format 2: also read the packs of subset N of M and prove every chunk in them that a verified snapshot needs.",
+            discussion: "Running 1/M to M/M, one a day, reads every pack once.", valueName: "N/M"))
     var readDataSubset: String?
 
     func run() async throws {
@@ -31,7 +34,8 @@ struct VerifyCommand: AsyncParsableCommand {
                 Console.note("FAIL \(problem.message)")
             }
             if !report.garbage.isEmpty && !global.quiet {
-                let why = report.writerActive.map { "a writer is active (\($0)); these may be its in-flight files" }
+                let why =
+                    report.writerActive.map { "a writer is active (\($0)); these may be its in-flight files" }
                     ?? "left by interrupted runs; not corruption, the next backup clears tmp/"
                 Console.note("garbage (\(why)):")
                 for path in report.garbage { Console.note("  \(path)") }
@@ -41,13 +45,19 @@ struct VerifyCommand: AsyncParsableCommand {
                 let bytes = report.snapshots.reduce(0) { $0 + $1.bytes }
                 let kind = deep ? "deep-verified" : "verified"
                 let verdict = report.ok ? "ok" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s")"
-                print("\(kind) \(report.snapshots.count) snapshot\(report.snapshots.count == 1 ? "" : "s") (\(ProgressLine.bytes(bytes)) stored): \(verdict)")
+                print(
+                    "\(kind) \(report.snapshots.count) snapshot\(report.snapshots.count == 1 ? "" : "s") (\(ProgressLine.bytes(bytes)) stored): \(verdict)"
+                )
                 if let read = report.dataSubset {
-                    print("data subset \(read.subset): read \(read.packs) of \(read.packsInRepository) packs (\(ProgressLine.bytes(read.storedBytes))), \(read.chunks) chunks proved")
+                    print(
+                        "data subset \(read.subset): read \(read.packs) of \(read.packsInRepository) packs (\(ProgressLine.bytes(read.storedBytes))), \(read.chunks) chunks proved"
+                    )
                 }
                 if let wal = report.wal {
-                    print("WAL archive: \(wal.files) files, \(ProgressLine.bytes(wal.storedBytes))" + (deep ? ", \(wal.checked) decompressed and checked" : "")
-                          + (wal.gaps.isEmpty ? ", no gaps" : ", \(wal.gaps.count) gap\(wal.gaps.count == 1 ? "" : "s")"))
+                    print(
+                        "WAL archive: \(wal.files) files, \(ProgressLine.bytes(wal.storedBytes))"
+                            + (deep ? ", \(wal.checked) decompressed and checked" : "")
+                            + (wal.gaps.isEmpty ? ", no gaps" : ", \(wal.gaps.count) gap\(wal.gaps.count == 1 ? "" : "s")"))
                 }
             }
         }

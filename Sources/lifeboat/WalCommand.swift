@@ -67,7 +67,8 @@ struct WalFetchCommand: AsyncParsableCommand {
 }
 
 struct WalListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the archived WAL files.", usage: "lifeboat wal list [--repo REPO] [<options>]")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the archived WAL files.", usage: "lifeboat wal list [--repo REPO] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 
@@ -85,8 +86,10 @@ struct WalListCommand: AsyncParsableCommand {
                 var system_identifier: String?
                 var files: [File]
             }
-            try Console.json(Listing(system_identifier: try archive.systemIdentifier(),
-                                     files: files.map { File(name: $0.name, sha256: $0.sha256, stored_bytes: $0.storedBytes) }))
+            try Console.json(
+                Listing(
+                    system_identifier: try archive.systemIdentifier(),
+                    files: files.map { File(name: $0.name, sha256: $0.sha256, stored_bytes: $0.storedBytes) }))
         } else {
             for file in files { print("\(file.name)  \(ProgressLine.bytes(file.storedBytes))") }
             if !global.quiet {

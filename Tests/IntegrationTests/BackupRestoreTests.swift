@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 @Suite struct BackupRestoreTests {
     @Test(arguments: ["zstd", "gzip:9", "none"])

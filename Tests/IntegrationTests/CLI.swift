@@ -20,8 +20,10 @@ enum CLI {
 
     /// Runs to completion and collects stdout and stderr.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
-                    prefix: [String] = []) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
+        prefix: [String] = []
+    ) throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, in: directory, prefix: prefix)
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: read(out), stderr: read(err))
@@ -29,8 +31,10 @@ enum CLI {
 
     /// Starts without waiting; stdout and stderr go to temporary files.
     /// `prefix` runs the binary through another program (`runuser -u postgres --`).
-    static func start(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
-                      prefix: [String] = []) throws -> (Process, String, String) {
+    static func start(
+        _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil,
+        prefix: [String] = []
+    ) throws -> (Process, String, String) {
         let process = Process()
         let argv = prefix + [binary] + arguments
         process.executableURL = URL(fileURLWithPath: argv[0])

@@ -1,21 +1,21 @@
 import Foundation
 import LifeboatCore
 
-/// A real Chroma server (chromadb from PyPI, in the venv scripts/chroma-venv.sh makes) on a
-/// loopback port, started by scripts/chroma-sandbox.sh and stopped when released.
+/// A real Chroma server (chromadb from PyPI, in the venv scripts/sandbox/chroma-venv.sh makes) on a
+/// loopback port, started by scripts/sandbox/chroma-sandbox.sh and stopped when released.
 final class ChromaServer {
     let port: Int
     let directory: String
     var url: String { "http://127.0.0.1:\(port)" }
     var persistDirectory: String { directory + "/data" }
-    var startCommand: String { "\(PostgresServer.scripts)/chroma-sandbox.sh start \(directory) \(port)" }
-    var stopCommand: String { "\(PostgresServer.scripts)/chroma-sandbox.sh stop \(directory)" }
+    var startCommand: String { "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh start \(directory) \(port)" }
+    var stopCommand: String { "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh stop \(directory)" }
 
     init(in directory: String) throws {
         self.directory = directory
         port = try RedisServer.freePort()
         guard try ChildProcess.run(["/bin/sh", "-c", startCommand], in: "/") == 0 else {
-            throw LifeboatError(.operationFailed, "chroma-sandbox.sh failed (scripts/chroma-venv.sh installs chromadb from PyPI)")
+            throw LifeboatError(.operationFailed, "chroma-sandbox.sh failed (scripts/sandbox/chroma-venv.sh installs chromadb from PyPI)")
         }
     }
 
@@ -28,7 +28,9 @@ final class ChromaServer {
     /// Adds `count` normalized 384-dimensional vectors around 40 cluster centres (embedding-like,
     /// so approximate search is meaningful) with metadata and documents, through the Python client.
     func populate(collection: String, count: Int, space: String, seed: Int) throws {
-        let venv = URL(fileURLWithPath: PostgresServer.scripts).deletingLastPathComponent().appendingPathComponent(".venv-chroma").path
+        let venv = URL(fileURLWithPath: PostgresServer.sandboxScripts).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            ".venv-chroma"
+        ).path
         let script = """
             import chromadb, numpy as np
             rng = np.random.default_rng(\(seed))

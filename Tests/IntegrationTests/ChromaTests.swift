@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// The chroma source against a real Chroma server from PyPI: 10,000 384-dimensional vectors in
 /// two collections, backed up, one collection deleted, restored; counts and probe queries equal.
@@ -11,11 +11,11 @@ import LifeboatCore
         try server.populate(collection: "docs", count: 6000, space: "cosine", seed: 1)
         try server.populate(collection: "images", count: 4000, space: "l2", seed: 2)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
-              exported: {type: chroma, url: "\(server.url)", mode: logical}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
+          exported: {type: chroma, url: "\(server.url)", mode: logical}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         return (box, server)
     }
@@ -52,13 +52,17 @@ import LifeboatCore
         _ = try server.http().json("DELETE", "\(server.collectionsPath)/docs")
         #expect(try server.counts() == ["images": 4000])
         // The live directory is not empty: refused without --force, nothing touched.
-        let refused = try CLI.run(["restore", "latest", "--repo", box.repo, "--policy", box.policy, "--source", "vectors",
-                                   "--to-path", server.persistDirectory])
+        let refused = try CLI.run([
+            "restore", "latest", "--repo", box.repo, "--policy", box.policy, "--source", "vectors",
+            "--to-path", server.persistDirectory,
+        ])
         #expect(refused.status == 2, "\(refused.output)")
         #expect(try server.counts() == ["images": 4000])
 
-        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--policy", box.policy, "--source", "vectors",
-                                   "--to-path", server.persistDirectory, "--force", "--json"])
+        let restore = try CLI.run([
+            "restore", "latest", "--repo", box.repo, "--policy", box.policy, "--source", "vectors",
+            "--to-path", server.persistDirectory, "--force", "--json",
+        ])
         #expect(restore.status == 0, "\(restore.output)")
         #expect(server.isServing)
         #expect(try server.counts() == before)
@@ -68,8 +72,10 @@ import LifeboatCore
             let name = c["name"] as! String
             let id = (try client.json("GET", "\(server.collectionsPath)/\(name)") as! [String: Any])["id"] as! String
             for probe in c["probes"] as! [[String: Any]] {
-                let answer = try client.json("POST", "\(server.collectionsPath)/\(id)/query",
-                                             body: ["query_embeddings": [probe["vector"]!], "n_results": 5, "include": ["distances"]]) as! [String: Any]
+                let answer =
+                    try client.json(
+                        "POST", "\(server.collectionsPath)/\(id)/query",
+                        body: ["query_embeddings": [probe["vector"]!], "n_results": 5, "include": ["distances"]]) as! [String: Any]
                 #expect((answer["ids"] as? [[String]])?.first == probe["ids"] as? [String])
             }
         }
@@ -99,10 +105,10 @@ import LifeboatCore
         let box = try Sandbox("chroma-stopfail")
         let server = try ChromaServer(in: box.root + "/chroma")
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "exit 3", start: "\(server.startCommand)"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "exit 3", start: "\(server.startCommand)"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 1, "\(backup.output)")

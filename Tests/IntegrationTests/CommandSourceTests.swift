@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// The `command` source with real programs: `redis-cli --rdb -` against a password-protected
 /// Redis (the password only in env_file), restored through a restore command into a second
@@ -13,10 +13,10 @@ import LifeboatCore
 
     func policy(_ box: Sandbox, _ source: String) throws {
         try """
-            repository: \(box.repo)
-            sources:
-              dump: {\(source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          dump: {\(source)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         if !FileManager.default.fileExists(atPath: box.repo) {
             let created = try CLI.run(["init", "--repo", box.repo])
             #expect(created.status == 0, "\(created.output)")
@@ -37,7 +37,9 @@ import LifeboatCore
         try "# for redis-cli, never argv\nREDISCLI_AUTH=\(secret)\nexport RESTORE_DIR=\"\(restoreDir)\"\n"
             .write(toFile: box.root + "/dump.env", atomically: true, encoding: .utf8)
         chmod(box.root + "/dump.env", 0o600)
-        try policy(box, """
+        try policy(
+            box,
+            """
             type: command, capture: ["redis-cli", "-p", "\(server.port)", "--no-auth-warning", "--rdb", "-"],
                     restore: ["sh", "-c", "cat > \\"$RESTORE_DIR/dump.rdb\\""], check: ["sh", "-c", "test -s \\"$RESTORE_DIR/dump.rdb\\""],
                     env_file: \(box.root)/dump.env, timeout: 2m
@@ -47,7 +49,9 @@ import LifeboatCore
         var seen = false
         while process.isRunning {
             for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
-                if let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), String(decoding: argv, as: UTF8.self).contains(secret) { seen = true }
+                if let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), String(decoding: argv, as: UTF8.self).contains(secret) {
+                    seen = true
+                }
             }
             usleep(10_000)
         }
@@ -97,7 +101,9 @@ import LifeboatCore
     @Test func preAbortsAndPostAlwaysRuns() throws {
         let box = try Sandbox("command-hooks")
         let marks = box.root + "/marks"
-        try policy(box, """
+        try policy(
+            box,
+            """
             type: command, capture: ["sh", "-c", "echo data; echo captured >> \(marks)"],
                     pre: ["sh", "-c", "echo pre >> \(marks)"], post: ["sh", "-c", "echo post >> \(marks)"]
             """)
@@ -105,7 +111,9 @@ import LifeboatCore
         #expect(ok.status == 0, "\(ok.output)")
         #expect(try String(contentsOfFile: marks, encoding: .utf8) == "pre\ncaptured\npost\n")
         try FileManager.default.removeItem(atPath: marks)
-        try policy(box, """
+        try policy(
+            box,
+            """
             type: command, capture: ["sh", "-c", "echo data; echo captured >> \(marks)"],
                     pre: ["sh", "-c", "echo pre >> \(marks); exit 4"], post: ["sh", "-c", "echo post >> \(marks)"]
             """)
@@ -120,7 +128,9 @@ import LifeboatCore
         let data = box.root + "/store.bin"
         try Data(Sandbox.randomBytes(2 << 20)).write(to: URL(fileURLWithPath: data))
         let production = box.root + "/production-restore-must-not-run"
-        try policy(box, """
+        try policy(
+            box,
+            """
             type: command, capture: ["cat", "\(data)"], restore: ["sh", "-c", "cat > \(production)"]
             """)
         #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
@@ -128,17 +138,17 @@ import LifeboatCore
         func plan(_ name: String, compareWith: String) throws -> String {
             let path = box.root + "/\(name).yaml"
             try """
-                drill: \(name)
-                policy: \(box.policy)
-                sources:
-                  dump:
-                    target:
-                      directory: \(scratch)
-                      restore: ["sh", "-c", "cat > {directory}/restored.bin"]
-                      check: ["cmp", "{directory}/restored.bin", "\(compareWith)"]
-                objectives:
-                  dump: {rto: 10m, rpo: 1h}
-                """.write(toFile: path, atomically: true, encoding: .utf8)
+            drill: \(name)
+            policy: \(box.policy)
+            sources:
+              dump:
+                target:
+                  directory: \(scratch)
+                  restore: ["sh", "-c", "cat > {directory}/restored.bin"]
+                  check: ["cmp", "{directory}/restored.bin", "\(compareWith)"]
+            objectives:
+              dump: {rto: 10m, rpo: 1h}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
         let ok = try CLI.run(["drill", "--plan", try plan("nightly", compareWith: data), "--report-dir", box.root + "/reports"])
@@ -148,7 +158,7 @@ import LifeboatCore
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.contains { ($0["detail"] as? String)?.contains("check `cmp") == true }, "\(checks)")
         #expect(!FileManager.default.fileExists(atPath: production))  // the policy's restore never runs in a drill
-        #expect(!FileManager.default.fileExists(atPath: scratch))     // the scratch target is removed
+        #expect(!FileManager.default.fileExists(atPath: scratch))  // the scratch target is removed
         try Data("other".utf8).write(to: URL(fileURLWithPath: box.root + "/other.bin"))
         let failed = try CLI.run(["drill", "--plan", try plan("wrong", compareWith: box.root + "/other.bin"), "--report-dir", box.root + "/reports"])
         #expect(failed.status == 1, "\(failed.output)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Damage the stored data the ways disks, networks and people do, and require `verify` to exit 3
 /// naming the snapshot, the component and (deep) the entry, and `restore` to write nothing.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// kill -9 at any moment of a backup leaves no snapshot listed, `verify` clean, and the next
 /// backup succeeds; a second writer fails fast with exit 5 naming the holder.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Restore drills against real servers (PostgreSQL, Redis, Chroma) and a file tree: every
 /// report field, the scratch targets removed afterwards, exit 4 for a missed objective, exit 1
@@ -16,48 +16,49 @@ import LifeboatCore
         let chroma = try ChromaServer(in: box.root + "/chroma")
         try chroma.populate(collection: "docs", count: 2000, space: "cosine", seed: 5)
         try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-              cache: {type: redis, port: \(redis.port), config: \(redis.config)}
-              db: {type: postgres, port: \(pg.port), database: app, user: postgres}
-              vectors: {type: chroma, path: \(chroma.persistDirectory), url: "\(chroma.url)", stop: "\(chroma.stopCommand)", start: "\(chroma.startCommand)"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cfg: {type: files, path: \(box.source)}
+          cache: {type: redis, port: \(redis.port), config: \(redis.config)}
+          db: {type: postgres, port: \(pg.port), database: app, user: postgres}
+          vectors: {type: chroma, path: \(chroma.persistDirectory), url: "\(chroma.url)", stop: "\(chroma.stopCommand)", start: "\(chroma.startCommand)"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
 
         let scratch = box.root + "/scratch"
-        let redisPort = try RedisServer.freePort(), chromaPort = try RedisServer.freePort()
+        let redisPort = try RedisServer.freePort()
+        let chromaPort = try RedisServer.freePort()
         func plan(_ name: String, expectBranches: String = "1", rpo: String = "1h") throws -> String {
             let path = box.root + "/\(name).yaml"
             try """
-                drill: \(name)
-                policy: \(box.policy)
-                sources:
-                  cfg:
-                    target: {directory: \(scratch)/cfg}
-                    checks: [{files: entries}]
-                  cache:
-                    target: {directory: \(scratch)/cache, port: \(redisPort)}
-                    checks: [{redis: keys}, {redis: digest, compare: live}]
-                  db:
-                    target: {database: app_drill}
-                    checks:
-                      - {sql: "SELECT count(*) FROM pgbench_branches", expect: "\(expectBranches)"}
-                      - {sql: "SELECT sum(abalance) FROM pgbench_accounts", compare: live}
-                  vectors:
-                    target:
-                      directory: \(scratch)/vectors
-                      port: \(chromaPort)
-                      start: "\(PostgresServer.scripts)/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
-                      stop: "\(PostgresServer.scripts)/chroma-sandbox.sh stop {directory}.lifeboat-server"
-                objectives:
-                  cfg: {rto: 10m, rpo: \(rpo)}
-                  cache: {rto: 10m, rpo: \(rpo)}
-                  db: {rto: 10m, rpo: \(rpo)}
-                  vectors: {rto: 10m, rpo: \(rpo)}
-                """.write(toFile: path, atomically: true, encoding: .utf8)
+            drill: \(name)
+            policy: \(box.policy)
+            sources:
+              cfg:
+                target: {directory: \(scratch)/cfg}
+                checks: [{files: entries}]
+              cache:
+                target: {directory: \(scratch)/cache, port: \(redisPort)}
+                checks: [{redis: keys}, {redis: digest, compare: live}]
+              db:
+                target: {database: app_drill}
+                checks:
+                  - {sql: "SELECT count(*) FROM pgbench_branches", expect: "\(expectBranches)"}
+                  - {sql: "SELECT sum(abalance) FROM pgbench_accounts", compare: live}
+              vectors:
+                target:
+                  directory: \(scratch)/vectors
+                  port: \(chromaPort)
+                  start: "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
+                  stop: "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh stop {directory}.lifeboat-server"
+            objectives:
+              cfg: {rto: 10m, rpo: \(rpo)}
+              cache: {rto: 10m, rpo: \(rpo)}
+              db: {rto: 10m, rpo: \(rpo)}
+              vectors: {rto: 10m, rpo: \(rpo)}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
         let reports = box.root + "/reports"
@@ -76,19 +77,25 @@ import LifeboatCore
         #expect(report["objectives_met"] as? Bool == true)
         let phases = try #require(report["phases"] as? [[String: Any]])
         #expect(Set(phases.compactMap { $0["source"] as? String }) == ["cfg", "cache", "db", "vectors"])
-        #expect(phases.allSatisfy { $0["name"] != nil && ($0["start"] as? String).flatMap(Timestamp.parse) != nil && ($0["seconds"] as? Double ?? -1) >= 0 })
+        #expect(
+            phases.allSatisfy {
+                $0["name"] != nil && ($0["start"] as? String).flatMap(Timestamp.parse) != nil && ($0["seconds"] as? Double ?? -1) >= 0
+            })
         // Sources restore at once: some two sources' restores overlap in time, so the system's
         // RTO (the slowest source's) is less than the sum of the sources' restore-and-check
         // spans (one after another, it would be at least that sum).
         var spans: [String: (start: Date, end: Date)] = [:]
         for p in phases {
             guard let source = p["source"] as? String, let start = (p["start"] as? String).flatMap(Timestamp.parse),
-                  let seconds = p["seconds"] as? Double else { continue }
+                let seconds = p["seconds"] as? Double
+            else { continue }
             let end = start.addingTimeInterval(seconds)
             spans[source] = spans[source].map { (min($0.start, start), max($0.end, end)) } ?? (start, end)
         }
         let intervals = Array(spans.values)
-        let overlapping = intervals.indices.contains { i in intervals.indices.contains { j in i < j && intervals[i].start < intervals[j].end && intervals[j].start < intervals[i].end } }
+        let overlapping = intervals.indices.contains { i in
+            intervals.indices.contains { j in i < j && intervals[i].start < intervals[j].end && intervals[j].start < intervals[i].end }
+        }
         #expect(overlapping, "\(spans)")
         #expect(rto < intervals.reduce(0) { $0 + $1.end.timeIntervalSince($1.start) })
         let checks = try #require(report["checks"] as? [[String: Any]])
@@ -127,7 +134,8 @@ import LifeboatCore
         #expect(try RESPClient(host: "127.0.0.1", port: redisPort).expect("DBSIZE") == .integer(Int64(try redis.keys())))
         #expect(try pg.connect("app_drill").value("SELECT count(*) FROM pgbench_branches") == "1")
         _ = try? RESPClient(host: "127.0.0.1", port: redisPort).call("SHUTDOWN", "NOSAVE")
-        _ = try ChildProcess.run(["/bin/sh", "-c", "\(PostgresServer.scripts)/chroma-sandbox.sh stop \(scratch)/vectors.lifeboat-server"], in: "/")
+        _ = try ChildProcess.run(
+            ["/bin/sh", "-c", "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh stop \(scratch)/vectors.lifeboat-server"], in: "/")
         try pg.connect().query("DROP DATABASE app_drill")
         try FileManager.default.removeItem(atPath: scratch)
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Encrypted repositories through the CLI: a symmetric key file, and write-only backups to an
 /// X25519 public key, on a directory and on S3 (RGW). Wrong or missing keys are exit 2 and never
@@ -121,12 +121,12 @@ import LifeboatCore
         #expect(try CLI.run(["keygen", "--out", keys]).status == 0)
         let location = rgw.newRepository("enc")
         try """
-            repository: \(location)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              daily: {cron: "0 2 * * *"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(location)
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        schedules:
+          daily: {cron: "0 2 * * *"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let env = rgw.environment
         #expect(try CLI.run(["init", "--repo", location, "--encrypt", "--public-key", keys + ".pub"], environment: env).status == 0)
         #expect(try CLI.run(["backup", "--policy", box.policy], environment: env).status == 0)
@@ -135,7 +135,8 @@ import LifeboatCore
         for object in try storage.list("") {
             #expect(Data(try storage.get(object.key) ?? []).range(of: Data(Self.marker.utf8)) == nil, "\(object.key)")
         }
-        let restore = try CLI.run(["restore", "--repo", location, "latest", "--to", box.root + "/out", "--private-key", keys + ".key"], environment: env)
+        let restore = try CLI.run(
+            ["restore", "--repo", location, "latest", "--to", box.root + "/out", "--private-key", keys + ".key"], environment: env)
         #expect(restore.status == 0, "\(restore.output)")
         #expect(try Sandbox.describeTree(box.root + "/out") == Sandbox.describeTree(box.source))
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// #13 item 10: messages that help.
 @Suite struct ErrorMessageTests {
@@ -24,12 +24,12 @@ import LifeboatCore
     @Test func item10_duplicateKeysAreReportedWhereTheyAre() throws {
         let box = try Sandbox("dup")
         try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            sources:
-              other: {type: files, path: \(box.source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        sources:
+          other: {type: files, path: \(box.source)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let result = try CLI.run(["backup", "--policy", box.policy])
         #expect(result.status == 2)
         #expect(result.stderr.contains("policy.yaml:4:1:") && result.stderr.contains("appears twice"), "\(result.output)")
@@ -41,10 +41,10 @@ import LifeboatCore
         try CLI.run(["init", "--repo", box.repo])
         for path in [box.root + "/missing", box.policy] {
             try """
-                repository: \(box.repo)
-                sources:
-                  cfg: {type: files, path: \(path)}
-                """.write(toFile: box.root + "/p.yaml", atomically: true, encoding: .utf8)
+            repository: \(box.repo)
+            sources:
+              cfg: {type: files, path: \(path)}
+            """.write(toFile: box.root + "/p.yaml", atomically: true, encoding: .utf8)
             let result = try CLI.run(["backup", "--policy", box.root + "/p.yaml"])
             #expect(result.status == 2, "\(path): \(result.output)")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// A failover drill on sandbox servers (PostgreSQL with WAL archiving, Redis, Chroma): heartbeats
 /// every 100 ms, SIGKILL of the primaries, recovery from the repository on standby targets. The
@@ -10,21 +10,23 @@ import LifeboatCore
         let box = try Sandbox("failover")
         try PostgresServer.giveToOwner(box.root)
         #expect(try CLI.runAsClusterOwner(["init", "--repo", box.repo]).status == 0)
-        let pg = try PostgresServer(in: box.root + "/pg", extraConfig: [
-            "archive_mode = on", "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'", "archive_timeout = 1s",
-        ])
+        let pg = try PostgresServer(
+            in: box.root + "/pg",
+            extraConfig: [
+                "archive_mode = on", "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'", "archive_timeout = 1s",
+            ])
         try pg.pgbench(database: "app", scale: 1)
         let redis = try RedisServer(in: box.root + "/redis")
         try redis.populate(keys: 5_000)
         let chroma = try ChromaServer(in: box.root + "/chroma")
         try chroma.populate(collection: "docs", count: 1000, space: "cosine", seed: 9)
         try """
-            repository: \(box.repo)
-            sources:
-              phys: {type: postgres, port: \(pg.port), database: app, user: postgres, mode: physical}
-              cache: {type: redis, port: \(redis.port), config: \(redis.config)}
-              vectors: {type: chroma, path: \(chroma.persistDirectory), url: "\(chroma.url)", stop: "\(chroma.stopCommand)", start: "\(chroma.startCommand)"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          phys: {type: postgres, port: \(pg.port), database: app, user: postgres, mode: physical}
+          cache: {type: redis, port: \(redis.port), config: \(redis.config)}
+          vectors: {type: chroma, path: \(chroma.persistDirectory), url: "\(chroma.url)", stop: "\(chroma.stopCommand)", start: "\(chroma.startCommand)"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
 
@@ -32,31 +34,31 @@ import LifeboatCore
         let standbyPort = try RedisServer.freePort()
         let plan = box.root + "/failover.yaml"
         try """
-            drill: failover
-            policy: \(box.policy)
-            kind: failover
-            heartbeat: {interval: 100ms, run: 4s}
-            sources:
-              phys:
-                primary: {datadir: \(pg.dataDirectory), sandbox: true}
-                target: {directory: \(scratch)/phys, port: \(standbyPort)}
-                checks:
-                  - {sql: "SELECT count(*) FROM pgbench_branches", expect: "1"}
-              cache:
-                primary: {sandbox: true}
-                target: {directory: \(scratch)/cache, port: \(try RedisServer.freePort())}
-                checks: [{redis: keys}]
-              vectors:
-                target:
-                  directory: \(scratch)/vectors
-                  port: \(try RedisServer.freePort())
-                  start: "\(PostgresServer.scripts)/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
-                  stop: "\(PostgresServer.scripts)/chroma-sandbox.sh stop {directory}.lifeboat-server"
-            objectives:
-              phys: {rto: 5m, rpo: 1h}
-              cache: {rto: 5m, rpo: 1h}
-              vectors: {rto: 5m, rpo: 1h}
-            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        drill: failover
+        policy: \(box.policy)
+        kind: failover
+        heartbeat: {interval: 100ms, run: 4s}
+        sources:
+          phys:
+            primary: {datadir: \(pg.dataDirectory), sandbox: true}
+            target: {directory: \(scratch)/phys, port: \(standbyPort)}
+            checks:
+              - {sql: "SELECT count(*) FROM pgbench_branches", expect: "1"}
+          cache:
+            primary: {sandbox: true}
+            target: {directory: \(scratch)/cache, port: \(try RedisServer.freePort())}
+            checks: [{redis: keys}]
+          vectors:
+            target:
+              directory: \(scratch)/vectors
+              port: \(try RedisServer.freePort())
+              start: "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh start {directory}.lifeboat-server {port} {directory}"
+              stop: "\(PostgresServer.sandboxScripts)/chroma-sandbox.sh stop {directory}.lifeboat-server"
+        objectives:
+          phys: {rto: 5m, rpo: 1h}
+          cache: {rto: 5m, rpo: 1h}
+          vectors: {rto: 5m, rpo: 1h}
+        """.write(toFile: plan, atomically: true, encoding: .utf8)
         let drill = try CLI.run(["drill", "--plan", plan, "--report-dir", box.root + "/reports"])
         #expect(drill.status == 0, "\(drill.output)")
         let path = try #require(drill.stdout.split(separator: "\n").last.map(String.init))
@@ -68,7 +70,8 @@ import LifeboatCore
         #expect(Set(failover["killed"] as? [String] ?? []) == ["phys", "cache"])
         #expect(((failover["heartbeats_written"] as? [String: Int])?["phys"] ?? 0) >= 20)
         // The primaries are dead (SIGKILL), not stopped.
-        #expect((try? PostgresConnection(host: "127.0.0.1", port: pg.port, database: "app", user: "postgres", password: nil, connectTimeout: 2)) == nil)
+        #expect(
+            (try? PostgresConnection(host: "127.0.0.1", port: pg.port, database: "app", user: "postgres", password: nil, connectTimeout: 2)) == nil)
         let sources = try #require(report["sources"] as? [[String: Any]])
         let phys = try #require(sources.first { $0["source"] as? String == "phys" })
         let rpo = try #require(phys["rpo_seconds"] as? Double)
@@ -87,6 +90,8 @@ import LifeboatCore
         #expect((cache["rpo_seconds"] as? Double ?? 0) >= 4)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)
         // The standby servers the drill started are stopped again.
-        #expect((try? PostgresConnection(host: "127.0.0.1", port: standbyPort, database: "app", user: "postgres", password: nil, connectTimeout: 2)) == nil)
+        #expect(
+            (try? PostgresConnection(host: "127.0.0.1", port: standbyPort, database: "app", user: "postgres", password: nil, connectTimeout: 2))
+                == nil)
     }
 }

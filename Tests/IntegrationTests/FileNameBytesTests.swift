@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// #13 item 1 and the long-path part of item 12: names are bytes; deep trees are walked.
 @Suite struct FileNameBytesTests {
@@ -37,7 +37,8 @@ import LifeboatCore
     @Test func item1_namesThatAreNotUTF8RoundTripByteForByte() throws {
         let box = try Sandbox("names")
         try box.file("plain.txt", Array("ok\n".utf8))
-        _ = try Self.runPython("""
+        _ = try Self.runPython(
+            """
             import os, sys
             s = os.fsencode(sys.argv[1])
             os.makedirs(s + b'/dir-\\xff')
@@ -56,7 +57,8 @@ import LifeboatCore
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
         let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/out"])
         #expect(restore.status == 0, "\(restore.output)")
-        let before = try Self.describe(box.source), after = try Self.describe(box.root + "/out")
+        let before = try Self.describe(box.source)
+        let after = try Self.describe(box.root + "/out")
         #expect(before.count == 7)
         #expect(before == after)
     }
@@ -64,7 +66,8 @@ import LifeboatCore
     @Test func item12_pathsLongerThanPATH_MAXAreBackedUp() throws {
         let box = try Sandbox("long")
         // 30 levels of 200-byte names: 6,000+ bytes, beyond PATH_MAX (4096).
-        _ = try Self.runPython("""
+        _ = try Self.runPython(
+            """
             import os, sys
             fd = os.open(sys.argv[1], os.O_RDONLY)
             for i in range(30):

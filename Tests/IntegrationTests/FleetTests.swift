@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// One repository for a fleet (#15), on disk and on a real Ceph RGW: hosts back up at once under
 /// a shared lock and deduplicate against each other; prune waits for them (exit 5) and never
@@ -95,8 +95,10 @@ import LifeboatCore
         #expect(prune.status == 0, "\(prune.output)")
         let all = try repo.storedBytes()
         let ideal = Double(12 + 4 * 3) / 15
-        print("fleet (\(backend)): 4 hosts at once \(concurrent) B, after prune \(all) B, one host \(one) B: "
-              + "ratio \(String(format: "%.2f", Double(concurrent) / Double(one))) then \(String(format: "%.2f", Double(all) / Double(one))) (ideal \(ideal))")
+        print(
+            "fleet (\(backend)): 4 hosts at once \(concurrent) B, after prune \(all) B, one host \(one) B: "
+                + "ratio \(String(format: "%.2f", Double(concurrent) / Double(one))) then \(String(format: "%.2f", Double(all) / Double(one))) (ideal \(ideal))"
+        )
         #expect(Double(all) <= Double(one) * ideal * 1.05)
         #expect(try repo.run(["verify", "--repo", repo.location, "--deep"]).status == 0)
         for host in [1, 3] {
@@ -113,11 +115,13 @@ import LifeboatCore
         let box = try Sandbox("interleave-\(backend)")
         let repo = try Repo(backend, box, label: "interleave")
         try box.populateConfigTree()
-        try Self.policy(box.policy, location: repo.location, source: box.source,
-                        schedules: "schedules:\n  daily: {cron: \"0 2 * * *\", retention: {keep-last: 3}}\n")
+        try Self.policy(
+            box.policy, location: repo.location, source: box.source,
+            schedules: "schedules:\n  daily: {cron: \"0 2 * * *\", retention: {keep-last: 3}}\n")
         var generator = SystemRandomNumberGenerator()
         var trees: [String: [String: String]] = [:]  // snapshot name → the tree it captured
-        var pruneRefusals = 0, backupRefusals = 0
+        var pruneRefusals = 0
+        var backupRefusals = 0
         for round in 0..<20 {
             try box.file("round.txt", Array("round \(round)\n".utf8))
             try box.file("data/chunk-\(round % 4).bin", Sandbox.randomBytes(3_000_000))
@@ -131,7 +135,8 @@ import LifeboatCore
             default: other = try repo.run(["forget", "--policy", box.policy, "--prune"])
             }
             backup.0.waitUntilExit()
-            let out = CLI.read(backup.1), err = CLI.read(backup.2)
+            let out = CLI.read(backup.1)
+            let err = CLI.read(backup.2)
             // The backup either ran, or found a prune that got the lock first and failed at once.
             let refused = backup.0.terminationStatus == 5 && (out + err).contains("holds it exclusively")
             #expect(backup.0.terminationStatus == 0 || refused, "round \(round): \(out) \(err)")
@@ -164,8 +169,9 @@ import LifeboatCore
         let box = try Sandbox("fleet-retention")
         try box.populateConfigTree()
         let repo = try Repo(.disk, box, label: "retention")
-        try Self.policy(box.policy, location: repo.location, source: box.source,
-                        schedules: "schedules:\n  daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}\n")
+        try Self.policy(
+            box.policy, location: repo.location, source: box.source,
+            schedules: "schedules:\n  daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}\n")
         for host in ["web-1", "web-2", "web-1", "web-2"] {
             #expect(try repo.run(["backup", "--policy", box.policy, "--schedule", "daily", "--host", host]).status == 0)
             Thread.sleep(forTimeInterval: 1.05)
@@ -181,7 +187,8 @@ import LifeboatCore
         let left = try repo.snapshots()
         #expect(left.count == 2 && Set(left.compactMap { $0["host"] as? String }) == ["web-1", "web-2"])
         // Named snapshots: by name and by id prefix; an unknown one fails and forgets nothing.
-        let first = try #require(left.first?["name"] as? String), second = try #require(left.last?["id"] as? String)
+        let first = try #require(left.first?["name"] as? String)
+        let second = try #require(left.last?["id"] as? String)
         let unknown = try repo.run(["forget", "--repo", repo.location, first, "no-such-snapshot"])
         #expect(unknown.status == 2, "\(unknown.output)")
         #expect(try repo.snapshots().count == 2)
@@ -200,9 +207,10 @@ import LifeboatCore
         let kept = Set(try repo.storage.list("packs/").map(\.key))
         try box.file("new/data.bin", Sandbox.randomBytes(3 << 20))  // packs only the next backup needs
         let fast = ["LIFEBOAT_LOCK_STALE_SECONDS": "6"]  // refresh every 0.6 s, lost after 4.8 s
-        let (backup, out, err) = try CLI.start(["backup", "--policy", box.policy],
-                                               environment: repo.environment.merging(fast) { _, new in new }
-                                                   .merging(["LIFEBOAT_STALL_LOCK_REFRESH": "1", "LIFEBOAT_PAUSE_AT": "before-manifest:9"]) { _, new in new })
+        let (backup, out, err) = try CLI.start(
+            ["backup", "--policy", box.policy],
+            environment: repo.environment.merging(fast) { _, new in new }
+                .merging(["LIFEBOAT_STALL_LOCK_REFRESH": "1", "LIFEBOAT_PAUSE_AT": "before-manifest:9"]) { _, new in new })
         defer { if backup.isRunning { kill(backup.processIdentifier, SIGKILL) } }
         Thread.sleep(forTimeInterval: 7.5)  // the backup's lock record is now older than 6 s: stale to others
         #expect(backup.isRunning)

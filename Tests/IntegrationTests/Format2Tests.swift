@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// #14 (first step): a format-2 repository (`init --format 2`) stores each component's stream as
 /// FastCDC chunks in packs, deduplicated; backups, plain and deep verify, and restores work on
@@ -65,7 +65,8 @@ import LifeboatCore
         #expect(Self.files(box.repo, under: "data").isEmpty, "format 2 writes no per-snapshot files")
         // Manifest format 3: the entries live in an entry list in the chunk store.
         for manifest in Self.files(box.repo, under: "snapshots") {
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.repo + "/" + manifest))) as? [String: Any])
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.repo + "/" + manifest))) as? [String: Any])
             let stored = try #require((json["components"] as? [[String: Any]])?.first)
             #expect(json["format"] as? Int == 3 && (stored["entries"] as? [Any])?.isEmpty == true, "\(manifest)")
             #expect(((stored["entry_list"] as? [String: Any])?["count"] as? Int ?? 0) > 10, "\(manifest)")
@@ -116,7 +117,9 @@ import LifeboatCore
         #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0, "plain verify checks sizes, not bytes")
         let damaged = try CLI.run(["verify", "--repo", box.repo, "--read-data-subset", "1/1"])
         #expect(damaged.status == 3, "\(damaged.output)")
-        let names = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]]).compactMap { $0["name"] as? String }
+        let names = try #require(try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]]).compactMap {
+            $0["name"] as? String
+        }
         #expect(names.count == 2 && names.allSatisfy { damaged.stderr.contains($0) }, "\(names) \(damaged.output)")
         #expect(damaged.stderr.contains("damaged"), "\(damaged.output)")
 
@@ -242,7 +245,8 @@ import LifeboatCore
         #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"]).status == 0)
         let fresh = box.root + "/fresh"
         #expect(try CLI.run(["init", "--repo", fresh, "--format", "2"]).status == 0)
-        try "repository: \(fresh)\nsources:\n  cfg: {type: files, path: \(box.source)}\n".write(toFile: box.root + "/fresh.yaml", atomically: true, encoding: .utf8)
+        try "repository: \(fresh)\nsources:\n  cfg: {type: files, path: \(box.source)}\n".write(
+            toFile: box.root + "/fresh.yaml", atomically: true, encoding: .utf8)
         #expect(try CLI.run(["backup", "--policy", box.root + "/fresh.yaml"]).status == 0)
         let freshBytes = Self.repositoryBytes(fresh, under: "packs")
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// A repository can be written by someone else (a compromised backup host, a crafted file).
 /// Restore must never write outside its target, whatever the archive and manifest say.
@@ -15,12 +15,16 @@ import LifeboatCore
         try body(writer)
         let stored = try writer.finish()
         let now = Timestamp.rfc3339(Date())
-        let manifest = Manifest(format: 1, id: id, name: "evil-1", schedule: "evil", policy: nil, host: "x", started: now,
-                                finished: now, recoveryPoint: now, tools: [:],
-                                components: [.init(source: "cfg", type: "files", file: file, compression: "none", bytes: stored.bytes,
-                                                   sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
-                                                   metadata: [:], warnings: [])],
-                                checksum: nil)
+        let manifest = Manifest(
+            format: 1, id: id, name: "evil-1", schedule: "evil", policy: nil, host: "x", started: now,
+            finished: now, recoveryPoint: now, tools: [:],
+            components: [
+                .init(
+                    source: "cfg", type: "files", file: file, compression: "none", bytes: stored.bytes,
+                    sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
+                    metadata: [:], warnings: [])
+            ],
+            checksum: nil)
         try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: box.repo + "/snapshots/\(id).json"))
     }
 

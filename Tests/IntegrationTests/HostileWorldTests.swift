@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Regressions from the hostile-world run (#13): one test per numbered item, named after it.
 @Suite struct HostileWorldTests {
@@ -51,11 +51,13 @@ import LifeboatCore
         #expect(try snapshots(box).count == 3)
 
         // --now alone is refused; --rehearse shows the plan and changes nothing.
-        let refused = try CLI.run(["run", "--policy", box.policy, "--now", "2036-01-01T00:00:00Z"],
-                                  environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T06:00:00Z"])
+        let refused = try CLI.run(
+            ["run", "--policy", box.policy, "--now", "2036-01-01T00:00:00Z"],
+            environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T06:00:00Z"])
         #expect(refused.status == 2 && refused.stderr.contains("--rehearse"), "\(refused.output)")
-        let rehearsal = try CLI.run(["run", "--policy", box.policy, "--now", "2036-01-01T00:00:00Z", "--rehearse", "--json"],
-                                    environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T06:00:00Z"])
+        let rehearsal = try CLI.run(
+            ["run", "--policy", box.policy, "--now", "2036-01-01T00:00:00Z", "--rehearse", "--json"],
+            environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T06:00:00Z"])
         #expect(rehearsal.status == 0, "\(rehearsal.output)")
         let plan = try #require(try rehearsal.json() as? [String: Any])
         #expect(plan["rehearsal"] as? Bool == true)
@@ -84,8 +86,9 @@ import LifeboatCore
         let prune = try CLI.run(["prune", "--repo", box.repo], environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T07:00:00Z"])
         #expect(prune.status == 2)
         // With --allow-future, keep-within counts from now, not from 2036: nothing real goes.
-        let allowed = try CLI.run(["forget", "--policy", box.policy, "--allow-future", "--json"],
-                                  environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T07:00:00Z"])
+        let allowed = try CLI.run(
+            ["forget", "--policy", box.policy, "--allow-future", "--json"],
+            environment: ["LIFEBOAT_FAKE_NOW": "2026-11-20T07:00:00Z"])
         #expect(allowed.status == 0, "\(allowed.output)")
         #expect((try allowed.json() as? [String: Any])?["forgotten"] as? [String] == [])
     }
@@ -113,14 +116,16 @@ import LifeboatCore
         try CLI.run(["init", "--repo", box.repo])
         for round in 0..<6 {
             for hour in 0..<5 {
-                let r = try CLI.run(["backup", "--policy", box.policy, "--schedule", "hourly"],
-                                    environment: ["LIFEBOAT_FAKE_NOW": String(format: "2026-11-2%dT%02d:00:00Z", round, hour)])
+                let r = try CLI.run(
+                    ["backup", "--policy", box.policy, "--schedule", "hourly"],
+                    environment: ["LIFEBOAT_FAKE_NOW": String(format: "2026-11-2%dT%02d:00:00Z", round, hour)])
                 #expect(r.status == 0, "\(r.output)")
             }
             let (verify, out, err) = try CLI.start(["verify", "--repo", box.repo, "--deep", "--json"])
             let forget = try CLI.run(["forget", "--policy", box.policy])
             verify.waitUntilExit()
-            let stdout = CLI.read(out), stderr = CLI.read(err)
+            let stdout = CLI.read(out)
+            let stderr = CLI.read(err)
             #expect(verify.terminationStatus == 0, "round \(round): \(stdout) \(stderr)")
             _ = forget
         }
@@ -139,7 +144,8 @@ import LifeboatCore
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            _ = CLI.read(out); _ = CLI.read(err)
+            _ = CLI.read(out)
+            _ = CLI.read(err)
             hidden = Self.hiddenTemporaries(box.repo + "/data")
         }
         #expect(!hidden.isEmpty, "a killed backup leaves its temporary")
@@ -172,9 +178,10 @@ import LifeboatCore
         #expect(prune.status == 2 && prune.stderr.contains("--all"), "\(prune.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: data).count == 1)
         #expect(try CLI.run(["prune", "--repo", box.repo, "--all"]).status == 0)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: data).allSatisfy { shard in
-            ((try? FileManager.default.contentsOfDirectory(atPath: data + "/" + shard)) ?? []).isEmpty
-        })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: data).allSatisfy { shard in
+                ((try? FileManager.default.contentsOfDirectory(atPath: data + "/" + shard)) ?? []).isEmpty
+            })
     }
 
     @Test func item11_aSteppedDayOfMonthRunsEveryOtherDay() throws {
@@ -241,9 +248,13 @@ import LifeboatCore
             try flipped.write(to: URL(fileURLWithPath: config))
             let r = try CLI.run(["snapshots", "--repo", box.repo])
             // A flip in insignificant whitespace may leave the same document; anything else is refused.
-            if r.status != 0 { damaged += 1; #expect(r.status == 3 || r.status == 2, "offset \(offset): \(r.output)") }
-            else {
-                let same = (try? JSONSerialization.jsonObject(with: flipped) as? NSDictionary) == (try JSONSerialization.jsonObject(with: bytes) as? NSDictionary)
+            if r.status != 0 {
+                damaged += 1
+                #expect(r.status == 3 || r.status == 2, "offset \(offset): \(r.output)")
+            } else {
+                let same =
+                    (try? JSONSerialization.jsonObject(with: flipped) as? NSDictionary)
+                    == (try JSONSerialization.jsonObject(with: bytes) as? NSDictionary)
                 #expect(same, "offset \(offset): a changed config.json was accepted")
             }
         }

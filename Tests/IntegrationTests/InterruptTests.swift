@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Ctrl-C (SIGINT) and a service manager's stop (SIGTERM) during a backup: the command stops,
 /// cleans up what it started, and exits 130 or 143. Against the real servers: a files backup on
@@ -18,8 +18,10 @@ import LifeboatCore
 
     /// Starts `arguments`, waits for `ready` on its stderr (or `after` seconds), sends `signal`,
     /// and returns its exit status and stderr.
-    static func interrupt(_ arguments: [String], environment: [String: String] = [:], ready: String? = nil, after: Double = 1.5,
-                          signal: Int32) throws -> (status: Int32, stderr: String) {
+    static func interrupt(
+        _ arguments: [String], environment: [String: String] = [:], ready: String? = nil, after: Double = 1.5,
+        signal: Int32
+    ) throws -> (status: Int32, stderr: String) {
         let (process, out, err) = try CLI.start(arguments, environment: environment)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         if let ready {
@@ -71,9 +73,10 @@ import LifeboatCore
         try "repository: \(location)\ns3: {part_size_mib: 5}\nsources:\n  cfg: {type: files, path: \(box.source)}\n"
             .write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", location, "--format", "1"], environment: rgw.environment).status == 0)
-        let (status, stderr) = try Self.interrupt(["backup", "--policy", box.policy],
-                                                  environment: rgw.environment.merging(["LIFEBOAT_PAUSE_AT": "s3-part-upload:3"]) { _, new in new },
-                                                  ready: "paused at s3-part-upload", signal: SIGINT)
+        let (status, stderr) = try Self.interrupt(
+            ["backup", "--policy", box.policy],
+            environment: rgw.environment.merging(["LIFEBOAT_PAUSE_AT": "s3-part-upload:3"]) { _, new in new },
+            ready: "paused at s3-part-upload", signal: SIGINT)
         #expect(status == 130, "\(stderr)")
         let storage = try rgw.storage(location)
         #expect(try storage.incompleteWrites().isEmpty, "an unfinished multipart upload was left open")
@@ -86,10 +89,10 @@ import LifeboatCore
         let server = try PostgresServer(in: box.root + "/pg")
         try server.pgbench(database: "app", scale: 10)
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(server.port), database: app, user: postgres, mode: logical}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(server.port), database: app, user: postgres, mode: logical}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         // zstd:19 keeps the dump running for many seconds (pg_dump waits on its pipe).
         let (status, stderr) = try Self.interrupt(["backup", "--policy", box.policy, "--compression", "zstd:19"], after: 2.5, signal: SIGINT)
@@ -105,13 +108,14 @@ import LifeboatCore
         let server = try ChromaServer(in: box.root + "/chroma")
         try server.populate(collection: "docs", count: 2000, space: "cosine", seed: 1)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: chroma, path: \(server.persistDirectory), url: "\(server.url)", stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
-        let (status, stderr) = try Self.interrupt(["backup", "--policy", box.policy], environment: ["LIFEBOAT_PAUSE_AT": "service-stopped:3"],
-                                                  ready: "paused at service-stopped", signal: SIGTERM)
+        let (status, stderr) = try Self.interrupt(
+            ["backup", "--policy", box.policy], environment: ["LIFEBOAT_PAUSE_AT": "service-stopped:3"],
+            ready: "paused at service-stopped", signal: SIGTERM)
         #expect(status == 143, "\(stderr)")
         #expect(server.isServing, "Chroma was left stopped")
         #expect(try server.counts()["docs"] == 2000)

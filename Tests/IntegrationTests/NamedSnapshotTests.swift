@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Named and tagged snapshots: `backup --name pre-migration-… --tag pre-migration` before a
 /// schema change, found by name and tag, kept through a year of `run` with keep-daily 7
@@ -16,8 +16,11 @@ import LifeboatCore
         try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-daily: 7, keep-tag: pre-migration}}"])
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let clock = { (t: String) in ["LIFEBOAT_FAKE_NOW": t] }
-        let named = try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily", "--name", "pre-migration-20260105",
-                                 "--tag", "pre-migration", "--tag", "schema-42"], environment: clock("2026-01-05T03:00:00Z"))
+        let named = try CLI.run(
+            [
+                "backup", "--policy", box.policy, "--schedule", "daily", "--name", "pre-migration-20260105",
+                "--tag", "pre-migration", "--tag", "schema-42",
+            ], environment: clock("2026-01-05T03:00:00Z"))
         #expect(named.status == 0, "\(named.output)")
         #expect(named.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "pre-migration-20260105")
         // A manual snapshot with a name: never forgotten by retention.

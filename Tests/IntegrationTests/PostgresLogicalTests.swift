@@ -1,19 +1,19 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
-/// Logical PostgreSQL backups against a real PostgreSQL 15 (scripts/pg-sandbox.sh): a pgbench
+/// Logical PostgreSQL backups against a real PostgreSQL 15 (scripts/sandbox/pg-sandbox.sh): a pgbench
 /// database backed up, dropped and restored with identical table checksums; an occupied target
 /// refused; a damaged dump caught by `verify --deep` although every hash was resealed.
 @Suite(.serialized) struct PostgresLogicalTests {
     func policy(_ box: Sandbox, port: Int, extra: String = "", format: Int = RepositoryConfig.currentFormat) throws {
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(port), database: app, user: postgres, mode: logical\(extra)}
-            schedules:
-              daily: {cron: "0 2 * * *"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(port), database: app, user: postgres, mode: logical\(extra)}
+        schedules:
+          daily: {cron: "0 2 * * *"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo, "--format", String(format)]).status == 0)
     }
 
@@ -93,10 +93,10 @@ import LifeboatCore
         // A server that is not there: exit 1 naming it, and no snapshot.
         let count = try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [Any]
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(try RedisServer.freePort()), database: app, user: postgres}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(try RedisServer.freePort()), database: app, user: postgres}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let down = try CLI.run(["backup", "--policy", box.policy])
         #expect(down.status == 1, "\(down.output)")
         #expect(down.stderr.contains("cannot connect to PostgreSQL"))
@@ -158,10 +158,10 @@ import LifeboatCore
         try "wrong-pw\n".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(server.port), database: app, user: app_owner, mode: logical, password_file: \(secret)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(server.port), database: app, user: app_owner, mode: logical, password_file: \(secret)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let wrong = try CLI.run(["backup", "--policy", box.policy])
         #expect(wrong.status == 2, "\(wrong.output)")
@@ -181,14 +181,15 @@ import LifeboatCore
         // A bin_dir whose pg_dump says it is PostgreSQL 16's.
         try FileManager.default.createDirectory(atPath: box.root + "/bin16", withIntermediateDirectories: true)
         for tool in ["pg_dump", "pg_dumpall"] {
-            try "#!/bin/sh\necho '\(tool) (PostgreSQL) 16.4 (Debian 16.4-1)'\n".write(toFile: box.root + "/bin16/" + tool, atomically: true, encoding: .utf8)
+            try "#!/bin/sh\necho '\(tool) (PostgreSQL) 16.4 (Debian 16.4-1)'\n".write(
+                toFile: box.root + "/bin16/" + tool, atomically: true, encoding: .utf8)
             chmod(box.root + "/bin16/" + tool, 0o755)
         }
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, port: \(server.port), user: postgres, bin_dir: \(box.root)/bin16}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, port: \(server.port), user: postgres, bin_dir: \(box.root)/bin16}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let result = try CLI.run(["backup", "--policy", box.policy])
         #expect(result.status == 2, "\(result.output)")
@@ -203,12 +204,14 @@ import LifeboatCore
         let box = try Sandbox("pg-fresh")
         let source = try PostgresServer(in: box.root + "/pg")
         let setup = try source.connect()
-        try setup.query("""
+        try setup.query(
+            """
             CREATE ROLE app_owner NOLOGIN; CREATE ROLE app_reader LOGIN PASSWORD 'reader-pw'; CREATE ROLE "Audit Team" NOLOGIN;
             GRANT app_reader TO "Audit Team"; COMMENT ON ROLE app_reader IS 'read-only API'
             """)
         try setup.query("CREATE DATABASE app OWNER app_owner")
-        try source.connect("app").query("""
+        try source.connect("app").query(
+            """
             CREATE SCHEMA sales AUTHORIZATION app_owner; CREATE SCHEMA audit AUTHORIZATION app_owner;
             SET ROLE app_owner;
             CREATE TABLE sales.orders (id int PRIMARY KEY, total numeric); INSERT INTO sales.orders SELECT g, g * 1.5 FROM generate_series(1, 100) g;
@@ -219,21 +222,31 @@ import LifeboatCore
             RESET ROLE
             """)
         let facts = { (c: PostgresConnection) throws -> [String] in
-            let roles = try c.query("SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ('app_owner', 'app_reader', 'Audit Team') ORDER BY 1")
-            let grants = try c.query("SELECT grantee || ':' || table_schema || '.' || table_name || ':' || privilege_type FROM information_schema.role_table_grants WHERE table_schema IN ('sales', 'audit') ORDER BY 1")
-            let owners = try c.query("SELECT n.nspname || '.' || c.relname || ':' || pg_get_userbyid(c.relowner) || ':' || coalesce(c.relacl::text, '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('sales', 'audit') AND c.relkind = 'r' ORDER BY 1")
-            let schemas = try c.query("SELECT nspname || ':' || pg_get_userbyid(nspowner) || ':' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname IN ('sales', 'audit') ORDER BY 1")
-            let defaults = try c.query("SELECT pg_get_userbyid(defaclrole) || ':' || defaclobjtype::text || ':' || defaclacl::text FROM pg_default_acl ORDER BY 1")
-            let members = try c.query("SELECT r.rolname || ' in ' || g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = 'Audit Team'")
+            let roles = try c.query(
+                "SELECT rolname || ':' || rolcanlogin FROM pg_roles WHERE rolname IN ('app_owner', 'app_reader', 'Audit Team') ORDER BY 1")
+            let grants = try c.query(
+                "SELECT grantee || ':' || table_schema || '.' || table_name || ':' || privilege_type FROM information_schema.role_table_grants WHERE table_schema IN ('sales', 'audit') ORDER BY 1"
+            )
+            let owners = try c.query(
+                "SELECT n.nspname || '.' || c.relname || ':' || pg_get_userbyid(c.relowner) || ':' || coalesce(c.relacl::text, '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('sales', 'audit') AND c.relkind = 'r' ORDER BY 1"
+            )
+            let schemas = try c.query(
+                "SELECT nspname || ':' || pg_get_userbyid(nspowner) || ':' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname IN ('sales', 'audit') ORDER BY 1"
+            )
+            let defaults = try c.query(
+                "SELECT pg_get_userbyid(defaclrole) || ':' || defaclobjtype::text || ':' || defaclacl::text FROM pg_default_acl ORDER BY 1")
+            let members = try c.query(
+                "SELECT r.rolname || ' in ' || g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = 'Audit Team'"
+            )
             return (roles + grants + owners + schemas + defaults + members).map { $0[0] ?? "NULL" }
         }
         let before = try facts(try source.connect("app"))
         #expect(before.contains("app_reader:sales.orders:SELECT") && before.contains("Audit Team in app_reader"))
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(source.port), database: app, user: postgres}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(source.port), database: app, user: postgres}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
@@ -247,7 +260,9 @@ import LifeboatCore
         #expect(restore.status == 0, "\(restore.output)")
         #expect(restore.stdout.contains("created 3 roles"), "\(restore.stdout)")
         #expect(try facts(try fresh.connect("app")) == before)
-        #expect(try fresh.connect().value("SELECT description FROM pg_shdescription d JOIN pg_roles r ON r.oid = d.objoid WHERE r.rolname = 'app_reader'") == "read-only API")
+        #expect(
+            try fresh.connect().value("SELECT description FROM pg_shdescription d JOIN pg_roles r ON r.oid = d.objoid WHERE r.rolname = 'app_reader'")
+                == "read-only API")
 
         // A third cluster where app_reader exists already, without LOGIN: it stays as it is.
         let other = try PostgresServer(in: box.root + "/other")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Physical backups and point-in-time recovery against a real PostgreSQL 15 that archives its
 /// WAL with `lifeboat wal push`: rows stamped with clock_timestamp() over a minute with WAL
@@ -8,8 +8,9 @@ import LifeboatCore
 @Suite(.serialized) struct PostgresPointInTimeTests {
     /// Stops a restored cluster.
     func stop(_ datadir: String) {
-        _ = try? ChildProcess.run((geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : [])
-                                  + [PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop"], in: "/")
+        _ = try? ChildProcess.run(
+            (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : [])
+                + [PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop"], in: "/")
     }
 
     func ids(port: Int) throws -> [Int] {
@@ -21,18 +22,20 @@ import LifeboatCore
         let box = try Sandbox("pg-pitr")
         try PostgresServer.giveToOwner(box.root)
         #expect(try CLI.runAsClusterOwner(["init", "--repo", box.repo]).status == 0)
-        let server = try PostgresServer(in: box.root + "/pg", extraConfig: [
-            "archive_mode = on",
-            "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'",
-            "archive_timeout = 2s",
-        ])
+        let server = try PostgresServer(
+            in: box.root + "/pg",
+            extraConfig: [
+                "archive_mode = on",
+                "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'",
+                "archive_timeout = 2s",
+            ])
         try """
-            repository: \(box.repo)
-            sources:
-              phys: {type: postgres, host: 127.0.0.1, port: \(server.port), user: postgres, mode: physical}
-            schedules:
-              daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          phys: {type: postgres, host: 127.0.0.1, port: \(server.port), user: postgres, mode: physical}
+        schedules:
+          daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let db = try server.connect()
         try db.query("CREATE TABLE stamps (id serial PRIMARY KEY, t timestamptz NOT NULL DEFAULT clock_timestamp())")
         let backup = try CLI.runAsClusterOwner(["backup", "--policy", box.policy, "--schedule", "daily"])
@@ -64,21 +67,26 @@ import LifeboatCore
         #expect(rows.count > 400)
         let k = rows.count / 2
         // The target: halfway between row k's and row k+1's stamps.
-        let a = try #require(Timestamp.parse(rows[k - 1][1]!)), b = try #require(Timestamp.parse(rows[k][1]!))
+        let a = try #require(Timestamp.parse(rows[k - 1][1]!))
+        let b = try #require(Timestamp.parse(rows[k][1]!))
         let target = Timestamp.rfc3339(a.addingTimeInterval(b.timeIntervalSince(a) / 2), fractional: true)
         let expected = rows.filter { Timestamp.parse($0[1]!)! < Timestamp.parse(target)! }.map { Int($0[0]!)! }
         #expect(expected.count == k)
 
-        let plan = try CLI.runAsClusterOwner(["restore", "--repo", box.repo, "--source", "phys", "--at", target,
-                                              "--to-datadir", box.root + "/r1", "--dry-run", "--json"])
+        let plan = try CLI.runAsClusterOwner([
+            "restore", "--repo", box.repo, "--source", "phys", "--at", target,
+            "--to-datadir", box.root + "/r1", "--dry-run", "--json",
+        ])
         #expect(plan.status == 0, "\(plan.output)")
         let planJSON = try #require(try plan.json() as? [String: Any])
         #expect(((planJSON["wal"] as? [String: Any])?["files"] as? Int ?? 0) >= 12)
         #expect(planJSON["recovery_target"] as? String == target)
 
         let port1 = try RedisServer.freePort()
-        let restore = try CLI.runAsClusterOwner(["restore", "--repo", box.repo, "--source", "phys", "--at", target,
-                                                 "--to-datadir", box.root + "/r1", "--port", String(port1), "--start", "--json"])
+        let restore = try CLI.runAsClusterOwner([
+            "restore", "--repo", box.repo, "--source", "phys", "--at", target,
+            "--to-datadir", box.root + "/r1", "--port", String(port1), "--start", "--json",
+        ])
         defer { stop(box.root + "/r1") }
         #expect(restore.status == 0, "\(restore.output)")
         #expect(try ids(port: port1) == expected)
@@ -88,14 +96,18 @@ import LifeboatCore
 
         // A named restore point, and the end of the archive.
         let port2 = try RedisServer.freePort()
-        let named = try CLI.runAsClusterOwner(["restore", "latest", "--repo", box.repo, "--source", "phys", "--target-name", "before-mistake",
-                                               "--to-datadir", box.root + "/r2", "--port", String(port2), "--start"])
+        let named = try CLI.runAsClusterOwner([
+            "restore", "latest", "--repo", box.repo, "--source", "phys", "--target-name", "before-mistake",
+            "--to-datadir", box.root + "/r2", "--port", String(port2), "--start",
+        ])
         defer { stop(box.root + "/r2") }
         #expect(named.status == 0, "\(named.output)")
         #expect(try ids(port: port2) == Array(1...marked))
         let port3 = try RedisServer.freePort()
-        let latest = try CLI.runAsClusterOwner(["restore", "--repo", box.repo, "--source", "phys", "--at", "latest",
-                                                "--to-datadir", box.root + "/r3", "--port", String(port3), "--start"])
+        let latest = try CLI.runAsClusterOwner([
+            "restore", "--repo", box.repo, "--source", "phys", "--at", "latest",
+            "--to-datadir", box.root + "/r3", "--port", String(port3), "--start",
+        ])
         defer { stop(box.root + "/r3") }
         #expect(latest.status == 0, "\(latest.output)")
         #expect(try ids(port: port3).count == rows.count)
@@ -122,8 +134,10 @@ import LifeboatCore
         #expect(archived.contains(kept))
         #expect(archived.allSatisfy { WALArchive.position(of: $0).map { $0 >= WALArchive.position(of: kept)! } ?? true })
         let port4 = try RedisServer.freePort()
-        let again = try CLI.runAsClusterOwner(["restore", "--repo", box.repo, "--source", "phys", "--at", "latest",
-                                               "--to-datadir", box.root + "/r4", "--port", String(port4), "--start"])
+        let again = try CLI.runAsClusterOwner([
+            "restore", "--repo", box.repo, "--source", "phys", "--at", "latest",
+            "--to-datadir", box.root + "/r4", "--port", String(port4), "--start",
+        ])
         defer { stop(box.root + "/r4") }
         #expect(again.status == 0, "\(again.output)")
         #expect(try ids(port: port4).count == rows.count)
@@ -133,10 +147,10 @@ import LifeboatCore
         let box = try Sandbox("pg-noarchive")
         let server = try PostgresServer(in: box.root + "/pg")
         try """
-            repository: \(box.repo)
-            sources:
-              phys: {type: postgres, port: \(server.port), user: postgres, mode: physical}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          phys: {type: postgres, port: \(server.port), user: postgres, mode: physical}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let result = try CLI.run(["backup", "--policy", box.policy])
         #expect(result.status == 2, "\(result.output)")

@@ -1,28 +1,32 @@
 import Foundation
 import LifeboatCore
 
-/// A real PostgreSQL 15 cluster on a loopback port, started by scripts/pg-sandbox.sh in a
+/// A real PostgreSQL 15 cluster on a loopback port, started by scripts/sandbox/pg-sandbox.sh in a
 /// scratch directory (owned by `postgres` when the tests run as root) and stopped when released.
 final class PostgresServer {
     let port: Int
     let directory: String
     var dataDirectory: String { directory + "/data" }
 
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts").path
+    /// scripts/sandbox: the scripts that start the test servers.
+    static let sandboxScripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/sandbox").path
     static let bin = "/usr/lib/postgresql/15/bin"
 
     init(in directory: String, extraConfig: [String] = []) throws {
         self.directory = directory
         port = try RedisServer.freePort()
-        guard try ChildProcess.run(["/bin/bash", Self.scripts + "/pg-sandbox.sh", "start", directory, String(port)] + extraConfig,
-                                   in: "/") == 0 else {
+        guard
+            try ChildProcess.run(
+                ["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "start", directory, String(port)] + extraConfig,
+                in: "/") == 0
+        else {
             throw LifeboatError(.operationFailed, "pg-sandbox.sh failed (is postgresql-15 installed? scripts/setup.sh installs it)")
         }
     }
 
     deinit {
-        _ = try? ChildProcess.run(["/bin/bash", Self.scripts + "/pg-sandbox.sh", "stop", directory], in: "/")
+        _ = try? ChildProcess.run(["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "stop", directory], in: "/")
     }
 
     func connect(_ database: String = "postgres") throws -> PostgresConnection {
@@ -32,8 +36,11 @@ final class PostgresServer {
     /// `pgbench -i -s SCALE` into `database` (created first).
     func pgbench(database: String, scale: Int) throws {
         try connect().query("CREATE DATABASE \(database)")
-        let code = try ChildProcess.run([Self.bin + "/pgbench", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
-                                         "-i", "-q", "-s", String(scale), database], in: "/")
+        let code = try ChildProcess.run(
+            [
+                Self.bin + "/pgbench", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
+                "-i", "-q", "-s", String(scale), database,
+            ], in: "/")
         guard code == 0 else { throw LifeboatError(.operationFailed, "pgbench -i failed (exit \(code))") }
     }
 
@@ -43,7 +50,8 @@ final class PostgresServer {
         var sums: [String: String] = [:]
         for row in tables {
             let table = row[0]!
-            sums[table] = try connection.value("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(table) t")
+            sums[table] = try connection.value(
+                "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(table) t")
         }
         return sums
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// PostgreSQL with `ssl = on` and a pg_hba.conf that accepts TCP only as `hostssl … clientcert=
 /// verify-full`: a logical and a physical backup with `sslmode: verify-full` and a client
@@ -14,20 +14,22 @@ import LifeboatCore
         try PostgresServer.giveToOwner(box.root)
         let created = try CLI.runAsClusterOwner(["init", "--repo", box.repo])
         #expect(created.status == 0, "\(created.output)")
-        let server = try PostgresServer(in: box.root + "/pg", extraConfig: [
-            "ssl = on", "ssl_cert_file = '\(cert)'", "ssl_key_file = '\(key)'", "ssl_ca_file = '\(ca.caFile)'",
-            "archive_mode = on", "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'",
-        ])
+        let server = try PostgresServer(
+            in: box.root + "/pg",
+            extraConfig: [
+                "ssl = on", "ssl_cert_file = '\(cert)'", "ssl_key_file = '\(key)'", "ssl_ca_file = '\(ca.caFile)'",
+                "archive_mode = on", "archive_command = '\(CLI.binary) wal push --repo \(box.repo) %p'",
+            ])
         // TCP only over TLS with a verified client certificate (CN = the user); the private socket stays trust.
         let hba = server.dataDirectory + "/pg_hba.conf"
         try """
-            local all all trust
-            local replication all trust
-            hostssl all all 127.0.0.1/32 trust clientcert=verify-full
-            hostssl replication all 127.0.0.1/32 trust clientcert=verify-full
-            hostssl all all ::1/128 trust clientcert=verify-full
-            hostssl replication all ::1/128 trust clientcert=verify-full
-            """.write(toFile: hba, atomically: true, encoding: .utf8)
+        local all all trust
+        local replication all trust
+        hostssl all all 127.0.0.1/32 trust clientcert=verify-full
+        hostssl replication all 127.0.0.1/32 trust clientcert=verify-full
+        hostssl all all ::1/128 trust clientcert=verify-full
+        hostssl replication all ::1/128 trust clientcert=verify-full
+        """.write(toFile: hba, atomically: true, encoding: .utf8)
         try PostgresServer.giveToOwner(hba)
         try local(server).query("SELECT pg_reload_conf()")
         return server
@@ -43,7 +45,8 @@ import LifeboatCore
         let ca = TestCA(in: box.root + "/ca")
         let server = try tlsServer(box, ca: ca)
         try local(server).query("CREATE DATABASE app")
-        try local(server, "app").query("CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
+        try local(server, "app").query(
+            "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
         let before = try PostgresServer.tableChecksums(try local(server, "app"))
         let (clientCert, clientKey) = try ca.issue("postgres", san: "DNS:postgres", client: true)
         try PostgresServer.giveToOwner(box.root)  // the backup runs as the cluster's owner
@@ -53,17 +56,18 @@ import LifeboatCore
         try PostgresServer.giveToOwner(box.root + "/pgpass")
         let ssl = "sslmode: verify-full, sslrootcert: \(ca.caFile), sslcert: \(clientCert), sslkey: \(clientKey), password_file: \(box.root)/pgpass"
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: localhost, port: \(server.port), database: app, user: postgres, \(ssl)}
-              phys: {type: postgres, host: localhost, port: \(server.port), user: postgres, mode: physical, \(ssl)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: localhost, port: \(server.port), database: app, user: postgres, \(ssl)}
+          phys: {type: postgres, host: localhost, port: \(server.port), user: postgres, mode: physical, \(ssl)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         try PostgresServer.giveToOwner(box.policy)
 
         // The password reaches pg_dump and pg_basebackup through their environment: no process
         // of this machine shows it in its argv while the backup runs.
-        let (process, out, err) = try CLI.start(["backup", "--policy", box.policy, "--json"], in: "/",
-                                                prefix: geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
+        let (process, out, err) = try CLI.start(
+            ["backup", "--policy", box.policy, "--json"], in: "/",
+            prefix: geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
         var seenInArgv = false
         while process.isRunning {
             for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where pid.allSatisfy(\.isNumber) {
@@ -105,10 +109,10 @@ import LifeboatCore
         let (clientCert, clientKey) = try ca.issue("postgres", san: "DNS:postgres", client: true)
         // 127.0.0.1 reaches the server, but its certificate is for localhost only.
         try """
-            repository: \(box.repo)
-            sources:
-              db: {type: postgres, host: 127.0.0.1, port: \(server.port), user: postgres, sslmode: verify-full, sslrootcert: \(ca.caFile), sslcert: \(clientCert), sslkey: \(clientKey)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          db: {type: postgres, host: 127.0.0.1, port: \(server.port), user: postgres, sslmode: verify-full, sslrootcert: \(ca.caFile), sslcert: \(clientCert), sslkey: \(clientKey)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let refused = try CLI.run(["backup", "--policy", box.policy])
         #expect(refused.status == 1, "\(refused.output)")
         #expect(refused.stderr.contains("does not match host name"), "\(refused.stderr)")

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
-/// The qdrant source against scripts/qdrant-contract-server.py, which implements Qdrant's
+/// The qdrant source against scripts/sandbox/qdrant-contract-server.py, which implements Qdrant's
 /// documented snapshot and search endpoints (no Qdrant server can run on our build machines;
 /// the README says so): capture, delete, restore by upload and by server-side recover, the API
 /// key, a damaged download, a full-storage snapshot.
@@ -15,7 +15,8 @@ import LifeboatCore
             port = try RedisServer.freePort()
             url = "http://127.0.0.1:\(port)"
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", PostgresServer.scripts + "/qdrant-contract-server.py", String(port), storage]
+            process.arguments =
+                ["python3", PostgresServer.sandboxScripts + "/qdrant-contract-server.py", String(port), storage]
                 + (apiKeyFile.map { ["--api-key-file", $0] } ?? [])
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -37,7 +38,7 @@ import LifeboatCore
     func populate(_ client: HTTPClient) throws {
         var seed: UInt64 = 42
         func random() -> Double {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(seed >> 11) / Double(1 << 53) - 0.5
         }
         for (name, count, distance) in [("docs", 400, "Cosine"), ("images", 250, "Euclid")] {
@@ -61,20 +62,23 @@ import LifeboatCore
         let client = try HTTPClient(url: server.url, headers: ["api-key": key])
         try populate(client)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: qdrant, url: "\(server.url)", api_key_file: \(box.root)/key}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: qdrant, url: "\(server.url)", api_key_file: \(box.root)/key}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
         #expect(!backup.output.contains(key))
-        let manifestText = try String(contentsOfFile: box.repo + "/snapshots/" + (try FileManager.default.contentsOfDirectory(atPath: box.repo + "/snapshots").first { $0.hasSuffix(".json") }!), encoding: .utf8)
+        let manifestText = try String(
+            contentsOfFile: box.repo + "/snapshots/"
+                + (try FileManager.default.contentsOfDirectory(atPath: box.repo + "/snapshots").first { $0.hasSuffix(".json") }!), encoding: .utf8)
         #expect(!manifestText.contains(key))
         let manifest = try #require(try CLI.run(["show", "latest", "--repo", box.repo, "--json"]).json() as? [String: Any])
         let metadata = try #require((manifest["components"] as? [[String: Any]])?.first?["metadata"] as? [String: Any])
         let collections = try #require(metadata["collections"] as? [[String: Any]])
-        #expect(collections.map { "\($0["name"]!) \($0["count"]!) \($0["dimension"]!) \($0["metric"]!)" }.sorted()
+        #expect(
+            collections.map { "\($0["name"]!) \($0["count"]!) \($0["dimension"]!) \($0["metric"]!)" }.sorted()
                 == ["docs 400 16 Cosine", "images 250 16 Euclid"])
         #expect(metadata["server_version"] as? String == "1.12.4")
         // The server's snapshot copies are deleted after download.
@@ -121,11 +125,11 @@ import LifeboatCore
         let client = try HTTPClient(url: server.url)
         try populate(client)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: qdrant, url: "\(server.url)"}
-              storage: {type: qdrant, url: "\(server.url)", mode: full}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: qdrant, url: "\(server.url)"}
+          storage: {type: qdrant, url: "\(server.url)", mode: full}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
         // The snapshot files, then the server fetches them itself (file:// location).
@@ -134,8 +138,10 @@ import LifeboatCore
         #expect(FileManager.default.fileExists(atPath: box.root + "/files/collections/docs.snapshot"))
         try client.json("DELETE", "/collections/docs")
         try client.json("DELETE", "/collections/images")
-        let recover = try CLI.run(["restore", "latest", "--repo", box.repo, "--source", "vectors",
-                                   "--recover-from", "file://\(box.root)/files/collections"])
+        let recover = try CLI.run([
+            "restore", "latest", "--repo", box.repo, "--source", "vectors",
+            "--recover-from", "file://\(box.root)/files/collections",
+        ])
         #expect(recover.status == 0, "\(recover.output)")
         #expect(try count(client, "docs") == 400 && count(client, "images") == 250)
         // A full-storage snapshot is written out for `qdrant --storage-snapshot`, not uploaded.

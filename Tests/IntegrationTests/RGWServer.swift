@@ -2,7 +2,7 @@ import Foundation
 import LifeboatCore
 
 /// A real S3 engine: a throwaway single-node Ceph cluster with RADOS Gateway on loopback, started
-/// by scripts/rgw-sandbox.sh. One is shared by the tests of this process (`shared`, stopped at
+/// by scripts/sandbox/rgw-sandbox.sh. One is shared by the tests of this process (`shared`, stopped at
 /// exit); a test that stops the gateway starts its own.
 final class RGWServer: @unchecked Sendable {
     let directory: String
@@ -15,7 +15,7 @@ final class RGWServer: @unchecked Sendable {
     var caFile: String { environment["LIFEBOAT_RGW_CA"] ?? "" }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/rgw-sandbox.sh").path
+        .deletingLastPathComponent().appendingPathComponent("scripts/sandbox/rgw-sandbox.sh").path
 
     /// The process-wide gateway, started on first use.
     static let shared: RGWServer = {
@@ -34,7 +34,8 @@ final class RGWServer: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "lifeboat-rgw-\(UUID().uuidString.prefix(8))"
         port = try Self.freePortRange(11)
         guard try ChildProcess.run(["/bin/bash", Self.script, "start", directory, String(port)], in: "/") == 0 else {
-            throw LifeboatError(.operationFailed, "rgw-sandbox.sh failed (are ceph-mon, ceph-osd and radosgw installed? scripts/setup.sh installs them)")
+            throw LifeboatError(
+                .operationFailed, "rgw-sandbox.sh failed (are ceph-mon, ceph-osd and radosgw installed? scripts/setup.sh installs them)")
         }
         var env: [String: String] = [:]
         for line in try String(contentsOfFile: directory + "/env", encoding: .utf8).split(separator: "\n") {

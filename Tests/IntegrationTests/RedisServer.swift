@@ -1,7 +1,7 @@
 import Foundation
 import LifeboatCore
 
-/// A real redis-server on a loopback port, started by scripts/redis-sandbox.sh in a scratch
+/// A real redis-server on a loopback port, started by scripts/sandbox/redis-sandbox.sh in a scratch
 /// directory and shut down when released.
 final class RedisServer {
     let port: Int
@@ -11,7 +11,7 @@ final class RedisServer {
     var config: String { directory + "/redis.conf" }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/redis-sandbox.sh").path
+        .deletingLastPathComponent().appendingPathComponent("scripts/sandbox/redis-sandbox.sh").path
 
     /// `extraConfig` lines may say `$PORT` for the server's port (`tls-port $PORT` after `port 0`).
     init(in directory: String, extraConfig: [String] = [], endpoint: ((Int) -> Endpoint)? = nil) throws {
@@ -19,7 +19,11 @@ final class RedisServer {
         port = try RedisServer.freePort()
         self.endpoint = endpoint?(port) ?? .tcp("127.0.0.1", port)
         // Not Foundation's Process: it waits for the daemonized server too (see ChildProcess).
-        guard try ChildProcess.run(["/bin/bash", Self.script, directory, String(port)] + extraConfig.map { $0.replacingOccurrences(of: "$PORT", with: String(port)) }, in: "/") == 0 else {
+        guard
+            try ChildProcess.run(
+                ["/bin/bash", Self.script, directory, String(port)] + extraConfig.map { $0.replacingOccurrences(of: "$PORT", with: String(port)) },
+                in: "/") == 0
+        else {
             throw LifeboatError(.operationFailed, "redis-sandbox.sh failed (is redis-server installed? scripts/setup.sh installs it)")
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Redis over TLS with client certificates (`tls-auth-clients yes`), and over a Unix socket:
 /// capture by BGSAVE and by the replication transfer, restore into the server, digests equal.
@@ -10,21 +10,23 @@ import LifeboatCore
     func tlsServer(_ box: Sandbox, ca: TestCA, bind: String = "127.0.0.1") throws -> (RedisServer, client: (cert: String, key: String)) {
         let server = try ca.issue("redis", san: "DNS:localhost,IP:127.0.0.1")
         let client = try ca.issue("backup-host", san: "DNS:backup-host", client: true)
-        let redis = try RedisServer(in: box.root + "/redis", extraConfig: [
-            "bind \(bind)", "port 0", "tls-port $PORT", "tls-cert-file \(server.cert)", "tls-key-file \(server.key)",
-            "tls-ca-cert-file \(ca.caFile)", "tls-auth-clients yes",
-            "tls-client-cert-file \(client.cert)", "tls-client-key-file \(client.key)",
-            "tls-replication yes", "repl-diskless-sync-delay 0",
-        ], endpoint: { .tcp("127.0.0.1", $0, tls: TLSSettings(caFile: ca.caFile, certFile: client.cert, keyFile: client.key)) })
+        let redis = try RedisServer(
+            in: box.root + "/redis",
+            extraConfig: [
+                "bind \(bind)", "port 0", "tls-port $PORT", "tls-cert-file \(server.cert)", "tls-key-file \(server.key)",
+                "tls-ca-cert-file \(ca.caFile)", "tls-auth-clients yes",
+                "tls-client-cert-file \(client.cert)", "tls-client-key-file \(client.key)",
+                "tls-replication yes", "repl-diskless-sync-delay 0",
+            ], endpoint: { .tcp("127.0.0.1", $0, tls: TLSSettings(caFile: ca.caFile, certFile: client.cert, keyFile: client.key)) })
         return (redis, client)
     }
 
     func policy(_ box: Sandbox, _ source: String) throws {
         try """
-            repository: \(box.repo)
-            sources:
-              cache: {\(source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cache: {\(source)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         if !FileManager.default.fileExists(atPath: box.repo) {
             let created = try CLI.run(["init", "--repo", box.repo])
             #expect(created.status == 0, "\(created.output)")
@@ -43,10 +45,10 @@ import LifeboatCore
         #expect(bgsave.status == 0, "\(bgsave.output)")
 
         try """
-            repository: \(box.repo)
-            sources:
-              cache: {type: redis, host: 127.0.0.1, port: \(server.port), \(tls), method: replica}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cache: {type: redis, host: 127.0.0.1, port: \(server.port), \(tls), method: replica}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let replica = try CLI.run(["backup", "--policy", box.policy, "--json"])
         #expect(replica.status == 0, "\(replica.output)")
         #expect(try CLI.run(["verify", "--repo", box.repo, "--deep"]).status == 0)
@@ -74,7 +76,10 @@ import LifeboatCore
         let box = try Sandbox("redis-tls-name")
         let ca = TestCA(in: box.root + "/ca")
         let (server, client) = try tlsServer(box, ca: ca, bind: "127.0.0.1 127.0.0.2")
-        try policy(box, "type: redis, host: 127.0.0.2, port: \(server.port), tls: true, ca_file: \(ca.caFile), cert_file: \(client.cert), key_file: \(client.key), method: replica")
+        try policy(
+            box,
+            "type: redis, host: 127.0.0.2, port: \(server.port), tls: true, ca_file: \(ca.caFile), cert_file: \(client.cert), key_file: \(client.key), method: replica"
+        )
         // 127.0.0.2 reaches the same loopback server, but the certificate names 127.0.0.1.
         let refused = try CLI.run(["backup", "--policy", box.policy])
         #expect(refused.status == 1, "\(refused.output)")
@@ -84,8 +89,9 @@ import LifeboatCore
     @Test func captureAndRestoreOverAUnixSocket() throws {
         let box = try Sandbox("redis-socket")
         let socket = box.root + "/redis/redis.sock"
-        let server = try RedisServer(in: box.root + "/redis", extraConfig: ["port 0", "unixsocket \(socket)", "unixsocketperm 700"],
-                                     endpoint: { _ in Endpoint(.unix(path: socket)) })
+        let server = try RedisServer(
+            in: box.root + "/redis", extraConfig: ["port 0", "unixsocket \(socket)", "unixsocketperm 700"],
+            endpoint: { _ in Endpoint(.unix(path: socket)) })
         try server.populate(keys: 20_000)
         let before = try server.digest()
         try policy(box, "type: redis, socket: \(socket), config: \(server.config)")

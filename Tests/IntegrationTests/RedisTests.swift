@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// The Redis adapter against real redis-server processes (no mocks): DEBUG DIGEST equal after
 /// backup → flush → restore, the AOF trap, the replica transfer with a least-privilege ACL user,
@@ -8,12 +8,12 @@ import LifeboatCore
 @Suite(.serialized) struct RedisTests {
     func policy(_ box: Sandbox, sources: String, format: Int = RepositoryConfig.currentFormat) throws {
         try """
-            repository: \(box.repo)
-            sources:
-            \(sources)
-            schedules:
-              hourly: {cron: "@hourly"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+        \(sources)
+        schedules:
+          hourly: {cron: "@hourly"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         try CLI.run(["init", "--repo", box.repo, "--format", String(format)])
     }
 
@@ -75,8 +75,9 @@ import LifeboatCore
 
     @Test func replicaTransferWithALeastPrivilegeUserRestoresIntoAScratchServer() throws {
         let box = try Sandbox("redis-replica")
-        let server = try RedisServer(in: box.root + "/redis",
-                                     extraConfig: ["user backup on >s3cret-pw ~* &* -@all +sync +psync +replconf +ping +info"])
+        let server = try RedisServer(
+            in: box.root + "/redis",
+            extraConfig: ["user backup on >s3cret-pw ~* &* -@all +sync +psync +replconf +ping +info"])
         try server.populate(keys: 20_000)
         let before = try server.digest()
         let passwordFile = box.root + "/redis.pw"
@@ -201,13 +202,15 @@ import LifeboatCore
 
     /// Sound in structure, but a value of a module the server does not load: Redis exits at load
     /// ("no matching module"), as when a RedisJSON RDB meets a server without RedisJSON.
-    static let unloadableRDB = rdb(record: [0x07, 0x01] + Array("k".utf8) + [0x81, 0, 0, 0x2a, 0x12, 0x34, 0x56, 0x78, 0x01]
-                                   + [0x02, 0x01, 0x00])
+    static let unloadableRDB = rdb(
+        record: [0x07, 0x01] + Array("k".utf8) + [0x81, 0, 0, 0x2a, 0x12, 0x34, 0x56, 0x78, 0x01]
+            + [0x02, 0x01, 0x00])
 
     /// A hash listpack whose last entry's back-length is wrong ("Hash listpack integrity check
     /// failed" in Redis), with a valid CRC: only a structural parse can tell.
-    static let structurallyCorruptRDB = rdb(record: [0x10, 0x01] + Array("h".utf8)
-                                            + [13, 13, 0, 0, 0, 2, 0, 0x81, 0x66, 2, 0x81, 0x76, 9, 0xFF])
+    static let structurallyCorruptRDB = rdb(
+        record: [0x10, 0x01] + Array("h".utf8)
+            + [13, 13, 0, 0, 0, 2, 0, 0x81, 0x66, 2, 0x81, 0x76, 9, 0xFF])
 
     /// A snapshot written by hand around `rdb`, as a backup of it would be.
     static func snapshot(of rdb: [UInt8], in box: Sandbox, name: String) throws {
@@ -218,11 +221,15 @@ import LifeboatCore
         try writer.addBytes(path: "dump.rdb", rdb, mode: 0o600, mtime: timespec(tv_sec: 1_700_000_000, tv_nsec: 0))
         let stored = try writer.finish()
         let now = Timestamp.rfc3339(Date())
-        let manifest = Manifest(id: id, name: name, schedule: "manual", policy: nil, host: "x", started: now, finished: now,
-                                recoveryPoint: now, tools: [:],
-                                components: [.init(source: "cache", type: "redis", file: file, compression: "none", bytes: stored.bytes,
-                                                   sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
-                                                   metadata: ["rdb_version": .int(10), "keys_total": .int(1)], warnings: [])])
+        let manifest = Manifest(
+            id: id, name: name, schedule: "manual", policy: nil, host: "x", started: now, finished: now,
+            recoveryPoint: now, tools: [:],
+            components: [
+                .init(
+                    source: "cache", type: "redis", file: file, compression: "none", bytes: stored.bytes,
+                    sha256: stored.sha256, contentBytes: writer.contentBytes, entries: writer.entries,
+                    metadata: ["rdb_version": .int(10), "keys_total": .int(1)], warnings: [])
+            ])
         try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: box.repo + "/snapshots/\(id).json"))
     }
 

@@ -6,12 +6,12 @@ import Testing
         let box = try Sandbox("plan")
         let times = box.root + "/times.txt"
         try """
-            2026-11-22T02:00:00Z
-            2026-11-21T02:00:00Z
+        2026-11-22T02:00:00Z
+        2026-11-21T02:00:00Z
 
-            2026-11-21T01:00:00+00:00
-            2026-11-20T02:00:00Z
-            """.write(toFile: times, atomically: true, encoding: .utf8)
+        2026-11-21T01:00:00+00:00
+        2026-11-20T02:00:00Z
+        """.write(toFile: times, atomically: true, encoding: .utf8)
         let result = try CLI.run(["retention", "plan", "--times", times, "--keep-daily", "2", "--keep-within", "1d", "--json"])
         #expect(result.status == 0, "\(result.output)")
         let plan = try #require(try result.json() as? [String: [[String: Any]]])
@@ -23,7 +23,8 @@ import Testing
         let piped = Process()
         piped.executableURL = URL(fileURLWithPath: CLI.binary)
         piped.arguments = ["retention", "plan", "--times", "-", "--keep-last", "1", "--json"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         piped.standardInput = input
         piped.standardOutput = output
         try piped.run()

@@ -1,19 +1,19 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// `lifeboat run` as cron calls it, on a simulated machine clock (`LIFEBOAT_FAKE_NOW`).
 @Suite struct RunTests {
     func policy(_ box: Sandbox, extra: String = "", hourlyRetention: String = "{keep-last: 3}") throws {
         try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              hourly: {cron: "0 * * * *", retention: \(hourlyRetention)}
-              daily: {cron: "0 2 * * *", retention: {keep-daily: 2}}
-            \(extra)
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        schedules:
+          hourly: {cron: "0 * * * *", retention: \(hourlyRetention)}
+          daily: {cron: "0 2 * * *", retention: {keep-daily: 2}}
+        \(extra)
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
     }
 
     func run(_ box: Sandbox, _ now: String, metrics: String? = nil) throws -> (CLI.Result, [String: String]) {
@@ -48,8 +48,11 @@ import LifeboatCore
         (_, status) = try run(box, "2026-11-20T07:50:00Z")
         #expect(status == ["hourly": "not-due", "daily": "not-due"])
         // keep-daily 2 keeps one daily snapshot per day: the 01:30 one shares its day with 02:00.
-        #expect(Set(try names(box)) == ["hourly-20261120T013000Z", "hourly-20261120T020000Z",
-                                        "daily-20261120T020000Z", "hourly-20261120T071000Z"])
+        #expect(
+            Set(try names(box)) == [
+                "hourly-20261120T013000Z", "hourly-20261120T020000Z",
+                "daily-20261120T020000Z", "hourly-20261120T071000Z",
+            ])
     }
 
     @Test func retentionRunsAfterBackupsAndPruneFreesTheData() throws {
@@ -97,15 +100,15 @@ import LifeboatCore
         try box.file("a.conf", Array("x".utf8))
         let hook = try WebhookReceiver()
         try """
-            repository: \(box.repo)
-            sources:
-              cfg: {type: files, path: \(box.source)}
-              gone: {type: files, path: \(box.root)/does-not-exist}
-            schedules:
-              broken: {cron: "@hourly", sources: [gone]}
-              fine: {cron: "@hourly", sources: [cfg]}
-            notify: {webhook: "http://127.0.0.1:\(hook.port)/hook"}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          cfg: {type: files, path: \(box.source)}
+          gone: {type: files, path: \(box.root)/does-not-exist}
+        schedules:
+          broken: {cron: "@hourly", sources: [gone]}
+          fine: {cron: "@hourly", sources: [cfg]}
+        notify: {webhook: "http://127.0.0.1:\(hook.port)/hook"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         try CLI.run(["init", "--repo", box.repo])
         let metrics = box.root + "/lifeboat.prom"
         let (result, status) = try run(box, "2026-11-20T05:00:00Z", metrics: metrics)
@@ -122,7 +125,8 @@ import LifeboatCore
         // The failed schedule is retried on the next call; the successful one is not re-run.
         let (_, again) = try run(box, "2026-11-20T05:03:00Z", metrics: metrics)
         #expect(again == ["broken": "failed", "fine": "not-due"])
-        #expect(try String(contentsOfFile: metrics, encoding: .utf8).contains("lifeboat_backup_failures_total{schedule=\"broken\",source=\"gone\"} 2"))
+        #expect(
+            try String(contentsOfFile: metrics, encoding: .utf8).contains("lifeboat_backup_failures_total{schedule=\"broken\",source=\"gone\"} 2"))
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// The CLI on an S3 repository (a real Ceph RGW), configured the way operators do it: the
 /// standard AWS environment and `repository: s3://BUCKET/PREFIX`.
@@ -13,13 +13,13 @@ import LifeboatCore
         if megabytes > 0 { try box.file("blob.bin", Sandbox.randomBytes(megabytes << 20)) }
         let location = rgw.newRepository(label)
         try """
-            repository: \(location)
-            s3: {part_size_mib: 5}
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            schedules:
-              daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(location)
+        s3: {part_size_mib: 5}
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        schedules:
+          daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let created = try CLI.run(["init", "--repo", location, "--format", String(format)], environment: rgw.environment)
         #expect(created.status == 0, "\(created.output)")
         return (box, location)

@@ -12,12 +12,12 @@ final class Sandbox {
         root = NSTemporaryDirectory() + "lifeboat-it-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
         try """
-            repository: \(root)/repo
-            sources:
-              cfg: {type: files, path: \(root)/src}
-            schedules:
-              daily: {cron: "0 2 * * *"}
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        repository: \(root)/repo
+        sources:
+          cfg: {type: files, path: \(root)/src}
+        schedules:
+          daily: {cron: "0 2 * * *"}
+        """.write(toFile: policy, atomically: true, encoding: .utf8)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }

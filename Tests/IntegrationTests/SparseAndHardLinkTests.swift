@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// #13 item 12: sparse files keep their holes and hard links stay hard links, through backup,
 /// deep verify and restore, on the real filesystem.
@@ -28,10 +28,15 @@ import LifeboatCore
     @Test func item12_sparseFilesRestoreWithTheirHoles() throws {
         let box = try Sandbox("sparse")
         let mib: Int64 = 1 << 20
-        let image = box.source + "/disk.img", empty = box.source + "/reserved.bin"
-        try Self.sparseFile(image, size: 256 * mib, data: [(0, Array(repeating: 0xab, count: 8192)),
-                                                           (100 * mib, Array("middle".utf8)),
-                                                           (200 * mib, Array(repeating: 0x5a, count: 65536))])
+        let image = box.source + "/disk.img"
+        let empty = box.source + "/reserved.bin"
+        try Self.sparseFile(
+            image, size: 256 * mib,
+            data: [
+                (0, Array(repeating: 0xab, count: 8192)),
+                (100 * mib, Array("middle".utf8)),
+                (200 * mib, Array(repeating: 0x5a, count: 65536)),
+            ])
         try Self.sparseFile(empty, size: 64 * mib, data: [])
         try box.file("dense.txt", Array(repeating: 0x41, count: 100_000))
         #expect(Self.allocated(image) < 2 * mib)  // the filesystem here does hold holes
@@ -76,7 +81,10 @@ import LifeboatCore
         let out = box.root + "/out"
         let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", out])
         #expect(restore.status == 0, "\(restore.output)")
-        var first = stat(), second = stat(), third = stat(), alone = stat()
+        var first = stat()
+        var second = stat()
+        var third = stat()
+        var alone = stat()
         #expect(stat(out + "/a/shared.conf", &first) == 0 && stat(out + "/b/again.conf", &second) == 0 && stat(out + "/z-third.conf", &third) == 0)
         #expect(first.st_ino == second.st_ino && first.st_ino == third.st_ino)
         #expect(first.st_nlink == 3)

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import LifeboatCore
 import LifeboatTestSupport
+import Testing
 
 /// One contract (`StorageConformance`), on a local directory and on a real S3 engine (Ceph
 /// RGW): whole-or-nothing writes, create-only commits, listings of committed objects only,

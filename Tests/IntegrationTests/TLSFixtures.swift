@@ -1,7 +1,7 @@
 import Foundation
 import LifeboatCore
 
-/// A throwaway certificate authority in a directory (scripts/test-ca.sh): each test makes its
+/// A throwaway certificate authority in a directory (scripts/sandbox/test-ca.sh): each test makes its
 /// own, so "a CA nobody trusts" is just another directory.
 struct TestCA {
     let directory: String
@@ -12,13 +12,14 @@ struct TestCA {
     /// Issues a certificate for `san` (`DNS:localhost,IP:127.0.0.1`); returns (cert, key).
     @discardableResult
     func issue(_ name: String, san: String, client: Bool = false, expired: Bool = false) throws -> (cert: String, key: String) {
-        let argv = ["/bin/bash", PostgresServer.scripts + "/test-ca.sh", directory, name, san] + (client ? ["client"] : expired ? ["expired"] : [])
+        let argv =
+            ["/bin/bash", PostgresServer.sandboxScripts + "/test-ca.sh", directory, name, san] + (client ? ["client"] : expired ? ["expired"] : [])
         guard try ChildProcess.run(argv, in: "/") == 0 else { throw LifeboatError(.operationFailed, "test-ca.sh failed for \(name)") }
         return (directory + "/\(name).pem", directory + "/\(name).key")
     }
 }
 
-/// scripts/tls-proxy.py on a loopback port: TLS in front of a plain server (Chroma and Qdrant
+/// scripts/sandbox/tls-proxy.py on a loopback port: TLS in front of a plain server (Chroma and Qdrant
 /// cannot serve TLS themselves), optionally demanding client certificates. Call `stop()` at the
 /// end of the test: Swift may release a local before its scope ends.
 final class TLSProxy {
@@ -31,7 +32,8 @@ final class TLSProxy {
         port = try RedisServer.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [PostgresServer.scripts + "/tls-proxy.py", String(port), upstream, cert, key] + (clientCA.map { ["--client-ca", $0] } ?? [])
+        process.arguments =
+            [PostgresServer.sandboxScripts + "/tls-proxy.py", String(port), upstream, cert, key] + (clientCA.map { ["--client-ca", $0] } ?? [])
             + (cutAfter.map { ["--cut-after", String($0)] } ?? []) + (log.map { ["--log", $0] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// S3 over https on a real Ceph RGW (beast's ssl_endpoint with a certificate from the sandbox's
-/// own CA), and TLS failures against scripts/tls-proxy.py in front of the same gateway.
+/// own CA), and TLS failures against scripts/sandbox/tls-proxy.py in front of the same gateway.
 @Suite(.serialized) struct TLSS3Tests {
     let rgw = RGWServer.shared
 
@@ -15,11 +15,11 @@ import LifeboatCore
         if megabytes > 0 { try box.file("blob.bin", Sandbox.randomBytes(megabytes << 20)) }
         let location = bucket.map { "s3://\($0)/\(label)-\(UUID().uuidString.prefix(8).lowercased())" } ?? rgw.newRepository(label)
         try """
-            repository: \(location)
-            s3: {part_size_mib: 5, \(s3)}
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(location)
+        s3: {part_size_mib: 5, \(s3)}
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let created = try CLI.run(["init", "--repo", location], environment: httpsEnvironment)
         #expect(created.status == 0, "\(created.output)")
         return (box, location)
@@ -87,19 +87,20 @@ import LifeboatCore
         // A certificate past its end date: said so, with the fix.
         let (old, oldKey) = try ca.issue("expired", san: "DNS:localhost", expired: true)
         let expiredProxy = try TLSProxy(upstream: "127.0.0.1:\(rgw.port)", cert: old, key: oldKey)
-        let expired = try CLI.run(["init", "--repo", location],
-                                  environment: rgw.environment.merging(["AWS_ENDPOINT_URL": expiredProxy.url, "AWS_CA_BUNDLE": ca.caFile]) { $1 })
+        let expired = try CLI.run(
+            ["init", "--repo", location],
+            environment: rgw.environment.merging(["AWS_ENDPOINT_URL": expiredProxy.url, "AWS_CA_BUNDLE": ca.caFile]) { $1 })
         #expect(expired.status == 1, "\(expired.output)")
         #expect(expired.stderr.contains("has expired") && expired.stderr.contains("renew"), "\(expired.stderr)")
         expiredProxy.stop()
         // insecure_skip_verify is explicit and loud: it works, and says so on every run.
         try box.populateConfigTree()
         try """
-            repository: \(location)
-            s3: {endpoint: \(proxy.url), insecure_skip_verify: true}
-            sources:
-              cfg: {type: files, path: \(box.source)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(location)
+        s3: {endpoint: \(proxy.url), insecure_skip_verify: true}
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", location], environment: rgw.environment).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy], environment: rgw.environment)
         #expect(backup.status == 0, "\(backup.output)")
@@ -118,11 +119,11 @@ import LifeboatCore
         try box.populateConfigTree()
         let policy = { (keys: String) in
             try """
-                repository: \(location)
-                s3: {endpoint: \(proxy.url), ca_file: \(ca.caFile)\(keys)}
-                sources:
-                  cfg: {type: files, path: \(box.source)}
-                """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+            repository: \(location)
+            s3: {endpoint: \(proxy.url), ca_file: \(ca.caFile)\(keys)}
+            sources:
+              cfg: {type: files, path: \(box.source)}
+            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         }
         try policy("")
         let without = try CLI.run(["backup", "--policy", box.policy], environment: rgw.environment)
@@ -141,8 +142,9 @@ import LifeboatCore
     @Test func virtualHostedAddressingOverHTTPS() throws {
         // rgw_dns_name = localhost: Host "lb-virtual-hosted.localhost", and the certificate names
         // that virtual host, which is what the client checks (SNI and verification).
-        let (box, location) = try sandbox("tls-vhost", s3: "endpoint: \(rgw.httpsEndpoint), ca_file: \(rgw.caFile), path_style: false",
-                                          bucket: "lb-virtual-hosted")
+        let (box, location) = try sandbox(
+            "tls-vhost", s3: "endpoint: \(rgw.httpsEndpoint), ca_file: \(rgw.caFile), path_style: false",
+            bucket: "lb-virtual-hosted")
         let backup = try CLI.run(["backup", "--policy", box.policy], environment: rgw.environment)
         #expect(backup.status == 0, "\(backup.output)")
         let restored = box.root + "/restored"
@@ -199,7 +201,9 @@ import LifeboatCore
         #expect(read == object)
         #expect(reader.digest.sha256 == SHA256Hasher.hex(of: object))
         // The second GET asked for the rest only, on the first answer's ETag.
-        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("GET ") && $0.contains("data/object") }
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter {
+            $0.hasPrefix("GET ") && $0.contains("data/object")
+        }
         #expect(requests.count == 2, "\(requests)")
         #expect(requests.last?.lowercased().contains("range: bytes=") == true, "\(requests)")
         proxy.stop()

@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// Chroma (a real server from PyPI) and the Qdrant contract server behind a TLS endpoint
-/// (scripts/tls-proxy.py: neither serves TLS itself), reached over `https://` with the policy's
+/// (scripts/sandbox/tls-proxy.py: neither serves TLS itself), reached over `https://` with the policy's
 /// `ca_file`; restores without the policy use the TLS settings the manifest recorded.
 @Suite(.serialized) struct VectorStoreTLSTests {
     @Test func chromaOverHTTPSDirectoryAndLogical() throws {
@@ -14,11 +14,11 @@ import LifeboatCore
         let (cert, key) = try ca.issue("chroma", san: "DNS:localhost")
         let proxy = try TLSProxy(upstream: "127.0.0.1:\(server.port)", cert: cert, key: key)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: chroma, path: \(server.persistDirectory), url: "\(proxy.url)", ca_file: \(ca.caFile), stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
-              exported: {type: chroma, url: "\(proxy.url)", ca_file: \(ca.caFile), mode: logical}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: chroma, path: \(server.persistDirectory), url: "\(proxy.url)", ca_file: \(ca.caFile), stop: "\(server.stopCommand)", start: "\(server.startCommand)"}
+          exported: {type: chroma, url: "\(proxy.url)", ca_file: \(ca.caFile), mode: logical}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         // Directory mode: stop, copy, start, and "serving again" is seen through https.
         let directory = try CLI.run(["backup", "--policy", box.policy, "--source", "vectors"])
@@ -52,10 +52,10 @@ import LifeboatCore
         let client = try HTTPClient(url: proxy.url, headers: ["api-key": apiKey], tls: TLSSettings(caFile: ca.caFile))
         try QdrantContractTests().populate(client)
         try """
-            repository: \(box.repo)
-            sources:
-              vectors: {type: qdrant, url: "\(proxy.url)", api_key_file: \(box.root)/key, ca_file: \(ca.caFile)}
-            """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        repository: \(box.repo)
+        sources:
+          vectors: {type: qdrant, url: "\(proxy.url)", api_key_file: \(box.root)/key, ca_file: \(ca.caFile)}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")

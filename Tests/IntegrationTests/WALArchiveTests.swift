@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LifeboatCore
+import Testing
 
 /// The archive_command / restore_command contract of `lifeboat wal push|fetch`, on segment files
 /// laid out as PostgreSQL 15 writes them (a long page header with the system identifier).
@@ -8,7 +8,8 @@ import LifeboatCore
     /// A 16 MiB segment: magic 0xD110, system identifier at offset 24, then `fill`.
     func segment(_ path: String, system: UInt64 = 7_311_000_000_000_000_001, fill: UInt8) throws {
         var bytes = [UInt8](repeating: fill, count: 16 << 20)
-        bytes[0] = 0x10; bytes[1] = 0xD1
+        bytes[0] = 0x10
+        bytes[1] = 0xD1
         for i in 0..<8 { bytes[24 + i] = UInt8(truncatingIfNeeded: system >> (8 * UInt64(i))) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
@@ -96,8 +97,11 @@ import LifeboatCore
         let path = box.root + "/000000010000000000000003"
         try segment(path, fill: 3)
         let trace = box.root + "/trace"
-        let code = try ChildProcess.run(["strace", "-f", "-e", "trace=openat,fsync,rename", "-o", trace,
-                                         CLI.binary, "wal", "push", "--repo", box.repo, path], in: box.root)
+        let code = try ChildProcess.run(
+            [
+                "strace", "-f", "-e", "trace=openat,fsync,rename", "-o", trace,
+                CLI.binary, "wal", "push", "--repo", box.repo, path,
+            ], in: box.root)
         #expect(code == 0)
         let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
         func fd(_ line: String) -> String? { line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) }
@@ -106,7 +110,8 @@ import LifeboatCore
         let rename = try #require(lines.firstIndex { $0.contains("rename(") && $0.contains(folder + "/.") })
         let tempFD = try #require(fd(lines[openTemp]))
         #expect(lines[openTemp..<rename].contains { $0.contains("fsync(\(tempFD))") && $0.hasSuffix("= 0") })
-        let openFolder = try #require(lines[rename...].firstIndex { $0.contains("openat(") && $0.contains("\"\(folder)\"") && $0.contains("O_DIRECTORY") })
+        let openFolder = try #require(
+            lines[rename...].firstIndex { $0.contains("openat(") && $0.contains("\"\(folder)\"") && $0.contains("O_DIRECTORY") })
         let folderFD = try #require(fd(lines[openFolder]))
         #expect(lines[openFolder...].contains { $0.contains("fsync(\(folderFD))") && $0.hasSuffix("= 0") })
     }

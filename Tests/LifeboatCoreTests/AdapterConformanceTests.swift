@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LifeboatCore
 import LifeboatTestSupport
+import Testing
+
+@testable import LifeboatCore
 
 /// The `SourceAdapter` contract, held against every adapter this build registers
 /// (`SourceAdapters.all`), in process:

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// Format-2 blobs: one zstd frame per chunk through libzstd, read back exactly, and blobs that
@@ -8,7 +9,10 @@ import Testing
     static func text(_ count: Int) -> [UInt8] {
         var out: [UInt8] = []
         var i = 0
-        while out.count < count { out.append(contentsOf: Array("line \(i) status=200 path=/api/v1/search\n".utf8)); i += 1 }
+        while out.count < count {
+            out.append(contentsOf: Array("line \(i) status=200 path=/api/v1/search\n".utf8))
+            i += 1
+        }
         return Array(out.prefix(count))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct ChunkIndexTests {
@@ -43,7 +44,8 @@ import Testing
     }
 
     @Test func idsKeepTheirBytesAndOrder() {
-        let a = Self.id(1), b = Self.id(2)
+        let a = Self.id(1)
+        let b = Self.id(2)
         #expect(ChunkId(bytes: a.bytes) == a)
         #expect(ChunkId(hex: a.hex) == a && a.hex.count == 64)
         #expect((a < b) == a.bytes.lexicographicallyPrecedes(b.bytes))

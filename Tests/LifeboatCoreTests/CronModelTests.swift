@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// `CronSchedule.previousFiring` against an independent model: a brute-force walk back over real
@@ -26,21 +27,26 @@ import Testing
             for item in field.split(separator: ",") {
                 let slash = item.split(separator: "/")
                 let step = slash.count > 1 ? Int(slash[1])! : 1
-                var a = low, b = high
+                var a = low
+                var b = high
                 if slash[0] != "*" {
                     let dash = slash[0].split(separator: "-")
                     a = Int(dash[0])!
                     b = dash.count > 1 ? Int(dash[1])! : (slash.count > 1 ? high : a)
                 }
                 var v = a
-                while v <= b { out.insert(v); v += step }
+                while v <= b {
+                    out.insert(v)
+                    v += step
+                }
             }
             return out
         }
 
         func matches(_ c: DateComponents) -> Bool {
             guard fields[0].contains(c.minute!), fields[1].contains(c.hour!), fields[3].contains(c.month!) else { return false }
-            let dom = fields[2].contains(c.day!), dow = fields[4].contains(c.weekday! - 1)
+            let dom = fields[2].contains(c.day!)
+            let dow = fields[4].contains(c.weekday! - 1)
             return domStar || dowStar ? dom && dow : dom || dow
         }
     }
@@ -69,9 +75,11 @@ import Testing
         var rng = SeededGenerator(seed: UInt64(zoneName.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
         var checked = 0
         for _ in 0..<40 {
-            let expression = [Self.randomField(0, 59, dense: true, using: &rng), Self.randomField(0, 23, dense: true, using: &rng),
-                              Self.randomField(1, 31, dense: false, using: &rng), "*",
-                              Self.randomField(0, 7, dense: false, using: &rng)].joined(separator: " ")
+            let expression = [
+                Self.randomField(0, 59, dense: true, using: &rng), Self.randomField(0, 23, dense: true, using: &rng),
+                Self.randomField(1, 31, dense: false, using: &rng), "*",
+                Self.randomField(0, 7, dense: false, using: &rng),
+            ].joined(separator: " ")
             let cron = try CronSchedule(parsing: expression)
             let model = Model(expression)
             // A random minute in 2026, avoiding the hours around DST changes, where a wall-clock
@@ -81,7 +89,10 @@ import Testing
             var expected: Date?
             for back in 0..<window {
                 let t = now.addingTimeInterval(Double(-back * 60))
-                if model.matches(calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: t)) { expected = t; break }
+                if model.matches(calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: t)) {
+                    expected = t
+                    break
+                }
             }
             let actual = cron.previousFiring(atOrBefore: now, in: zone)
             let nearDST = abs(zone.secondsFromGMT(for: now) - zone.secondsFromGMT(for: now.addingTimeInterval(Double(-window * 60)))) > 0
@@ -106,4 +117,3 @@ import Testing
         #expect(weekly.previousFiring(atOrBefore: Timestamp.parse("2026-11-24T12:00:00Z")!, in: utc) == Timestamp.parse("2026-11-22T00:00:00Z"))
     }
 }
-

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct CronScheduleTests {
@@ -47,8 +48,10 @@ import Testing
         #expect(try previous("0 0 31 2 *", "2026-11-22T00:00:00Z") == nil)
     }
 
-    @Test(arguments: ["", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
-                      "*/0 * * * *", "5-1 * * * *", "a * * * *", "1,,2 * * * *", "@sometimes", "* * * foo *", "1-2-3 * * * *"])
+    @Test(arguments: [
+        "", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8",
+        "*/0 * * * *", "5-1 * * * *", "a * * * *", "1,,2 * * * *", "@sometimes", "* * * foo *", "1-2-3 * * * *",
+    ])
     func invalidExpressionsAreRefused(expression: String) {
         #expect(throws: CronSchedule.ParseError.self) { try CronSchedule(parsing: expression) }
     }

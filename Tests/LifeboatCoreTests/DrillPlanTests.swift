@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// Drill plans: every example in drills/ parses, and bad plans get file:line:column errors.
@@ -34,14 +35,16 @@ import Testing
     }
 
     @Test func aPrimaryNotMarkedSandboxIsRefused() throws {
-        let e = try #require(error("""
-            policy: p.yaml
-            kind: failover
-            sources:
-              db:
-                primary: {datadir: /var/lib/postgresql/15/main}
-                target: {directory: /tmp/x, port: 5999}
-            """))
+        let e = try #require(
+            error(
+                """
+                policy: p.yaml
+                kind: failover
+                sources:
+                  db:
+                    primary: {datadir: /var/lib/postgresql/15/main}
+                    target: {directory: /tmp/x, port: 5999}
+                """))
         #expect(e.code == .invalidInput)
         #expect(e.location?.line == 5)
         #expect(e.message.contains("sandbox: true"))

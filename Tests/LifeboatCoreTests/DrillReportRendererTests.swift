@@ -1,9 +1,11 @@
 import Foundation
+import Testing
+
+@testable import LifeboatCore
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Testing
-@testable import LifeboatCore
 
 /// The drill report renderings: the SVG timeline is well-formed, has a bar per phase, and shows
 /// an RTO objective as a line when it is on the scale and as a label when it is far off it.
@@ -14,21 +16,29 @@ import Testing
             drill: "nightly", kind: "failover", plan: "/etc/lifeboat/drill.yaml", repository: "/var/backups/lifeboat", host: "db1",
             started: start, finished: "2026-11-23T02:00:05.000Z", rtoSeconds: 4.2, rpoSeconds: 0.8, objectivesMet: true,
             checksPassed: true,
-            sources: [.init(source: "db", type: "postgres", snapshot: "daily-1", recoveryPoint: start, rpoSeconds: 0.8, rtoSeconds: 4.2,
-                            rtoObjectiveSeconds: rtoObjective, rpoObjectiveSeconds: 60, met: true),
-                      .init(source: "cache <&>", type: "redis", snapshot: "daily-1", recoveryPoint: start, rpoSeconds: 9, rtoSeconds: 1.5,
-                            rtoObjectiveSeconds: nil, rpoObjectiveSeconds: nil, met: true)],
-            phases: [.init(source: "db", name: "restore", start: start, offsetSeconds: 0.1, seconds: 1.0),
-                     .init(source: "db", name: "wal replay", start: start, offsetSeconds: 1.1, seconds: 3.0),
-                     .init(source: "db", name: "checks", start: start, offsetSeconds: 4.1, seconds: 0.1),
-                     .init(source: "cache <&>", name: "restore", start: start, offsetSeconds: 0.2, seconds: 1.2),
-                     .init(source: "cache <&>", name: "checks", start: start, offsetSeconds: 1.4, seconds: 0.1)],
+            sources: [
+                .init(
+                    source: "db", type: "postgres", snapshot: "daily-1", recoveryPoint: start, rpoSeconds: 0.8, rtoSeconds: 4.2,
+                    rtoObjectiveSeconds: rtoObjective, rpoObjectiveSeconds: 60, met: true),
+                .init(
+                    source: "cache <&>", type: "redis", snapshot: "daily-1", recoveryPoint: start, rpoSeconds: 9, rtoSeconds: 1.5,
+                    rtoObjectiveSeconds: nil, rpoObjectiveSeconds: nil, met: true),
+            ],
+            phases: [
+                .init(source: "db", name: "restore", start: start, offsetSeconds: 0.1, seconds: 1.0),
+                .init(source: "db", name: "wal replay", start: start, offsetSeconds: 1.1, seconds: 3.0),
+                .init(source: "db", name: "checks", start: start, offsetSeconds: 4.1, seconds: 0.1),
+                .init(source: "cache <&>", name: "restore", start: start, offsetSeconds: 0.2, seconds: 1.2),
+                .init(source: "cache <&>", name: "checks", start: start, offsetSeconds: 1.4, seconds: 0.1),
+            ],
             checks: [.init(source: "db", name: "sql: SELECT 1 = 1", passed: true, detail: "got 1, expected 1")], error: nil)
     }
 
     final class Counter: NSObject, XMLParserDelegate {
         var elements: [String: Int] = [:]
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]
+        ) {
             elements[name, default: 0] += 1
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// Every example in policies/ must load: the examples are documentation that cannot rot.

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LifeboatCore
 import LifeboatTestSupport
+import Testing
+
+@testable import LifeboatCore
 
 /// backup → verify → restore → forget → prune in process, on the in-memory storage and on a
 /// local directory, in both repository formats; and the crash points and faults of the
@@ -19,10 +20,11 @@ import LifeboatTestSupport
         var source: String { scratch.path + "/source" }
 
         init(_ backend: Backend, format: Int) throws {
-            let storage: any RepositoryStorage = switch backend {
-            case .memory: MemoryStorage()
-            case .disk: DiskStorage(root: scratch.path + "/repo")
-            }
+            let storage: any RepositoryStorage =
+                switch backend {
+                case .memory: MemoryStorage()
+                case .disk: DiskStorage(root: scratch.path + "/repo")
+                }
             repository = try Repository.create(in: storage, format: format)
             try writeTree(generation: 0)
         }
@@ -45,8 +47,10 @@ import LifeboatTestSupport
         func backup(name: String? = nil) async throws -> Manifest {
             var runner = BackupRunner(repository: repository, progress: ProgressLine(enabled: false))
             runner.name = name
-            return try await runner.run(sources: [FilesAdapter(name: "cfg", path: source)], schedule: "manual",
-                                        compression: .zstd(level: 3), policyPath: nil, command: "test backup").manifest
+            return try await runner.run(
+                sources: [FilesAdapter(name: "cfg", path: source)], schedule: "manual",
+                compression: .zstd(level: 3), policyPath: nil, command: "test backup"
+            ).manifest
         }
 
         func verify() throws -> VerifyReport {
@@ -54,10 +58,12 @@ import LifeboatTestSupport
         }
 
         func restore(_ selector: String, to target: String) async throws {
-            let (plan, manifest) = try RestorePlan.make(repository: repository, selector: SnapshotSelector(selector),
-                                                        source: "cfg", target: target)
-            _ = try await Restorer(repository: repository).run(plan: plan, manifest: manifest,
-                                                               request: RestoreRequest(directory: target))
+            let (plan, manifest) = try RestorePlan.make(
+                repository: repository, selector: SnapshotSelector(selector),
+                source: "cfg", target: target)
+            _ = try await Restorer(repository: repository).run(
+                plan: plan, manifest: manifest,
+                request: RestoreRequest(directory: target))
         }
 
         func snapshots() -> [Manifest] { repository.loadSnapshots().snapshots }

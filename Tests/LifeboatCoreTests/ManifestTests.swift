@@ -1,18 +1,26 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct ManifestTests {
     static func sample() -> Manifest {
-        Manifest(format: 1, id: "0123456789abcdef", name: "daily-20261122T020000Z", schedule: "daily", policy: "/p.yaml",
-                 host: "h", started: "2026-11-22T02:00:00.000Z", finished: "2026-11-22T02:00:05.000Z",
-                 recoveryPoint: "2026-11-22T02:00:00.000Z", tools: ["lifeboat": "0.1.0"],
-                 components: [.init(source: "cfg", type: "files", file: "data/0123456789abcdef/cfg.tar.zst", compression: "zstd",
-                                    bytes: 10, sha256: String(repeating: "a", count: 64), contentBytes: 20,
-                                    entries: [EntryRecord(path: "a", kind: .file, mode: 0o644, mtime: 1, mtimeNanoseconds: 2, size: 20,
-                                                          sha256: String(repeating: "b", count: 64))],
-                                    metadata: ["path": .string("/etc/app"), "files": .int(1)], warnings: [])],
-                 checksum: nil)
+        Manifest(
+            format: 1, id: "0123456789abcdef", name: "daily-20261122T020000Z", schedule: "daily", policy: "/p.yaml",
+            host: "h", started: "2026-11-22T02:00:00.000Z", finished: "2026-11-22T02:00:05.000Z",
+            recoveryPoint: "2026-11-22T02:00:00.000Z", tools: ["lifeboat": "0.1.0"],
+            components: [
+                .init(
+                    source: "cfg", type: "files", file: "data/0123456789abcdef/cfg.tar.zst", compression: "zstd",
+                    bytes: 10, sha256: String(repeating: "a", count: 64), contentBytes: 20,
+                    entries: [
+                        EntryRecord(
+                            path: "a", kind: .file, mode: 0o644, mtime: 1, mtimeNanoseconds: 2, size: 20,
+                            sha256: String(repeating: "b", count: 64))
+                    ],
+                    metadata: ["path": .string("/etc/app"), "files": .int(1)], warnings: [])
+            ],
+            checksum: nil)
     }
 
     @Test func sealedManifestLoadsBack() throws {

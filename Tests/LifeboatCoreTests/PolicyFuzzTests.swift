@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// No input crashes the policy loader: 10,000 random and mutated policies either load or fail
@@ -11,25 +12,32 @@ import Testing
         return files.compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }
     }()
 
-    static let fragments = [":", "- ", "{", "}", "[", "]", "\"", "'", "\n", "  ", "\t", "#", "&a", "*a", "!!int ", "-1", "0",
-                            "99999999999999999999", "keep-daily: ", "cron: ", "type: ", "files", "@hourly", "*/", "é", "\u{0}",
-                            "sources:", "schedules:", "retention:", "objectives:", "~", "null", "true", "1e9", "---", "...", "%",
-                            "keep-within: ", "1000000000000y", "999y", "1000y", "8784000h", "keep-last: ", "1000000", "keep-yearly: "]
+    static let fragments = [
+        ":", "- ", "{", "}", "[", "]", "\"", "'", "\n", "  ", "\t", "#", "&a", "*a", "!!int ", "-1", "0",
+        "99999999999999999999", "keep-daily: ", "cron: ", "type: ", "files", "@hourly", "*/", "é", "\u{0}",
+        "sources:", "schedules:", "retention:", "objectives:", "~", "null", "true", "1e9", "---", "...", "%",
+        "keep-within: ", "1000000000000y", "999y", "1000y", "8784000h", "keep-last: ", "1000000", "keep-yearly: ",
+    ]
 
     /// Snapshots of every schedule and source a policy names, spread over years (some in the
     /// future of the rehearsal clock), for retention to chew on.
     static func snapshots(for policy: Policy, using generator: inout SeededGenerator) -> [Manifest] {
         var out: [Manifest] = []
-        for schedule in policy.schedules + [Policy.Schedule(name: "manual", cron: try! CronSchedule(parsing: "@daily"), sources: [], compression: nil, retention: nil)] {
+        for schedule in policy.schedules + [
+            Policy.Schedule(name: "manual", cron: try! CronSchedule(parsing: "@daily"), sources: [], compression: nil, retention: nil)
+        ] {
             for _ in 0..<Int.random(in: 0...12, using: &generator) {
                 let time = Date(timeIntervalSince1970: Double.random(in: -2e9...4e9, using: &generator))
                 let components = policy.sources.map {
-                    Manifest.Component(source: $0.name, type: "files", file: "data/x/\($0.name).tar", compression: "none", bytes: 1, sha256: "",
-                                       contentBytes: 1, entries: [], metadata: [:], warnings: [])
+                    Manifest.Component(
+                        source: $0.name, type: "files", file: "data/x/\($0.name).tar", compression: "none", bytes: 1, sha256: "",
+                        contentBytes: 1, entries: [], metadata: [:], warnings: [])
                 }
-                out.append(Manifest(id: Hex.random(bytes: 8), name: "\(schedule.name)-x", schedule: schedule.name, policy: nil, host: "h",
-                                    started: Timestamp.rfc3339(time), finished: Timestamp.rfc3339(time), recoveryPoint: Timestamp.rfc3339(time),
-                                    tools: [:], components: components))
+                out.append(
+                    Manifest(
+                        id: Hex.random(bytes: 8), name: "\(schedule.name)-x", schedule: schedule.name, policy: nil, host: "h",
+                        started: Timestamp.rfc3339(time), finished: Timestamp.rfc3339(time), recoveryPoint: Timestamp.rfc3339(time),
+                        tools: [:], components: components))
             }
         }
         return out
@@ -46,7 +54,8 @@ import Testing
             case 3:  // swap two lines
                 var lines = String(String.UnicodeScalarView(chars)).split(separator: "\n", omittingEmptySubsequences: false)
                 if lines.count > 2 {
-                    let a = Int.random(in: 0..<lines.count, using: &generator), b = Int.random(in: 0..<lines.count, using: &generator)
+                    let a = Int.random(in: 0..<lines.count, using: &generator)
+                    let b = Int.random(in: 0..<lines.count, using: &generator)
                     lines.swapAt(a, b)
                 }
                 chars = Array(lines.joined(separator: "\n").unicodeScalars)
@@ -60,7 +69,8 @@ import Testing
     @Test func tenThousandRandomAndMutatedPoliciesNeverCrash() {
         #expect(!Self.seeds.isEmpty)
         var generator = SeededGenerator(seed: 7)
-        var loaded = 0, refused = 0
+        var loaded = 0
+        var refused = 0
         for i in 0..<10_000 {
             let text: String
             if i % 10 == 0 {  // pure noise from the fragment alphabet

@@ -1,9 +1,11 @@
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct PolicyLoaderTests {
     @Test func validPolicyLoads() throws {
-        let policy = try PolicyLoader.parse("""
+        let policy = try PolicyLoader.parse(
+            """
             repository: /var/backups/lifeboat
             compression: zstd:6
             sources:
@@ -41,9 +43,15 @@ import Testing
         ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  daily: {cron: \"0 25 * * *\"}\n", 4, 20, "hour takes 0–23"),
         ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  daily: {cron: \"*/0 2 * * *\"}\n", 4, 18, "steps"),
         ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  w: {cron: \"0 3 * * sunday\"}\n", 4, 22, "day-of-week"),
-        ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  d: {cron: \"0 2 * * *\", retention: {keep-daily: -1}}\n", 4, 50, "cannot be negative"),
+        (
+            "sources:\n  cfg: {type: files, path: /x}\nschedules:\n  d: {cron: \"0 2 * * *\", retention: {keep-daily: -1}}\n", 4, 50,
+            "cannot be negative"
+        ),
         ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  d: {cron: \"0 2 * * *\", retention: {keep-within: 2w}}\n", 4, 51, "units y"),
-        ("sources:\n  cfg: {type: files, path: /x}\nschedules:\n  d: {cron: \"0 2 * * *\", retention: {keep-dialy: 7}}\n", 4, 38, "did you mean \"keep-daily\""),
+        (
+            "sources:\n  cfg: {type: files, path: /x}\nschedules:\n  d: {cron: \"0 2 * * *\", retention: {keep-dialy: 7}}\n", 4, 38,
+            "did you mean \"keep-daily\""
+        ),
         ("sources:\n  cfg: {type: files, path: /x, objectives: {rpo: soon}}\n", 2, 50, "15m"),
         ("timezone: Mars/Olympus\nsources:\n  cfg: {type: files, path: /x}\n", 1, 11, "IANA"),
         ("sources:\n  cfg: {type: files, path: /x}\nnotify: {webhook: \"ftp://x\"}\n", 3, 19, "http(s)"),

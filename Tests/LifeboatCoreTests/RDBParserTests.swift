@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// Builds RDB files byte by byte, the way `rdbSave*` writes them.
@@ -38,8 +39,10 @@ struct RDBBuilder {
             body += entry + back
         }
         let total = 6 + body.count + 1
-        return [UInt8(total & 0xff), UInt8(total >> 8 & 0xff), UInt8(total >> 16 & 0xff), UInt8(total >> 24),
-                UInt8(elements.count & 0xff), UInt8(elements.count >> 8)] + body + [0xff]
+        return [
+            UInt8(total & 0xff), UInt8(total >> 8 & 0xff), UInt8(total >> 16 & 0xff), UInt8(total >> 24),
+            UInt8(elements.count & 0xff), UInt8(elements.count >> 8),
+        ] + body + [0xff]
     }
 
     mutating func aux(_ key: String, _ value: String) { bytes += [0xfa] + Self.string(key) + Self.string(value) }
@@ -133,8 +136,10 @@ struct RDBBuilder {
         b.set("greeting", "hello")
         b.hashListpack("user:1", ["name", "ada", "age", "36"])
         b.record(20, "tags", RDBBuilder.string(RDBBuilder.listpack(["red", "green", "blue"])))
-        b.record(18, "queue", RDBBuilder.length(2) + [2] + RDBBuilder.string(RDBBuilder.listpack(["a", "b"]))
-                 + [1] + RDBBuilder.string("a plain node"))
+        b.record(
+            18, "queue",
+            RDBBuilder.length(2) + [2] + RDBBuilder.string(RDBBuilder.listpack(["a", "b"]))
+                + [1] + RDBBuilder.string("a plain node"))
         b.record(5, "board", RDBBuilder.length(1) + RDBBuilder.string("ada") + Array(repeating: 0, count: 6) + [0xf0, 0x3f])  // 1.0
         b.select(3)
         b.expire(ms: 4_102_444_800_000)  // 2100
@@ -200,8 +205,9 @@ struct RDBBuilder {
     }
 
     @Test func moduleValuesAreWalkedThroughTheirOpcodes() throws {
-        let good = Self.moduleValue(opcodes: [2, 42, 5] + RDBBuilder.string("payload") + [4] + Array(repeating: 0, count: 8)
-                                    + [3, 0, 0, 0, 0] + [0])
+        let good = Self.moduleValue(
+            opcodes: [2, 42, 5] + RDBBuilder.string("payload") + [4] + Array(repeating: 0, count: 8)
+                + [3, 0, 0, 0, 0] + [0])
         let summary = try Self.parse(good)
         #expect(summary.keys == 1)
         #expect(summary.modules.count == 1)
@@ -255,8 +261,10 @@ struct RDBBuilder {
     }
 
     @Test func randomDamageNeverTrapsTheParser() throws {
-        let corpus = [Self.sample(), Self.stream(consumerPending: [UInt8](repeating: 0, count: 15) + [1]),
-                      try Self.fixture("encodings"), try Self.fixture("hash-zipmap"), try Self.fixture("list-quicklist")]
+        let corpus = [
+            Self.sample(), Self.stream(consumerPending: [UInt8](repeating: 0, count: 15) + [1]),
+            try Self.fixture("encodings"), try Self.fixture("hash-zipmap"), try Self.fixture("list-quicklist"),
+        ]
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<4000 {
             var file = corpus.randomElement(using: &rng)!
@@ -273,8 +281,12 @@ struct RDBBuilder {
         let summary = try Self.parse(Self.sample())
         let now = Date()
         #expect(RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 5, "db3": 1], parsedAt: now, countedAt: now) == nil)
-        #expect(RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 4, "db3": 1], parsedAt: now, countedAt: now)?.contains("db0 has 4 keys, the RDB holds 5") == true)
-        #expect(RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 5, "db3": 1, "db7": 2], parsedAt: now, countedAt: now)?.contains("db7") == true)
+        #expect(
+            RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 4, "db3": 1], parsedAt: now, countedAt: now)?.contains(
+                "db0 has 4 keys, the RDB holds 5") == true)
+        #expect(
+            RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 5, "db3": 1, "db7": 2], parsedAt: now, countedAt: now)?.contains("db7")
+                == true)
         // "later" expires in 2100: counted as long as the count happens before then.
         let far = Date(timeIntervalSince1970: 4_102_444_800 + 1)
         #expect(RedisRestore.keyCountMismatch(summary: summary, keyspace: ["db0": 5, "db3": 0], parsedAt: now, countedAt: far) == nil)

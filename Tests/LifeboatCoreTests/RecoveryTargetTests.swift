@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// `restore_command` of a point-in-time restore: an encrypted repository's key file travels as

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct RedisFormatTests {
@@ -60,7 +61,9 @@ import Testing
     }
 
     @Test func infoParsing() {
-        let info = RedisInfo("# Persistence\r\nloading:0\r\nrdb_saves:3\r\n\r\n# Keyspace\r\ndb0:keys=200000,expires=0,avg_ttl=0\r\ndb3:keys=5,expires=1,avg_ttl=10\r\n")
+        let info = RedisInfo(
+            "# Persistence\r\nloading:0\r\nrdb_saves:3\r\n\r\n# Keyspace\r\ndb0:keys=200000,expires=0,avg_ttl=0\r\ndb3:keys=5,expires=1,avg_ttl=10\r\n"
+        )
         #expect(info["loading"] == "0")
         #expect(info.int("rdb_saves") == 3)
         #expect(info.keyspace == ["db0": 200_000, "db3": 5])

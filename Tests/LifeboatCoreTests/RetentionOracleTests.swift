@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// Lifeboat's retention must keep exactly what restic 0.14's `forget` keeps, with the same
 /// reasons. The fixtures in testdata/retention/ were produced by restic itself
-/// (scripts/retention-oracle.py): real repositories, real `restic forget --dry-run --json`.
+/// (scripts/dev/retention-oracle.py): real repositories, real `restic forget --dry-run --json`.
 @Suite struct RetentionOracleTests {
     struct Fixture: Decodable {
         struct Case: Decodable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// The one retry rule: only transient failures are tried again, a bounded number of times, with
@@ -56,7 +57,9 @@ import Testing
     @Test func theBackoffGrowsIsJitteredAndCapped() {
         let policy = RetryPolicy(attempts: 10, firstDelay: 0.25, maxDelay: 8)
         for _ in 0..<200 {
-            let second = policy.delay(before: 2), third = policy.delay(before: 3), late = policy.delay(before: 10)
+            let second = policy.delay(before: 2)
+            let third = policy.delay(before: 3)
+            let late = policy.delay(before: 10)
             #expect(second >= 0.125 && second <= 0.25)
             #expect(third >= 0.25 && third <= 0.5)
             #expect(late >= 4 && late <= 8)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct SafePathTests {

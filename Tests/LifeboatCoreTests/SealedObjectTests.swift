@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// The encrypted object format: every size round-trips, and truncation, reordering, extension,
@@ -19,10 +20,15 @@ import Testing
     func publicKeys() throws -> (writeOnly: RepositoryKeys, full: RepositoryKeys) {
         let stem = NSTemporaryDirectory() + "lifeboat-x25519-\(UUID().uuidString)"
         let files = try KeyPairFiles.generate(stem: stem)
-        defer { unlink(files.publicPath); unlink(files.privatePath) }
+        defer {
+            unlink(files.publicPath)
+            unlink(files.privatePath)
+        }
         let config = EncryptionConfig(mode: .publicKey, publicKey: Data(try RepositoryKeys.readPublicKey(files.publicPath)).base64EncodedString())
-        return (try RepositoryKeys(config: config, repositoryId: Self.repositoryId, keyFile: nil, privateKeyFile: nil),
-                try RepositoryKeys(config: config, repositoryId: Self.repositoryId, keyFile: nil, privateKeyFile: files.privatePath))
+        return (
+            try RepositoryKeys(config: config, repositoryId: Self.repositoryId, keyFile: nil, privateKeyFile: nil),
+            try RepositoryKeys(config: config, repositoryId: Self.repositoryId, keyFile: nil, privateKeyFile: files.privatePath)
+        )
     }
 
     static let chunk = SealedObject.chunkSize
@@ -60,8 +66,10 @@ import Testing
         reordered += sealed[(header + 2 * sealedChunk)...]
         let extended = sealed + sealed.suffix(sealedChunk)
         let otherHeader = Array(try SealedObject.seal(plaintext, keys: keys).prefix(header)) + sealed.dropFirst(header)
-        for (what, bytes) in [("flipped", flipped), ("truncated", truncatedAtABoundary), ("reordered", reordered),
-                              ("extended", extended), ("header swapped", otherHeader)] {
+        for (what, bytes) in [
+            ("flipped", flipped), ("truncated", truncatedAtABoundary), ("reordered", reordered),
+            ("extended", extended), ("header swapped", otherHeader),
+        ] {
             #expect(throws: LifeboatError.self, "\(what)") { _ = try SealedObject.open(bytes, keys: keys) }
         }
         #expect(throws: LifeboatError.self, "another key") { _ = try SealedObject.open(sealed, keys: try symmetricKeys()) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// A dump stored as parts: parts end where the content says, so bytes inserted near the start

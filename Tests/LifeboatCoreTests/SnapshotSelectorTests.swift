@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LifeboatCore
 
 @Suite struct SnapshotSelectorTests {
@@ -7,14 +8,20 @@ import Testing
         m.id = id
         m.name = name
         m.started = started
-        m.components = sources.map { var c = m.components[0]; c.source = $0; return c }
+        m.components = sources.map {
+            var c = m.components[0]
+            c.source = $0
+            return c
+        }
         return m
     }
 
     var snapshots: [Manifest] {
-        [manifest("aaaa111122223333", "daily-20261120T020000Z", "2026-11-20T02:00:00Z"),
-         manifest("aaaa999922223333", "daily-20261121T020000Z", "2026-11-21T02:00:00Z"),
-         manifest("bbbb111122223333", "hourly-20261121T030000Z", "2026-11-21T03:00:00Z", sources: ["cache"])]
+        [
+            manifest("aaaa111122223333", "daily-20261120T020000Z", "2026-11-20T02:00:00Z"),
+            manifest("aaaa999922223333", "daily-20261121T020000Z", "2026-11-21T02:00:00Z"),
+            manifest("bbbb111122223333", "hourly-20261121T030000Z", "2026-11-21T03:00:00Z", sources: ["cache"]),
+        ]
     }
 
     @Test func resolvesNamesIdPrefixesAndLatest() throws {

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import LifeboatCore
 import LifeboatTestSupport
+import Testing
 
 /// The storage contract (`StorageConformance`) on the in-memory storage and on a local
 /// directory, in process; the integration tests run the same checks on Ceph RGW.

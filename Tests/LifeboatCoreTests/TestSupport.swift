@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import LifeboatCore
 
 /// A fresh directory under /tmp, removed when the value is deinitialised.
@@ -31,8 +32,10 @@ func runTool(_ path: String, _ arguments: [String]) throws -> String {
 }
 
 /// Writes entries with an `ArchiveWriter` into `path` and returns the stored digest and entries.
-func writeArchive(at path: String, compression: Compression,
-                  _ body: (ArchiveWriter) throws -> Void) throws -> (sha256: String, bytes: Int64, entries: [EntryRecord]) {
+func writeArchive(
+    at path: String, compression: Compression,
+    _ body: (ArchiveWriter) throws -> Void
+) throws -> (sha256: String, bytes: Int64, entries: [EntryRecord]) {
     unlink(path)
     let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
     let writer = try ArchiveWriter(output: try storage.writer((path as NSString).lastPathComponent), compression: compression)

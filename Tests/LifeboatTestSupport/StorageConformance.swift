@@ -40,7 +40,9 @@ public enum StorageConformance {
     public static func bytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
         var state = UInt64(seed) &+ 0x9E37_79B9_7F4A_7C15
         return (0..<count).map { _ in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return UInt8(truncatingIfNeeded: state)
         }
     }
@@ -69,8 +71,9 @@ public enum StorageConformance {
             try expect(try s.list("data/").isEmpty, "nothing is listed before commit")
         }
         let digest = try writer.commit()
-        try expect(digest == StoredDigest(sha256: SHA256Hasher.hex(of: payload), bytes: Int64(payload.count)),
-                   "commit returns the digest of what was written")
+        try expect(
+            digest == StoredDigest(sha256: SHA256Hasher.hex(of: payload), bytes: Int64(payload.count)),
+            "commit returns the digest of what was written")
         try expect(try s.list("data/").map(\.key) == ["data/0123/cfg.tar.zst"], "listed after commit")
         try expect(try s.list("data/").first?.size == Int64(payload.count), "listed with its size")
         guard let reader = try s.reader("data/0123/cfg.tar.zst") else { throw Violation(description: "no reader after commit") }
@@ -205,7 +208,11 @@ public enum StorageConformance {
             DispatchQueue.concurrentPerform(iterations: 4) { racer in
                 do {
                     let lock = try s.acquireLock(holder("racer-\(racer)"), mode: .exclusive)
-                    inside.withLock { $0.now += 1; $0.most = max($0.most, $0.now); $0.took += 1 }
+                    inside.withLock {
+                        $0.now += 1
+                        $0.most = max($0.most, $0.now)
+                        $0.took += 1
+                    }
                     usleep(30_000)
                     inside.withLock { $0.now -= 1 }
                     lock.release()

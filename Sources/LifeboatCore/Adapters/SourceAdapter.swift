@@ -28,8 +28,10 @@ public protocol SourceAdapter: Sendable {
     func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome
 
     /// Restores `component` from `reader` as `request` says.
-    static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                        request: RestoreRequest) async throws -> RestoreOutcome
+    static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome
     /// A format check for one entry's content, or nil.
     static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)?
     /// A check that `verify --deep` feeds every entry of the component through, in order, for
@@ -50,8 +52,10 @@ public struct CaptureContext: Sendable {
     public var scratchDirectory: String
     /// The repository being written (a physical PostgreSQL capture looks for its WAL there).
     public var repository: Repository?
-    public init(started: Date, progress: ProgressLine, scratchDirectory: String = NSTemporaryDirectory(),
-                repository: Repository? = nil) {
+    public init(
+        started: Date, progress: ProgressLine, scratchDirectory: String = NSTemporaryDirectory(),
+        repository: Repository? = nil
+    ) {
         self.started = started
         self.progress = progress
         self.scratchDirectory = scratchDirectory
@@ -101,10 +105,12 @@ public struct RestoreRequest: Sendable {
     /// (`--no-globals` turns it off).
     public var applyGlobals = true
     public var progress: ProgressLine
-    public init(directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
-                host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, url: String? = nil,
-                configuredSource: (any SourceAdapter)? = nil, force: Bool = false,
-                progress: ProgressLine = ProgressLine(enabled: false)) {
+    public init(
+        directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
+        host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, url: String? = nil,
+        configuredSource: (any SourceAdapter)? = nil, force: Bool = false,
+        progress: ProgressLine = ProgressLine(enabled: false)
+    ) {
         self.url = url
         self.location = nil
         self.configuredSource = configuredSource
@@ -197,7 +203,9 @@ public protocol ComponentContentCheck: AnyObject {
 
 /// The adapters this build knows, by policy `type`.
 public enum SourceAdapters {
-    public static let all: [any SourceAdapter.Type] = [FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self, QdrantAdapter.self, CommandAdapter.self]
+    public static let all: [any SourceAdapter.Type] = [
+        FilesAdapter.self, RedisAdapter.self, PostgresAdapter.self, ChromaAdapter.self, QdrantAdapter.self, CommandAdapter.self,
+    ]
 
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {

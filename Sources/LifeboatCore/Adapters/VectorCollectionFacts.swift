@@ -41,8 +41,10 @@ public struct VectorCollectionFacts: Codable, Sendable, Equatable {
     /// (the index was rebuilt from the records, and approximate search may rank differently) at
     /// least 60% of the captured neighbours must come back. Returns lines for people; throws
     /// `.operationFailed` listing every difference.
-    public static func check(_ recorded: [VectorCollectionFacts], exact: Bool = true, count: (String) throws -> Int64,
-                             query: (String, [Double], Int) throws -> [String]) throws -> [String] {
+    public static func check(
+        _ recorded: [VectorCollectionFacts], exact: Bool = true, count: (String) throws -> Int64,
+        query: (String, [Double], Int) throws -> [String]
+    ) throws -> [String] {
         var problems: [String] = []
         var lines: [String] = []
         for facts in recorded {
@@ -62,7 +64,9 @@ public struct VectorCollectionFacts: Codable, Sendable, Equatable {
                     problems.append("collection \(facts.name): a probe query returned \(ids.prefix(5)) instead of \(probe.ids.prefix(5))")
                 }
             }
-            lines.append("collection \(facts.name): \(now) records (as captured), \(matching)/\(facts.probes.count) probe queries return the captured neighbours exactly, recall \(found)/\(wanted)")
+            lines.append(
+                "collection \(facts.name): \(now) records (as captured), \(matching)/\(facts.probes.count) probe queries return the captured neighbours exactly, recall \(found)/\(wanted)"
+            )
         }
         guard problems.isEmpty else {
             throw LifeboatError(.operationFailed, "the restored store differs from the snapshot: " + problems.joined(separator: "; "))

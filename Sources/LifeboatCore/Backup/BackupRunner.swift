@@ -36,9 +36,11 @@ public struct BackupRunner {
     /// `lock`: the repository lock when the caller already holds it (`run`); otherwise a shared
     /// one is taken for the backup. `started`: the snapshot's time (default now; `run --now`
     /// simulates a timeline with it).
-    public func run(sources: [any SourceAdapter], schedule: String, compression: Compression,
-                    policyPath: String?, command: String, lock held: RepositoryLock? = nil,
-                    started: Date = Date()) async throws -> Result {
+    public func run(
+        sources: [any SourceAdapter], schedule: String, compression: Compression,
+        policyPath: String?, command: String, lock held: RepositoryLock? = nil,
+        started: Date = Date()
+    ) async throws -> Result {
         if let held {
             return try await run(sources: sources, schedule: schedule, compression: compression, policyPath: policyPath, lock: held, started: started)
         }
@@ -47,8 +49,10 @@ public struct BackupRunner {
         }
     }
 
-    private func run(sources: [any SourceAdapter], schedule: String, compression: Compression,
-                     policyPath: String?, lock: RepositoryLock, started: Date) async throws -> Result {
+    private func run(
+        sources: [any SourceAdapter], schedule: String, compression: Compression,
+        policyPath: String?, lock: RepositoryLock, started: Date
+    ) async throws -> Result {
         let cleared = clearTemporaries(lock)
         let shift = started.timeIntervalSinceNow  // ≈ 0, unless a simulated clock (`run --now`) is in force
         let id = Hex.random(bytes: 8)
@@ -79,7 +83,8 @@ public struct BackupRunner {
                 name = Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values).union(since.values))
             }
             var manifest = Manifest(
-                format: repository.config.format == 2 ? Manifest.entryListFormat : Manifest.currentFormat, id: id, name: name, schedule: schedule, policy: policyPath,
+                format: repository.config.format == 2 ? Manifest.entryListFormat : Manifest.currentFormat, id: id, name: name, schedule: schedule,
+                policy: policyPath,
                 host: host, started: Timestamp.rfc3339(started, fractional: true),
                 finished: Timestamp.rfc3339(Date().addingTimeInterval(shift), fractional: true),
                 recoveryPoint: Timestamp.rfc3339(recoveryPoint, fractional: true),
@@ -96,8 +101,10 @@ public struct BackupRunner {
         }
     }
 
-    private func capture(_ source: any SourceAdapter, file: String, compression: Compression, store: ChunkStore?,
-                         started: Date) async throws -> (Manifest.Component, Date) {
+    private func capture(
+        _ source: any SourceAdapter, file: String, compression: Compression, store: ChunkStore?,
+        started: Date
+    ) async throws -> (Manifest.Component, Date) {
         // Format 2: the plain tar stream is cut into chunks, each compressed (and sealed) alone.
         let chunked = store.map { ChunkingSink(store: $0) }
         let writer = try chunked.map { try ArchiveWriter(sink: $0) } ?? ArchiveWriter(output: try repository.writer(file), compression: compression)
@@ -109,9 +116,12 @@ public struct BackupRunner {
         let line = progress
         writer.onProgress = { bytes in line.update("backing up \(name): \(ProgressLine.bytes(bytes)) read") }
         let sourceStarted = Date()
-        let outcome = try await source.capture(into: writer, context: CaptureContext(started: sourceStarted, progress: progress,
-                                                                                            scratchDirectory: repository.scratchDirectory,
-                                                                                            repository: repository))
+        let outcome = try await source.capture(
+            into: writer,
+            context: CaptureContext(
+                started: sourceStarted, progress: progress,
+                scratchDirectory: repository.scratchDirectory,
+                repository: repository))
         let stored = try writer.finish()
         var metadata = outcome.metadata
         metadata["compression_setting"] = .string(compression.description)
@@ -131,8 +141,9 @@ public struct BackupRunner {
             component.entryCount = writer.entrySpool.count
             let stats = chunked.statistics
             component.chunkList = list.hex
-            component.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
-                                    newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
+            component.dedup = .init(
+                chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
+                newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
         }
         return (component, outcome.recoveryPoint ?? sourceStarted)
     }

@@ -12,8 +12,10 @@ enum AESGCM {
     /// Seals `plaintext` into `out` (at least plaintext.count + tagSize bytes); returns the
     /// sealed size.
     @discardableResult
-    static func seal(_ plaintext: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], aad: [UInt8],
-                     into out: UnsafeMutableRawBufferPointer) throws -> Int {
+    static func seal(
+        _ plaintext: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], aad: [UInt8],
+        into out: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
         precondition(out.count >= plaintext.count + tagSize)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw LifeboatError(.operationFailed, "EVP_CIPHER_CTX_new failed") }
         defer { EVP_CIPHER_CTX_free(ctx) }
@@ -42,8 +44,10 @@ enum AESGCM {
     /// Decrypts `sealed` (ciphertext + tag) into `out` (at least sealed.count − tagSize bytes);
     /// returns the plaintext size; throws `.integrity` if it is not authentic.
     @discardableResult
-    static func open(_ sealed: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], aad: [UInt8],
-                     into out: UnsafeMutableRawBufferPointer) throws -> Int {
+    static func open(
+        _ sealed: UnsafeRawBufferPointer, key: [UInt8], nonce: [UInt8], aad: [UInt8],
+        into out: UnsafeMutableRawBufferPointer
+    ) throws -> Int {
         guard sealed.count >= tagSize else { throw LifeboatError(.integrity, "encrypted block too short") }
         let length = sealed.count - tagSize
         precondition(out.count >= length)

@@ -5,7 +5,8 @@ import Foundation
 public enum KeyPairFiles {
     public static func generate(stem: String) throws -> (publicPath: String, privatePath: String) {
         let pair = try X25519.generate()
-        let publicPath = stem + ".pub", privatePath = stem + ".key"
+        let publicPath = stem + ".pub"
+        let privatePath = stem + ".key"
         for path in [publicPath, privatePath] where FileIO.exists(path) {
             throw LifeboatError(.invalidInput, "\(path) exists; nothing was written", fix: "choose another --out, or move the old key aside")
         }

@@ -47,8 +47,9 @@ public struct RepositoryKeys: Sendable {
             if let keyFile {
                 let key = try Self.readSymmetricKey(keyFile)
                 guard Self.keyCheck(key, repositoryId: repositoryId) == config.keyCheck else {
-                    throw LifeboatError(.invalidInput, "\(keyFile) is not this repository's key (the key check does not match)",
-                                        fix: "give the key file the repository was created with (`lifeboat init --encrypt --key-file`)")
+                    throw LifeboatError(
+                        .invalidInput, "\(keyFile) is not this repository's key (the key check does not match)",
+                        fix: "give the key file the repository was created with (`lifeboat init --encrypt --key-file`)")
                 }
                 symmetricKey = key
             } else {
@@ -63,8 +64,9 @@ public struct RepositoryKeys: Sendable {
             if let privateKeyFile {
                 let secret = try Self.readPrivateKey(privateKeyFile)
                 guard try X25519.publicKey(of: secret) == key else {
-                    throw LifeboatError(.invalidInput, "\(privateKeyFile) is not the private key of this repository's public key",
-                                        fix: "give the .key file from the `lifeboat keygen` that made the repository's public key")
+                    throw LifeboatError(
+                        .invalidInput, "\(privateKeyFile) is not the private key of this repository's public key",
+                        fix: "give the .key file from the `lifeboat keygen` that made the repository's public key")
                 }
                 privateKey = secret
             } else {
@@ -81,11 +83,13 @@ public struct RepositoryKeys: Sendable {
     func missingKey(_ what: String) -> LifeboatError {
         switch config.mode {
         case .symmetric:
-            LifeboatError(.invalidInput, "this repository is encrypted: \(what) needs its key",
-                          fix: "pass --key-file FILE (or set LIFEBOAT_KEY_FILE, or `key_file:` in the policy)")
+            LifeboatError(
+                .invalidInput, "this repository is encrypted: \(what) needs its key",
+                fix: "pass --key-file FILE (or set LIFEBOAT_KEY_FILE, or `key_file:` in the policy)")
         case .publicKey:
-            LifeboatError(.invalidInput, "this repository is encrypted to a public key: \(what) needs the private key",
-                          fix: "pass --private-key NAME.key (or set LIFEBOAT_PRIVATE_KEY); `verify` without --deep needs no key")
+            LifeboatError(
+                .invalidInput, "this repository is encrypted to a public key: \(what) needs the private key",
+                fix: "pass --private-key NAME.key (or set LIFEBOAT_PRIVATE_KEY); `verify` without --deep needs no key")
         }
     }
 
@@ -95,15 +99,17 @@ public struct RepositoryKeys: Sendable {
         if bytes.count == 32 { return bytes }
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if text.count == 64, let key = Hex.decode(text) { return key }
-        throw LifeboatError(.invalidInput, "\(path) is not a 32-byte key (\(bytes.count) bytes)",
-                            fix: "make one with `head -c 32 /dev/urandom > \(path) && chmod 600 \(path)`")
+        throw LifeboatError(
+            .invalidInput, "\(path) is not a 32-byte key (\(bytes.count) bytes)",
+            fix: "make one with `head -c 32 /dev/urandom > \(path) && chmod 600 \(path)`")
     }
 
     /// An X25519 private key in PEM, readable by its owner only.
     static func readPrivateKey(_ path: String) throws -> [UInt8] {
         let bytes = try readSecretFile(path, what: "private key")
         guard let key = X25519.parsePEM(String(decoding: bytes, as: UTF8.self), privateKey: true) else {
-            throw LifeboatError(.invalidInput, "\(path) is not an X25519 private key in PEM", fix: "use the NAME.key that `lifeboat keygen --out NAME` wrote")
+            throw LifeboatError(
+                .invalidInput, "\(path) is not an X25519 private key in PEM", fix: "use the NAME.key that `lifeboat keygen --out NAME` wrote")
         }
         return key
     }
@@ -114,7 +120,8 @@ public struct RepositoryKeys: Sendable {
             throw LifeboatError(.invalidInput, "cannot read public key \(path)")
         }
         guard let key = X25519.parsePEM(String(decoding: data, as: UTF8.self), privateKey: false) else {
-            throw LifeboatError(.invalidInput, "\(path) is not an X25519 public key in PEM", fix: "use the NAME.pub that `lifeboat keygen --out NAME` wrote")
+            throw LifeboatError(
+                .invalidInput, "\(path) is not an X25519 public key in PEM", fix: "use the NAME.pub that `lifeboat keygen --out NAME` wrote")
         }
         return key
     }

@@ -27,8 +27,9 @@ enum SealedObject {
         guard let recipient = keys.publicKey else { throw keys.missingKey("writing") }
         let ephemeral = try X25519.generate()
         let prefix = magic + [2] + ephemeral.publicKey
-        let wrapKey = try wrappingKey(secret: try X25519.sharedSecret(privateKey: ephemeral.privateKey, peerPublic: recipient),
-                                      ephemeral: ephemeral.publicKey, recipient: recipient)
+        let wrapKey = try wrappingKey(
+            secret: try X25519.sharedSecret(privateKey: ephemeral.privateKey, peerPublic: recipient),
+            ephemeral: ephemeral.publicKey, recipient: recipient)
         return (prefix + nonce + (try AESGCM.seal(dataKey, key: wrapKey, nonce: nonce, aad: prefix)), dataKey)
     }
 
@@ -37,7 +38,8 @@ enum SealedObject {
     /// Unwraps the data key of `header` (exactly `headerSize` bytes).
     static func dataKey(from header: [UInt8], keys: RepositoryKeys) throws -> [UInt8] {
         guard header.count >= 5, Array(header[0..<4]) == magic, header[4] == 1 || header[4] == 2,
-              header.count == headerSize(mode: header[4]) else {
+            header.count == headerSize(mode: header[4])
+        else {
             throw LifeboatError(.integrity, "not an encrypted Lifeboat object (bad header)")
         }
         let mode = header[4]
@@ -52,8 +54,9 @@ enum SealedObject {
         } else {
             guard let privateKey = keys.privateKey, let recipient = keys.publicKey else { throw keys.missingKey("reading") }
             let ephemeral = Array(header[5..<37])
-            key = try wrappingKey(secret: try X25519.sharedSecret(privateKey: privateKey, peerPublic: ephemeral),
-                                  ephemeral: ephemeral, recipient: recipient)
+            key = try wrappingKey(
+                secret: try X25519.sharedSecret(privateKey: privateKey, peerPublic: ephemeral),
+                ephemeral: ephemeral, recipient: recipient)
         }
         do {
             return try AESGCM.open(wrapped, key: key, nonce: nonce, aad: prefix)
@@ -110,7 +113,9 @@ final class SealingWriter: ObjectWriter {
             // A full chunk is sealed only when more follows: the last one carries the final flag.
             if pendingCount == SealedObject.chunkSize { try flush(last: false) }
             let take = min(bytes.count - offset, SealedObject.chunkSize - pendingCount)
-            pending.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: pendingCount).copyMemory(from: bytes.baseAddress! + offset, byteCount: take) }
+            pending.withUnsafeMutableBytes {
+                $0.baseAddress!.advanced(by: pendingCount).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            }
             pendingCount += take
             offset += take
         }

@@ -26,7 +26,8 @@ enum X25519 {
     /// The shared secret of `privateKey` and `peerPublic`.
     static func sharedSecret(privateKey: [UInt8], peerPublic: [UInt8]) throws -> [UInt8] {
         guard let mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, privateKey, privateKey.count),
-              let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, peerPublic, peerPublic.count) else { throw failure("keys") }
+            let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, peerPublic, peerPublic.count)
+        else { throw failure("keys") }
         defer {
             EVP_PKEY_free(mine)
             EVP_PKEY_free(peer)
@@ -35,7 +36,8 @@ enum X25519 {
         defer { EVP_PKEY_CTX_free(ctx) }
         var length = 32
         var secret = [UInt8](repeating: 0, count: 32)
-        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer(ctx, peer) == 1, EVP_PKEY_derive(ctx, &secret, &length) == 1, length == 32 else {
+        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer(ctx, peer) == 1, EVP_PKEY_derive(ctx, &secret, &length) == 1, length == 32
+        else {
             throw failure("derive")
         }
         return secret
@@ -51,8 +53,10 @@ enum X25519 {
 
     /// PEM text of a key (`PRIVATE KEY` PKCS#8 or `PUBLIC KEY` SubjectPublicKeyInfo).
     static func pem(_ key: [UInt8], privateKey: Bool) throws -> String {
-        let made = privateKey ? EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, key, key.count)
-                              : EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, key, key.count)
+        let made =
+            privateKey
+            ? EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, key, key.count)
+            : EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, key, key.count)
         guard let pkey = made, let bio = BIO_new(BIO_s_mem()) else { throw failure("pem") }
         defer {
             EVP_PKEY_free(pkey)

@@ -79,8 +79,9 @@ public struct DrillPlan: Sendable {
 
     public static func parse(_ text: String, file: String) throws -> DrillPlan {
         let root = try PolicyNode.parse(text, file: file)
-        var plan = DrillPlan(file: file, name: ((file as NSString).lastPathComponent as NSString).deletingPathExtension,
-                             policyPath: "", kind: .restore, at: nil, sources: [], objectives: [:])
+        var plan = DrillPlan(
+            file: file, name: ((file as NSString).lastPathComponent as NSString).deletingPathExtension,
+            policyPath: "", kind: .restore, at: nil, sources: [], objectives: [:])
         var sawPolicy = false
         var sourcesNode: PolicyNode?
         for (key, value) in try root.mapping(allowed: topKeys) {
@@ -99,7 +100,9 @@ public struct DrillPlan: Sendable {
                 plan.kind = kind
             case "at":
                 let text = try value.string()
-                guard text == "latest" || Timestamp.parse(text) != nil else { throw value.error("\"\(text)\" is not a time", fix: "write an RFC 3339 time or latest") }
+                guard text == "latest" || Timestamp.parse(text) != nil else {
+                    throw value.error("\"\(text)\" is not a time", fix: "write an RFC 3339 time or latest")
+                }
                 plan.at = text
             case "sources": sourcesNode = value
             case "heartbeat":
@@ -137,11 +140,16 @@ public struct DrillPlan: Sendable {
                 case "primary":
                     var primary = Primary()
                     for (k, v) in try value.mapping(allowed: ["datadir", "sandbox"]) {
-                        if k == "datadir" { primary.datadir = PolicyLoader.resolve(try v.string(), relativeTo: file) } else { primary.sandbox = try v.bool() }
+                        if k == "datadir" {
+                            primary.datadir = PolicyLoader.resolve(try v.string(), relativeTo: file)
+                        } else {
+                            primary.sandbox = try v.bool()
+                        }
                     }
                     guard primary.sandbox else {
-                        throw value.error("a failover drill kills this primary, and it is not marked `sandbox: true`",
-                                          fix: "failover drills run only against sandbox servers; add `sandbox: true` if this one is")
+                        throw value.error(
+                            "a failover drill kills this primary, and it is not marked `sandbox: true`",
+                            fix: "failover drills run only against sandbox servers; add `sandbox: true` if this one is")
                     }
                     source.primary = primary
                 default: break
@@ -151,8 +159,9 @@ public struct DrillPlan: Sendable {
         }
         guard !plan.sources.isEmpty else { throw sourcesNode.error("no sources to drill", fix: "add at least one source with a target") }
         if plan.kind == .failover && !plan.sources.contains(where: { $0.primary != nil }) {
-            throw sourcesNode.error("a failover drill needs at least one source with a `primary:` to kill",
-                                    fix: "add `primary: {sandbox: true}` (PostgreSQL also `datadir:`) to the sources that fail")
+            throw sourcesNode.error(
+                "a failover drill needs at least one source with a `primary:` to kill",
+                fix: "add `primary: {sandbox: true}` (PostgreSQL also `datadir:`) to the sources that fail")
         }
         return plan
     }

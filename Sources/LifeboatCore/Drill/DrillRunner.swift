@@ -27,16 +27,18 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
 
     public func run() async throws -> DrillReport {
         let drillStarted = Date()
-        var report = DrillReport(drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.location,
-                                 host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(drillStarted, fractional: true),
-                                 finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
-                                 sources: [], phases: [], checks: [], error: nil)
+        var report = DrillReport(
+            drill: plan.name, kind: plan.kind.rawValue, plan: plan.file, repository: repository.location,
+            host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(drillStarted, fractional: true),
+            finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
+            sources: [], phases: [], checks: [], error: nil)
         var teardowns: [() -> Void] = []
         defer { for teardown in teardowns.reversed() { teardown() } }
         for source in plan.sources {
             guard policy.sources.contains(where: { $0.name == source.name }) else {
-                throw LifeboatError(.invalidInput, "the plan drills source \"\(source.name)\", which policy \(policy.file) does not define",
-                                    fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
+                throw LifeboatError(
+                    .invalidInput, "the plan drills source \"\(source.name)\", which policy \(policy.file) does not define",
+                    fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
             }
             try checkScratch(source.target)
         }
@@ -57,14 +59,16 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         try await withThrowingTaskGroup(of: (Int, SourceOutcome).self) { group in
             var next = 0
             while next < limit {
-                let index = next, source = sources[index]
+                let index = next
+                let source = sources[index]
                 group.addTask { (index, await runner.drill(source, started: from)) }
                 next += 1
             }
             while let (index, outcome) = try await group.next() {
                 outcomes[index] = outcome
                 if next < sources.count {
-                    let index = next, source = sources[index]
+                    let index = next
+                    let source = sources[index]
                     group.addTask { (index, await runner.drill(source, started: from)) }
                     next += 1
                 }
@@ -115,8 +119,9 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
             let target = try ScratchTarget(source: source, configured: configured, started: started)
             teardown = { target.tearDown() }
             let at = try plan.at.flatMap { try RecoveryTarget.parseTime($0).instant }
-            let (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name,
-                                                               target: nil, at: at)
+            let (restorePlan, manifest) = try RestorePlan.make(
+                repository: repository, selector: nil, source: source.name,
+                target: nil, at: at)
             result.snapshot = manifest.name
             let request = try target.request(component: manifest.component(source.name)!, repository: repository, at: plan.at)
             progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
@@ -126,19 +131,24 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
                 phases.append(phase(source.name, "restore", restoreStart, started))
             } else {
                 for p in outcome.phases {
-                    phases.append(.init(source: source.name, name: p.name, start: Timestamp.rfc3339(p.started, fractional: true),
-                                               offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
+                    phases.append(
+                        .init(
+                            source: source.name, name: p.name, start: Timestamp.rfc3339(p.started, fractional: true),
+                            offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
                 }
             }
             var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
             if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
                 reached = heartbeat
-                checks.append(.init(source: source.name, name: "heartbeat", passed: true,
-                                           detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
+                checks.append(
+                    .init(
+                        source: source.name, name: "heartbeat", passed: true,
+                        detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
             }
             result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
             result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
-            for line in outcome.checks where line.contains("probe") || line.contains("keys:") || line.contains("tables present") || line.hasPrefix("check `") {
+            for line in outcome.checks
+            where line.contains("probe") || line.contains("keys:") || line.contains("tables present") || line.hasPrefix("check `") {
                 checks.append(.init(source: source.name, name: "restore: \(line.split(separator: ":").first ?? "")", passed: true, detail: line))
             }
             let checksStart = Date()
@@ -158,8 +168,9 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
     }
 
     private func phase(_ source: String, _ name: String, _ start: Date, _ drillStart: Date) -> DrillReport.Phase {
-        DrillReport.Phase(source: source, name: name, start: Timestamp.rfc3339(start, fractional: true),
-                          offsetSeconds: Self.round(start.timeIntervalSince(drillStart)), seconds: Self.round(Date().timeIntervalSince(start)))
+        DrillReport.Phase(
+            source: source, name: name, start: Timestamp.rfc3339(start, fractional: true),
+            offsetSeconds: Self.round(start.timeIntervalSince(drillStart)), seconds: Self.round(Date().timeIntervalSince(start)))
     }
 
     static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
@@ -169,8 +180,9 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         guard let directory = target.directory else { return }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         guard contents.isEmpty else {
-            throw LifeboatError(.invalidInput, "scratch target \(directory) exists and is not empty; a drill only restores into places it creates and removes",
-                                fix: "choose a new directory in the plan's target, or remove it")
+            throw LifeboatError(
+                .invalidInput, "scratch target \(directory) exists and is not empty; a drill only restores into places it creates and removes",
+                fix: "choose a new directory in the plan's target, or remove it")
         }
     }
 }

@@ -24,10 +24,12 @@ final class Failover {
             switch configured {
             case let pg as PostgresAdapter:
                 guard let datadir = primary.datadir else {
-                    throw LifeboatError(.invalidInput, "failover source \"\(source.name)\": a PostgreSQL primary needs `datadir:` (its postmaster.pid is killed)")
+                    throw LifeboatError(
+                        .invalidInput, "failover source \"\(source.name)\": a PostgreSQL primary needs `datadir:` (its postmaster.pid is killed)")
                 }
                 guard let text = try? String(contentsOfFile: "\(datadir)/postmaster.pid", encoding: .utf8),
-                      let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) }), kill(pid, 0) == 0 else {
+                    let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) }), kill(pid, 0) == 0
+                else {
                     throw LifeboatError(.invalidInput, "failover source \"\(source.name)\": no running postmaster in \(datadir)")
                 }
                 postgres.append((source.name, pg))
@@ -40,8 +42,9 @@ final class Failover {
                 redis.append((source.name, rd))
                 victims.append((source.name, pid))
             default:
-                throw LifeboatError(.invalidInput, "failover source \"\(source.name)\": only PostgreSQL and Redis primaries can be killed",
-                                    fix: "drop `primary:` from it; it is still restored and checked")
+                throw LifeboatError(
+                    .invalidInput, "failover source \"\(source.name)\": only PostgreSQL and Redis primaries can be killed",
+                    fix: "drop `primary:` from it; it is still restored and checked")
             }
         }
         progress.update("drill \(plan.name): writing heartbeats for \(Int(plan.heartbeatRun)) s")

@@ -20,7 +20,8 @@ final class HeartbeatWriter: @unchecked Sendable {
         var pg: [(String, PostgresConnection)] = []
         for (name, adapter) in postgres {
             let connection = try adapter.endpoint.connect(database: adapter.database)
-            try connection.query("CREATE TABLE IF NOT EXISTS \(Self.table) (id bigserial PRIMARY KEY, t timestamptz NOT NULL DEFAULT clock_timestamp())")
+            try connection.query(
+                "CREATE TABLE IF NOT EXISTS \(Self.table) (id bigserial PRIMARY KEY, t timestamptz NOT NULL DEFAULT clock_timestamp())")
             pg.append((name, connection))
         }
         var rd: [(String, RESPClient)] = []
@@ -29,7 +30,8 @@ final class HeartbeatWriter: @unchecked Sendable {
         let pgConnections = pg
         nonisolated(unsafe) let redisClients = rd
         Thread.detachNewThread { [self] in
-            let pg = pgConnections, rd = redisClients
+            let pg = pgConnections
+            let rd = redisClients
             while isRunning {
                 for (name, connection) in pg where errors[name] == nil {
                     do {

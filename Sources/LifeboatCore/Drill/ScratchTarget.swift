@@ -23,14 +23,19 @@ final class ScratchTarget {
         default:
             database = nil
         }
-        let needsDirectory = configured is FilesAdapter || configured is RedisAdapter
+        let needsDirectory =
+            configured is FilesAdapter || configured is RedisAdapter
             || (configured as? ChromaAdapter)?.mode == .directory || (configured as? PostgresAdapter)?.mode == .physical
         if needsDirectory && directory == nil {
             throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (\(type)) needs target.directory")
         }
         if configured is CommandAdapter && source.target.restore == nil && directory == nil {
-            throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (command) needs target.restore (a program fed the stream, e.g. into a scratch server) or target.directory",
-                                fix: "add e.g. target: {restore: [\"sh\", \"-c\", \"cat > {directory}/dump.rdb\"], check: [\"test\", \"-s\", \"{directory}/dump.rdb\"], directory: /srv/drill/x}")
+            throw LifeboatError(
+                .invalidInput,
+                "drill source \"\(source.name)\" (command) needs target.restore (a program fed the stream, e.g. into a scratch server) or target.directory",
+                fix:
+                    "add e.g. target: {restore: [\"sh\", \"-c\", \"cat > {directory}/dump.rdb\"], check: [\"test\", \"-s\", \"{directory}/dump.rdb\"], directory: /srv/drill/x}"
+            )
         }
         if type == RedisAdapter.type && source.target.port == nil {
             throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (redis) needs target.port for its scratch server")
@@ -50,8 +55,9 @@ final class ScratchTarget {
             let major = Int(component.metadata["server_major"]?.intValue ?? 0)
             pgCtl = try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major)
             let kind: RecoveryTarget.Kind = try at.map { try RecoveryTarget.parseTime($0) } ?? .latest
-            return RestoreRequest(port: source.target.port, dataDirectory: directory,
-                                  recovery: RecoveryTarget(kind: kind, start: true, repository: repository.location, keyFiles: repository.keyFiles))
+            return RestoreRequest(
+                port: source.target.port, dataDirectory: directory,
+                recovery: RecoveryTarget(kind: kind, start: true, repository: repository.location, keyFiles: repository.keyFiles))
         case let command as CommandAdapter:
             // Never the policy's restore and check: they point at the production store.
             guard let restore = source.target.restore else { return RestoreRequest(directory: directory) }
@@ -63,7 +69,8 @@ final class ScratchTarget {
             return RestoreRequest(configuredSource: scratch)
         case let chroma as ChromaAdapter where chroma.mode == .directory:
             guard let port = source.target.port, let start = source.target.start, let stop = source.target.stop else {
-                throw LifeboatError(.invalidInput, "drill source \"\(source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")
+                throw LifeboatError(
+                    .invalidInput, "drill source \"\(source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")
             }
             var scratch = ChromaAdapter(name: chroma.name)
             scratch.url = "http://127.0.0.1:\(port)"
@@ -104,7 +111,9 @@ final class ScratchTarget {
             case .redisDigest(let expect):
                 let scratch = try RESPClient(host: "127.0.0.1", port: source.target.port ?? 0).expect("DEBUG", "DIGEST").text ?? ""
                 let wanted: String
-                if let expect { wanted = expect } else {
+                if let expect {
+                    wanted = expect
+                } else {
                     guard let redis = configured as? RedisAdapter else { return (false, "not a redis source") }
                     wanted = try redis.connect().expect("DEBUG", "DIGEST").text ?? ""
                 }
@@ -124,11 +133,13 @@ final class ScratchTarget {
     private func scratchSQL() throws -> PostgresConnection {
         guard let pg = configured as? PostgresAdapter else { throw LifeboatError(.invalidInput, "an sql check on a \(type) source") }
         if pg.mode == .logical {
-            return try PostgresConnection(host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
-                                          database: database!, user: pg.user, password: try pg.endpoint.password(), ssl: pg.ssl)
+            return try PostgresConnection(
+                host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
+                database: database!, user: pg.user, password: try pg.endpoint.password(), ssl: pg.ssl)
         }
-        return try PostgresConnection(host: directory ?? "127.0.0.1", port: source.target.port ?? pg.port, database: pg.database,
-                                      user: pg.user, password: try pg.endpoint.password())
+        return try PostgresConnection(
+            host: directory ?? "127.0.0.1", port: source.target.port ?? pg.port, database: pg.database,
+            user: pg.user, password: try pg.endpoint.password())
     }
 
     /// The newest heartbeat the recovered target holds (failover drills), if any.
@@ -155,15 +166,19 @@ final class ScratchTarget {
         case is RedisAdapter:
             if let port = source.target.port { _ = try? RESPClient(host: "127.0.0.1", port: port, timeout: 5).call("SHUTDOWN", "NOSAVE") }
         case let pg as PostgresAdapter where pg.mode == .logical:
-            if let database, let admin = try? PostgresConnection(host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
-                                                                  database: "postgres", user: pg.user, password: try? pg.endpoint.password(),
-                                                                  ssl: pg.ssl) {
+            if let database,
+                let admin = try? PostgresConnection(
+                    host: source.target.host ?? pg.host, port: source.target.port ?? pg.port,
+                    database: "postgres", user: pg.user, password: try? pg.endpoint.password(),
+                    ssl: pg.ssl)
+            {
                 _ = try? admin.query("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(database)) WITH (FORCE)")
             }
         case is PostgresAdapter:
             if let directory, let bin = pgCtl {
                 var st = stat()
-                let asOwner = geteuid() == 0 && stat(directory, &st) == 0 && st.st_uid != 0
+                let asOwner =
+                    geteuid() == 0 && stat(directory, &st) == 0 && st.st_uid != 0
                     ? getpwuid(st.st_uid).map { ["runuser", "-u", String(cString: $0.pointee.pw_name), "--"] } ?? [] : []
                 _ = try? ChildProcess.run(asOwner + [bin, "-D", directory, "-m", "immediate", "-w", "stop"], in: "/")
             }

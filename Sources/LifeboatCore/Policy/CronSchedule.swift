@@ -18,8 +18,10 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { expression }
 
-    static let macros = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
-                         "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"]
+    static let macros = [
+        "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
+        "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+    ]
     static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
@@ -37,8 +39,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let body: String
         if trimmed.hasPrefix("@") {
             guard let expansion = Self.macros[trimmed.lowercased()] else {
-                throw ParseError(message: "unknown cron macro \"\(trimmed)\"", offset: 0,
-                                 fix: "use one of @hourly, @daily, @weekly, @monthly, @yearly, or 5 fields")
+                throw ParseError(
+                    message: "unknown cron macro \"\(trimmed)\"", offset: 0,
+                    fix: "use one of @hourly, @daily, @weekly, @monthly, @yearly, or 5 fields")
             }
             body = expansion
         } else {
@@ -54,17 +57,21 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             fields.append((body[start..<index], body.distance(from: body.startIndex, to: start)))
         }
         guard fields.count == 5 else {
-            throw ParseError(message: "cron expression \"\(text)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); it needs 5",
-                             offset: 0, fix: "write minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" (daily at 02:00)")
+            throw ParseError(
+                message: "cron expression \"\(text)\" has \(fields.count) field\(fields.count == 1 ? "" : "s"); it needs 5",
+                offset: 0, fix: "write minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" (daily at 02:00)")
         }
         let isMacro = body != text
         func parse(_ i: Int, _ name: String, _ range: ClosedRange<Int>, names: [String] = [], nameBase: Int = 0) throws -> Set<Int> {
             do {
                 return try Self.field(fields[i].text, range: range, names: names, nameBase: nameBase)
             } catch let message as FieldError {
-                throw ParseError(message: "cron \(name) field \"\(fields[i].text)\": \(message.text)",
-                                 offset: isMacro ? 0 : fields[i].offset,
-                                 fix: "\(name) takes \(range.lowerBound)–\(range.upperBound)\(names.isEmpty ? "" : " or names like \(names[0])"), with *, lists (1,2), ranges (1-5) and steps (*/15)")
+                throw ParseError(
+                    message: "cron \(name) field \"\(fields[i].text)\": \(message.text)",
+                    offset: isMacro ? 0 : fields[i].offset,
+                    fix:
+                        "\(name) takes \(range.lowerBound)–\(range.upperBound)\(names.isEmpty ? "" : " or names like \(names[0])"), with *, lists (1,2), ranges (1-5) and steps (*/15)"
+                )
             }
         }
         minutes = try parse(0, "minute", 0...59)
@@ -89,12 +96,15 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
                 guard let s = Int(pieces[1]), s > 0 else { throw FieldError(text: "step \"\(pieces[1])\" must be a positive number") }
                 step = s
             }
-            var low = range.lowerBound, high = range.upperBound
+            var low = range.lowerBound
+            var high = range.upperBound
             if pieces[0] != "*" {
                 let bounds = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
                 guard bounds.count <= 2 else { throw FieldError(text: "bad range \"\(pieces[0])\"") }
                 low = try value(bounds[0], range: range, names: names, nameBase: nameBase)
-                high = bounds.count == 2 ? try value(bounds[1], range: range, names: names, nameBase: nameBase) : (pieces.count == 2 ? range.upperBound : low)
+                high =
+                    bounds.count == 2
+                    ? try value(bounds[1], range: range, names: names, nameBase: nameBase) : (pieces.count == 2 ? range.upperBound : low)
                 guard low <= high else { throw FieldError(text: "range \(low)-\(high) runs backwards") }
             }
             values.formUnion(stride(from: low, through: high, by: step))
@@ -120,7 +130,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     func matchesDay(year: Int, month: Int, day: Int) -> Bool {
         guard months.contains(month) else { return false }
         let weekday = ((CivilTime.days(year: year, month: month, day: day) + 4) % 7 + 7) % 7  // 0 = Sunday
-        let dom = daysOfMonth.contains(day), dow = daysOfWeek.contains(weekday)
+        let dom = daysOfMonth.contains(day)
+        let dow = daysOfWeek.contains(weekday)
         return domRestricted && dowRestricted ? dom || dow : dom && dow
     }
 
@@ -141,7 +152,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let offset = timeZone.secondsFromGMT(for: date)
         let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
         let (today, secondOfDay) = CivilTime.split(local)
-        let sortedHours = hours.sorted(by: >), sortedMinutes = minutes.sorted(by: >)
+        let sortedHours = hours.sorted(by: >)
+        let sortedMinutes = minutes.sorted(by: >)
         for dayNumber in stride(from: today, through: today - 366 * 5, by: -1) {
             let (y, m, d) = CivilTime.civil(dayNumber)
             guard matchesDay(year: y, month: m, day: d) else { continue }

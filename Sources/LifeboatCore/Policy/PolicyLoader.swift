@@ -22,8 +22,9 @@ public enum PolicyLoader {
     /// Parses policy text; `file` names it in errors and anchors a relative `repository:`.
     public static func parse(_ text: String, file: String) throws -> Policy {
         let root = try PolicyNode.parse(text, file: file)
-        var policy = Policy(file: file, repository: nil, compression: .default, timeZone: TimeZone(identifier: "UTC")!,
-                            objectives: [:], notifyWebhook: nil, sources: [], schedules: [])
+        var policy = Policy(
+            file: file, repository: nil, compression: .default, timeZone: TimeZone(identifier: "UTC")!,
+            objectives: [:], notifyWebhook: nil, sources: [], schedules: [])
         var sourcesNode: PolicyNode?
         var schedulesNode: PolicyNode?
         for (key, value) in try root.mapping(allowed: topKeys) {
@@ -42,7 +43,8 @@ public enum PolicyLoader {
             }
         }
         guard let sourcesNode else {
-            throw root.error("the policy has no `sources:`", fix: "add `sources:` with at least one source, e.g. `cfg: {type: files, path: /etc/app}`")
+            throw root.error(
+                "the policy has no `sources:`", fix: "add `sources:` with at least one source, e.g. `cfg: {type: files, path: /etc/app}`")
         }
         (policy.sources, policy.objectives) = try sources(sourcesNode)
         if let schedulesNode {
@@ -113,7 +115,9 @@ public enum PolicyLoader {
             let count = try value.integer()
             guard count >= 0 else { throw value.error("\(key) is \(count); counts cannot be negative", fix: "use 0 (rule off) or a positive count") }
             guard count <= RetentionRules.maxCount else {
-                throw value.error("\(key) is \(count); the largest count accepted is \(RetentionRules.maxCount)", fix: "use a smaller count, or keep-within for long spans")
+                throw value.error(
+                    "\(key) is \(count); the largest count accepted is \(RetentionRules.maxCount)",
+                    fix: "use a smaller count, or keep-within for long spans")
             }
             switch key {
             case "keep-last": rules.last = count
@@ -167,8 +171,9 @@ public enum PolicyLoader {
         try TLSKeys.check(tls, in: node)
         if tls.isCustomized {
             if let endpoint = settings.endpoint, !endpoint.lowercased().hasPrefix("https://") {
-                throw node.error("TLS keys (ca_file, cert_file, key_file, insecure_skip_verify) are given for the plain endpoint \(endpoint)",
-                                 fix: "write the endpoint as https://…, or drop the TLS keys")
+                throw node.error(
+                    "TLS keys (ca_file, cert_file, key_file, insecure_skip_verify) are given for the plain endpoint \(endpoint)",
+                    fix: "write the endpoint as https://…, or drop the TLS keys")
             }
             settings.tls = tls
         }
@@ -202,8 +207,9 @@ public enum PolicyLoader {
                         let source = try item.string()
                         guard sourceNames.contains(source) else {
                             let suggestion = Spelling.suggestion(for: source, among: sourceNames)
-                            throw item.error("schedule \"\(name)\" names unknown source \"\(source)\"",
-                                             fix: "\(suggestion)sources defined: \(sourceNames.joined(separator: ", "))")
+                            throw item.error(
+                                "schedule \"\(name)\" names unknown source \"\(source)\"",
+                                fix: "\(suggestion)sources defined: \(sourceNames.joined(separator: ", "))")
                         }
                         return source
                     }
@@ -212,9 +218,12 @@ public enum PolicyLoader {
                 default: break
                 }
             }
-            guard let cronSchedule else { throw body.error("schedule \"\(name)\" has no `cron:`", fix: "add e.g. `cron: \"0 2 * * *\"` (daily at 02:00)") }
-            return Policy.Schedule(name: name, cron: cronSchedule, sources: schedule.sources, compression: schedule.compression,
-                                   retention: schedule.retention)
+            guard let cronSchedule else {
+                throw body.error("schedule \"\(name)\" has no `cron:`", fix: "add e.g. `cron: \"0 2 * * *\"` (daily at 02:00)")
+            }
+            return Policy.Schedule(
+                name: name, cron: cronSchedule, sources: schedule.sources, compression: schedule.compression,
+                retention: schedule.retention)
         }
     }
 
@@ -223,14 +232,19 @@ public enum PolicyLoader {
         do {
             let schedule = try CronSchedule(parsing: text)
             guard schedule.canFire else {
-                throw node.error("cron \"\(text)\" never fires: no date matches its day-of-month, month and day-of-week",
-                                 fix: "check the day and month fields (e.g. February has no 30th or 31st)")
+                throw node.error(
+                    "cron \"\(text)\" never fires: no date matches its day-of-month, month and day-of-week",
+                    fix: "check the day and month fields (e.g. February has no 30th or 31st)")
             }
             return schedule
         } catch let error as CronSchedule.ParseError {
             var location = node.location
             let quoted: Bool
-            if case .scalar(let scalar) = node.node { quoted = scalar.style == .doubleQuoted || scalar.style == .singleQuoted } else { quoted = false }
+            if case .scalar(let scalar) = node.node {
+                quoted = scalar.style == .doubleQuoted || scalar.style == .singleQuoted
+            } else {
+                quoted = false
+            }
             location.column += error.offset + (quoted ? 1 : 0)
             let subject = node.keyPath.isEmpty ? "" : "\(node.keyPath): "
             throw LifeboatError(.invalidInput, subject + error.message, fix: error.fix, location: location)
@@ -248,8 +262,9 @@ public enum PolicyLoader {
     private static func validateName(_ name: String, at node: PolicyNode, what: String) throws {
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
         guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), !name.hasPrefix("-") else {
-            throw node.error("\(what) name \"\(name)\" may contain only letters, digits, '-' and '_'",
-                             fix: "rename it, e.g. \"\(name.filter { $0.isLetter || $0.isNumber })\"")
+            throw node.error(
+                "\(what) name \"\(name)\" may contain only letters, digits, '-' and '_'",
+                fix: "rename it, e.g. \"\(name.filter { $0.isLetter || $0.isNumber })\"")
         }
     }
 

@@ -19,8 +19,9 @@ public struct PolicyNode {
     public static func parse(_ text: String, file: String) throws -> PolicyNode {
         do {
             guard let root = try Yams.compose(yaml: text) else {
-                throw LifeboatError(.invalidInput, "\(file) is empty", fix: "write a policy; see policies/ for examples",
-                                    location: .init(file: file, line: 1, column: 1))
+                throw LifeboatError(
+                    .invalidInput, "\(file) is empty", fix: "write a policy; see policies/ for examples",
+                    location: .init(file: file, line: 1, column: 1))
             }
             return PolicyNode(node: root, file: file)
         } catch let error as YamlError {
@@ -54,8 +55,9 @@ public struct PolicyNode {
             let key = scalar.string
             if let allowed, !allowed.contains(key) {
                 let suggestion = Spelling.suggestion(for: key, among: allowed)
-                throw keyLocation.error("unknown key \"\(key)\"",
-                                        fix: "\(suggestion)allowed keys here: \(allowed.joined(separator: ", "))")
+                throw keyLocation.error(
+                    "unknown key \"\(key)\"",
+                    fix: "\(suggestion)allowed keys here: \(allowed.joined(separator: ", "))")
             }
             guard seen.insert(key).inserted else { throw keyLocation.error("key \"\(key)\" appears twice") }
             result.append((key, child(valueNode, key: key)))
@@ -94,7 +96,9 @@ public struct PolicyNode {
     /// The node as a positive duration (`90s`, `10m`, `1h`), in seconds.
     public func seconds() throws -> Double {
         let text = try string()
-        guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else { throw error("invalid duration \"\(text)\"", fix: "write e.g. 10m or 1h") }
+        guard let seconds = Objectives.seconds(parsing: text), seconds > 0 else {
+            throw error("invalid duration \"\(text)\"", fix: "write e.g. 10m or 1h")
+        }
         return seconds
     }
 
@@ -134,24 +138,27 @@ public struct PolicyNode {
             let quoted = [key, "\"\(key)\"", "'\(key)'"]
             guard quoted.contains(where: { rest.hasPrefix($0 + ":") || rest.hasPrefix($0 + " :") }) else { continue }
             if let first, first.indent == indent {
-                return LifeboatError(.invalidInput, "key \"\(key)\" appears twice in one mapping (first at line \(first.line))",
-                                     fix: "keep one \"\(key)\" and merge what the two say",
-                                     location: .init(file: file, line: number + 1, column: indent + 1))
+                return LifeboatError(
+                    .invalidInput, "key \"\(key)\" appears twice in one mapping (first at line \(first.line))",
+                    fix: "keep one \"\(key)\" and merge what the two say",
+                    location: .init(file: file, line: number + 1, column: indent + 1))
             }
             if first == nil { first = (number + 1, indent) }
         }
-        return LifeboatError(.invalidInput, "key \"\(key)\" appears twice in one mapping", fix: "keep one \"\(key)\"",
-                             location: .init(file: file, line: 1, column: 1))
+        return LifeboatError(
+            .invalidInput, "key \"\(key)\" appears twice in one mapping", fix: "keep one \"\(key)\"",
+            location: .init(file: file, line: 1, column: 1))
     }
 
     private static func syntaxError(_ error: YamlError, file: String) -> LifeboatError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            return LifeboatError(.invalidInput, "YAML syntax error: \(detail)",
-                                 fix: "check indentation and quoting at this line",
-                                 location: .init(file: file, line: mark.line, column: mark.column))
+            return LifeboatError(
+                .invalidInput, "YAML syntax error: \(detail)",
+                fix: "check indentation and quoting at this line",
+                location: .init(file: file, line: mark.line, column: mark.column))
         default:
             return LifeboatError(.invalidInput, "YAML error: \(error)", location: .init(file: file, line: 1, column: 1))
         }
@@ -173,7 +180,8 @@ enum Spelling {
     }
 
     static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

@@ -28,7 +28,8 @@ enum TLSKeys {
     private static func readable(_ value: PolicyNode, file: String) throws -> String {
         let path = PolicyLoader.resolve(try value.string(), relativeTo: file)
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw value.error("\(path) cannot be read", fix: "check the path (relative paths start at the policy's directory) and that this user may read it")
+            throw value.error(
+                "\(path) cannot be read", fix: "check the path (relative paths start at the policy's directory) and that this user may read it")
         }
         return path
     }

@@ -14,17 +14,23 @@ public enum DrillReportRenderer {
         var md = "# Drill \(r.drill) (\(r.kind))\n\n"
         md += "- started \(r.started), finished \(r.finished), on \(r.host)\n"
         md += "- plan `\(r.plan)`, repository `\(r.repository)`\n"
-        md += "- **RTO \(seconds(r.rtoSeconds))**, **RPO \(seconds(r.rpoSeconds))**; checks \(r.checksPassed ? "passed" : "FAILED"); objectives \(r.objectivesMet ? "met" : "MISSED")\n"
+        md +=
+            "- **RTO \(seconds(r.rtoSeconds))**, **RPO \(seconds(r.rpoSeconds))**; checks \(r.checksPassed ? "passed" : "FAILED"); objectives \(r.objectivesMet ? "met" : "MISSED")\n"
         if let error = r.error { md += "- error: \(error)\n" }
-        md += "\n## Sources\n\n| source | type | snapshot | recovery point | RPO | RPO objective | RTO | RTO objective | met |\n|---|---|---|---|---|---|---|---|---|\n"
+        md +=
+            "\n## Sources\n\n| source | type | snapshot | recovery point | RPO | RPO objective | RTO | RTO objective | met |\n|---|---|---|---|---|---|---|---|---|\n"
         for s in r.sources {
-            md += "| \(s.source) | \(s.type) | \(s.snapshot ?? "—") | \(s.recoveryPoint ?? "—") | \(seconds(s.rpoSeconds)) | \(seconds(s.rpoObjectiveSeconds)) | \(seconds(s.rtoSeconds)) | \(seconds(s.rtoObjectiveSeconds)) | \(s.met ? "yes" : "**no**") |\n"
+            md +=
+                "| \(s.source) | \(s.type) | \(s.snapshot ?? "—") | \(s.recoveryPoint ?? "—") | \(seconds(s.rpoSeconds)) | \(seconds(s.rpoObjectiveSeconds)) | \(seconds(s.rtoSeconds)) | \(seconds(s.rtoObjectiveSeconds)) | \(s.met ? "yes" : "**no**") |\n"
         }
         md += "\n## Phases\n\n| source | phase | start (s after drill start) | seconds |\n|---|---|---|---|\n"
-        for p in r.phases { md += "| \(p.source) | \(p.name) | \(String(format: "%.3f", p.offsetSeconds)) | \(String(format: "%.3f", p.seconds)) |\n" }
+        for p in r.phases {
+            md += "| \(p.source) | \(p.name) | \(String(format: "%.3f", p.offsetSeconds)) | \(String(format: "%.3f", p.seconds)) |\n"
+        }
         md += "\n## Checks\n\n| source | check | result | detail |\n|---|---|---|---|\n"
         for c in r.checks {
-            md += "| \(c.source) | \(c.name.replacingOccurrences(of: "|", with: "\\|")) | \(c.passed ? "pass" : "**FAIL**") | \(c.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            md +=
+                "| \(c.source) | \(c.name.replacingOccurrences(of: "|", with: "\\|")) | \(c.passed ? "pass" : "**FAIL**") | \(c.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
         }
         return md
     }
@@ -42,33 +48,44 @@ public enum DrillReportRenderer {
         let work = max(r.phases.map { $0.offsetSeconds + $0.seconds }.max() ?? 1, 0.001)
         let objectives = r.sources.compactMap(\.rtoObjectiveSeconds)
         let end = max(work * 1.1, objectives.filter { $0 <= work * 3 }.max() ?? 0)
-        let left = 140.0, width = 640.0, row = 34.0, top = 30.0
+        let left = 140.0
+        let width = 640.0
+        let row = 34.0
+        let top = 30.0
         let height = top + row * Double(max(sources.count, 1)) + 40
         func x(_ t: Double) -> Double { left + width * t / end }
-        let colours = ["restore": "#3b82f6", "fetch": "#0ea5e9", "decompress": "#6366f1", "wal replay": "#8b5cf6",
-                       "start": "#f59e0b", "checks": "#10b981"]
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 170))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        let colours = [
+            "restore": "#3b82f6", "fetch": "#0ea5e9", "decompress": "#6366f1", "wal replay": "#8b5cf6",
+            "start": "#f59e0b", "checks": "#10b981",
+        ]
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 170))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         svg += "<text x=\"\(left)\" y=\"16\">0 s</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
         for (i, source) in sources.enumerated() {
             let y = top + row * Double(i)
             svg += "<text x=\"4\" y=\"\(y + 20)\">\(escape(source))</text>\n"
             for p in r.phases where p.source == source {
                 let w = max(x(p.offsetSeconds + p.seconds) - x(p.offsetSeconds), 1)
-                svg += "<rect x=\"\(String(format: "%.1f", x(p.offsetSeconds)))\" y=\"\(y + 6)\" width=\"\(String(format: "%.1f", w))\" height=\"20\" fill=\"\(colours[p.name] ?? "#64748b")\"><title>\(escape("\(p.source) \(p.name): \(seconds(p.seconds))"))</title></rect>\n"
+                svg +=
+                    "<rect x=\"\(String(format: "%.1f", x(p.offsetSeconds)))\" y=\"\(y + 6)\" width=\"\(String(format: "%.1f", w))\" height=\"20\" fill=\"\(colours[p.name] ?? "#64748b")\"><title>\(escape("\(p.source) \(p.name): \(seconds(p.seconds))"))</title></rect>\n"
             }
             if let objective = r.sources[i].rtoObjectiveSeconds, objective > end {
-                svg += "<text x=\"\(left + width + 12)\" y=\"\(y + 20)\" fill=\"#dc2626\" font-size=\"11\">RTO objective \(escape(seconds(objective))) →</text>\n"
+                svg +=
+                    "<text x=\"\(left + width + 12)\" y=\"\(y + 20)\" fill=\"#dc2626\" font-size=\"11\">RTO objective \(escape(seconds(objective))) →</text>\n"
             } else if let objective = r.sources[i].rtoObjectiveSeconds {
-                svg += "<line x1=\"\(x(objective))\" x2=\"\(x(objective))\" y1=\"\(y + 2)\" y2=\"\(y + row)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>RTO objective \(escape(seconds(objective)))</title></line>\n"
+                svg +=
+                    "<line x1=\"\(x(objective))\" x2=\"\(x(objective))\" y1=\"\(y + 2)\" y2=\"\(y + row)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>RTO objective \(escape(seconds(objective)))</title></line>\n"
             }
         }
         let legendY = top + row * Double(max(sources.count, 1)) + 24
         var lx = left
         for name in ["restore", "wal replay", "start", "checks"] {
-            svg += "<rect x=\"\(lx)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(colours[name]!)\"/><text x=\"\(lx + 16)\" y=\"\(legendY)\">\(name)</text>\n"
+            svg +=
+                "<rect x=\"\(lx)\" y=\"\(legendY - 10)\" width=\"12\" height=\"12\" fill=\"\(colours[name]!)\"/><text x=\"\(lx + 16)\" y=\"\(legendY)\">\(name)</text>\n"
             lx += 90
         }
-        svg += "<line x1=\"\(lx)\" x2=\"\(lx + 14)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"/><text x=\"\(lx + 18)\" y=\"\(legendY)\">RTO objective</text>\n"
+        svg +=
+            "<line x1=\"\(lx)\" x2=\"\(lx + 14)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"/><text x=\"\(lx + 18)\" y=\"\(legendY)\">RTO objective</text>\n"
         return svg + "</svg>"
     }
 
@@ -76,11 +93,13 @@ public enum DrillReportRenderer {
         let verdict = r.checksPassed ? (r.objectivesMet ? "objectives met" : "objectives MISSED") : "checks FAILED"
         var rows = ""
         for s in r.sources {
-            rows += "<tr><td>\(escape(s.source))</td><td>\(escape(s.type))</td><td>\(escape(s.snapshot ?? "—"))</td><td>\(escape(s.recoveryPoint ?? "—"))</td><td>\(seconds(s.rpoSeconds))</td><td>\(seconds(s.rpoObjectiveSeconds))</td><td>\(seconds(s.rtoSeconds))</td><td>\(seconds(s.rtoObjectiveSeconds))</td><td class=\"\(s.met ? "ok" : "bad")\">\(s.met ? "yes" : "no")</td></tr>\n"
+            rows +=
+                "<tr><td>\(escape(s.source))</td><td>\(escape(s.type))</td><td>\(escape(s.snapshot ?? "—"))</td><td>\(escape(s.recoveryPoint ?? "—"))</td><td>\(seconds(s.rpoSeconds))</td><td>\(seconds(s.rpoObjectiveSeconds))</td><td>\(seconds(s.rtoSeconds))</td><td>\(seconds(s.rtoObjectiveSeconds))</td><td class=\"\(s.met ? "ok" : "bad")\">\(s.met ? "yes" : "no")</td></tr>\n"
         }
         var checks = ""
         for c in r.checks {
-            checks += "<tr><td>\(escape(c.source))</td><td>\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td>\(escape(c.detail))</td></tr>\n"
+            checks +=
+                "<tr><td>\(escape(c.source))</td><td>\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td>\(escape(c.detail))</td></tr>\n"
         }
         return """
             <!doctype html>
@@ -106,13 +125,18 @@ public enum DrillReportRenderer {
     /// Prometheus textfile lines for a drill.
     public static func metrics(_ r: DrillReport, lastSuccess: Date?) -> String {
         var out = "# HELP lifeboat_drill_rto_seconds Measured recovery time of the last drill.\n# TYPE lifeboat_drill_rto_seconds gauge\n"
-        for s in r.sources { out += "lifeboat_drill_rto_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rtoSeconds.map { String($0) } ?? "NaN")\n" }
+        for s in r.sources {
+            out += "lifeboat_drill_rto_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rtoSeconds.map { String($0) } ?? "NaN")\n"
+        }
         out += "# HELP lifeboat_drill_rpo_seconds Measured recovery point age of the last drill.\n# TYPE lifeboat_drill_rpo_seconds gauge\n"
-        for s in r.sources { out += "lifeboat_drill_rpo_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rpoSeconds.map { String($0) } ?? "NaN")\n" }
+        for s in r.sources {
+            out += "lifeboat_drill_rpo_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rpoSeconds.map { String($0) } ?? "NaN")\n"
+        }
         out += "# HELP lifeboat_drill_objectives_met 1 when the last drill met every objective.\n# TYPE lifeboat_drill_objectives_met gauge\n"
         out += "lifeboat_drill_objectives_met{drill=\"\(r.drill)\"} \(r.objectivesMet && r.checksPassed ? 1 : 0)\n"
         if let lastSuccess {
-            out += "# HELP lifeboat_drill_last_success_timestamp_seconds When a drill last passed its checks and objectives.\n# TYPE lifeboat_drill_last_success_timestamp_seconds gauge\n"
+            out +=
+                "# HELP lifeboat_drill_last_success_timestamp_seconds When a drill last passed its checks and objectives.\n# TYPE lifeboat_drill_last_success_timestamp_seconds gauge\n"
             out += "lifeboat_drill_last_success_timestamp_seconds{drill=\"\(r.drill)\"} \(Int(lastSuccess.timeIntervalSince1970))\n"
         }
         return out

@@ -71,14 +71,18 @@ public final class ComponentReader {
         for component in path.componentBytes.dropLast() {
             prefix += prefix.isEmpty ? component : [0x2f] + component
             if nonDirectories.contains(prefix) {
-                throw matcher.failure("entry \"\(record.path)\" would be written through the symlink or file \"\(EntryName(bytes: prefix))\" and could land outside the target; a restore refuses it")
+                throw matcher.failure(
+                    "entry \"\(record.path)\" would be written through the symlink or file \"\(EntryName(bytes: prefix))\" and could land outside the target; a restore refuses it"
+                )
             }
         }
         if record.kind == .hardlink {
             let target = record.targetName.flatMap { try? SafePath($0) }
             let targetBytes = target.map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
             guard let targetBytes, files.contains(targetBytes) else {
-                throw matcher.failure("entry \"\(record.path)\" is a hard link to \"\(record.target ?? "")\", which is not an earlier file of this component; a restore refuses it")
+                throw matcher.failure(
+                    "entry \"\(record.path)\" is a hard link to \"\(record.target ?? "")\", which is not an earlier file of this component; a restore refuses it"
+                )
             }
         }
         if record.kind == .file { files.insert(full) }

@@ -23,7 +23,8 @@ public struct EntryMatcher {
             throw failure("entry \"\(expected.path)\": stored data has \"\(header.path)\" in its place")
         }
         guard header.kind == expected.kind else {
-            throw failure("entry \"\(expected.path)\": stored as \(header.kind?.rawValue ?? "an unsupported type"), manifest says \(expected.kind.rawValue)")
+            throw failure(
+                "entry \"\(expected.path)\": stored as \(header.kind?.rawValue ?? "an unsupported type"), manifest says \(expected.kind.rawValue)")
         }
         guard header.size == expected.size, header.targetName == expected.targetName else {
             throw failure("entry \"\(expected.path)\": stored header differs from the manifest (size \(header.size) vs \(expected.size))")
@@ -52,7 +53,9 @@ public struct EntryMatcher {
     /// Checks the stored file's size and SHA-256 against the manifest.
     public func checkStored(_ stored: (sha256: String, bytes: Int64)) throws {
         guard stored.bytes == component.bytes, stored.sha256 == component.sha256 else {
-            throw failure("stored file \(component.file) is \(stored.bytes) bytes with SHA-256 \(stored.sha256.prefix(12))…; manifest says \(component.bytes) bytes, \(component.sha256.prefix(12))…")
+            throw failure(
+                "stored file \(component.file) is \(stored.bytes) bytes with SHA-256 \(stored.sha256.prefix(12))…; manifest says \(component.bytes) bytes, \(component.sha256.prefix(12))…"
+            )
         }
     }
 

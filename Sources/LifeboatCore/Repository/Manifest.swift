@@ -36,9 +36,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// document is then its plaintext envelope (`envelope(sealed:)`).
     public var sealed: String?
 
-    public init(format: Int = Manifest.currentFormat, id: String, name: String, schedule: String, policy: String?,
-                host: String, started: String, finished: String, recoveryPoint: String, tools: [String: String],
-                components: [Component], checksum: String? = nil) {
+    public init(
+        format: Int = Manifest.currentFormat, id: String, name: String, schedule: String, policy: String?,
+        host: String, started: String, finished: String, recoveryPoint: String, tools: [String: String],
+        components: [Component], checksum: String? = nil
+    ) {
         self.format = format
         self.id = id
         self.name = name
@@ -100,7 +102,9 @@ public struct Manifest: Codable, Sendable, Equatable {
 
             enum CodingKeys: String, CodingKey {
                 case chunks
-                case newChunks = "new_chunks", newBytes = "new_bytes", storedBytes = "stored_bytes"
+                case newChunks = "new_chunks"
+                case newBytes = "new_bytes"
+                case storedBytes = "stored_bytes"
             }
         }
         public var compression: String
@@ -120,8 +124,10 @@ public struct Manifest: Codable, Sendable, Equatable {
         /// Things a person should know (files that changed while read, skipped special files).
         public var warnings: [String]
 
-        public init(source: String, type: String, file: String, compression: String, bytes: Int64, sha256: String,
-                    contentBytes: Int64, entries: [EntryRecord], metadata: [String: JSONValue], warnings: [String]) {
+        public init(
+            source: String, type: String, file: String, compression: String, bytes: Int64, sha256: String,
+            contentBytes: Int64, entries: [EntryRecord], metadata: [String: JSONValue], warnings: [String]
+        ) {
             self.source = source
             self.type = type
             self.file = file
@@ -137,7 +143,9 @@ public struct Manifest: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case source, type, file, compression, bytes, sha256, entries, metadata, warnings, dedup
-            case contentBytes = "content_bytes", chunkList = "chunk_list", entryList = "entry_list"
+            case contentBytes = "content_bytes"
+            case chunkList = "chunk_list"
+            case entryList = "entry_list"
         }
     }
 
@@ -181,16 +189,19 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw LifeboatError(.integrity, "manifest \(path) cannot be read as JSON", underlying: error)
         }
         guard readableFormats.contains(manifest.format) else {
-            throw LifeboatError(.integrity, "manifest \(path) has format \(manifest.format); this build reads formats "
-                                + readableFormats.map(String.init).joined(separator: ", "),
-                                fix: "use a Lifeboat release that reads format \(manifest.format)")
+            throw LifeboatError(
+                .integrity,
+                "manifest \(path) has format \(manifest.format); this build reads formats "
+                    + readableFormats.map(String.init).joined(separator: ", "),
+                fix: "use a Lifeboat release that reads format \(manifest.format)")
         }
         guard let stored = manifest.checksum else {
             throw LifeboatError(.integrity, "manifest \(path) has no checksum")
         }
         let actual = try manifest.computeChecksum()
         guard stored == actual else {
-            throw LifeboatError(.integrity, "manifest \(path) was modified: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
+            throw LifeboatError(
+                .integrity, "manifest \(path) was modified: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
         }
         if let extra = StrictJSON.unknownContent(data, decoded: manifest) {
             throw LifeboatError(.integrity, "manifest \(path) was modified: it holds \(extra), which its checksum does not cover")

@@ -24,14 +24,17 @@ public struct Repository: Sendable {
     /// Opens the repository in `storage` (any backend: the in-memory one of the tests, too).
     public init(opening storage: any RepositoryStorage, keyFiles: KeyFiles = KeyFiles()) throws {
         guard let data = try storage.get("config.json") else {
-            throw LifeboatError(.invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
-                                fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
+            throw LifeboatError(
+                .invalidInput, "\(storage.location) is not a Lifeboat repository (no config.json)",
+                fix: "create it with `lifeboat init --repo \(storage.location)`, or point --repo at an existing repository")
         }
         let config = try RepositoryConfig.load(Data(data), path: "\(storage.location)/config.json")
         guard RepositoryConfig.readableFormats.contains(config.format) else {
-            throw LifeboatError(.invalidInput, "\(storage.location) has repository format \(config.format); this build reads formats "
-                                + RepositoryConfig.readableFormats.map(String.init).joined(separator: " and "),
-                                fix: "use a Lifeboat release that reads format \(config.format)")
+            throw LifeboatError(
+                .invalidInput,
+                "\(storage.location) has repository format \(config.format); this build reads formats "
+                    + RepositoryConfig.readableFormats.map(String.init).joined(separator: " and "),
+                fix: "use a Lifeboat release that reads format \(config.format)")
         }
         try self.init(storage: storage, config: config, keyFiles: keyFiles)
     }
@@ -48,15 +51,19 @@ public struct Repository: Sendable {
     /// Creates a repository at `location`; refuses one that exists, and a directory that is
     /// not empty.
     @discardableResult
-    public static func create(at location: String, settings: StorageSettings = StorageSettings(),
-                              encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat) throws -> Repository {
+    public static func create(
+        at location: String, settings: StorageSettings = StorageSettings(),
+        encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat
+    ) throws -> Repository {
         try create(in: try StorageSettings.storage(for: location, settings: settings), encryption: encryption, format: format)
     }
 
     /// Creates a repository in `storage`; refuses one that exists, and storage that is not empty.
     @discardableResult
-    public static func create(in storage: any RepositoryStorage, encryption: EncryptionSetup? = nil,
-                              format: Int = RepositoryConfig.currentFormat) throws -> Repository {
+    public static func create(
+        in storage: any RepositoryStorage, encryption: EncryptionSetup? = nil,
+        format: Int = RepositoryConfig.currentFormat
+    ) throws -> Repository {
         guard RepositoryConfig.readableFormats.contains(format) else {
             throw LifeboatError(.invalidInput, "unknown repository format \(format)", fix: "use --format 1 or --format 2")
         }
@@ -76,16 +83,18 @@ public struct Repository: Sendable {
         }
         if let s3 = storage as? S3Storage { try s3.ensureBucket() }
         if try storage.get("config.json") != nil {
-            throw LifeboatError(.invalidInput, "a repository already exists at \(storage.location)",
-                                fix: "use it as it is (`lifeboat snapshots --repo \(storage.location)`), or give init a new directory or prefix")
+            throw LifeboatError(
+                .invalidInput, "a repository already exists at \(storage.location)",
+                fix: "use it as it is (`lifeboat snapshots --repo \(storage.location)`), or give init a new directory or prefix")
         }
         if let disk = storage as? DiskStorage {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: disk.root, isDirectory: &isDirectory) {
                 let contents = (try? FileManager.default.contentsOfDirectory(atPath: disk.root)) ?? []
                 guard isDirectory.boolValue, contents.isEmpty else {
-                    throw LifeboatError(.invalidInput, "\(disk.root) exists and is not an empty directory",
-                                        fix: "choose a new path or an empty directory")
+                    throw LifeboatError(
+                        .invalidInput, "\(disk.root) exists and is not an empty directory",
+                        fix: "choose a new path or an empty directory")
                 }
             }
             for dir in [disk.root, disk.path("snapshots"), disk.path("data"), disk.path("tmp")] {
@@ -162,8 +171,9 @@ public struct Repository: Sendable {
         let store = try store ?? ChunkStore(repository: self)
         for i in manifest.components.indices {
             guard let reference = manifest.components[i].entryList else { continue }
-            manifest.components[i].entries = try EntryList.load(reference, from: store,
-                                                                what: "snapshot \(manifest.name), component \(manifest.components[i].source)")
+            manifest.components[i].entries = try EntryList.load(
+                reference, from: store,
+                what: "snapshot \(manifest.name), component \(manifest.components[i].source)")
         }
         return manifest
     }

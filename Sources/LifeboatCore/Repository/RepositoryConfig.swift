@@ -34,7 +34,8 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
         if let stored = config.checksum {
             let actual = try config.computeChecksum()
             guard stored == actual else {
-                throw LifeboatError(.integrity, "\(path) is damaged: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
+                throw LifeboatError(
+                    .integrity, "\(path) is damaged: checksum \(stored.prefix(12))… does not match its content (\(actual.prefix(12))…)")
             }
         }
         if let extra = StrictJSON.unknownContent(data, decoded: config) {

@@ -48,21 +48,26 @@ public final class RepositoryLock: @unchecked Sendable {
     /// Takes the lock or fails at once with `.locked`, naming the holders in the way.
     public init(repository: Repository, mode: Mode, command: String) throws {
         taken = Date()
-        let me = Holder(pid: getpid(), host: ProcessInfo.processInfo.hostName,
-                        time: Timestamp.rfc3339(taken), command: command, mode: mode)
+        let me = Holder(
+            pid: getpid(), host: ProcessInfo.processInfo.hostName,
+            time: Timestamp.rfc3339(taken), command: command, mode: mode)
         held = try repository.storage.acquireLock(me, mode: mode)
     }
 
     /// Runs `body` under the lock and releases it afterwards, whatever `body` did.
-    public static func with<T>(_ repository: Repository, _ mode: Mode, command: String,
-                               _ body: (RepositoryLock) throws -> T) throws -> T {
+    public static func with<T>(
+        _ repository: Repository, _ mode: Mode, command: String,
+        _ body: (RepositoryLock) throws -> T
+    ) throws -> T {
         let lock = try RepositoryLock(repository: repository, mode: mode, command: command)
         defer { lock.release() }
         return try body(lock)
     }
 
-    public static func with<T>(_ repository: Repository, _ mode: Mode, command: String,
-                               _ body: (RepositoryLock) async throws -> T) async throws -> T {
+    public static func with<T>(
+        _ repository: Repository, _ mode: Mode, command: String,
+        _ body: (RepositoryLock) async throws -> T
+    ) async throws -> T {
         let lock = try RepositoryLock(repository: repository, mode: mode, command: command)
         defer { lock.release() }
         return try await body(lock)
@@ -72,8 +77,10 @@ public final class RepositoryLock: @unchecked Sendable {
     /// or repacks what it reads meanwhile. A prune holding the lock fails it at once (exit 5).
     /// When no lock can be taken for another reason (a read-only repository, credentials that may
     /// only read), `body` runs without one after `warn` says so.
-    public static func reading<T>(_ repository: Repository, command: String, warn: (String) -> Void,
-                                  _ body: () async throws -> T) async throws -> T {
+    public static func reading<T>(
+        _ repository: Repository, command: String, warn: (String) -> Void,
+        _ body: () async throws -> T
+    ) async throws -> T {
         let lock: RepositoryLock
         do {
             lock = try RepositoryLock(repository: repository, mode: .shared, command: command)
@@ -99,14 +106,17 @@ public final class RepositoryLock: @unchecked Sendable {
     public static func held(location: String, by holders: [Holder], wanted: Mode) -> LifeboatError {
         let who = holders.isEmpty ? "another process" : holders.map { "\($0)" }.joined(separator: "; ")
         let why = wanted == .exclusive ? "; this command needs the repository to itself" : ", which holds it exclusively"
-        return LifeboatError(.locked, "repository \(location) is locked by \(who)\(why)",
-                             fix: "wait for it to finish; a lock held by a process that died is released (on S3: at once on the same host, after 10 minutes elsewhere)")
+        return LifeboatError(
+            .locked, "repository \(location) is locked by \(who)\(why)",
+            fix: "wait for it to finish; a lock held by a process that died is released (on S3: at once on the same host, after 10 minutes elsewhere)"
+        )
     }
 
     /// The error for a lock that was lost while held.
     public static func lost(location: String, _ why: String) -> LifeboatError {
-        LifeboatError(.operationFailed, "lock lost on \(location): \(why); nothing was committed",
-                      fix: "check the connection to the repository and run the command again; `prune` removes what this run stored")
+        LifeboatError(
+            .operationFailed, "lock lost on \(location): \(why); nothing was committed",
+            fix: "check the connection to the repository and run the command again; `prune` removes what this run stored")
     }
 
     /// The live holders of the lock, empty when nobody holds it.

@@ -11,8 +11,9 @@ public enum SnapshotName {
             throw LifeboatError(.invalidInput, "\"latest\" cannot be a snapshot's name: it means the newest snapshot", fix: "choose another name")
         }
         if name.count >= 4, name.allSatisfy(\.isHexDigit) {
-            throw LifeboatError(.invalidInput, "snapshot name \"\(name)\" reads as an id prefix",
-                                fix: "add a letter or a dash, e.g. \"release-\(name)\"")
+            throw LifeboatError(
+                .invalidInput, "snapshot name \"\(name)\" reads as an id prefix",
+                fix: "add a letter or a dash, e.g. \"release-\(name)\"")
         }
         return name
     }
@@ -23,15 +24,19 @@ public enum SnapshotName {
     }
 
     private static func check(_ text: String, what: String, limit: Int) throws {
-        let allowed = text.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._-".unicodeScalars.contains($0) }
+        let allowed = text.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._-".unicodeScalars.contains($0)
+        }
         guard !text.isEmpty, text.count <= limit, allowed, let first = text.unicodeScalars.first, !"._-".unicodeScalars.contains(first) else {
-            throw LifeboatError(.invalidInput, "\(what) \"\(text)\" is not allowed",
-                                fix: "use 1–\(limit) letters, digits, '.', '-' and '_', starting with a letter or digit")
+            throw LifeboatError(
+                .invalidInput, "\(what) \"\(text)\" is not allowed",
+                fix: "use 1–\(limit) letters, digits, '.', '-' and '_', starting with a letter or digit")
         }
     }
 
     static func taken(_ name: String) -> LifeboatError {
-        LifeboatError(.invalidInput, "a snapshot is already named \"\(name)\"",
-                      fix: "choose another --name (names are unique in a repository), or `lifeboat forget \(name)` first")
+        LifeboatError(
+            .invalidInput, "a snapshot is already named \"\(name)\"",
+            fix: "choose another --name (names are unique in a repository), or `lifeboat forget \(name)` first")
     }
 }

@@ -39,7 +39,8 @@ public struct Pruner {
         public var repackedBytes: Int64 = 0
         enum CodingKeys: String, CodingKey {
             case removed, bytes, repacked
-            case dryRun = "dry_run", repackedBytes = "repacked_bytes"
+            case dryRun = "dry_run"
+            case repackedBytes = "repacked_bytes"
         }
     }
 
@@ -51,24 +52,30 @@ public struct Pruner {
         let (snapshots, problems) = repository.loadSnapshots()
         if let clock { try clock.check(snapshots, command: "lifeboat prune") }
         guard problems.isEmpty else {
-            throw LifeboatError(.integrity, "prune needs every manifest readable, and \(problems.count) \(problems.count == 1 ? "is" : "are") not: "
-                                + problems.prefix(3).map(\.message).joined(separator: "; "),
-                                fix: "run `lifeboat verify` and repair or move the damaged manifests aside; nothing was removed")
+            throw LifeboatError(
+                .integrity,
+                "prune needs every manifest readable, and \(problems.count) \(problems.count == 1 ? "is" : "are") not: "
+                    + problems.prefix(3).map(\.message).joined(separator: "; "),
+                fix: "run `lifeboat verify` and repair or move the damaged manifests aside; nothing was removed")
         }
         let garbage = try GarbageScan(repository: repository).items()
         let data = garbage.filter { $0.kind == .unreferencedData }
         if snapshots.isEmpty, !data.isEmpty, !all {
-            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds data (\(data.count) item\(data.count == 1 ? "" : "s")); "
-                                + "prune would delete all of it",
-                                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
+            throw LifeboatError(
+                .invalidInput,
+                "the repository has no snapshot left but holds data (\(data.count) item\(data.count == 1 ? "" : "s")); "
+                    + "prune would delete all of it",
+                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
         let expiredWAL = try WALExpiry(repository: repository).expired(snapshots: snapshots)
         // Format 2: packs that no kept snapshot needs (see PackSweep).
         let sweeper = PackSweep(repository: repository, maxUnused: maxUnused, maxRepackBytes: maxRepackBytes)
         let sweep = repository.config.format == 2 ? try sweeper.plan(snapshots: snapshots) : nil
         if let sweep, snapshots.isEmpty, !sweep.delete.isEmpty, !all {
-            throw LifeboatError(.invalidInput, "the repository has no snapshot left but holds \(sweep.delete.count) pack\(sweep.delete.count == 1 ? "" : "s"); prune would delete all of them",
-                                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
+            throw LifeboatError(
+                .invalidInput,
+                "the repository has no snapshot left but holds \(sweep.delete.count) pack\(sweep.delete.count == 1 ? "" : "s"); prune would delete all of them",
+                fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
         let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size } + (sweep?.bytes ?? 0)
         let repacked = sweep.map { $0.repack.map { PackFile.key($0.pack.name) } } ?? []
@@ -84,7 +91,8 @@ public struct Pruner {
             try repository.storage.delete(expiredWAL.map(\.key))
             if let sweep { swept = try sweeper.apply(sweep, progress: progress) }
         }
-        return Report(removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun,
-                      repacked: repacked, repackedBytes: sweep?.repack.reduce(0) { $0 + $1.liveBytes } ?? 0)
+        return Report(
+            removed: (garbage.map(\.name) + expiredWAL.map(\.key) + swept).sorted(), bytes: bytes, dryRun: dryRun,
+            repacked: repacked, repackedBytes: sweep?.repack.reduce(0) { $0 + $1.liveBytes } ?? 0)
     }
 }

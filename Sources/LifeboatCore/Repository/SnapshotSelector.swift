@@ -30,8 +30,9 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
             guard let newest else {
                 let scope = source.map { " with source \"\($0)\"" } ?? ""
                 let known = Array(Set(snapshots.flatMap { $0.components.map(\.source) })).sorted()
-                throw LifeboatError(.invalidInput, "the repository has no snapshot\(scope)",
-                                    fix: source != nil && !known.isEmpty ? "sources in this repository: \(known.joined(separator: ", "))" : nil)
+                throw LifeboatError(
+                    .invalidInput, "the repository has no snapshot\(scope)",
+                    fix: source != nil && !known.isEmpty ? "sources in this repository: \(known.joined(separator: ", "))" : nil)
             }
             return newest
         }
@@ -42,8 +43,9 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
         if byName.count > 1 { throw ambiguous(byName) }
         guard text.count >= 4, text.allSatisfy(\.isHexDigit) else {
             if !text.isEmpty, text.allSatisfy(\.isHexDigit), candidates.contains(where: { $0.id.hasPrefix(text.lowercased()) }) {
-                throw LifeboatError(.invalidInput, "\"\(text)\" is too short for an id prefix: ids are matched from 4 hex digits",
-                                    fix: "give at least 4 digits of the id (`lifeboat snapshots` shows 8), or the snapshot's name")
+                throw LifeboatError(
+                    .invalidInput, "\"\(text)\" is too short for an id prefix: ids are matched from 4 hex digits",
+                    fix: "give at least 4 digits of the id (`lifeboat snapshots` shows 8), or the snapshot's name")
             }
             throw missing(candidates, source: source)
         }
@@ -61,21 +63,24 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
     static func damage(_ damaged: [DamagedManifest], meaning: String, fallback: Manifest?) -> LifeboatError {
         let list = damaged.prefix(3).map { "\($0.key) (\($0.error.message))" }.joined(separator: "; ")
         let older = fallback.map { "the newest intact one is \($0.name) (id \($0.id.prefix(8))); name it, or " } ?? ""
-        return LifeboatError(.integrity, "the manifest of \(meaning) may be damaged: \(list)",
-                             fix: "\(older)run `lifeboat snapshots` to choose one by name or id; `lifeboat verify` lists every damaged manifest")
+        return LifeboatError(
+            .integrity, "the manifest of \(meaning) may be damaged: \(list)",
+            fix: "\(older)run `lifeboat snapshots` to choose one by name or id; `lifeboat verify` lists every damaged manifest")
     }
 
     private func ambiguous(_ matches: [Manifest]) -> LifeboatError {
         let list = matches.map { "\($0.id) (\($0.name))" }.joined(separator: ", ")
-        return LifeboatError(.invalidInput, "\"\(text)\" matches \(matches.count) snapshots: \(list)",
-                             fix: "name the snapshot by a longer id prefix")
+        return LifeboatError(
+            .invalidInput, "\"\(text)\" matches \(matches.count) snapshots: \(list)",
+            fix: "name the snapshot by a longer id prefix")
     }
 
     private func missing(_ candidates: [Manifest], source: String?) -> LifeboatError {
         let scope = source.map { " with source \"\($0)\"" } ?? ""
         let recent = candidates.suffix(5).reversed().map(\.name).joined(separator: ", ")
         let hint = recent.isEmpty ? "the repository has no snapshot\(scope)" : "newest\(scope): \(recent)"
-        return LifeboatError(.invalidInput, "no snapshot\(scope) is named \"\(text)\" or has an id starting with it",
-                             fix: "run `lifeboat snapshots` to list them (\(hint)), or use `latest`")
+        return LifeboatError(
+            .invalidInput, "no snapshot\(scope) is named \"\(text)\" or has an id starting with it",
+            fix: "run `lifeboat snapshots` to list them (\(hint)), or use `latest`")
     }
 }

@@ -18,7 +18,8 @@ public struct SnapshotSummary: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case source, type, file, compression, bytes, sha256, entries, warnings, dedup
-            case contentBytes = "content_bytes", chunkList = "chunk_list"
+            case contentBytes = "content_bytes"
+            case chunkList = "chunk_list"
         }
     }
 
@@ -48,9 +49,10 @@ public struct SnapshotSummary: Codable, Sendable {
         host = m.host
         tags = m.tags ?? []
         components = m.components.map {
-            Component(source: $0.source, type: $0.type, file: $0.file, compression: $0.compression, bytes: $0.bytes,
-                      sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count,
-                      chunkList: $0.chunkList, dedup: $0.dedup)
+            Component(
+                source: $0.source, type: $0.type, file: $0.file, compression: $0.compression, bytes: $0.bytes,
+                sha256: $0.sha256, contentBytes: $0.contentBytes, entries: $0.entryCount, warnings: $0.warnings.count,
+                chunkList: $0.chunkList, dedup: $0.dedup)
         }
     }
 }

@@ -49,8 +49,10 @@ public struct RestorePlan: Codable, Sendable {
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.
     /// With `at` and no `selector`: the newest snapshot whose recovery point is at or before
     /// `at` (for a physical PostgreSQL source, the newest base backup finished by then).
-    public static func make(repository: Repository, selector: SnapshotSelector?, source: String?,
-                            target: String?, at: Date? = nil) throws -> (RestorePlan, Manifest) {
+    public static func make(
+        repository: Repository, selector: SnapshotSelector?, source: String?,
+        target: String?, at: Date? = nil
+    ) throws -> (RestorePlan, Manifest) {
         let catalog = repository.catalog()
         let chosen: Manifest
         if let selector {
@@ -64,22 +66,26 @@ public struct RestorePlan: Codable, Sendable {
         let component: Manifest.Component
         if let source {
             guard let found = manifest.component(source) else {
-                throw LifeboatError(.invalidInput, "snapshot \(manifest.name) has no source \"\(source)\"",
-                                    fix: "sources in it: \(manifest.components.map(\.source).joined(separator: ", "))")
+                throw LifeboatError(
+                    .invalidInput, "snapshot \(manifest.name) has no source \"\(source)\"",
+                    fix: "sources in it: \(manifest.components.map(\.source).joined(separator: ", "))")
             }
             component = found
         } else if manifest.components.count == 1 {
             component = manifest.components[0]
         } else {
-            throw LifeboatError(.invalidInput, "snapshot \(manifest.name) has several sources",
-                                fix: "name one with --source: \(manifest.components.map(\.source).joined(separator: ", "))")
+            throw LifeboatError(
+                .invalidInput, "snapshot \(manifest.name) has several sources",
+                fix: "name one with --source: \(manifest.components.map(\.source).joined(separator: ", "))")
         }
         guard SourceAdapters.named(component.type) != nil else {
             throw LifeboatError(.invalidInput, "source \"\(component.source)\" is of type \(component.type), which this build cannot restore")
         }
-        let plan = RestorePlan(snapshot: manifest.name, id: manifest.id, source: component.source, type: component.type,
-                               file: component.chunkList.map { "chunk list \($0.prefix(16))…" } ?? component.file, storedBytes: component.bytes, contentBytes: component.contentBytes,
-                               entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
+        let plan = RestorePlan(
+            snapshot: manifest.name, id: manifest.id, source: component.source, type: component.type,
+            file: component.chunkList.map { "chunk list \($0.prefix(16))…" } ?? component.file, storedBytes: component.bytes,
+            contentBytes: component.contentBytes,
+            entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
         return (plan, manifest)
     }
 
@@ -106,8 +112,9 @@ public struct RestorePlan: Codable, Sendable {
         guard let newest = fitting.max(by: { (Timestamp.parse($0.recoveryPoint)!, $0.id) < (Timestamp.parse($1.recoveryPoint)!, $1.id) }) else {
             let scope = source.map { " of source \"\($0)\"" } ?? ""
             let oldest = candidates.first.map { "; the oldest\(scope) reflects \($0.recoveryPoint)" } ?? ""
-            throw LifeboatError(.invalidInput, "no snapshot\(scope) reflects a moment at or before \(Timestamp.rfc3339(time, fractional: true))\(oldest)",
-                                fix: "choose a later --at")
+            throw LifeboatError(
+                .invalidInput, "no snapshot\(scope) reflects a moment at or before \(Timestamp.rfc3339(time, fractional: true))\(oldest)",
+                fix: "choose a later --at")
         }
         return newest
     }
@@ -123,7 +130,8 @@ public struct RestorePlan: Codable, Sendable {
             if case .immediate = recovery.kind, let stop { return position >= from && position <= stop }
             return position >= from
         }
-        wal = WALRange(first: files.first?.name ?? start, last: files.last?.name ?? start, files: files.count,
-                       bytes: files.reduce(0) { $0 + $1.storedBytes })
+        wal = WALRange(
+            first: files.first?.name ?? start, last: files.last?.name ?? start, files: files.count,
+            bytes: files.reduce(0) { $0 + $1.storedBytes })
     }
 }

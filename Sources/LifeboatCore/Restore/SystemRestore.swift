@@ -57,12 +57,15 @@ public struct SystemRestore {
             let component = manifest.component(source.name)!
             var request = try target.request(component: component, repository: repository, at: at)
             request.progress = progress
-            if let recovery = request.recovery { try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository)) }
-            var result = SourceResult(source: source.name, type: component.type, snapshot: manifest.name,
-                                      target: source.target.directory ?? source.target.database ?? source.target.url,
-                                      storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,
-                                      pastDrillSeconds: history.last { report in report.sources.contains { $0.source == source.name && $0.rtoSeconds != nil } }?
-                                          .sources.first { $0.source == source.name }?.rtoSeconds)
+            if let recovery = request.recovery {
+                try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
+            }
+            var result = SourceResult(
+                source: source.name, type: component.type, snapshot: manifest.name,
+                target: source.target.directory ?? source.target.database ?? source.target.url,
+                storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,
+                pastDrillSeconds: history.last { report in report.sources.contains { $0.source == source.name && $0.rtoSeconds != nil } }?
+                    .sources.first { $0.source == source.name }?.rtoSeconds)
             if !dryRun {
                 progress.update("restoring \(source.name) from \(manifest.name)")
                 let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)

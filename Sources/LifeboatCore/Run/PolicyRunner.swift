@@ -40,9 +40,11 @@ public struct PolicyRunner {
             do {
                 var backup = BackupRunner(repository: repository, progress: progress)
                 backup.host = host
-                let result = try await backup
-                    .run(sources: sources, schedule: schedule.name, compression: schedule.compression ?? policy.compression,
-                         policyPath: policy.file, command: "lifeboat run", lock: lock, started: now)
+                let result =
+                    try await backup
+                    .run(
+                        sources: sources, schedule: schedule.name, compression: schedule.compression ?? policy.compression,
+                        policyPath: policy.file, command: "lifeboat run", lock: lock, started: now)
                 scheduleState.lastSlot = slotText
                 scheduleState.lastSuccess = result.manifest.finished
                 scheduleState.lastError = nil
@@ -52,7 +54,8 @@ public struct PolicyRunner {
                     if case .double(let seconds) = component.metadata["capture_seconds"] { state.sources[i].durationSeconds = seconds }
                     state.sources[i].bytes = component.bytes
                 }
-                outcomes.append(.init(schedule: schedule.name, status: "ok", slot: slotText, snapshot: result.manifest.name, error: nil, warning: skew))
+                outcomes.append(
+                    .init(schedule: schedule.name, status: "ok", slot: slotText, snapshot: result.manifest.name, error: nil, warning: skew))
             } catch {
                 let message = (error as? LifeboatError)?.description ?? "\(error)"
                 scheduleState.lastError = message
@@ -102,8 +105,9 @@ public struct PolicyRunner {
         }
 
         let ok = !outcomes.contains { $0.status == "failed" } && retentionError == nil
-        var report = RunReport(now: Timestamp.rfc3339(now), ok: ok, schedules: outcomes, forgotten: forgotten,
-                               prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
+        var report = RunReport(
+            now: Timestamp.rfc3339(now), ok: ok, schedules: outcomes, forgotten: forgotten,
+            prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
         report.pruneDeferred = pruneDeferred
         report.exitCode = ok ? 0 : (clockRefused && !outcomes.contains { $0.status == "failed" } ? 2 : 1)
         if let metricsFile {
@@ -112,7 +116,8 @@ public struct PolicyRunner {
         if !ok, let webhook = policy.notifyWebhook {
             let failed = outcomes.filter { $0.status == "failed" }
             let names = failed.map(\.schedule).joined(separator: ", ")
-            let text = ":rotating_light: lifeboat run on \(ProcessInfo.processInfo.hostName) failed: "
+            let text =
+                ":rotating_light: lifeboat run on \(ProcessInfo.processInfo.hostName) failed: "
                 + (failed.isEmpty ? "retention: \(retentionError ?? "")" : "schedule \(names): \(failed.first?.error ?? "")")
             report.notifyError = await WebhookNotifier.send(
                 .init(text: text, policy: policy.file, host: ProcessInfo.processInfo.hostName, failures: failed), to: webhook)
@@ -127,8 +132,11 @@ public struct PolicyRunner {
         guard let slot = schedule.cron.previousFiring(atOrBefore: clock.now, in: policy.timeZone) else { return (nil, nil) }
         guard let text = state.lastSlot, let last = Timestamp.parse(text) else { return (slot, nil) }
         if last > clock.now.addingTimeInterval(clock.tolerance) {
-            return (slot, "the run state says slot \(text) was served, which is later than this machine's clock "
-                    + "(\(Timestamp.rfc3339(clock.now))): clock skew; backed up the current slot")
+            return (
+                slot,
+                "the run state says slot \(text) was served, which is later than this machine's clock "
+                    + "(\(Timestamp.rfc3339(clock.now))): clock skew; backed up the current slot"
+            )
         }
         return last >= slot ? (nil, nil) : (slot, nil)
     }
@@ -141,8 +149,10 @@ public struct PolicyRunner {
         for schedule in policy.schedules {
             let scheduleState = state.schedules[schedule.name] ?? .init()
             let (slot, skew) = due(schedule, scheduleState, clock: clock)
-            outcomes.append(.init(schedule: schedule.name, status: slot == nil ? "not-due" : "due",
-                                  slot: slot.map { Timestamp.rfc3339($0) } ?? scheduleState.lastSlot, snapshot: nil, error: nil, warning: skew))
+            outcomes.append(
+                .init(
+                    schedule: schedule.name, status: slot == nil ? "not-due" : "due",
+                    slot: slot.map { Timestamp.rfc3339($0) } ?? scheduleState.lastSlot, snapshot: nil, error: nil, warning: skew))
         }
         let snapshots = repository.loadSnapshots().snapshots
         var retentionError: String?
@@ -153,8 +163,9 @@ public struct PolicyRunner {
         } catch {
             retentionError = (error as? LifeboatError)?.description ?? "\(error)"
         }
-        var report = RunReport(now: Timestamp.rfc3339(clock.now), ok: retentionError == nil, schedules: outcomes, forgotten: forgotten,
-                               prunedBytes: 0, retentionError: retentionError, notifyError: nil)
+        var report = RunReport(
+            now: Timestamp.rfc3339(clock.now), ok: retentionError == nil, schedules: outcomes, forgotten: forgotten,
+            prunedBytes: 0, retentionError: retentionError, notifyError: nil)
         report.rehearsal = true
         return report
     }

@@ -13,14 +13,18 @@ public enum PrometheusMetrics {
         }
         let sorted = state.sources.sorted { ($0.schedule, $0.source) < ($1.schedule, $1.source) }
         func labels(_ s: RunState.SourceState) -> String { "{schedule=\"\(escape(s.schedule))\",source=\"\(escape(s.source))\"}" }
-        family("lifeboat_backup_last_success_timestamp_seconds", "gauge", "Unix time of the last successful backup.",
-               sorted.compactMap { s in s.lastSuccess.map { (labels(s), $0) } })
-        family("lifeboat_backup_duration_seconds", "gauge", "Capture time of the last successful backup.",
-               sorted.compactMap { s in s.durationSeconds.map { (labels(s), $0) } })
-        family("lifeboat_backup_stored_bytes", "gauge", "Stored (compressed) bytes of the last successful backup.",
-               sorted.compactMap { s in s.bytes.map { (labels(s), Double($0)) } })
-        family("lifeboat_backup_failures_total", "counter", "Failed backup attempts.",
-               sorted.map { (labels($0), Double($0.failures)) })
+        family(
+            "lifeboat_backup_last_success_timestamp_seconds", "gauge", "Unix time of the last successful backup.",
+            sorted.compactMap { s in s.lastSuccess.map { (labels(s), $0) } })
+        family(
+            "lifeboat_backup_duration_seconds", "gauge", "Capture time of the last successful backup.",
+            sorted.compactMap { s in s.durationSeconds.map { (labels(s), $0) } })
+        family(
+            "lifeboat_backup_stored_bytes", "gauge", "Stored (compressed) bytes of the last successful backup.",
+            sorted.compactMap { s in s.bytes.map { (labels(s), Double($0)) } })
+        family(
+            "lifeboat_backup_failures_total", "counter", "Failed backup attempts.",
+            sorted.map { (labels($0), Double($0.failures)) })
         family("lifeboat_run_timestamp_seconds", "gauge", "Unix time of the last `lifeboat run`.", [("", now.timeIntervalSince1970)])
         family("lifeboat_run_success", "gauge", "1 if the last `lifeboat run` had no failure.", [("", succeeded ? 1 : 0)])
         return out

@@ -32,6 +32,8 @@ public struct RunReport: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case now, ok, schedules, forgotten, rehearsal
         case pruneDeferred = "prune_deferred"
-        case prunedBytes = "pruned_bytes", retentionError = "retention_error", notifyError = "notify_error"
+        case prunedBytes = "pruned_bytes"
+        case retentionError = "retention_error"
+        case notifyError = "notify_error"
     }
 }

@@ -13,7 +13,10 @@ public struct RunState: Codable, Sendable {
         public var lastAttempt: String?
         public var lastError: String?
         enum CodingKeys: String, CodingKey {
-            case lastSlot = "last_slot", lastSuccess = "last_success", lastAttempt = "last_attempt", lastError = "last_error"
+            case lastSlot = "last_slot"
+            case lastSuccess = "last_success"
+            case lastAttempt = "last_attempt"
+            case lastError = "last_error"
         }
     }
 
@@ -26,7 +29,8 @@ public struct RunState: Codable, Sendable {
         public var failures: Int
         enum CodingKeys: String, CodingKey {
             case source, schedule, bytes, failures
-            case lastSuccess = "last_success_unix", durationSeconds = "duration_seconds"
+            case lastSuccess = "last_success_unix"
+            case durationSeconds = "duration_seconds"
         }
     }
 
@@ -55,8 +59,9 @@ public struct RunState: Codable, Sendable {
         do {
             return try JSONDecoder().decode(RunState.self, from: Data(data))
         } catch {
-            throw LifeboatError(.integrity, "\(repository.location)/\(key) is damaged", fix: "move it aside; `run` then treats every schedule as due once",
-                                underlying: error)
+            throw LifeboatError(
+                .integrity, "\(repository.location)/\(key) is damaged", fix: "move it aside; `run` then treats every schedule as due once",
+                underlying: error)
         }
     }
 

@@ -20,7 +20,8 @@ public enum WebhookNotifier {
         do {
             let origin = "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
             let client = try HTTPClient(url: origin, timeout: timeout, attempts: 2)
-            let path = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
+            let path =
+                (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
                 + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
             let body = Array(try JSONEncoder().encode(payload))
             let response = try client.retry.run { _ -> RetryPolicy.Outcome<HTTPClient.Response> in

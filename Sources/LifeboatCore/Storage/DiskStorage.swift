@@ -61,13 +61,17 @@ public struct DiskStorage: RepositoryStorage {
     }
 
     public func list(_ prefix: String) throws -> [StoredObject] {
-        let base = prefix.hasSuffix("/") || prefix.isEmpty ? String(prefix.dropLast(prefix.isEmpty ? 0 : 1))
-                                                           : (prefix as NSString).deletingLastPathComponent
+        let base =
+            prefix.hasSuffix("/") || prefix.isEmpty
+            ? String(prefix.dropLast(prefix.isEmpty ? 0 : 1))
+            : (prefix as NSString).deletingLastPathComponent
         var found: [StoredObject] = []
         walk(base) { key, st in
             if key.hasPrefix(prefix) {
-                found.append(StoredObject(key: key, size: Int64(st.st_size),
-                                          modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
+                found.append(
+                    StoredObject(
+                        key: key, size: Int64(st.st_size),
+                        modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
             }
         }
         return found.sorted { $0.key < $1.key }
@@ -146,8 +150,10 @@ public struct DiskStorage: RepositoryStorage {
                 var st = stat()
                 guard lstat(path(relative.isEmpty ? name : "\(relative)/\(name)"), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
                 let key = relative.isEmpty ? name : "\(relative)/\(name)"
-                found.append(IncompleteWrite(name: key, key: key, bytes: Int64(st.st_size),
-                                             started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)))
+                found.append(
+                    IncompleteWrite(
+                        name: key, key: key, bytes: Int64(st.st_size),
+                        started: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)))
             }
         }
         consider("tmp", all: true)

@@ -24,8 +24,9 @@ public struct StorageSettings: Sendable {
             return try S3Storage(url: location, settings: settings, environment: settings.environment ?? ProcessInfo.processInfo.environment)
         }
         if location.contains("://") {
-            throw LifeboatError(.invalidInput, "\(location): unsupported repository location",
-                                fix: "use a directory path or s3://BUCKET/PREFIX")
+            throw LifeboatError(
+                .invalidInput, "\(location): unsupported repository location",
+                fix: "use a directory path or s3://BUCKET/PREFIX")
         }
         return DiskStorage(root: location)
     }

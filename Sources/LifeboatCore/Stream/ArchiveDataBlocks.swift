@@ -7,8 +7,10 @@ enum ArchiveDataBlocks {
     /// `gap` the one for a block that does not follow the previous one. With `hole`, a block
     /// that starts after the previous one's end is a hole of a sparse entry: `hole` gets its
     /// length first, and the hole up to `size` after the last block too.
-    static func forEach(in archive: OpaquePointer, size: Int64 = 0, failure: () -> any Error, gap: () -> any Error,
-                        hole: ((Int64) throws -> Void)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    static func forEach(
+        in archive: OpaquePointer, size: Int64 = 0, failure: () -> any Error, gap: () -> any Error,
+        hole: ((Int64) throws -> Void)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         var next: Int64 = 0
         var block: UnsafeRawPointer?
         var length = 0

@@ -24,22 +24,28 @@ public final class ArchiveReader {
         /// The header libarchive read for `e` (directory names without their trailing slash).
         init(_ e: OpaquePointer) {
             let hardlink = archive_entry_hardlink(e)
-            let kind: EntryRecord.Kind? = switch archive_entry_filetype(e) {
-            case _ where hardlink != nil: .hardlink
-            case lifeboat_ae_ifreg(): .file
-            case lifeboat_ae_ifdir(): .directory
-            case lifeboat_ae_iflnk(): .symlink
-            default: nil
-            }
+            let kind: EntryRecord.Kind? =
+                switch archive_entry_filetype(e) {
+                case _ where hardlink != nil: .hardlink
+                case lifeboat_ae_ifreg(): .file
+                case lifeboat_ae_ifdir(): .directory
+                case lifeboat_ae_iflnk(): .symlink
+                default: nil
+                }
             // Raw bytes: names are stored as the filesystem's bytes (hdrcharset=BINARY); older
             // archives' UTF-8 names come back as the same bytes in the UTF-8 locale.
-            var bytes = archive_entry_pathname(e).map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? []
+            var bytes =
+                archive_entry_pathname(e).map {
+                    Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))
+                } ?? []
             if kind == .directory {  // tar stores directory names with a trailing slash
                 while bytes.count > 1 && bytes.last == 0x2f { bytes.removeLast() }
             }
             name = EntryName(bytes: bytes)
             self.path = name.text
-            targetName = (hardlink ?? archive_entry_symlink(e)).map { EntryName(bytes: Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0)))) }
+            targetName = (hardlink ?? archive_entry_symlink(e)).map {
+                EntryName(bytes: Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))))
+            }
             self.kind = kind
             mode = UInt32(archive_entry_perm(e))
             mtime = Int64(archive_entry_mtime(e))
@@ -99,12 +105,14 @@ public final class ArchiveReader {
         archive_read_support_filter_none(a)
         archive_read_support_format_tar(a)
         let context = Unmanaged.passUnretained(source).toOpaque()
-        let rc = archive_read_open(a, context, nil, { _, context, out in
-            let source = Unmanaged<Source>.fromOpaque(context!).takeUnretainedValue()
-            let (start, n) = source.fill()
-            out?.pointee = start
-            return la_ssize_t(n)
-        }, nil)
+        let rc = archive_read_open(
+            a, context, nil,
+            { _, context, out in
+                let source = Unmanaged<Source>.fromOpaque(context!).takeUnretainedValue()
+                let (start, n) = source.fill()
+                out?.pointee = start
+                return la_ssize_t(n)
+            }, nil)
         // Every stored property is set: from here on a throw runs deinit, which frees both.
         guard rc == ARCHIVE_OK else { throw streamError("cannot open the archive") }
     }
@@ -132,8 +140,10 @@ public final class ArchiveReader {
     /// while this one decompresses; smaller ones inline. The holes of a sparse entry count as
     /// zeros: they reach `body` as zeros, or, with `hole`, as their lengths (the caller seeks).
     @discardableResult
-    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void = { _ in },
-                         hole: ((Int64) throws -> Void)? = nil) throws -> (sha256: String, size: Int64) {
+    public func readData(
+        _ body: (UnsafeRawBufferPointer) throws -> Void = { _ in },
+        hole: ((Int64) throws -> Void)? = nil
+    ) throws -> (sha256: String, size: Int64) {
         let announced = entry.map { archive_entry_size($0) } ?? 0
         guard announced >= 1 << 20, hole == nil else { return try readInline(body, hole: hole) }
         let stage = self.stage ?? EntryDataStage()
@@ -142,10 +152,13 @@ public final class ArchiveReader {
             stage.begin(consumer)
             var size: Int64 = 0
             do {
-                try readBlocks(size: announced, hole: { length in
-                    try SparseRegions.forEachZeroBlock(length) { try stage.submit($0) }
-                    size += length
-                }) { bytes in
+                try readBlocks(
+                    size: announced,
+                    hole: { length in
+                        try SparseRegions.forEachZeroBlock(length) { try stage.submit($0) }
+                        size += length
+                    }
+                ) { bytes in
                     try stage.submit(bytes)
                     size += Int64(bytes.count)
                 }
@@ -157,18 +170,22 @@ public final class ArchiveReader {
         }
     }
 
-    private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)?) throws -> (sha256: String, size: Int64) {
+    private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)?) throws -> (sha256: String, size: Int64)
+    {
         let hasher = SHA256Hasher()
         var size: Int64 = 0
         let announced = entry.map { archive_entry_size($0) } ?? 0
-        try readBlocks(size: announced, hole: { length in
-            try SparseRegions.forEachZeroBlock(length) { zeros in
-                hasher.update(zeros)
-                if hole == nil { try body(zeros) }
+        try readBlocks(
+            size: announced,
+            hole: { length in
+                try SparseRegions.forEachZeroBlock(length) { zeros in
+                    hasher.update(zeros)
+                    if hole == nil { try body(zeros) }
+                }
+                try hole?(length)
+                size += length
             }
-            try hole?(length)
-            size += length
-        }) { bytes in
+        ) { bytes in
             hasher.update(bytes)
             try body(bytes)
             size += Int64(bytes.count)
@@ -179,8 +196,9 @@ public final class ArchiveReader {
     /// Decompresses the current entry's blocks in order; the holes of a sparse entry go to `hole`.
     private func readBlocks(size: Int64, hole: (Int64) throws -> Void, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try withoutActuallyEscaping(hole) { hole in
-            try ArchiveDataBlocks.forEach(in: archive, size: size, failure: { streamError("cannot read entry data") },
-                                          gap: { LifeboatError(.integrity, "\(path): out-of-order entry data") }, hole: hole, body)
+            try ArchiveDataBlocks.forEach(
+                in: archive, size: size, failure: { streamError("cannot read entry data") },
+                gap: { LifeboatError(.integrity, "\(path): out-of-order entry data") }, hole: hole, body)
         }
     }
 

@@ -41,16 +41,19 @@ public final class ArchiveWriter {
         // Unblocked for a sink that cuts at entry boundaries: every write reaches it in order.
         try Self.configure(a, blocked: !sink.wantsBoundaries, check: check)
         let context = Unmanaged.passUnretained(sink as AnyObject).toOpaque()
-        try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
-            let sink = Unmanaged<AnyObject>.fromOpaque(context!).takeUnretainedValue() as! any ArchiveSink
-            do {
-                try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
-                return la_ssize_t(length)
-            } catch {
-                sink.callbackError = error
-                return -1
-            }
-        }, nil, nil), "open archive")
+        try check(
+            archive_write_open2(
+                a, context, nil,
+                { _, context, buffer, length in
+                    let sink = Unmanaged<AnyObject>.fromOpaque(context!).takeUnretainedValue() as! any ArchiveSink
+                    do {
+                        try sink.write(UnsafeRawBufferPointer(start: buffer, count: length))
+                        return la_ssize_t(length)
+                    } catch {
+                        sink.callbackError = error
+                        return -1
+                    }
+                }, nil, nil), "open archive")
     }
 
     /// Spools the entries to a temporary file in `directory` instead of holding them (call
@@ -85,14 +88,18 @@ public final class ArchiveWriter {
     /// Adds a file that `parent` holds unchanged (same size, mtime, ctime and inode) without
     /// reading it: its header is written, then the parent's content chunks are reused. False when
     /// there is no such parent entry (the caller then reads the file with `addFile`).
-    func addUnchangedFile(name: EntryName, mode: UInt32, mtime: timespec, ctime: timespec, inode: UInt64, size: Int64,
-                          owner: Owner?) throws -> Bool {
+    func addUnchangedFile(
+        name: EntryName, mode: UInt32, mtime: timespec, ctime: timespec, inode: UInt64, size: Int64,
+        owner: Owner?
+    ) throws -> Bool {
         guard let chunking, size >= Self.alignedFileSize,
-              let (previous, ids) = parent?.unchanged(name, size: size, mtime: mtime, ctime: ctime, inode: inode),
-              let lengths = chunking.plainLengths(ids),
-              lengths.reduce(0, +) == Int(size + (512 - size % 512) % 512) else { return false }
-        var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777, mtime: Int64(mtime.tv_sec),
-                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, sha256: previous.sha256, target: nil)
+            let (previous, ids) = parent?.unchanged(name, size: size, mtime: mtime, ctime: ctime, inode: inode),
+            let lengths = chunking.plainLengths(ids),
+            lengths.reduce(0, +) == Int(size + (512 - size % 512) % 512)
+        else { return false }
+        var record = EntryRecord(
+            name: name, kind: .file, mode: mode & 0o7777, mtime: Int64(mtime.tv_sec),
+            mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, sha256: previous.sha256, target: nil)
         record.ctime = Int64(ctime.tv_sec)
         record.ctimeNanoseconds = Int64(ctime.tv_nsec)
         record.inode = inode
@@ -120,11 +127,15 @@ public final class ArchiveWriter {
             guard rc == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot \(what) for a header") }
         }
         let context = Unmanaged.passUnretained(collector).toOpaque()
-        guard archive_write_open2(a, context, nil, { _, context, buffer, length in
-            let collector = Unmanaged<HeaderCollector>.fromOpaque(context!).takeUnretainedValue()
-            if collector.open, let buffer { collector.bytes += UnsafeRawBufferPointer(start: buffer, count: length) }
-            return la_ssize_t(length)
-        }, nil, nil) == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot open a header archive") }
+        guard
+            archive_write_open2(
+                a, context, nil,
+                { _, context, buffer, length in
+                    let collector = Unmanaged<HeaderCollector>.fromOpaque(context!).takeUnretainedValue()
+                    if collector.open, let buffer { collector.bytes += UnsafeRawBufferPointer(start: buffer, count: length) }
+                    return la_ssize_t(length)
+                }, nil, nil) == ARCHIVE_OK
+        else { throw LifeboatError(.operationFailed, "cannot open a header archive") }
         let entry = try Self.makeEntry(record, type: lifeboat_ae_ifreg(), owner: owner, sparse: [])
         defer { archive_entry_free(entry) }
         guard archive_write_header(a, entry) == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot write a header for \(record.path)") }
@@ -157,8 +168,9 @@ public final class ArchiveWriter {
 
     /// Adds a directory entry named by bytes.
     public func addDirectory(name: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
-        let record = EntryRecord(name: name, kind: .directory, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: nil)
+        let record = EntryRecord(
+            name: name, kind: .directory, mode: mode & 0o7777,
+            mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: nil)
         try writeHeader(record, type: lifeboat_ae_ifdir(), owner: owner)
         try entrySpool.append(record)
     }
@@ -170,16 +182,18 @@ public final class ArchiveWriter {
 
     /// Adds a symbolic link entry whose name and target are bytes.
     public func addSymlink(name: EntryName, target: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
-        let record = EntryRecord(name: name, kind: .symlink, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
+        let record = EntryRecord(
+            name: name, kind: .symlink, mode: mode & 0o7777,
+            mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
         try writeHeader(record, type: lifeboat_ae_iflnk(), owner: owner)
         try entrySpool.append(record)
     }
 
     /// Adds a hard link: `name` is another name of the earlier file entry `target`.
     public func addHardlink(name: EntryName, target: EntryName, mode: UInt32, mtime: timespec, owner: Owner? = nil) throws {
-        let record = EntryRecord(name: name, kind: .hardlink, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
+        let record = EntryRecord(
+            name: name, kind: .hardlink, mode: mode & 0o7777,
+            mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), target: target)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
         try entrySpool.append(record)
     }
@@ -190,17 +204,22 @@ public final class ArchiveWriter {
     /// A file with holes (`SEEK_HOLE`) is stored sparse (pax GNU sparse 1.0): only its data
     /// regions are read and stored, its holes hash as the zeros they read as.
     @discardableResult
-    public func addFile(path: String, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
-                        sourcePath: String, owner: Owner? = nil) throws -> (record: EntryRecord, changed: Bool) {
+    public func addFile(
+        path: String, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
+        sourcePath: String, owner: Owner? = nil
+    ) throws -> (record: EntryRecord, changed: Bool) {
         try addFile(name: EntryName(path), mode: mode, mtime: mtime, size: size, from: fd, sourcePath: sourcePath, owner: owner)
     }
 
     /// `addFile` for an entry named by bytes.
     @discardableResult
-    public func addFile(name: EntryName, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
-                        sourcePath: String, owner: Owner? = nil, ctime: timespec? = nil, inode: UInt64? = nil) throws -> (record: EntryRecord, changed: Bool) {
-        var record = EntryRecord(name: name, kind: .file, mode: mode & 0o7777,
-                                 mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
+    public func addFile(
+        name: EntryName, mode: UInt32, mtime: timespec, size: Int64, from fd: Int32,
+        sourcePath: String, owner: Owner? = nil, ctime: timespec? = nil, inode: UInt64? = nil
+    ) throws -> (record: EntryRecord, changed: Bool) {
+        var record = EntryRecord(
+            name: name, kind: .file, mode: mode & 0o7777,
+            mtime: Int64(mtime.tv_sec), mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
         if chunking != nil, size >= Self.alignedFileSize, let ctime, let inode {  // what a later backup compares
             record.ctime = Int64(ctime.tv_sec)
             record.ctimeNanoseconds = Int64(ctime.tv_nsec)
@@ -223,7 +242,8 @@ public final class ArchiveWriter {
             while left > 0 {
                 let want = Int(min(Int64(buffer.count), left))
                 var got = try buffer.withUnsafeMutableBytes {
-                    try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: regions == nil ? nil : position, path: sourcePath)
+                    try FileIO.read(
+                        fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: regions == nil ? nil : position, path: sourcePath)
                 }
                 if got == 0 {  // shrank while being read: pad with zeros
                     changed = true
@@ -251,10 +271,13 @@ public final class ArchiveWriter {
     /// function it is given (a socket, a child's stdout). Pushing more or fewer bytes than `size`
     /// is an error: tar headers carry the size first.
     @discardableResult
-    public func addStream(path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec, owner: Owner? = nil,
-                          produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> EntryRecord {
-        var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
-                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
+    public func addStream(
+        path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec, owner: Owner? = nil,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> EntryRecord {
+        var record = EntryRecord(
+            path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
+            mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
         if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
         let hasher = SHA256Hasher()
@@ -277,8 +300,9 @@ public final class ArchiveWriter {
     /// Adds a small regular file from memory (metadata a source adapter records alongside its data).
     @discardableResult
     public func addBytes(path: String, _ bytes: [UInt8], mode: UInt32 = 0o644, mtime: timespec) throws -> EntryRecord {
-        var record = EntryRecord(path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
-                                 mtimeNanoseconds: Int64(mtime.tv_nsec), size: Int64(bytes.count))
+        var record = EntryRecord(
+            path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
+            mtimeNanoseconds: Int64(mtime.tv_nsec), size: Int64(bytes.count))
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: nil)
         let hasher = SHA256Hasher()
         try bytes.withUnsafeBytes { try writeData($0, hasher: hasher) }
@@ -330,7 +354,9 @@ public final class ArchiveWriter {
         guard rc == ARCHIVE_OK else { throw failure("write header for \(record.path)") }
     }
 
-    private static func makeEntry(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)]) throws -> OpaquePointer {
+    private static func makeEntry(_ record: EntryRecord, type: UInt32, owner: Owner?, sparse: [(offset: Int64, length: Int64)]) throws
+        -> OpaquePointer
+    {
         guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
         record.name.withCString { archive_entry_set_pathname(entry, $0) }
         archive_entry_set_filetype(entry, type)

@@ -2,7 +2,7 @@ import Foundation
 
 /// How FastCDC cuts a file: chunk count, sizes and the chunker's own throughput (the file is read
 /// into memory first, so only chunking is timed). Behind `lifeboat debug chunk` and
-/// scripts/bench-chunker.sh.
+/// scripts/bench/bench-chunker.sh.
 public struct ChunkStatistics: Codable, Sendable {
     public var bytes: Int64
     public var chunks: Int
@@ -22,9 +22,10 @@ public struct ChunkStatistics: Codable, Sendable {
         data.withUnsafeBytes { chunker.push($0) { sizes.append($0.count) } }
         chunker.finish { sizes.append($0.count) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        return ChunkStatistics(bytes: Int64(data.count), chunks: sizes.count, smallest: sizes.min() ?? 0, largest: sizes.max() ?? 0,
-                               average: sizes.isEmpty ? 0 : Double(data.count) / Double(sizes.count),
-                               seconds: seconds, bytesPerSecond: Double(data.count) / max(seconds, 1e-9))
+        return ChunkStatistics(
+            bytes: Int64(data.count), chunks: sizes.count, smallest: sizes.min() ?? 0, largest: sizes.max() ?? 0,
+            average: sizes.isEmpty ? 0 : Double(data.count) / Double(sizes.count),
+            seconds: seconds, bytesPerSecond: Double(data.count) / max(seconds, 1e-9))
     }
 
     enum CodingKeys: String, CodingKey {

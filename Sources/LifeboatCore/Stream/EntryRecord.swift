@@ -42,14 +42,19 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     /// The link target as bytes.
     public var targetName: EntryName? { target.map { EntryName(text: $0, hex: targetHex) } }
 
-    public init(path: String, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
-                size: Int64 = 0, sha256: String? = nil, target: String? = nil) {
-        self.init(name: EntryName(path), kind: kind, mode: mode, mtime: mtime, mtimeNanoseconds: mtimeNanoseconds,
-                  size: size, sha256: sha256, target: target.map(EntryName.init))
+    public init(
+        path: String, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
+        size: Int64 = 0, sha256: String? = nil, target: String? = nil
+    ) {
+        self.init(
+            name: EntryName(path), kind: kind, mode: mode, mtime: mtime, mtimeNanoseconds: mtimeNanoseconds,
+            size: size, sha256: sha256, target: target.map(EntryName.init))
     }
 
-    public init(name: EntryName, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
-                size: Int64 = 0, sha256: String? = nil, target: EntryName?) {
+    public init(
+        name: EntryName, kind: Kind, mode: UInt32, mtime: Int64, mtimeNanoseconds: Int64,
+        size: Int64 = 0, sha256: String? = nil, target: EntryName?
+    ) {
         self.path = name.text
         self.pathHex = name.hex
         self.target = target?.text
@@ -64,6 +69,9 @@ public struct EntryRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case path, kind, mode, mtime, size, sha256, target, sparse, ctime, inode, chunks
-        case mtimeNanoseconds = "mtime_ns", pathHex = "path_hex", targetHex = "target_hex", ctimeNanoseconds = "ctime_ns"
+        case mtimeNanoseconds = "mtime_ns"
+        case pathHex = "path_hex"
+        case targetHex = "target_hex"
+        case ctimeNanoseconds = "ctime_ns"
     }
 }

@@ -83,7 +83,8 @@ public struct FastCDC {
         let bytes = data.bindMemory(to: UInt8.self)
         var fp: UInt64 = 0
         var i = parameters.minimum
-        let maskSLeft = maskS << 1, maskLLeft = maskL << 1
+        let maskSLeft = maskS << 1
+        let maskLLeft = maskL << 1
         return FastCDC.gearTable.withUnsafeBufferPointer { gear in
             FastCDC.gearLeftTable.withUnsafeBufferPointer { gearLeft in
                 // Two bytes per step (FastCDC 2020, Algorithm 2): the first byte's contribution is

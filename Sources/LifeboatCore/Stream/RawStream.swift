@@ -6,8 +6,10 @@ import Foundation
 public enum RawStream {
     /// Compresses everything readable from `input` into `output`; returns the SHA-256 and size
     /// of the uncompressed content and the size written.
-    public static func compress(from input: Int32, inputPath: String, to output: any ObjectWriter,
-                                level: Int = 3) throws -> (sha256: String, bytes: Int64, stored: Int64) {
+    public static func compress(
+        from input: Int32, inputPath: String, to output: any ObjectWriter,
+        level: Int = 3
+    ) throws -> (sha256: String, bytes: Int64, stored: Int64) {
         let compressor = try ZstdCompressor(level: level)
         let hasher = SHA256Hasher()
         var stored: Int64 = 0
@@ -26,8 +28,10 @@ public enum RawStream {
     /// Decompresses the file at `path`, handing the content to `body` in blocks; returns the
     /// content's SHA-256 and size. A damaged stream is `.integrity`.
     @discardableResult
-    public static func decompress(_ input: any ObjectReader, path: String,
-                                  _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (sha256: String, bytes: Int64) {
+    public static func decompress(
+        _ input: any ObjectReader, path: String,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (sha256: String, bytes: Int64) {
         guard let a = archive_read_new() else { throw LifeboatError(.operationFailed, "archive_read_new failed") }
         defer { archive_read_free(a) }
         archive_read_support_filter_zstd(a)
@@ -40,19 +44,23 @@ public enum RawStream {
             return LifeboatError(.integrity, "\(what) \(path): \(text)")
         }
         let context = Unmanaged.passUnretained(source).toOpaque()
-        let opened = archive_read_open(a, context, nil, { _, context, out in
-            let source = Unmanaged<ObjectSource>.fromOpaque(context!).takeUnretainedValue()
-            let n = source.fill()
-            out?.pointee = source.start
-            return la_ssize_t(n)
-        }, nil)
+        let opened = archive_read_open(
+            a, context, nil,
+            { _, context, out in
+                let source = Unmanaged<ObjectSource>.fromOpaque(context!).takeUnretainedValue()
+                let n = source.fill()
+                out?.pointee = source.start
+                return la_ssize_t(n)
+            }, nil)
         guard opened == ARCHIVE_OK else { throw failure("cannot open") }
         var entry: OpaquePointer?
         guard archive_read_next_header(a, &entry) == ARCHIVE_OK else { throw failure("cannot read") }
         let hasher = SHA256Hasher()
         var total: Int64 = 0
-        try ArchiveDataBlocks.forEach(in: a, failure: { failure("cannot decompress") },
-                                      gap: { LifeboatError(.integrity, "\(path): unexpected gap in the stream") }) { bytes in
+        try ArchiveDataBlocks.forEach(
+            in: a, failure: { failure("cannot decompress") },
+            gap: { LifeboatError(.integrity, "\(path): unexpected gap in the stream") }
+        ) { bytes in
             hasher.update(bytes)
             try body(bytes)
             total += Int64(bytes.count)

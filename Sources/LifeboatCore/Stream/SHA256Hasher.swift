@@ -74,7 +74,9 @@ public enum Hex {
         var out: [UInt8] = []
         out.reserveCapacity(chars.count / 2)
         for i in stride(from: 0, to: chars.count, by: 2) {
-            guard let high = UInt8(String(UnicodeScalar(chars[i])), radix: 16), let low = UInt8(String(UnicodeScalar(chars[i + 1])), radix: 16) else { return nil }
+            guard let high = UInt8(String(UnicodeScalar(chars[i])), radix: 16), let low = UInt8(String(UnicodeScalar(chars[i + 1])), radix: 16) else {
+                return nil
+            }
             out.append(high << 4 | low)
         }
         return out

@@ -26,13 +26,17 @@ public enum SegmentedStream {
     }
 
     /// Reads `fd` to its end and writes it as parts; returns the parts written and the bytes.
-    public static func store(from fd: Int32, source: String, prefix: String, into writer: ArchiveWriter,
-                             mtime: timespec, partSize: Int = SegmentedStream.partSize) throws -> (parts: Int, bytes: Int64) {
+    public static func store(
+        from fd: Int32, source: String, prefix: String, into writer: ArchiveWriter,
+        mtime: timespec, partSize: Int = SegmentedStream.partSize
+    ) throws -> (parts: Int, bytes: Int64) {
         let queue = PartQueue()
         Thread.detachNewThread {
             let chunker = FastCDC(FastCDC.Parameters(minimum: max(64, partSize / 8), normal: max(65, partSize / 2), maximum: max(66, partSize)))
-            var buffers = [[UInt8](repeating: 0, count: partSize), [UInt8](repeating: 0, count: partSize),
-                           [UInt8](repeating: 0, count: partSize)]
+            var buffers = [
+                [UInt8](repeating: 0, count: partSize), [UInt8](repeating: 0, count: partSize),
+                [UInt8](repeating: 0, count: partSize),
+            ]
             var carry = [UInt8]()  // read but past the last part's end: the next part's start
             carry.reserveCapacity(partSize)
             var next = 0
@@ -46,8 +50,14 @@ public enum SegmentedStream {
                     while !ended && filled < partSize {
                         let n = Glibc.read(fd, buffer.baseAddress! + filled, partSize - filled)
                         if n < 0 && errno == EINTR { continue }
-                        if n < 0 { failure = LifeboatError.system("cannot read the output of", path: source); break }
-                        if n == 0 { ended = true; break }
+                        if n < 0 {
+                            failure = LifeboatError.system("cannot read the output of", path: source)
+                            break
+                        }
+                        if n == 0 {
+                            ended = true
+                            break
+                        }
                         filled += n
                     }
                 }

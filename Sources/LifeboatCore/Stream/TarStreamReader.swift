@@ -31,8 +31,9 @@ public final class TarStreamReader {
 
     /// Streams the current entry's content to `body` in blocks.
     public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try ArchiveDataBlocks.forEach(in: archive, failure: { failure("cannot read entry data") },
-                                      gap: { LifeboatError(.operationFailed, "\(producer): sparse entry data is not supported") }, body)
+        try ArchiveDataBlocks.forEach(
+            in: archive, failure: { failure("cannot read entry data") },
+            gap: { LifeboatError(.operationFailed, "\(producer): sparse entry data is not supported") }, body)
     }
 
     private func failure(_ what: String) -> LifeboatError {

@@ -30,7 +30,9 @@ enum ZstdBlob {
                 let n = stored.withUnsafeBytes { ZSTD_decompressDCtx(dctx, out.baseAddress, length + 1, $0.baseAddress, $0.count) }
                 count = 0
                 if ZSTD_isError(n) != 0 {
-                    let reason = ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? "expands beyond its \(length) bytes" : "does not decompress: \(errorName(n))"
+                    let reason =
+                        ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall
+                        ? "expands beyond its \(length) bytes" : "does not decompress: \(errorName(n))"
                     throw LifeboatError(.integrity, "\(what) \(reason)")
                 }
                 guard n == length else { throw LifeboatError(.integrity, "\(what) expands to \(n) bytes, the index says \(length)") }

@@ -29,19 +29,22 @@ final class ZstdCompressor {
             try check(archive_write_set_bytes_per_block(a, 256 * 1024), "set block size")
             try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
             let context = Unmanaged.passUnretained(output).toOpaque()
-            try check(archive_write_open2(a, context, nil, { _, context, buffer, length in
-                let output = Unmanaged<Output>.fromOpaque(context!).takeUnretainedValue()
-                do {
-                    guard let emit = output.emit else {  // output outside compress/finish would be lost
-                        throw LifeboatError(.operationFailed, "zstd produced output outside a write")
-                    }
-                    try emit(UnsafeRawBufferPointer(start: buffer, count: length))
-                    return la_ssize_t(length)
-                } catch {
-                    output.error = error
-                    return -1
-                }
-            }, nil, nil), "open")
+            try check(
+                archive_write_open2(
+                    a, context, nil,
+                    { _, context, buffer, length in
+                        let output = Unmanaged<Output>.fromOpaque(context!).takeUnretainedValue()
+                        do {
+                            guard let emit = output.emit else {  // output outside compress/finish would be lost
+                                throw LifeboatError(.operationFailed, "zstd produced output outside a write")
+                            }
+                            try emit(UnsafeRawBufferPointer(start: buffer, count: length))
+                            return la_ssize_t(length)
+                        } catch {
+                            output.error = error
+                            return -1
+                        }
+                    }, nil, nil), "open")
             guard let entry = archive_entry_new() else { throw LifeboatError(.operationFailed, "archive_entry_new failed") }
             defer { archive_entry_free(entry) }
             archive_entry_set_pathname(entry, "stream")

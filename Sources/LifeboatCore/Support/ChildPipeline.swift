@@ -22,8 +22,10 @@ public final class RunningChild: @unchecked Sendable {
     /// Starts `argv` (argv[0] an absolute path or a name looked up in PATH).
     /// `ownGroup`: the child leads a new process group, so `killGroup` reaches what it starts
     /// (a `sh -c` pipeline), not only itself.
-    public init(_ argv: [String], stdin: Stream = .null, stdout: Stream = .pipe,
-                environment extra: [String: String] = [:], ownGroup: Bool = false) throws {
+    public init(
+        _ argv: [String], stdin: Stream = .null, stdout: Stream = .pipe,
+        environment extra: [String: String] = [:], ownGroup: Bool = false
+    ) throws {
         program = (argv[0] as NSString).lastPathComponent
         var pipes: [Int32] = []
         func makePipe() throws -> (read: Int32, write: Int32) {
@@ -47,7 +49,7 @@ public final class RunningChild: @unchecked Sendable {
             if stdout == .pipe {
                 let p = try makePipe()
                 // 1 MiB instead of 64 KiB: a tenth of the wake-ups for a fast producer.
-                _ = fcntl(p.read, 1031 /* F_SETPIPE_SZ */, Int32(1 << 20))
+                _ = fcntl(p.read, 1031, Int32(1 << 20))  // F_SETPIPE_SZ
                 output = p.read
                 posix_spawn_file_actions_adddup2(&actions, p.write, 1)
             } else {
@@ -79,14 +81,17 @@ public final class RunningChild: @unchecked Sendable {
         }
         self.ownGroup = ownGroup
         var child: pid_t = 0
-        let rc = argv[0].contains("/") ? posix_spawn(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
-                                       : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
+        let rc =
+            argv[0].contains("/")
+            ? posix_spawn(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
+            : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
         // Close the child's ends in this process; keep ours.
         for fd in pipes where fd != output && fd != input && fd != errorFD { close(fd) }
         guard rc == 0 else {
             for fd in [output, input, errorFD] where fd >= 0 { close(fd) }
-            throw LifeboatError(.invalidInput, "cannot start \(argv[0]): \(String(cString: strerror(rc)))",
-                                fix: "install it, or set bin_dir to the directory that holds it")
+            throw LifeboatError(
+                .invalidInput, "cannot start \(argv[0]): \(String(cString: strerror(rc)))",
+                fix: "install it, or set bin_dir to the directory that holds it")
         }
         pid = child
         let fd = errorFD
@@ -107,7 +112,10 @@ public final class RunningChild: @unchecked Sendable {
     deinit {
         if output >= 0 { close(output) }
         if input >= 0 { close(input) }
-        if status == nil { kill(pid, SIGKILL); _ = try? wait() }
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = try? wait()
+        }
     }
 
     /// Writes all of `bytes` to the child's stdin; false when the child stopped reading (EPIPE).

@@ -4,7 +4,8 @@
 public enum CivilTime {
     /// Day number of year-month-day; month may be any integer (normalised like Go's `time.Date`).
     public static func days(year: Int, month: Int, day: Int) -> Int {
-        var y = year, m = month - 1
+        var y = year
+        var m = month - 1
         y += m >= 0 ? m / 12 : (m - 11) / 12
         m = ((m % 12) + 12) % 12 + 1
         y -= m <= 2 ? 1 : 0

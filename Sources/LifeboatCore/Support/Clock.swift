@@ -32,9 +32,13 @@ public struct ClockGuard: Sendable {
     /// (see `ForgetPlan.jumps`), unless `allowFuture`.
     public func check(_ plan: ForgetPlan, command: String) throws {
         guard !plan.jumps.isEmpty, !allowFuture else { return }
-        throw LifeboatError(.invalidInput, "retention was not applied: " + plan.jumps.joined(separator: "; ")
-                            + "; a clock that jumped forward would make keep-within forget every earlier snapshot",
-                            fix: "check the clock (`timedatectl`, NTP) and the newest snapshot's time; if the gap is real (the host was off), rerun `\(command)` with --allow-future")
+        throw LifeboatError(
+            .invalidInput,
+            "retention was not applied: " + plan.jumps.joined(separator: "; ")
+                + "; a clock that jumped forward would make keep-within forget every earlier snapshot",
+            fix:
+                "check the clock (`timedatectl`, NTP) and the newest snapshot's time; if the gap is real (the host was off), rerun `\(command)` with --allow-future"
+        )
     }
 
     /// Snapshots stamped later than now plus the tolerance.
@@ -48,10 +52,11 @@ public struct ClockGuard: Sendable {
         let ahead = future(snapshots)
         guard !ahead.isEmpty, !allowFuture else { return }
         let names = ahead.prefix(5).map { "\($0.name) (\($0.started))" }.joined(separator: ", ") + (ahead.count > 5 ? ", …" : "")
-        throw LifeboatError(.invalidInput,
-                            "\(ahead.count) snapshot\(ahead.count == 1 ? " is" : "s are") stamped later than this machine's clock "
-                            + "(now \(Timestamp.rfc3339(now)), tolerance \(Int(tolerance)) s): \(names); retention was not applied",
-                            fix: "check the clock (`timedatectl`, NTP). If the clock is right, the snapshots were stamped by a clock that ran ahead: "
-                            + "rerun `\(command)` with --allow-future (keep-within then counts from now), or forget them by name")
+        throw LifeboatError(
+            .invalidInput,
+            "\(ahead.count) snapshot\(ahead.count == 1 ? " is" : "s are") stamped later than this machine's clock "
+                + "(now \(Timestamp.rfc3339(now)), tolerance \(Int(tolerance)) s): \(names); retention was not applied",
+            fix: "check the clock (`timedatectl`, NTP). If the clock is right, the snapshots were stamped by a clock that ran ahead: "
+                + "rerun `\(command)` with --allow-future (keep-within then counts from now), or forget them by name")
     }
 }

@@ -14,7 +14,8 @@ public enum CrashPoint {
     private static let target = ProcessInfo.processInfo.environment["LIFEBOAT_CRASH_AT"]
     private static let pause: (String, Double)? = {
         guard let text = ProcessInfo.processInfo.environment["LIFEBOAT_PAUSE_AT"], let colon = text.lastIndex(of: ":"),
-              let seconds = Double(text[text.index(after: colon)...]) else { return nil }
+            let seconds = Double(text[text.index(after: colon)...])
+        else { return nil }
         return (String(text[..<colon]), seconds)
     }()
     private static let paused = Mutex(false)
@@ -22,7 +23,12 @@ public enum CrashPoint {
     static func reach(_ name: String) {
         simulated?(name)
         if target == name { kill(getpid(), SIGKILL) }
-        if let (point, seconds) = pause, point == name, paused.withLock({ (was: inout Bool) -> Bool in defer { was = true }; return !was }) {
+        if let (point, seconds) = pause, point == name,
+            paused.withLock({ (was: inout Bool) -> Bool in
+                defer { was = true }
+                return !was
+            })
+        {
             FileHandle.standardError.write(Data("lifeboat: paused at \(name) for \(seconds) s\n".utf8))
             Thread.sleep(forTimeInterval: seconds)
         }

@@ -66,11 +66,13 @@ public enum FileIO {
         do {
             let parent = (path as NSString).deletingLastPathComponent
             if !parent.isEmpty && parent != path && !exists(parent) {
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o755])
+                try FileManager.default.createDirectory(
+                    atPath: parent, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o755])
             }
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: Int(mode)])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: Int(mode)])
         } catch {
             throw LifeboatError(.operationFailed, "cannot create directory \(path)", underlying: error)
         }

@@ -12,8 +12,9 @@ enum SecretFile {
             throw LifeboatError(.invalidInput, "cannot read \(what) \(path): \(reason)", fix: "check the path and its permissions")
         }
         guard st.st_mode & 0o077 == 0 else {
-            throw LifeboatError(.invalidInput, "\(what) \(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8)))",
-                                fix: "chmod 600 \(path)")
+            throw LifeboatError(
+                .invalidInput, "\(what) \(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8)))",
+                fix: "chmod 600 \(path)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LifeboatError(.invalidInput, "cannot read \(what) \(path)", fix: "check the path and its permissions")

@@ -16,7 +16,8 @@ enum StrictJSON {
     /// A description of the first content of `data` that `decoded` does not carry, or nil.
     static func unknownContent<T: Encodable>(_ data: Data, decoded: T) -> String? {
         guard let stored = try? JSONSerialization.jsonObject(with: data),
-              let again = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(decoded)) else {
+            let again = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(decoded))
+        else {
             return "content that does not re-encode"
         }
         return difference(stored, again, path: "")

@@ -19,10 +19,13 @@ public final class HTTPClient: Sendable {
     /// `tls` applies to `https` URLs (default: the system trust store); giving TLS settings for
     /// an `http` URL is an error, never a silent downgrade. `serverName` overrides the name the
     /// certificate must carry (S3 virtual-hosted buckets).
-    public init(url: String, headers: [String: String] = [:], timeout: TimeInterval = 60, attempts: Int = 4,
-                tls: TLSSettings? = nil, serverName: String? = nil) throws {
+    public init(
+        url: String, headers: [String: String] = [:], timeout: TimeInterval = 60, attempts: Int = 4,
+        tls: TLSSettings? = nil, serverName: String? = nil
+    ) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host,
-              !host.isEmpty else {
+            !host.isEmpty
+        else {
             throw LifeboatError(.invalidInput, "\"\(url)\" is not a URL", fix: "write e.g. http://127.0.0.1:8000 or https://vectors.example.com")
         }
         guard scheme == "http" || scheme == "https" else {
@@ -30,8 +33,9 @@ public final class HTTPClient: Sendable {
         }
         isTLS = scheme == "https"
         if !isTLS, let tls, tls.isCustomized {
-            throw LifeboatError(.invalidInput, "\(url): TLS settings (ca_file, cert_file, key_file, insecure_skip_verify) are given for a plain http:// URL",
-                                fix: "write https:// to use them, or drop them")
+            throw LifeboatError(
+                .invalidInput, "\(url): TLS settings (ca_file, cert_file, key_file, insecure_skip_verify) are given for a plain http:// URL",
+                fix: "write https:// to use them, or drop them")
         }
         try tls?.validate(url)
         self.host = host
@@ -69,10 +73,11 @@ public final class HTTPClient: Sendable {
         let repeatable = mayRepeat ?? ["GET", "HEAD", "PUT", "DELETE"].contains(method)
         return try (repeatable ? retry : .once).run { _ in
             var collected: [UInt8] = []
-            let head = try exchange(method, path, contentType: body == nil ? nil : "application/json",
-                                    contentLength: Int64(payload.count), extraHeaders: [:],
-                                    produce: { emit in try payload.withUnsafeBytes { try emit($0) } },
-                                    consume: { collected += $0 })
+            let head = try exchange(
+                method, path, contentType: body == nil ? nil : "application/json",
+                contentLength: Int64(payload.count), extraHeaders: [:],
+                produce: { emit in try payload.withUnsafeBytes { try emit($0) } },
+                consume: { collected += $0 })
             let response = Response(status: head.status, headers: head.headers, body: collected)
             return RetryPolicy.isTransient(status: response.status) ? .transient(response) : .done(response)
         }
@@ -91,8 +96,9 @@ public final class HTTPClient: Sendable {
     public func failure(_ method: String, _ path: String, _ response: Response) -> LifeboatError {
         let message = response.text.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300)
         let code: LifeboatError.Code = response.status == 401 || response.status == 403 ? .invalidInput : .operationFailed
-        return LifeboatError(code, "\(description): \(method) \(path) answered \(response.status)\(message.isEmpty ? "" : ": \(message)")",
-                             fix: code == .invalidInput ? "check the API key (api_key_file / api_key_env)" : nil)
+        return LifeboatError(
+            code, "\(description): \(method) \(path) answered \(response.status)\(message.isEmpty ? "" : ": \(message)")",
+            fix: code == .invalidInput ? "check the API key (api_key_file / api_key_env)" : nil)
     }
 
     /// Streams a response body to `consume` (a snapshot download); returns status and headers.
@@ -101,19 +107,23 @@ public final class HTTPClient: Sendable {
     public func download(_ path: String, consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
         var errorBody: [UInt8] = []
         var ok = false
-        let head = try exchange("GET", path, contentType: nil, contentLength: 0, extraHeaders: [:], produce: { _ in },
-                                onHead: { status, _ in ok = (200..<300).contains(status) },
-                                consume: { bytes in if ok { try consume(bytes) } else if errorBody.count < 4096 { errorBody += bytes } })
+        let head = try exchange(
+            "GET", path, contentType: nil, contentLength: 0, extraHeaders: [:], produce: { _ in },
+            onHead: { status, _ in ok = (200..<300).contains(status) },
+            consume: { bytes in if ok { try consume(bytes) } else if errorBody.count < 4096 { errorBody += bytes } })
         guard ok else { throw failure("GET", path, Response(status: head.status, headers: head.headers, body: errorBody)) }
         return head
     }
 
     /// Sends a body of `contentLength` bytes that `produce` pushes (a snapshot upload).
-    public func upload(_ method: String, _ path: String, contentType: String, contentLength: Int64,
-                       produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Response {
+    public func upload(
+        _ method: String, _ path: String, contentType: String, contentLength: Int64,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> Response {
         var collected: [UInt8] = []
-        let head = try exchange(method, path, contentType: contentType, contentLength: contentLength, extraHeaders: [:],
-                                produce: produce, consume: { collected += $0 })
+        let head = try exchange(
+            method, path, contentType: contentType, contentLength: contentLength, extraHeaders: [:],
+            produce: produce, consume: { collected += $0 })
         return Response(status: head.status, headers: head.headers, body: collected)
     }
 
@@ -123,13 +133,16 @@ public final class HTTPClient: Sendable {
     /// overrides `Host` (S3 virtual-hosted style); `label` replaces the path in errors (a path may
     /// carry query parameters). The connection goes back to the pool only after a response read
     /// whole that did not ask to close it.
-    func exchange(_ method: String, _ path: String, contentType: String?, contentLength: Int64,
-                  extraHeaders: [String: String], hostHeader: String? = nil, label given: String? = nil,
-                  produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                  onHead: (Int, [String: String]) -> Void = { _, _ in },
-                  consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
+    func exchange(
+        _ method: String, _ path: String, contentType: String?, contentLength: Int64,
+        extraHeaders: [String: String], hostHeader: String? = nil, label given: String? = nil,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        onHead: (Int, [String: String]) -> Void = { _, _ in },
+        consume: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (status: Int, headers: [String: String]) {
         let label = given ?? "\(description) (\(method) \(path))"
-        var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(hostHeader ?? hostAndPort)\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
+        var head =
+            "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(hostHeader ?? hostAndPort)\r\nUser-Agent: lifeboat/\(LifeboatVersion.current)\r\nAccept: */*\r\n"
         for (k, v) in headers.merging(extraHeaders, uniquingKeysWith: { $1 }) { head += "\(k): \(v)\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if contentLength > 0 || ["POST", "PUT", "PATCH"].contains(method) { head += "Content-Length: \(contentLength)\r\n" }
@@ -141,7 +154,7 @@ public final class HTTPClient: Sendable {
             connection = idle
             do {
                 try headBytes.withUnsafeBytes { try connection.send($0) }
-            } catch where RetryPolicy.isTransient(error) {
+            } catch  where RetryPolicy.isTransient(error) {
                 // The server closed the idle connection as we reused it: once more on a new one.
                 connection.close()
                 connection = try pool.open()
@@ -188,7 +201,10 @@ private final class ResponseReader {
     }
 
     private func fill() throws -> Bool {
-        if start == end { start = 0; end = 0 }
+        if start == end {
+            start = 0
+            end = 0
+        }
         if end == buffer.count {
             if start > 0 {
                 buffer.replaceSubrange(0..<(end - start), with: buffer[start..<end])
@@ -241,13 +257,16 @@ private final class ResponseReader {
 
     /// Reads the body to `consume`; true when it was framed (its end known without the server
     /// closing the connection), so the connection can be reused.
-    func readBody(headers: [String: String], method: String, status: Int,
-                  _ consume: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+    func readBody(
+        headers: [String: String], method: String, status: Int,
+        _ consume: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool {
         if method == "HEAD" || status == 204 || status == 304 { return true }
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
             while true {
                 let sizeLine = try line()
-                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "", radix: 16) else {
+                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "", radix: 16)
+                else {
                     throw LifeboatError(.operationFailed, "\(label): bad chunk size \"\(sizeLine.prefix(20))\"")
                 }
                 if size == 0 {

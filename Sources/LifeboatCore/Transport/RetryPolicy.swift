@@ -53,7 +53,7 @@ public struct RetryPolicy: Sendable {
                 case .transient(let value) where attempt >= attempts: return value
                 case .transient: break
                 }
-            } catch where Self.isTransient(error) && attempt < attempts {
+            } catch  where Self.isTransient(error) && attempt < attempts {
                 // tried again below
             }
             attempt += 1

@@ -46,7 +46,8 @@ final class TLSConnection: Connection {
     deinit { close() }
 
     static func isIPAddress(_ name: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
+        var v4 = in_addr()
+        var v6 = in6_addr()
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
     }
 
@@ -55,24 +56,29 @@ final class TLSConnection: Connection {
     private func handshakeFailure(_ result: Int32, serverName: String, settings: TLSSettings) -> LifeboatError {
         let errorKind = SSL_get_error(ssl, result)
         let verify = SSL_get_verify_result(ssl)
-        let trustFix = settings.caFile.map { "the certificate is not signed by the CA in \($0): give the CA that signed it as ca_file" }
+        let trustFix =
+            settings.caFile.map { "the certificate is not signed by the CA in \($0): give the CA that signed it as ca_file" }
             ?? "give the CA certificate that signed it as ca_file (or, for commands without a policy, AWS_CA_BUNDLE), or add it to the system trust store"
         if verify != X509_V_OK && !settings.insecureSkipVerify {
             let code = Int32(verify)
-            let (what, fix): (String, String) = switch code {
-            case X509_V_ERR_CERT_HAS_EXPIRED:
-                ("its certificate has expired", "renew the server's certificate (or check this machine's clock)")
-            case X509_V_ERR_CERT_NOT_YET_VALID:
-                ("its certificate is not valid yet", "check this machine's clock, or the certificate's start date")
-            case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
-                ("its certificate is not for \(serverName)", "connect by a name the certificate lists in subjectAltName, or reissue the certificate for \(serverName)")
-            case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-                 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
-                 X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-                ("its certificate is signed by an unknown CA (\(String(cString: X509_verify_cert_error_string(verify))))", trustFix)
-            default:
-                ("its certificate cannot be trusted (\(String(cString: X509_verify_cert_error_string(verify))))", trustFix)
-            }
+            let (what, fix): (String, String) =
+                switch code {
+                case X509_V_ERR_CERT_HAS_EXPIRED:
+                    ("its certificate has expired", "renew the server's certificate (or check this machine's clock)")
+                case X509_V_ERR_CERT_NOT_YET_VALID:
+                    ("its certificate is not valid yet", "check this machine's clock, or the certificate's start date")
+                case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
+                    (
+                        "its certificate is not for \(serverName)",
+                        "connect by a name the certificate lists in subjectAltName, or reissue the certificate for \(serverName)"
+                    )
+                case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+                    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+                    X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+                    ("its certificate is signed by an unknown CA (\(String(cString: X509_verify_cert_error_string(verify))))", trustFix)
+                default:
+                    ("its certificate cannot be trusted (\(String(cString: X509_verify_cert_error_string(verify))))", trustFix)
+                }
             ERR_clear_error()
             return LifeboatError(.operationFailed, "\(tcp.label): TLS: the server cannot be trusted: \(what)", fix: fix)
         }
@@ -143,7 +149,8 @@ final class TLSConnection: Connection {
     private func firstExchangeHint(_ error: LifeboatError) -> LifeboatError {
         guard !answered, settings.certFile == nil else { return error }
         var hinted = error
-        hinted.fix = "if the server requires client certificates (Redis tls-auth-clients, PostgreSQL clientcert, an ingress with mTLS), give cert_file and key_file"
+        hinted.fix =
+            "if the server requires client certificates (Redis tls-auth-clients, PostgreSQL clientcert, an ingress with mTLS), give cert_file and key_file"
         return hinted
     }
 

@@ -27,7 +27,10 @@ final class TLSContext: @unchecked Sendable {
     static func warnInsecure(_ server: String) {
         let first = lock.withLock { warned.insert(server).inserted }
         guard first else { return }
-        FileHandle.standardError.write(Data("lifeboat: warning: TLS certificate verification is OFF for \(server) (insecure_skip_verify): anyone on the network path can read and change this traffic, credentials included\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "lifeboat: warning: TLS certificate verification is OFF for \(server) (insecure_skip_verify): anyone on the network path can read and change this traffic, credentials included\n"
+                    .utf8))
     }
 
     private init(_ settings: TLSSettings, for what: String) throws {
@@ -46,12 +49,14 @@ final class TLSContext: @unchecked Sendable {
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
             if let caFile = settings.caFile {
                 guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
-                    throw LifeboatError(.invalidInput, "\(what): ca_file \(caFile) holds no usable CA certificate (\(Self.openSSLError()))",
-                                        fix: "give a PEM file with the CA certificate that signed the server's certificate")
+                    throw LifeboatError(
+                        .invalidInput, "\(what): ca_file \(caFile) holds no usable CA certificate (\(Self.openSSLError()))",
+                        fix: "give a PEM file with the CA certificate that signed the server's certificate")
                 }
             } else if SSL_CTX_set_default_verify_paths(context) != 1 {
-                throw LifeboatError(.operationFailed, "\(what): cannot load the system trust store (\(Self.openSSLError()))",
-                                    fix: "install ca-certificates, or give ca_file")
+                throw LifeboatError(
+                    .operationFailed, "\(what): cannot load the system trust store (\(Self.openSSLError()))",
+                    fix: "install ca-certificates, or give ca_file")
             }
         }
         if let certFile = settings.certFile, let keyFile = settings.keyFile {
@@ -59,8 +64,9 @@ final class TLSContext: @unchecked Sendable {
                 throw LifeboatError(.invalidInput, "\(what): cert_file \(certFile) is not a PEM certificate (\(Self.openSSLError()))")
             }
             guard SSL_CTX_use_PrivateKey_file(context, keyFile, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(context) == 1 else {
-                throw LifeboatError(.invalidInput, "\(what): key_file \(keyFile) is not the private key of \(certFile) (\(Self.openSSLError()))",
-                                    fix: "give the PEM private key that matches the client certificate")
+                throw LifeboatError(
+                    .invalidInput, "\(what): key_file \(keyFile) is not the private key of \(certFile) (\(Self.openSSLError()))",
+                    fix: "give the PEM private key that matches the client certificate")
             }
         }
     }

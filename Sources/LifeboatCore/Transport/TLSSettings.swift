@@ -24,8 +24,9 @@ public struct TLSSettings: Hashable, Sendable {
     /// Checks the combination before anything connects: a certificate needs its key.
     public func validate(_ what: String) throws {
         if (certFile == nil) != (keyFile == nil) {
-            throw LifeboatError(.invalidInput, "\(what): cert_file and key_file go together",
-                                fix: "give both the client certificate (cert_file) and its private key (key_file), or neither")
+            throw LifeboatError(
+                .invalidInput, "\(what): cert_file and key_file go together",
+                fix: "give both the client certificate (cert_file) and its private key (key_file), or neither")
         }
         for (key, path) in [("ca_file", caFile), ("cert_file", certFile), ("key_file", keyFile)] {
             if let path, !FileManager.default.isReadableFile(atPath: path) {
@@ -50,7 +51,8 @@ extension TLSSettings {
     /// What `metadata` recorded, or nil.
     public init?(recordedIn metadata: [String: JSONValue]) {
         guard case .object(let m)? = metadata["tls"] else { return nil }
-        self.init(caFile: m["ca_file"]?.stringValue, certFile: m["cert_file"]?.stringValue, keyFile: m["key_file"]?.stringValue,
-                  insecureSkipVerify: m["insecure_skip_verify"] == .bool(true))
+        self.init(
+            caFile: m["ca_file"]?.stringValue, certFile: m["cert_file"]?.stringValue, keyFile: m["key_file"]?.stringValue,
+            insecureSkipVerify: m["insecure_skip_verify"] == .bool(true))
     }
 }

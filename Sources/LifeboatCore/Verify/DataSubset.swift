@@ -9,8 +9,9 @@ public struct DataSubset: Sendable, Equatable, Codable, CustomStringConvertible 
     public init(parsing text: String) throws {
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let part = Int(pieces[0]), let parts = Int(pieces[1]), parts >= 1, parts <= 65_536, part >= 1, part <= parts else {
-            throw LifeboatError(.invalidInput, "--read-data-subset \(text) is not N/M with 1 ≤ N ≤ M ≤ 65536",
-                                fix: "for example --read-data-subset 1/7 reads a seventh of the packs; 2/7 the next seventh")
+            throw LifeboatError(
+                .invalidInput, "--read-data-subset \(text) is not N/M with 1 ≤ N ≤ M ≤ 65536",
+                fix: "for example --read-data-subset 1/7 reads a seventh of the packs; 2/7 the next seventh")
         }
         self.part = part
         self.parts = parts

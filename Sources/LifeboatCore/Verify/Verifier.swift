@@ -19,8 +19,10 @@ public struct Verifier {
         if deep, let keys = repository.keys, !keys.canOpen { throw keys.missingKey("verify --deep") }
         if let subset {
             guard repository.config.format == 2 else {
-                throw LifeboatError(.invalidInput, "--read-data-subset \(subset) needs a format-2 repository; \(repository.location) is format \(repository.config.format)",
-                                    fix: "plain `verify` re-reads every stored file of a format-1 repository already")
+                throw LifeboatError(
+                    .invalidInput,
+                    "--read-data-subset \(subset) needs a format-2 repository; \(repository.location) is format \(repository.config.format)",
+                    fix: "plain `verify` re-reads every stored file of a format-1 repository already")
             }
             guard !deep else { throw LifeboatError(.invalidInput, "--read-data-subset and --deep do not go together: --deep reads everything") }
             if let keys = repository.keys, !keys.canOpen { throw keys.missingKey("verify --read-data-subset") }
@@ -66,8 +68,10 @@ public struct Verifier {
                 verifiedBytes += component.bytes
             }
             if forgottenMeanwhile.contains(manifest.id) { continue }
-            results.append(.init(id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
-                                 bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
+            results.append(
+                .init(
+                    id: manifest.id, name: manifest.name, ok: ok, components: manifest.components.count,
+                    bytes: manifest.components.reduce(0) { $0 + $1.bytes }))
         }
         let subsetResult = try subset.map { subset in
             try readSubset(subset, snapshots: chosen.filter { !forgottenMeanwhile.contains($0.id) }, store: chunks!.store, problems: &problems)
@@ -79,24 +83,34 @@ public struct Verifier {
         var warnings = contentWarnings
         let holdsPacks = repository.config.format == 2 && !((try? repository.storage.list("packs/").isEmpty) ?? true)
         if all.isEmpty && catalog.damaged.isEmpty && (holdsPacks || garbage.contains(where: { $0.kind == .unreferencedData })) {
-            warnings.append("the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`")
+            warnings.append(
+                "the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`"
+            )
         }
         if !forgottenMeanwhile.isEmpty {
-            warnings.append("\(forgottenMeanwhile.count) snapshot\(forgottenMeanwhile.count == 1 ? " was" : "s were") forgotten while verify ran: "
-                            + forgottenMeanwhile.sorted().joined(separator: ", "))
+            warnings.append(
+                "\(forgottenMeanwhile.count) snapshot\(forgottenMeanwhile.count == 1 ? " was" : "s were") forgotten while verify ran: "
+                    + forgottenMeanwhile.sorted().joined(separator: ", "))
         }
         for i in results.indices where problems.contains(where: { $0.id == results[i].id }) { results[i].ok = false }
-        return VerifyReport(ok: problems.isEmpty, deep: deep, dataSubset: subsetResult, snapshots: results, problems: problems,
-                            garbage: garbage.map(\.name), writerActive: holders.isEmpty ? nil : holders.map { "\($0)" }.joined(separator: "; "), wal: wal,
-                            warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted())
+        return VerifyReport(
+            ok: problems.isEmpty, deep: deep, dataSubset: subsetResult, snapshots: results, problems: problems,
+            garbage: garbage.map(\.name), writerActive: holders.isEmpty ? nil : holders.map { "\($0)" }.joined(separator: "; "), wal: wal,
+            warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted())
     }
 
     /// Reads the packs of `subset` and proves every chunk in them that `snapshots` need (pack
     /// hash, blob, decompression, chunk id). A damaged pack or chunk is a problem for every
     /// snapshot and component that needs it.
-    private func readSubset(_ subset: DataSubset, snapshots: [Manifest], store: ChunkStore,
-                            problems: inout [VerifyReport.Problem]) throws -> VerifyReport.SubsetResult {
-        struct Need: Hashable { var snapshot: String; var id: String; var component: String }
+    private func readSubset(
+        _ subset: DataSubset, snapshots: [Manifest], store: ChunkStore,
+        problems: inout [VerifyReport.Problem]
+    ) throws -> VerifyReport.SubsetResult {
+        struct Need: Hashable {
+            var snapshot: String
+            var id: String
+            var component: String
+        }
         var wanted: [String: (pack: IndexFile.Pack, ids: [ChunkId])] = [:]
         var needers: [ChunkId: Set<Need>] = [:]
         for manifest in snapshots {
@@ -113,14 +127,17 @@ public struct Verifier {
                 }
             }
         }
-        var result = VerifyReport.SubsetResult(subset: subset.description, packs: 0, packsInRepository: store.indexedPackCount,
-                                               chunks: 0, storedBytes: 0)
+        var result = VerifyReport.SubsetResult(
+            subset: subset.description, packs: 0, packsInRepository: store.indexedPackCount,
+            chunks: 0, storedBytes: 0)
         var reported = Set<Need>()
         func fail(_ ids: [ChunkId], _ message: String) {
             for need in ids.flatMap({ needers[$0] ?? [] }).sorted(by: { ($0.snapshot, $0.component) < ($1.snapshot, $1.component) })
             where reported.insert(need).inserted {
-                problems.append(.init(snapshot: need.snapshot, id: need.id, component: need.component,
-                                      message: "snapshot \(need.snapshot) (\(need.id.prefix(8))), component \(need.component): \(message)"))
+                problems.append(
+                    .init(
+                        snapshot: need.snapshot, id: need.id, component: need.component,
+                        message: "snapshot \(need.snapshot) (\(need.id.prefix(8))), component \(need.component): \(message)"))
             }
         }
         for (number, name) in wanted.keys.sorted().enumerated() {
@@ -226,8 +243,10 @@ public struct Verifier {
         let segmentSize = snapshots.flatMap(\.components).compactMap { $0.metadata["wal_segment_size"]?.intValue }.first ?? 16 << 20
         let gaps = WALArchive.gaps(in: files.map(\.name), segmentSize: segmentSize)
         for gap in gaps {
-            problems.append(.init(snapshot: nil, id: nil, component: "wal",
-                                  message: "the WAL archive has a gap: \(gap); point-in-time recovery cannot replay past it"))
+            problems.append(
+                .init(
+                    snapshot: nil, id: nil, component: "wal",
+                    message: "the WAL archive has a gap: \(gap); point-in-time recovery cannot replay past it"))
         }
         var checked = 0
         if deep {
@@ -238,8 +257,12 @@ public struct Verifier {
                     defer { input.close() }
                     let result = try RawStream.decompress(input, path: "\(repository.location)/\(file.key)") { _ in }
                     if result.sha256 != file.sha256 {
-                        problems.append(.init(snapshot: nil, id: nil, component: "wal",
-                                              message: "archived WAL file \(file.name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…"))
+                        problems.append(
+                            .init(
+                                snapshot: nil, id: nil, component: "wal",
+                                message:
+                                    "archived WAL file \(file.name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…"
+                            ))
                     }
                 } catch let error as LifeboatError {
                     problems.append(.init(snapshot: nil, id: nil, component: "wal", message: "archived WAL file \(file.name): \(error.message)"))

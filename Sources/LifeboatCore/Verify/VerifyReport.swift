@@ -47,7 +47,8 @@ public struct VerifyReport: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case subset, packs, chunks
-            case packsInRepository = "packs_in_repository", storedBytes = "stored_bytes"
+            case packsInRepository = "packs_in_repository"
+            case storedBytes = "stored_bytes"
         }
     }
 
@@ -66,6 +67,8 @@ public struct VerifyReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case ok, deep, snapshots, problems, garbage, wal, warnings
-        case writerActive = "writer_active", forgottenMeanwhile = "forgotten_meanwhile", dataSubset = "data_subset"
+        case writerActive = "writer_active"
+        case forgottenMeanwhile = "forgotten_meanwhile"
+        case dataSubset = "data_subset"
     }
 }

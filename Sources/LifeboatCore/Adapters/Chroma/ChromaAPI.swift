@@ -21,7 +21,8 @@ struct ChromaAPI {
     /// Whether the server answers its heartbeat (a short timeout, no retries).
     static func isServing(url: String, tls: TLSSettings? = nil) -> Bool {
         guard let probe = try? HTTPClient(url: url, timeout: 2, attempts: 1, tls: tls),
-              let response = try? probe.request("GET", "/api/v2/heartbeat", retry: false) else { return false }
+            let response = try? probe.request("GET", "/api/v2/heartbeat", retry: false)
+        else { return false }
         return response.status == 200
     }
 
@@ -49,8 +50,10 @@ struct ChromaAPI {
                 guard let id = c["id"] as? String, let name = c["name"] as? String else { continue }
                 let metadata = c["metadata"] as? [String: Any]
                 let space = ((c["configuration_json"] as? [String: Any])?["hnsw"] as? [String: Any])?["space"] as? String
-                all.append(Collection(id: id, name: name, metadata: metadata, dimension: c["dimension"] as? Int,
-                                      metric: space ?? metadata?["hnsw:space"] as? String))
+                all.append(
+                    Collection(
+                        id: id, name: name, metadata: metadata, dimension: c["dimension"] as? Int,
+                        metric: space ?? metadata?["hnsw:space"] as? String))
             }
             if page.count < 100 { return all }
             offset += 100
@@ -64,8 +67,9 @@ struct ChromaAPI {
             throw http.failure("GET", "collections/\(name)", response)
         }
         let metadata = c["metadata"] as? [String: Any]
-        return Collection(id: id, name: name, metadata: metadata, dimension: c["dimension"] as? Int,
-                          metric: metadata?["hnsw:space"] as? String)
+        return Collection(
+            id: id, name: name, metadata: metadata, dimension: c["dimension"] as? Int,
+            metric: metadata?["hnsw:space"] as? String)
     }
 
     func count(_ id: String) throws -> Int64 {
@@ -77,9 +81,12 @@ struct ChromaAPI {
 
     /// One page of records: ids, embeddings, metadatas, documents (as Chroma returns them).
     func records(_ id: String, offset: Int, limit: Int) throws -> [String: Any] {
-        guard let page = try http.json("POST", "\(base)/collections/\(id)/get",
-                                       body: ["offset": offset, "limit": limit, "include": ["embeddings", "metadatas", "documents"]],
-                                       retry: true) as? [String: Any] else {
+        guard
+            let page = try http.json(
+                "POST", "\(base)/collections/\(id)/get",
+                body: ["offset": offset, "limit": limit, "include": ["embeddings", "metadatas", "documents"]],
+                retry: true) as? [String: Any]
+        else {
             throw LifeboatError(.operationFailed, "\(http.description): a page of records is not a JSON object")
         }
         return page
@@ -88,8 +95,12 @@ struct ChromaAPI {
     /// One page of records as the server sent it (JSON bytes that `add` accepts as they are).
     func recordsJSON(_ id: String, offset: Int, limit: Int) throws -> [UInt8] {
         let path = "\(base)/collections/\(id)/get"
-        let response = try http.request("POST", path, json: ["offset": offset, "limit": limit,
-                                                              "include": ["embeddings", "metadatas", "documents"]], retry: true)
+        let response = try http.request(
+            "POST", path,
+            json: [
+                "offset": offset, "limit": limit,
+                "include": ["embeddings", "metadatas", "documents"],
+            ], retry: true)
         guard (200..<300).contains(response.status) else { throw http.failure("POST", path, response) }
         return response.body
     }
@@ -109,8 +120,9 @@ struct ChromaAPI {
 
     /// The ids of the `k` records nearest to `vector`, nearest first.
     func nearest(_ id: String, to vector: [Double], k: Int) throws -> [String] {
-        let answer = try http.json("POST", "\(base)/collections/\(id)/query",
-                                   body: ["query_embeddings": [vector], "n_results": k, "include": ["distances"]], retry: true)
+        let answer = try http.json(
+            "POST", "\(base)/collections/\(id)/query",
+            body: ["query_embeddings": [vector], "n_results": k, "include": ["distances"]], retry: true)
         return ((answer as? [String: Any])?["ids"] as? [[String]])?.first ?? []
     }
 
@@ -153,7 +165,8 @@ struct ChromaAPI {
             guard let id = ids[name] else { throw LifeboatError(.operationFailed, "the restored store has no collection \(name)") }
             return id
         }
-        return try VectorCollectionFacts.check(recorded, exact: exact, count: { try count(try id($0)) },
-                                               query: { try nearest(try id($0), to: $1, k: $2) })
+        return try VectorCollectionFacts.check(
+            recorded, exact: exact, count: { try count(try id($0)) },
+            query: { try nearest(try id($0), to: $1, k: $2) })
     }
 }

@@ -53,7 +53,8 @@ public struct ChromaAdapter: SourceAdapter {
             case "mode":
                 let text = try value.string()
                 guard let m = Mode(rawValue: text) else {
-                    throw value.error("unknown mode \"\(text)\"", fix: "use directory (stop, copy, start) or logical (export through the API, no downtime)")
+                    throw value.error(
+                        "unknown mode \"\(text)\"", fix: "use directory (stop, copy, start) or logical (export through the API, no downtime)")
                 }
                 adapter.mode = m
             default: break
@@ -61,11 +62,13 @@ public struct ChromaAdapter: SourceAdapter {
         }
         if adapter.mode == .directory {
             guard adapter.path != nil else {
-                throw settings.error("source \"\(name)\" of type chroma has no `path:`", fix: "add `path:` (the server's --path), or use mode: logical")
+                throw settings.error(
+                    "source \"\(name)\" of type chroma has no `path:`", fix: "add `path:` (the server's --path), or use mode: logical")
             }
             guard adapter.stop != nil, adapter.start != nil else {
-                throw settings.error("source \"\(name)\": mode directory needs `stop:` and `start:` commands",
-                                     fix: "a copy of a running Chroma can be inconsistent; give the shell commands that stop and start it, or use mode: logical")
+                throw settings.error(
+                    "source \"\(name)\": mode directory needs `stop:` and `start:` commands",
+                    fix: "a copy of a running Chroma can be inconsistent; give the shell commands that stop and start it, or use mode: logical")
             }
         }
         try TLSKeys.check(tls, in: settings)
@@ -84,7 +87,8 @@ public struct ChromaAdapter: SourceAdapter {
 
     var serviceControl: ServiceControl? {
         guard let stop, let start else { return nil }
-        let url = self.url, tls = self.tls
+        let url = self.url
+        let tls = self.tls
         return ServiceControl(stop: stop, start: start, isServing: { ChromaAPI.isServing(url: url, tls: tls) }, name: name)
     }
 
@@ -121,8 +125,10 @@ public struct ChromaAdapter: SourceAdapter {
         }
     }
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         let configured = request.configuredSource as? ChromaAdapter
         switch component.metadata["mode"]?.stringValue {
         case "logical":

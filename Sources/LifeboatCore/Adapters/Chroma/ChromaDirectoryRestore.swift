@@ -18,8 +18,9 @@ struct ChromaDirectoryRestore {
         let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue
         let tls = configured?.tls ?? TLSSettings(recordedIn: component.metadata)
         if control == nil, let url, ChromaAPI.isServing(url: url, tls: tls), FileIO.exists(target) {
-            throw LifeboatError(.invalidInput, "a Chroma server answers at \(url) and no stop/start commands were given",
-                                fix: "add --policy F so that the source's stop and start commands quiesce the server, or stop it first")
+            throw LifeboatError(
+                .invalidInput, "a Chroma server answers at \(url) and no stop/start commands were given",
+                fix: "add --policy F so that the source's stop and start commands quiesce the server, or stop it first")
         }
         let parent = (target as NSString).deletingLastPathComponent
         let staged = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-new-\(Hex.random(bytes: 4))"
@@ -29,8 +30,9 @@ struct ChromaDirectoryRestore {
         let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
         if occupied && !request.force {
             try? FileManager.default.removeItem(atPath: staged)
-            throw LifeboatError(.invalidInput, "\(target) is not empty",
-                                fix: "add --force to replace it (the current directory is kept aside), or restore into a new --to-path")
+            throw LifeboatError(
+                .invalidInput, "\(target) is not empty",
+                fix: "add --force to replace it (the current directory is kept aside), or restore into a new --to-path")
         }
         guard let control, let url else {
             let aside = try swap(staged: staged, into: target)
@@ -45,8 +47,9 @@ struct ChromaDirectoryRestore {
         do {
             try control.startService()
             defer { outcome.addPhase("start", since: downtimeStart) }  // until it serves as captured
-            let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-                                    database: component.metadata["database"]?.stringValue ?? "default_database", tls: tls)
+            let api = try ChromaAPI(
+                url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
+                database: component.metadata["database"]?.stringValue ?? "default_database", tls: tls)
             outcome.checks += try api.check(VectorCollectionFacts.from(component.metadata["collections"]))
         } catch {
             // Put the previous directory back and serve it again.
@@ -56,11 +59,16 @@ struct ChromaDirectoryRestore {
                 try? FileIO.rename(aside, target)
             }
             _ = try? control.startService()
-            throw LifeboatError(.operationFailed, "the restored Chroma directory did not serve as captured, so the previous one is back in place: \((error as? LifeboatError)?.message ?? "\(error)")")
+            throw LifeboatError(
+                .operationFailed,
+                "the restored Chroma directory did not serve as captured, so the previous one is back in place: \((error as? LifeboatError)?.message ?? "\(error)")"
+            )
         }
         outcome.target = target
         outcome.previousMovedTo = aside
-        outcome.checks.insert("server stopped, directory swapped, server serving again after \(String(format: "%.1f", Date().timeIntervalSince(downtimeStart))) s", at: 0)
+        outcome.checks.insert(
+            "server stopped, directory swapped, server serving again after \(String(format: "%.1f", Date().timeIntervalSince(downtimeStart))) s",
+            at: 0)
         return outcome
     }
 

@@ -17,8 +17,9 @@ struct ChromaExport {
             let folder = SegmentedStream.partName("collections/", i + 1)
             let count = try api.count(c.id)
             let header: [String: Any] = ["name": c.name, "metadata": c.metadata ?? [:], "count": count]
-            try writer.addBytes(path: "\(folder)/collection.json", Array(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])),
-                                mtime: time)
+            try writer.addBytes(
+                path: "\(folder)/collection.json", Array(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])),
+                mtime: time)
             for (page, offset) in stride(from: 0, to: Int(count), by: Self.pageSize).enumerated() {
                 let json = try api.recordsJSON(c.id, offset: offset, limit: Self.pageSize)
                 try writer.addBytes(path: SegmentedStream.partName("\(folder)/page-", page + 1) + ".json", json, mtime: time)
@@ -43,16 +44,18 @@ struct ChromaImport {
         guard let url = request.url ?? component.metadata["url"]?.stringValue else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:PORT")
         }
-        let api = try ChromaAPI(url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-                                database: component.metadata["database"]?.stringValue ?? "default_database",
-                                tls: TLSSettings(recordedIn: component.metadata))
+        let api = try ChromaAPI(
+            url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
+            database: component.metadata["database"]?.stringValue ?? "default_database",
+            tls: TLSSettings(recordedIn: component.metadata))
         let recorded = VectorCollectionFacts.from(component.metadata["collections"])
         var existing: [String: String] = [:]
         for facts in recorded {
             guard let found = try api.collection(named: facts.name) else { continue }
             guard request.force else {
-                throw LifeboatError(.invalidInput, "collection \(facts.name) exists on \(url)",
-                                    fix: "add --force to replace it (it is renamed aside, not deleted), or restore into another server with --to-url")
+                throw LifeboatError(
+                    .invalidInput, "collection \(facts.name) exists on \(url)",
+                    fix: "add --force to replace it (it is renamed aside, not deleted), or restore into another server with --to-url")
             }
             existing[facts.name] = found.id
         }
@@ -68,7 +71,8 @@ struct ChromaImport {
                 bytes += Int64(content.count)
                 if entry.record.path.hasSuffix("/collection.json") {
                     guard let object = try JSONSerialization.jsonObject(with: Data(content)) as? [String: Any],
-                          let name = object["name"] as? String else {
+                        let name = object["name"] as? String
+                    else {
                         throw LifeboatError(.integrity, "entry \(entry.record.path) names no collection")
                     }
                     let metadata = (object["metadata"] as? [String: Any]).flatMap { $0.isEmpty ? nil : $0 }
@@ -93,8 +97,9 @@ struct ChromaImport {
                 }
                 try api.rename(temp.id, to: name)
             }
-            checks.insert("re-added \(pages) pages into \(temporary.count) collections" +
-                          (aside.isEmpty ? "" : "; the collections replaced are kept as \(aside.joined(separator: ", "))"), at: 0)
+            checks.insert(
+                "re-added \(pages) pages into \(temporary.count) collections"
+                    + (aside.isEmpty ? "" : "; the collections replaced are kept as \(aside.joined(separator: ", "))"), at: 0)
             return RestoreOutcome(target: url, entries: component.entryCount, bytes: bytes, checks: checks)
         } catch {
             request.progress.clear()

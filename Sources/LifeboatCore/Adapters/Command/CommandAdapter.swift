@@ -45,8 +45,9 @@ public struct CommandAdapter: SourceAdapter {
                 return [text]
             }
             guard let items = try? value.sequence(), !items.isEmpty else {
-                throw value.error("\(key) is a list of arguments, run without a shell",
-                                  fix: "write e.g. \(key): [\"redis-cli\", \"-p\", \"6380\", \"--rdb\", \"-\"], or add shell: true for one command line")
+                throw value.error(
+                    "\(key) is a list of arguments, run without a shell",
+                    fix: "write e.g. \(key): [\"redis-cli\", \"-p\", \"6380\", \"--rdb\", \"-\"], or add shell: true for one command line")
             }
             return try items.map { try $0.string() }
         }
@@ -73,8 +74,9 @@ public struct CommandAdapter: SourceAdapter {
             }
         }
         guard !adapter.capture.isEmpty else {
-            throw settings.error("source \"\(name)\" of type command has no `capture:`",
-                                 fix: "add capture: [PROGRAM, ARG…], the program whose stdout is the backup")
+            throw settings.error(
+                "source \"\(name)\" of type command has no `capture:`",
+                fix: "add capture: [PROGRAM, ARG…], the program whose stdout is the backup")
         }
         return adapter
     }
@@ -92,7 +94,8 @@ public struct CommandAdapter: SourceAdapter {
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let eq = line.firstIndex(of: "="), eq != line.startIndex,
-                  line[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                line[..<eq].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else {
                 throw LifeboatError(.invalidInput, "env_file \(file):\(number + 1) is not KEY=VALUE", fix: "write one NAME=value per line")
             }
             var value = String(line[line.index(after: eq)...])
@@ -155,8 +158,12 @@ public struct CommandAdapter: SourceAdapter {
         context.progress.clear()
         guard spool.size > 0 else {
             let tail = child.errorText.suffix(2000)
-            throw LifeboatError(.operationFailed, "the capture command exited 0 but wrote nothing to stdout (\(program.display))\(tail.isEmpty ? "" : "; its stderr: \(tail)")",
-                                fix: "the backup is what the program writes to stdout; for a program that writes a file, capture with a wrapper: [\"sh\", \"-c\", \"prog --out /tmp/x && cat /tmp/x\"]")
+            throw LifeboatError(
+                .operationFailed,
+                "the capture command exited 0 but wrote nothing to stdout (\(program.display))\(tail.isEmpty ? "" : "; its stderr: \(tail)")",
+                fix:
+                    "the backup is what the program writes to stdout; for a program that writes a file, capture with a wrapper: [\"sh\", \"-c\", \"prog --out /tmp/x && cat /tmp/x\"]"
+            )
         }
         try spool.store(into: writer, entry: Self.entry, mtime: timespec(tv_sec: Int(started.timeIntervalSince1970), tv_nsec: 0))
         var metadata: [String: JSONValue] = [
@@ -175,8 +182,10 @@ public struct CommandAdapter: SourceAdapter {
 
     static let entry = "stdout"
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         try CommandRestore(component: component, request: request, configured: request.configuredSource as? CommandAdapter).run(reader: reader)
     }
 }

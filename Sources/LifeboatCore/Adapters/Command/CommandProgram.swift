@@ -32,16 +32,20 @@ struct CommandProgram: Sendable, Equatable {
         let tail = child.errorText.suffix(2000)
         let detail = tail.isEmpty ? "" : ": \(tail)"
         if watchdog.fired {
-            throw LifeboatError(.operationFailed, "the \(role) command ran past its timeout of \(Self.duration(timeout)) and was killed (\(display))\(detail)",
-                                fix: "raise the source's timeout:, or find out why `\(argv[0])` hangs")
+            throw LifeboatError(
+                .operationFailed, "the \(role) command ran past its timeout of \(Self.duration(timeout)) and was killed (\(display))\(detail)",
+                fix: "raise the source's timeout:, or find out why `\(argv[0])` hangs")
         }
         guard code == 0 else {
-            throw LifeboatError(.operationFailed, "the \(role) command failed (exit \(code)\(code > 128 ? ", killed by signal \(code - 128)" : ""): \(display))\(detail)")
+            throw LifeboatError(
+                .operationFailed,
+                "the \(role) command failed (exit \(code)\(code > 128 ? ", killed by signal \(code - 128)" : ""): \(display))\(detail)")
         }
     }
 
     static func duration(_ seconds: TimeInterval) -> String {
-        seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600))h"
+        seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0
+            ? "\(Int(seconds / 3600))h"
             : seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60))m" : "\(Int(seconds))s"
     }
 }

@@ -26,8 +26,9 @@ struct CommandRestore {
             return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
         }
         guard let restore = program("restore", configured?.restore) else {
-            throw LifeboatError(.invalidInput, "command source \"\(component.source)\" has no restore command",
-                                fix: "add restore: [PROGRAM, ARG…] to the source (and --policy), or write the stream out with --to DIR")
+            throw LifeboatError(
+                .invalidInput, "command source \"\(component.source)\" has no restore command",
+                fix: "add restore: [PROGRAM, ARG…] to the source (and --policy), or write the stream out with --to DIR")
         }
         let bytes = try feed(reader: reader, restore)
         var checks = ["\(restore.argv[0]) read \(ProgressLine.bytes(bytes)) and exited 0"]
@@ -48,7 +49,8 @@ struct CommandRestore {
                 try reader.readData { bytes in
                     try Cancellation.process.check()
                     try input.feed(bytes)
-                    request.progress.update("restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
+                    request.progress.update(
+                        "restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
             // Every byte and the stored file are proven: the program may see the end.
@@ -66,8 +68,9 @@ struct CommandRestore {
         watchdog.cancel()
         try restore.check(code, child: child, watchdog: watchdog)
         guard input.open else {
-            throw LifeboatError(.operationFailed, "the restore command stopped reading its input before the end (\(restore.display)) and exited 0",
-                                fix: "it must read the whole stream from stdin")
+            throw LifeboatError(
+                .operationFailed, "the restore command stopped reading its input before the end (\(restore.display)) and exited 0",
+                fix: "it must read the whole stream from stdin")
         }
         return input.sent
     }

@@ -30,13 +30,15 @@ struct FileTreeCapture {
         var st = stat()
         guard stat(root, &st) == 0 else {
             let code = errno
-            throw LifeboatError(code == ENOENT || code == ENOTDIR ? .invalidInput : .operationFailed,
-                                "source \"\(source)\": cannot read \(root): \(String(cString: strerror(code)))",
-                                fix: "check the `path:` of source \"\(source)\" in the policy")
+            throw LifeboatError(
+                code == ENOENT || code == ENOTDIR ? .invalidInput : .operationFailed,
+                "source \"\(source)\": cannot read \(root): \(String(cString: strerror(code)))",
+                fix: "check the `path:` of source \"\(source)\" in the policy")
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw LifeboatError(.invalidInput, "source \"\(source)\": \(root) is not a directory",
-                                fix: "point `path:` at a directory")
+            throw LifeboatError(
+                .invalidInput, "source \"\(source)\": \(root) is not a directory",
+                fix: "point `path:` at a directory")
         }
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw LifeboatError.system("source \"\(source)\": cannot open", path: root) }
@@ -62,14 +64,20 @@ struct FileTreeCapture {
             var st = stat()
             let found = EntryName.withCString(name) { fstatat(dirfd, $0, &st, AT_SYMLINK_NOFOLLOW) }
             guard found == 0 else {
-                if errno == ENOENT { vanished.append(rel.text); continue }
+                if errno == ENOENT {
+                    vanished.append(rel.text)
+                    continue
+                }
                 throw LifeboatError.system("source \"\(source)\": cannot stat", path: display(rel))
             }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 let child = EntryName.withCString(name) { openat(dirfd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
                 guard child >= 0 else {
-                    if errno == ENOENT { vanished.append(rel.text); continue }
+                    if errno == ENOENT {
+                        vanished.append(rel.text)
+                        continue
+                    }
                     throw LifeboatError.system("source \"\(source)\": cannot open directory", path: display(rel))
                 }
                 defer { close(child) }
@@ -80,7 +88,10 @@ struct FileTreeCapture {
                 try addFile(rel, name: name, in: dirfd)
             case S_IFLNK:
                 guard let target = Self.readLink(dirfd, name) else {
-                    if errno == ENOENT { vanished.append(rel.text); continue }
+                    if errno == ENOENT {
+                        vanished.append(rel.text)
+                        continue
+                    }
                     throw LifeboatError.system("source \"\(source)\": cannot read symlink", path: display(rel))
                 }
                 try writer.addSymlink(name: rel, target: EntryName(bytes: target), mode: UInt32(st.st_mode), mtime: st.st_mtim, owner: owner(st))
@@ -94,7 +105,10 @@ struct FileTreeCapture {
     private mutating func addFile(_ rel: EntryName, name: [UInt8], in dirfd: Int32) throws {
         let fd = EntryName.withCString(name) { openat(dirfd, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         guard fd >= 0 else {
-            if errno == ENOENT { vanished.append(rel.text); return }
+            if errno == ENOENT {
+                vanished.append(rel.text)
+                return
+            }
             throw LifeboatError.system("source \"\(source)\": cannot open", path: display(rel))
         }
         defer { close(fd) }
@@ -111,14 +125,17 @@ struct FileTreeCapture {
         }
         // Format 2: a file the previous snapshot holds with the same size, mtime, ctime and inode
         // is not read again (its chunks are reused).
-        if try writer.addUnchangedFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim, ctime: now.st_ctim,
-                                       inode: UInt64(now.st_ino), size: Int64(now.st_size), owner: owner(now)) {
+        if try writer.addUnchangedFile(
+            name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim, ctime: now.st_ctim,
+            inode: UInt64(now.st_ino), size: Int64(now.st_size), owner: owner(now))
+        {
             files += 1
             return
         }
-        let (_, changed) = try writer.addFile(name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
-                                              size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now),
-                                              ctime: now.st_ctim, inode: UInt64(now.st_ino))
+        let (_, changed) = try writer.addFile(
+            name: rel, mode: UInt32(now.st_mode), mtime: now.st_mtim,
+            size: Int64(now.st_size), from: fd, sourcePath: display(rel), owner: owner(now),
+            ctime: now.st_ctim, inode: UInt64(now.st_ino))
         if changed { warnings.append("\(rel.text) changed size while it was read; the stored copy may be inconsistent") }
         files += 1
     }
@@ -139,7 +156,9 @@ struct FileTreeCapture {
                 break
             }
             let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) { Array(UnsafeBufferPointer(start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)))) }
+                pointer.withMemoryRebound(to: UInt8.self, capacity: 256) {
+                    Array(UnsafeBufferPointer(start: $0, count: strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))))
+                }
             }
             if name == [0x2e] || name == [0x2e, 0x2e] { continue }
             names.append(name)

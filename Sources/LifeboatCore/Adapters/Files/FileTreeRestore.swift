@@ -29,8 +29,9 @@ struct FileTreeRestore {
             let moved = try swapIn(staging: staging, state: targetState, parent: parent)
             var outcome = RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
             if !unprivileged.isEmpty {
-                outcome.checks.append("warning: setuid/setgid bits could not be restored on \(unprivileged.count) file\(unprivileged.count == 1 ? "" : "s") (not running as root): "
-                                      + unprivileged.prefix(5).joined(separator: ", "))
+                outcome.checks.append(
+                    "warning: setuid/setgid bits could not be restored on \(unprivileged.count) file\(unprivileged.count == 1 ? "" : "s") (not running as root): "
+                        + unprivileged.prefix(5).joined(separator: ", "))
             }
             return outcome
         } catch {
@@ -51,14 +52,16 @@ struct FileTreeRestore {
         var st = stat()
         guard lstat(target, &st) == 0 else { return .absent }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw LifeboatError(.invalidInput, "restore target \(target) exists and is not a directory",
-                                fix: "choose a directory path with --to")
+            throw LifeboatError(
+                .invalidInput, "restore target \(target) exists and is not a directory",
+                fix: "choose a directory path with --to")
         }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
         if contents.isEmpty { return .empty }
         guard force else {
-            throw LifeboatError(.invalidInput, "restore target \(target) is not empty (\(contents.count) entries)",
-                                fix: "restore into a new or empty directory, or add --force to move the current content aside")
+            throw LifeboatError(
+                .invalidInput, "restore target \(target) is not empty (\(contents.count) entries)",
+                fix: "restore into a new or empty directory, or add --force to move the current content aside")
         }
         return .occupied
     }
@@ -76,7 +79,9 @@ struct FileTreeRestore {
             switch entry.record.kind {
             case .directory:
                 if !entry.path.isRoot {
-                    guard EntryName.withCString(destination, { mkdir($0, 0o700) }) == 0 else { throw LifeboatError.system("cannot create directory", path: shown) }
+                    guard EntryName.withCString(destination, { mkdir($0, 0o700) }) == 0 else {
+                        throw LifeboatError.system("cannot create directory", path: shown)
+                    }
                 }
                 directories.append((destination, entry.record))
             case .symlink:
@@ -100,7 +105,10 @@ struct FileTreeRestore {
             if entry.record.kind == .file, entry.record.mode & 0o6000 != 0 {
                 // chown clears setuid/setgid: set the mode again, and say so if it did not stick.
                 var st = stat()
-                _ = EntryName.withCString(destination) { chmod($0, mode_t(entry.record.mode)); return lstat($0, &st) }
+                _ = EntryName.withCString(destination) {
+                    chmod($0, mode_t(entry.record.mode))
+                    return lstat($0, &st)
+                }
                 if UInt32(st.st_mode) & 0o6000 != entry.record.mode & 0o6000 { unprivileged.append(entry.record.path) }
             }
             if entry.record.kind != .directory { try setTimes(destination, shown: shown, entry.record) }
@@ -109,11 +117,16 @@ struct FileTreeRestore {
         }
         for (path, record) in directories.reversed() {  // children before parents, so mtimes stick
             let shown = EntryName(bytes: path).text
-            guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else { throw LifeboatError.system("cannot chmod", path: shown) }
+            guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else {
+                throw LifeboatError.system("cannot chmod", path: shown)
+            }
             try setTimes(path, shown: shown, record)
         }
         let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { lifeboat_syncfs(fd); close(fd) }
+        if fd >= 0 {
+            lifeboat_syncfs(fd)
+            close(fd)
+        }
         progress.clear()
         return (count, bytes, unprivileged)
     }
@@ -124,9 +137,11 @@ struct FileTreeRestore {
         defer { close(fd) }
         if record.sparse == true {
             // Holes are skipped, not written: the file is as sparse as the one backed up.
-            try reader.readData({ try FileIO.writeAll(fd, $0, path: shown) }, hole: { length in
-                guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else { throw LifeboatError.system("cannot seek in", path: shown) }
-            })
+            try reader.readData(
+                { try FileIO.writeAll(fd, $0, path: shown) },
+                hole: { length in
+                    guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else { throw LifeboatError.system("cannot seek in", path: shown) }
+                })
             guard ftruncate(fd, off_t(record.size)) == 0 else { throw LifeboatError.system("cannot set the size of", path: shown) }
         } else {
             try reader.readData { try FileIO.writeAll(fd, $0, path: shown) }
@@ -148,7 +163,10 @@ struct FileTreeRestore {
                 continue
             }
             guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw LifeboatError(.integrity, "entry \"\(entry)\" would be written through the symlink or file \"\(EntryName(bytes: component))\" and could land outside the target; refused")
+                throw LifeboatError(
+                    .integrity,
+                    "entry \"\(entry)\" would be written through the symlink or file \"\(EntryName(bytes: component))\" and could land outside the target; refused"
+                )
             }
         }
     }

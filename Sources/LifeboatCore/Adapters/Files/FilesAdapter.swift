@@ -41,20 +41,24 @@ public struct FilesAdapter: SourceAdapter {
     public func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome {
         var walker = FileTreeCapture(root: path, exclude: exclude, writer: writer, source: name)
         try walker.run()
-        return CaptureOutcome(metadata: [
-            "path": .string(path),
-            "files": .int(Int64(walker.files)),
-            "directories": .int(Int64(walker.directories)),
-            "symlinks": .int(Int64(walker.symlinks)),
-            "hardlinks": .int(Int64(walker.hardlinks)),
-        ], warnings: walker.warnings)
+        return CaptureOutcome(
+            metadata: [
+                "path": .string(path),
+                "files": .int(Int64(walker.files)),
+                "directories": .int(Int64(walker.directories)),
+                "symlinks": .int(Int64(walker.symlinks)),
+                "hardlinks": .int(Int64(walker.hardlinks)),
+            ], warnings: walker.warnings)
     }
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         guard let directory = request.directory else {
-            throw LifeboatError(.invalidInput, "restoring files source \"\(component.source)\" needs a target directory",
-                                fix: "add --to DIR")
+            throw LifeboatError(
+                .invalidInput, "restoring files source \"\(component.source)\" needs a target directory",
+                fix: "add --to DIR")
         }
         return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
     }

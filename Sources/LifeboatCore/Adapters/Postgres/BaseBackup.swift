@@ -18,8 +18,9 @@ struct BaseBackup {
         let archiveMode = try connection.value("SHOW archive_mode") ?? "off"
         let archiveCommand = try connection.value("SHOW archive_command") ?? ""
         guard archiveMode != "off", !archiveCommand.isEmpty, archiveCommand != "(disabled)" else {
-            throw LifeboatError(.invalidInput, "source \"\(adapter.name)\": physical mode needs WAL archiving, and the server has archive_mode=\(archiveMode)",
-                                fix: "set archive_mode = on and archive_command = 'lifeboat wal push --repo REPO %p' (restart the server), or use mode: logical")
+            throw LifeboatError(
+                .invalidInput, "source \"\(adapter.name)\": physical mode needs WAL archiving, and the server has archive_mode=\(archiveMode)",
+                fix: "set archive_mode = on and archive_command = 'lifeboat wal push --repo REPO %p' (restart the server), or use mode: logical")
         }
         let pgBasebackup = try endpoint.tool("pg_basebackup", major: major)
         var metadata = try PostgresFacts.collect(connection)
@@ -35,9 +36,12 @@ struct BaseBackup {
             metadata["archive_command"] = .string(archiveCommand)
         }
 
-        let child = try RunningChild([pgBasebackup, "--pgdata=-", "--format=tar", "--wal-method=\(adapter.walMethod.rawValue)", "--checkpoint=fast",
-                                      "--manifest-checksums=SHA256", "--label=lifeboat \(adapter.name)"] + endpoint.connectionArguments,
-                                     environment: try endpoint.childEnvironment())
+        let child = try RunningChild(
+            [
+                pgBasebackup, "--pgdata=-", "--format=tar", "--wal-method=\(adapter.walMethod.rawValue)", "--checkpoint=fast",
+                "--manifest-checksums=SHA256", "--label=lifeboat \(adapter.name)",
+            ] + endpoint.connectionArguments,
+            environment: try endpoint.childEnvironment())
         let stored: StoredTree
         do {
             stored = try store(from: child.output, into: writer)
@@ -71,10 +75,14 @@ struct BaseBackup {
                 let deadline = Date().addingTimeInterval(5)
                 while (try? archive.stored(stopSegment)) == nil && Date() < deadline { usleep(100_000) }
                 if (try? archive.stored(stopSegment)) == nil {
-                    warnings.append("WAL segment \(stopSegment), which this base backup needs, is not in this repository's WAL archive; check archive_command (\(archiveCommand))")
+                    warnings.append(
+                        "WAL segment \(stopSegment), which this base backup needs, is not in this repository's WAL archive; check archive_command (\(archiveCommand))"
+                    )
                 }
             } else if (try? archive.all())?.isEmpty ?? true {
-                warnings.append("no WAL has reached this repository's archive yet: the base backup restores on its own, but recovery past it needs archive_command = 'lifeboat wal push --repo \(repository.location) %p'")
+                warnings.append(
+                    "no WAL has reached this repository's archive yet: the base backup restores on its own, but recovery past it needs archive_command = 'lifeboat wal push --repo \(repository.location) %p'"
+                )
             }
         }
         return CaptureOutcome(metadata: metadata, warnings: warnings, recoveryPoint: finished)
@@ -128,7 +136,9 @@ struct BackupManifest {
         var size: Int64
         var checksum: String?
         enum CodingKeys: String, CodingKey {
-            case path = "Path", size = "Size", checksum = "Checksum"
+            case path = "Path"
+            case size = "Size"
+            case checksum = "Checksum"
         }
     }
     struct WALRange: Decodable {
@@ -136,14 +146,17 @@ struct BackupManifest {
         var startLSN: String
         var endLSN: String
         enum CodingKeys: String, CodingKey {
-            case timeline = "Timeline", startLSN = "Start-LSN", endLSN = "End-LSN"
+            case timeline = "Timeline"
+            case startLSN = "Start-LSN"
+            case endLSN = "End-LSN"
         }
     }
     struct Document: Decodable {
         var files: [File]
         var walRanges: [WALRange]
         enum CodingKeys: String, CodingKey {
-            case files = "Files", walRanges = "WAL-Ranges"
+            case files = "Files"
+            case walRanges = "WAL-Ranges"
         }
     }
 
@@ -167,7 +180,8 @@ struct BackupManifest {
                 throw LifeboatError(.operationFailed, "the server's backup manifest lists \(file.path), which its stream did not contain")
             }
             guard got.size == file.size, file.checksum == nil || file.checksum!.lowercased() == got.sha256 else {
-                throw LifeboatError(.operationFailed, "\(file.path) differs from the server's backup manifest (size \(got.size), expected \(file.size))")
+                throw LifeboatError(
+                    .operationFailed, "\(file.path) differs from the server's backup manifest (size \(got.size), expected \(file.size))")
             }
         }
         let listed = Set(document.files.map(\.path))

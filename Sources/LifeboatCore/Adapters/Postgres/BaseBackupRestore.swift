@@ -14,8 +14,9 @@ struct BaseBackupRestore {
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
         guard let datadir = request.dataDirectory ?? request.directory else {
-            throw LifeboatError(.invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a data directory",
-                                fix: "add --to-datadir DIR (new or empty), and --at TIME for point-in-time recovery")
+            throw LifeboatError(
+                .invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a data directory",
+                fix: "add --to-datadir DIR (new or empty), and --at TIME for point-in-time recovery")
         }
         guard let recovery = request.recovery else {
             throw LifeboatError(.invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a repository for its WAL")
@@ -41,11 +42,14 @@ struct BaseBackupRestore {
         }
         outcome.addPhase("restore", since: began)
         let replayStarted = Date()
-        let reached = try startAndWait(pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432),
-                                       owner: owner)
+        let reached = try startAndWait(
+            pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432),
+            owner: owner)
         outcome.addPhase("wal replay", since: replayStarted)
         outcome.recoveryPoint = reached.point
-        outcome.checks.append("recovery ended and the server was promoted on timeline \(reached.timeline); last replayed commit \(reached.point ?? "none (the base backup's end)")")
+        outcome.checks.append(
+            "recovery ended and the server was promoted on timeline \(reached.timeline); last replayed commit \(reached.point ?? "none (the base backup's end)")"
+        )
         return outcome
     }
 
@@ -62,8 +66,10 @@ struct BaseBackupRestore {
         unlink("\(datadir)/standby.signal")
         try FileIO.writeAtomically([], to: "\(datadir)/recovery.signal", mode: 0o600)
         if !FileIO.exists("\(datadir)/postgresql.conf") {
-            throw LifeboatError(.invalidInput, "the base backup has no postgresql.conf (Debian keeps it in /etc/postgresql); the data is restored in \(datadir) but cannot start as it is",
-                                fix: "copy the cluster's configuration into \(datadir), or start it with -c config_file=…")
+            throw LifeboatError(
+                .invalidInput,
+                "the base backup has no postgresql.conf (Debian keeps it in /etc/postgresql); the data is restored in \(datadir) but cannot start as it is",
+                fix: "copy the cluster's configuration into \(datadir), or start it with -c config_file=…")
         }
     }
 
@@ -74,7 +80,9 @@ struct BaseBackupRestore {
     }
 
     /// Starts the server, waits for the end of recovery, and reads where it ended.
-    private func startAndWait(pgCtl: String, datadir: String, port: Int, owner: (uid: uid_t, gid: gid_t, name: String)?) throws -> (point: String?, timeline: Int) {
+    private func startAndWait(pgCtl: String, datadir: String, port: Int, owner: (uid: uid_t, gid: gid_t, name: String)?) throws -> (
+        point: String?, timeline: Int
+    ) {
         let log = "\(datadir)/lifeboat-recovery.log"
         let asOwner = owner.map { ["runuser", "-u", $0.name, "--"] } ?? []
         let code = try ChildProcess.run(asOwner + [pgCtl, "--pgdata", datadir, "--log", log, "--no-wait", "start"], in: datadir)
@@ -86,8 +94,10 @@ struct BaseBackupRestore {
         let started = Date()
         while true {
             if let connection = try? endpoint.connect(database: database),
-               try connection.value("SELECT pg_is_in_recovery()") == "f" {
-                let point = try connection.value("""
+                try connection.value("SELECT pg_is_in_recovery()") == "f"
+            {
+                let point = try connection.value(
+                    """
                     SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                     """)
                 let timeline = Int(try connection.value("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)") ?? "", radix: 16) ?? 0
@@ -96,8 +106,9 @@ struct BaseBackupRestore {
             }
             if !Self.postmasterRunning(datadir: datadir) && Date().timeIntervalSince(started) > 2 {
                 request.progress.clear()
-                throw LifeboatError(.operationFailed, "the restored server stopped during recovery: \(Self.tail(of: log))",
-                                    fix: "a time past the end of the archived WAL cannot be reached; see \(log)")
+                throw LifeboatError(
+                    .operationFailed, "the restored server stopped during recovery: \(Self.tail(of: log))",
+                    fix: "a time past the end of the archived WAL cannot be reached; see \(log)")
             }
             request.progress.update("recovering \(component.source) in \(datadir): \(Int(Date().timeIntervalSince(started))) s")
             usleep(200_000)
@@ -110,15 +121,18 @@ struct BaseBackupRestore {
         guard geteuid() == 0 else { return nil }
         var st = stat()
         guard stat("\(datadir)/PG_VERSION", &st) == 0, st.st_uid != 0, let pw = getpwuid(st.st_uid) else {
-            throw LifeboatError(.invalidInput, "PostgreSQL refuses to run as root, and the restored files belong to root",
-                                fix: "run the restore as the cluster's owner, e.g. runuser -u postgres -- lifeboat restore …")
+            throw LifeboatError(
+                .invalidInput, "PostgreSQL refuses to run as root, and the restored files belong to root",
+                fix: "run the restore as the cluster's owner, e.g. runuser -u postgres -- lifeboat restore …")
         }
         return (st.st_uid, st.st_gid, String(cString: pw.pointee.pw_name))
     }
 
     /// Gives the data directory and what the restore created in it to the cluster's owner.
     static func chownTree(_ datadir: String, to owner: (uid: uid_t, gid: gid_t, name: String)) throws {
-        for path in [datadir, "\(datadir)/pg_wal", "\(datadir)/pg_wal/archive_status", "\(datadir)/postgresql.auto.conf", "\(datadir)/recovery.signal"]
+        for path in [
+            datadir, "\(datadir)/pg_wal", "\(datadir)/pg_wal/archive_status", "\(datadir)/postgresql.auto.conf", "\(datadir)/recovery.signal",
+        ]
         where FileIO.exists(path) {
             guard lchown(path, owner.uid, owner.gid) == 0 else { throw LifeboatError.system("cannot chown", path: path) }
         }
@@ -127,7 +141,8 @@ struct BaseBackupRestore {
     /// Whether `postmaster.pid` names a live process.
     static func postmasterRunning(datadir: String) -> Bool {
         guard let text = try? String(contentsOfFile: "\(datadir)/postmaster.pid", encoding: .utf8),
-              let pid = text.split(separator: "\n").first.flatMap({ Int32($0) }) else { return false }
+            let pid = text.split(separator: "\n").first.flatMap({ Int32($0) })
+        else { return false }
         return kill(pid, 0) == 0
     }
 

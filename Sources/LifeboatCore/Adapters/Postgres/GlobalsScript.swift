@@ -28,16 +28,20 @@ struct GlobalsScript {
                 byName[name.value] = roles.count
                 roles.append(Role(name: name.value, statements: [line]))
             } else if let rest = line.dropPrefix("ALTER ROLE ") ?? line.dropPrefix("COMMENT ON ROLE "), let name = Self.identifier(rest),
-                      let index = byName[name.value] {
+                let index = byName[name.value]
+            {
                 roles[index].statements.append(line)
             } else if let rest = line.dropPrefix("GRANT "), let granted = Self.identifier(rest),
-                      let to = granted.rest.dropPrefix("TO "), let member = Self.identifier(to) {
+                let to = granted.rest.dropPrefix("TO "), let member = Self.identifier(to)
+            {
                 // Granted by whoever restores: the grantor may not exist in the target.
-                let statement = "GRANT \(PostgresConnection.quoteIdentifier(granted.value)) TO \(PostgresConnection.quoteIdentifier(member.value))"
+                let statement =
+                    "GRANT \(PostgresConnection.quoteIdentifier(granted.value)) TO \(PostgresConnection.quoteIdentifier(member.value))"
                     + (member.rest.contains("WITH ADMIN OPTION") ? " WITH ADMIN OPTION" : "")
                 memberships.append((member.value, statement))
             } else if let rest = line.dropPrefix("CREATE TABLESPACE "), let name = Self.identifier(rest),
-                      let location = name.rest.range(of: "LOCATION '") {
+                let location = name.rest.range(of: "LOCATION '")
+            {
                 let path = name.rest[location.upperBound...].prefix { $0 != "'" }
                 tablespaces.append((name.value, String(path)))
             }

@@ -26,10 +26,12 @@ struct LogicalDump {
         let mtime = timespec(tv_sec: Int(context.started.timeIntervalSince1970), tv_nsec: 0)
 
         var warnings: [String] = []
-        let globals = try RunningChild([pgDumpall, "--globals-only"] + endpoint.connectionArguments
-                                           + ["--database", adapter.database], environment: env)
-        let globalsStored = try SegmentedStream.store(from: globals.output, source: "pg_dumpall", prefix: Self.globalsPrefix,
-                                                      into: writer, mtime: mtime)
+        let globals = try RunningChild(
+            [pgDumpall, "--globals-only"] + endpoint.connectionArguments
+                + ["--database", adapter.database], environment: env)
+        let globalsStored = try SegmentedStream.store(
+            from: globals.output, source: "pg_dumpall", prefix: Self.globalsPrefix,
+            into: writer, mtime: mtime)
         if try globals.wait() != 0 {
             warnings.append("pg_dumpall --globals-only failed, roles and tablespaces are not in this snapshot: \(globals.errorText)")
         } else {
@@ -37,12 +39,14 @@ struct LogicalDump {
         }
 
         let dumpStarted = Date()
-        let dump = try RunningChild([pgDump, "--format=custom", "--compress=0"] + endpoint.connectionArguments
-                                        + ["--dbname", adapter.database], environment: env)
+        let dump = try RunningChild(
+            [pgDump, "--format=custom", "--compress=0"] + endpoint.connectionArguments
+                + ["--dbname", adapter.database], environment: env)
         let stored: (parts: Int, bytes: Int64)
         do {
-            stored = try SegmentedStream.store(from: dump.output, source: "pg_dump", prefix: Self.dumpPrefix,
-                                               into: writer, mtime: mtime)
+            stored = try SegmentedStream.store(
+                from: dump.output, source: "pg_dump", prefix: Self.dumpPrefix,
+                into: writer, mtime: mtime)
         } catch {
             dump.terminate()
             throw error
@@ -64,7 +68,8 @@ enum PostgresFacts {
             "server_major": .int(Int64(connection.majorVersion)),
             "database_size": .int(Int64(try connection.value("SELECT pg_database_size(current_database())") ?? "0") ?? 0),
         ]
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT n.nspname || '.' || c.relname, GREATEST(c.reltuples, 0)::bigint
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')

@@ -27,15 +27,17 @@ struct LogicalRestore {
             return try DumpFiles(component: component, directory: directory, force: request.force).write(reader: reader)
         }
         guard let database = request.database else {
-            throw LifeboatError(.invalidInput, "restoring PostgreSQL source \"\(component.source)\" needs a target",
-                                fix: "add --to-database NAME (created if absent), or --to DIR for the dump file")
+            throw LifeboatError(
+                .invalidInput, "restoring PostgreSQL source \"\(component.source)\" needs a target",
+                fix: "add --to-database NAME (created if absent), or --to DIR for the dump file")
         }
         let endpoint = PostgresEndpoint(recordedIn: component, host: request.host, port: request.port)
         let admin = try endpoint.connect(database: "postgres")
         let dumpMajor = Int(component.metadata["server_major"]?.intValue ?? 0)
         guard admin.majorVersion >= dumpMajor else {
-            throw LifeboatError(.invalidInput, "the dump comes from PostgreSQL \(dumpMajor); the target server runs \(admin.majorVersion)",
-                                fix: "restore onto PostgreSQL \(dumpMajor) or newer")
+            throw LifeboatError(
+                .invalidInput, "the dump comes from PostgreSQL \(dumpMajor); the target server runs \(admin.majorVersion)",
+                fix: "restore onto PostgreSQL \(dumpMajor) or newer")
         }
         let pgRestore = try endpoint.tool("pg_restore", major: admin.majorVersion)
         let quoted = PostgresConnection.quoteIdentifier(database)
@@ -46,18 +48,25 @@ struct LogicalRestore {
         } else {
             let tables = try Int(endpoint.connect(database: database).value(Self.userRelationCount) ?? "0") ?? 0
             if tables > 0 && !request.force {
-                throw LifeboatError(.invalidInput, "database \"\(database)\" exists and holds \(tables) tables, views or sequences",
-                                    fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
+                throw LifeboatError(
+                    .invalidInput, "database \"\(database)\" exists and holds \(tables) tables, views or sequences",
+                    fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
             }
         }
         var roles: [String] = []
         do {
-            let bytes = try feed(reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
-                                 clean: !created && request.force, admin: admin, roles: &roles)
+            let bytes = try feed(
+                reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
+                clean: !created && request.force, admin: admin, roles: &roles)
             var checks = try check(try endpoint.connect(database: database))
-            if !roles.isEmpty { checks.append("created \(roles.count) role\(roles.count == 1 ? "" : "s") the target lacked, from the snapshot's globals: \(roles.joined(separator: ", "))") }
-            return RestoreOutcome(target: "\(endpoint.host):\(endpoint.port)/\(database)", entries: component.entryCount,
-                                  bytes: bytes, checks: checks)
+            if !roles.isEmpty {
+                checks.append(
+                    "created \(roles.count) role\(roles.count == 1 ? "" : "s") the target lacked, from the snapshot's globals: \(roles.joined(separator: ", "))"
+                )
+            }
+            return RestoreOutcome(
+                target: "\(endpoint.host):\(endpoint.port)/\(database)", entries: component.entryCount,
+                bytes: bytes, checks: checks)
         } catch {
             if created {
                 _ = try? admin.query("DROP DATABASE IF EXISTS \(quoted)")
@@ -74,8 +83,10 @@ struct LogicalRestore {
         """
 
     /// Streams the dump parts into pg_restore; returns the dump's size.
-    private func feed(reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, database: String,
-                      clean: Bool, admin: PostgresConnection, roles: inout [String]) throws -> Int64 {
+    private func feed(
+        reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, database: String,
+        clean: Bool, admin: PostgresConnection, roles: inout [String]
+    ) throws -> Int64 {
         var arguments = [pgRestore, "--exit-on-error", "--single-transaction"] + endpoint.connectionArguments + ["--dbname", database]
         if clean { arguments += ["--clean", "--if-exists"] }
         let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
@@ -100,7 +111,8 @@ struct LogicalRestore {
                 }
                 try reader.readData { bytes in
                     try input.feed(bytes)
-                    request.progress.update("restoring \(component.source) into \(database): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
+                    request.progress.update(
+                        "restoring \(component.source) into \(database): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
             // Every part and the stored file are proven: let pg_restore finish and commit.
@@ -118,12 +130,15 @@ struct LogicalRestore {
             let text = child.errorText
             var fix: String?
             if text.contains("role") && text.contains("does not exist") {
-                fix = globals.isEmpty
+                fix =
+                    globals.isEmpty
                     ? "this snapshot stores its roles after the dump (an older build) or none: restore with --to DIR, apply globals.sql with psql, then restore again"
                     : (request.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
             } else if text.contains("tablespace") {
                 let known = GlobalsScript(String(decoding: globals, as: UTF8.self)).tablespaces
-                fix = "the dump uses a tablespace the target lacks" + (known.isEmpty ? "" : " (the source had \(known.map { "\($0.name) at \($0.location)" }.joined(separator: ", ")))")
+                fix =
+                    "the dump uses a tablespace the target lacks"
+                    + (known.isEmpty ? "" : " (the source had \(known.map { "\($0.name) at \($0.location)" }.joined(separator: ", ")))")
                     + ": create it on the target (CREATE TABLESPACE … LOCATION …) first"
             }
             throw LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(text)", fix: fix)
@@ -134,14 +149,17 @@ struct LogicalRestore {
     /// Every table the manifest recorded exists in the restored database.
     private func check(_ connection: PostgresConnection) throws -> [String] {
         guard case .object(let recorded)? = component.metadata["table_row_estimates"] else { return [] }
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p')
             """)
         let present = Set(rows.compactMap { $0[0] })
         let missing = recorded.keys.filter { !present.contains($0) }.sorted()
         guard missing.isEmpty else {
-            throw LifeboatError(.operationFailed, "the restored database lacks \(missing.count) of the snapshot's tables: \(missing.prefix(5).joined(separator: ", "))")
+            throw LifeboatError(
+                .operationFailed,
+                "the restored database lacks \(missing.count) of the snapshot's tables: \(missing.prefix(5).joined(separator: ", "))")
         }
         return ["\(recorded.count) tables present, as recorded at capture"]
     }
@@ -159,13 +177,15 @@ struct DumpFiles {
         try FileIO.makeDirectory(directory, mode: 0o700)
         let database = component.metadata["database"]?.stringValue ?? component.source
         let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
-        let outputs = [(prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
-                       (prefix: LogicalDump.globalsPrefix, path: "\(directory)/globals.sql")]
+        let outputs = [
+            (prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
+            (prefix: LogicalDump.globalsPrefix, path: "\(directory)/globals.sql"),
+        ]
         for output in outputs where FileIO.exists(output.path) && !force {
             throw LifeboatError(.invalidInput, "\(output.path) exists", fix: "choose another --to directory, or add --force to replace it")
         }
         var fds: [String: (fd: Int32, temp: String)] = [:]
-        defer { fds.values.forEach { close($0.fd) } }
+        defer { for output in fds.values { close(output.fd) } }
         do {
             for output in outputs {
                 let temp = "\(directory)/.\((output.path as NSString).lastPathComponent).\(Hex.random(bytes: 4)).partial"
@@ -177,7 +197,8 @@ struct DumpFiles {
             var written = 0
             while let entry = try reader.next() {
                 guard let output = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.prefix) }),
-                      let file = fds[output.prefix] else { continue }
+                    let file = fds[output.prefix]
+                else { continue }
                 try reader.readData { try FileIO.writeAll(file.fd, $0, path: file.temp) }
                 bytes += entry.record.size
                 written += 1
@@ -188,8 +209,9 @@ struct DumpFiles {
                 try FileIO.rename(file.temp, output.path)
             }
             try FileIO.syncDirectory(directory)
-            return RestoreOutcome(target: directory, entries: written, bytes: bytes,
-                                  checks: ["wrote \(dumpName) and globals.sql; restore with pg_restore --dbname NAME \(dumpName)"])
+            return RestoreOutcome(
+                target: directory, entries: written, bytes: bytes,
+                checks: ["wrote \(dumpName) and globals.sql; restore with pg_restore --dbname NAME \(dumpName)"])
         } catch {
             for file in fds.values { unlink(file.temp) }
             throw error

@@ -55,7 +55,8 @@ public struct PostgresAdapter: SourceAdapter {
             case "wal_method":
                 let text = try value.string()
                 guard let m = WALMethod(rawValue: text) else {
-                    throw value.error("unknown wal_method \"\(text)\"", fix: "use fetch (WAL inside the base backup) or none (WAL from the archive only)")
+                    throw value.error(
+                        "unknown wal_method \"\(text)\"", fix: "use fetch (WAL inside the base backup) or none (WAL from the archive only)")
                 }
                 adapter.walMethod = m
             case "mode":
@@ -82,8 +83,10 @@ public struct PostgresAdapter: SourceAdapter {
         }
     }
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         switch component.metadata["mode"]?.stringValue {
         case "physical": return try BaseBackupRestore(component: component, request: request).run(reader: reader)
         default: return try LogicalRestore(component: component, request: request).run(reader: reader)
@@ -171,8 +174,9 @@ struct PostgresEndpoint: Sendable {
         }
         let toolMajor = try PostgresEndpoint.majorVersion(of: path)
         guard toolMajor == major else {
-            throw LifeboatError(.invalidInput, "\(path) is PostgreSQL \(toolMajor)'s \(name), but the server runs PostgreSQL \(major)",
-                                fix: "set bin_dir to PostgreSQL \(major)'s client programs (e.g. /usr/lib/postgresql/\(major)/bin)")
+            throw LifeboatError(
+                .invalidInput, "\(path) is PostgreSQL \(toolMajor)'s \(name), but the server runs PostgreSQL \(major)",
+                fix: "set bin_dir to PostgreSQL \(major)'s client programs (e.g. /usr/lib/postgresql/\(major)/bin)")
         }
         return path
     }
@@ -182,7 +186,8 @@ struct PostgresEndpoint: Sendable {
         let text = try versionText(of: program)
         // "pg_dump (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)": the first number after ")".
         guard let close = text.firstIndex(of: ")"),
-              let major = text[close...].split(whereSeparator: { !$0.isNumber }).first.flatMap({ Int($0) }) else {
+            let major = text[close...].split(whereSeparator: { !$0.isNumber }).first.flatMap({ Int($0) })
+        else {
             throw LifeboatError(.invalidInput, "cannot read the version of \(program) from \"\(text)\"")
         }
         return major

@@ -10,18 +10,23 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Connects to `database` on `host:port` as `user`; a failure is `.operationFailed` with
     /// libpq's message (which never contains the password).
-    public init(host: String, port: Int, database: String, user: String?, password: String?,
-                connectTimeout: Int = 10, ssl: PostgresSSL = PostgresSSL()) throws {
-        var params: [(String, String)] = [("host", host), ("port", String(port)), ("dbname", database),
-                                          ("connect_timeout", String(connectTimeout)),
-                                          ("application_name", "lifeboat")] + ssl.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    public init(
+        host: String, port: Int, database: String, user: String?, password: String?,
+        connectTimeout: Int = 10, ssl: PostgresSSL = PostgresSSL()
+    ) throws {
+        var params: [(String, String)] =
+            [
+                ("host", host), ("port", String(port)), ("dbname", database),
+                ("connect_timeout", String(connectTimeout)),
+                ("application_name", "lifeboat"),
+            ] + ssl.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let user { params.append(("user", user)) }
         if let password { params.append(("password", password)) }
         let keys = params.map { strdup($0.0) }
         let values = params.map { strdup($0.1) }
         defer {
-            keys.forEach { free($0) }
-            values.forEach { free($0) }
+            for key in keys { free(key) }
+            for value in values { free(value) }
         }
         var keyPointers: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
         var valuePointers: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
@@ -33,10 +38,13 @@ public final class PostgresConnection: @unchecked Sendable {
             let message = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(c)
             // Authentication failures are configuration (exit 2), as for Redis; the rest is the server.
-            let auth = message.contains("password authentication failed") || message.contains("no password supplied")
+            let auth =
+                message.contains("password authentication failed") || message.contains("no password supplied")
                 || message.contains("authentication failed") || message.contains("no pg_hba.conf entry")
             let tls = message.contains("certificate") || message.contains("SSL") || message.contains("sslmode")
-            let fix: String? = auth ? "check `user:` and the password (password_file, PGPASSWORD or ~/.pgpass) of the source"
+            let fix: String? =
+                auth
+                ? "check `user:` and the password (password_file, PGPASSWORD or ~/.pgpass) of the source"
                 : tls ? PostgresSSL.fix(for: message) : nil
             throw LifeboatError(auth ? .invalidInput : .operationFailed, "cannot connect to PostgreSQL at \(description): \(message)", fix: fix)
         }
@@ -65,7 +73,7 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?]) throws -> [[String?]] {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
         guard let result = PQexecParams(conn, sql, Int32(parameters.count), nil, &pointers, nil, nil, 0) else {
             throw LifeboatError(.operationFailed, "PostgreSQL: \(lastError)")

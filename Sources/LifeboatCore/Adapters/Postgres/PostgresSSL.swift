@@ -36,13 +36,16 @@ public struct PostgresSSL: Sendable, Hashable {
         case "sslmode":
             let text = try value.string()
             guard Self.modes.contains(text) else {
-                throw value.error("unknown sslmode \"\(text)\"", fix: "use one of \(Self.modes.joined(separator: ", ")) (verify-full checks the CA and the host name)")
+                throw value.error(
+                    "unknown sslmode \"\(text)\"",
+                    fix: "use one of \(Self.modes.joined(separator: ", ")) (verify-full checks the CA and the host name)")
             }
             mode = text
         case "sslrootcert", "sslcert", "sslkey":
             let path = PolicyLoader.resolve(try value.string(), relativeTo: file)
             guard FileManager.default.isReadableFile(atPath: path) else {
-                throw value.error("\(path) cannot be read", fix: "check the path (relative paths start at the policy's directory) and that this user may read it")
+                throw value.error(
+                    "\(path) cannot be read", fix: "check the path (relative paths start at the policy's directory) and that this user may read it")
             }
             if key == "sslrootcert" { rootCert = path } else if key == "sslcert" { cert = path } else { self.key = path }
         default:

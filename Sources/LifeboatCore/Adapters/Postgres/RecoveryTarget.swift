@@ -43,12 +43,12 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
     public static func parseTime(_ text: String) throws -> Kind {
         if text == "latest" { return .latest }
         guard Timestamp.parse(text) != nil else {
-            throw LifeboatError(.invalidInput, "--at \"\(text)\" is not a time",
-                                fix: "write an RFC 3339 time with its zone, e.g. 2026-11-22T10:15:00.250Z, or `latest`")
+            throw LifeboatError(
+                .invalidInput, "--at \"\(text)\" is not a time",
+                fix: "write an RFC 3339 time with its zone, e.g. 2026-11-22T10:15:00.250Z, or `latest`")
         }
         return .time(text)
     }
-
 
     /// For people: `2026-11-22T10:15:00.250Z`, `latest`, `restore point "x"`, `end of base backup`.
     public var summary: String {

@@ -41,8 +41,9 @@ public struct WALArchive: Sendable {
     public func push(path: String) throws -> (outcome: PushOutcome, name: String, bytes: Int64, stored: Int64) {
         let name = (path as NSString).lastPathComponent
         guard Self.isValidName(name) else {
-            throw LifeboatError(.invalidInput, "\(name) is not a WAL file name",
-                                fix: "use archive_command = 'lifeboat wal push --repo REPO %p'")
+            throw LifeboatError(
+                .invalidInput, "\(name) is not a WAL file name",
+                fix: "use archive_command = 'lifeboat wal push --repo REPO %p'")
         }
         let input = open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw LifeboatError.system("cannot open", path: path) }
@@ -53,8 +54,10 @@ public struct WALArchive: Sendable {
         let digest = hasher.finalize()
         if let existing = try stored(name) {
             guard existing.sha256 == digest else {
-                throw LifeboatError(.operationFailed, "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(digest.prefix(16))…); nothing was overwritten",
-                                    fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
+                throw LifeboatError(
+                    .operationFailed,
+                    "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(digest.prefix(16))…); nothing was overwritten",
+                    fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
             }
             return (.alreadyArchived, name, bytes, existing.storedBytes)
         }
@@ -78,8 +81,9 @@ public struct WALArchive: Sendable {
     /// `.notFound`-style `.operationFailed` when it is not archived (restore_command probes).
     public func fetch(name: String, to destination: String) throws -> Int64 {
         guard Self.isValidName(name) else {
-            throw LifeboatError(.invalidInput, "\(name) is not a WAL file name",
-                                fix: "use restore_command = 'lifeboat wal fetch --repo REPO %f %p'")
+            throw LifeboatError(
+                .invalidInput, "\(name) is not a WAL file name",
+                fix: "use restore_command = 'lifeboat wal fetch --repo REPO %f %p'")
         }
         guard let file = try stored(name), let input = try repository.open(key: file.key) else { throw WALArchive.missing(name) }
         defer { input.close() }
@@ -87,9 +91,13 @@ public struct WALArchive: Sendable {
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: destination) }
         do {
             defer { close(fd) }
-            let result = try RawStream.decompress(input, path: "\(repository.location)/\(file.key)") { try FileIO.writeAll(fd, $0, path: destination) }
+            let result = try RawStream.decompress(input, path: "\(repository.location)/\(file.key)") {
+                try FileIO.writeAll(fd, $0, path: destination)
+            }
             guard result.sha256 == file.sha256 else {
-                throw LifeboatError(.integrity, "archived WAL file \(name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…")
+                throw LifeboatError(
+                    .integrity,
+                    "archived WAL file \(name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…")
             }
             try FileIO.sync(fd, path: destination)
             return result.bytes
@@ -149,7 +157,8 @@ public struct WALArchive: Sendable {
         for (timeline, numbers) in byTimeline.sorted(by: { $0.key < $1.key }) {
             let sorted = numbers.sorted()
             for (a, b) in zip(sorted, sorted.dropFirst()) where b > a + 1 {
-                let first = segmentName(timeline, a + 1), last = segmentName(timeline, b - 1)
+                let first = segmentName(timeline, a + 1)
+                let last = segmentName(timeline, b - 1)
                 gaps.append(first == last ? "\(first) is missing" : "\(first) … \(last) are missing")
             }
         }
@@ -179,15 +188,17 @@ public struct WALArchive: Sendable {
         let system = header[24..<32].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         if let recorded = try systemIdentifier() {
             guard recorded == String(system) else {
-                throw LifeboatError(.invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
-                                    fix: "give each PostgreSQL cluster its own repository")
+                throw LifeboatError(
+                    .invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
+                    fix: "give each PostgreSQL cluster its own repository")
             }
             return
         }
         _ = try repository.storage.create("wal/system-identifier", Array("\(system)\n".utf8))
         if let recorded = try systemIdentifier(), recorded != String(system) {
-            throw LifeboatError(.invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
-                                fix: "give each PostgreSQL cluster its own repository")
+            throw LifeboatError(
+                .invalidInput, "WAL file \(name) comes from database system \(system), but this repository archives system \(recorded)",
+                fix: "give each PostgreSQL cluster its own repository")
         }
     }
 

@@ -40,16 +40,20 @@ struct QdrantAPI {
     }
 
     func nearest(_ name: String, to vector: [Double], k: Int) throws -> [String] {
-        let hits = try result("POST", "/collections/\(Self.escape(name))/points/search", body: ["vector": vector, "limit": k], retry: true) as? [[String: Any]]
+        let hits =
+            try result("POST", "/collections/\(Self.escape(name))/points/search", body: ["vector": vector, "limit": k], retry: true)
+            as? [[String: Any]]
         return (hits ?? []).map { "\($0["id"] ?? "")" }
     }
 
     func facts(_ name: String) throws -> VectorCollectionFacts {
         let (count, dimension, distance) = try info(name)
         var probes: [VectorCollectionFacts.Probe] = []
-        let page = try result("POST", "/collections/\(Self.escape(name))/points/scroll",
-                              body: ["limit": VectorCollectionFacts.probesPerCollection, "with_vector": true, "with_payload": false],
-                              retry: true) as? [String: Any]
+        let page =
+            try result(
+                "POST", "/collections/\(Self.escape(name))/points/scroll",
+                body: ["limit": VectorCollectionFacts.probesPerCollection, "with_vector": true, "with_payload": false],
+                retry: true) as? [String: Any]
         for point in (page?["points"] as? [[String: Any]]) ?? [] {
             guard let vector = point["vector"] as? [Double] else { continue }
             probes.append(.init(vector: vector, ids: try nearest(name, to: vector, k: min(VectorCollectionFacts.neighbours, Int(count)))))
@@ -68,7 +72,8 @@ struct QdrantAPI {
     func createSnapshot(of collection: String?) throws -> Snapshot {
         let path = (collection.map { "/collections/\(Self.escape($0))" } ?? "") + "/snapshots?wait=true"
         guard let r = try result("POST", path, retry: false) as? [String: Any], let name = r["name"] as? String,
-              let size = r["size"] as? Int else {
+            let size = r["size"] as? Int
+        else {
             throw LifeboatError(.operationFailed, "\(http.description): creating a snapshot returned no name and size")
         }
         return Snapshot(name: name, size: Int64(size), checksum: r["checksum"] as? String)

@@ -89,22 +89,28 @@ public struct QdrantAdapter: SourceAdapter {
                 try api.http.download(api.snapshotPath(collection, snapshot.name)) { try emit($0) }
             }
             if let checksum = snapshot.checksum, checksum.lowercased() != record.sha256 {
-                throw LifeboatError(.operationFailed, "snapshot \(snapshot.name) arrived with SHA-256 \(record.sha256 ?? "?"), but the server reports \(checksum)")
+                throw LifeboatError(
+                    .operationFailed, "snapshot \(snapshot.name) arrived with SHA-256 \(record.sha256 ?? "?"), but the server reports \(checksum)")
             }
-            snapshots[collection ?? "(full)"] = .object(["name": .string(snapshot.name), "size": .int(snapshot.size),
-                                                         "server_checksum": snapshot.checksum.map { .string($0) } ?? .null])
+            snapshots[collection ?? "(full)"] = .object([
+                "name": .string(snapshot.name), "size": .int(snapshot.size),
+                "server_checksum": snapshot.checksum.map { .string($0) } ?? .null,
+            ])
         }
-        return CaptureOutcome(metadata: [
-            "mode": .string(mode.rawValue),
-            "server_version": .string(version),
-            "url": .string(url),
-            "collections": VectorCollectionFacts.metadata(facts),
-            "snapshots": .object(snapshots),
-        ].merging(tls?.metadata ?? [:]) { $1 })
+        return CaptureOutcome(
+            metadata: [
+                "mode": .string(mode.rawValue),
+                "server_version": .string(version),
+                "url": .string(url),
+                "collections": VectorCollectionFacts.metadata(facts),
+                "snapshots": .object(snapshots),
+            ].merging(tls?.metadata ?? [:]) { $1 })
     }
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         try QdrantRestore(component: component, request: request, configured: request.configuredSource as? QdrantAdapter).run(reader: reader)
     }
 }

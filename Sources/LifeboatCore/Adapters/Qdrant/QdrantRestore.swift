@@ -17,12 +17,15 @@ struct QdrantRestore {
     func run(reader: ComponentReader) throws -> RestoreOutcome {
         if request.url == nil, request.location == nil, let directory = request.directory {
             var outcome = try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
-            outcome.checks.append("snapshot files written; upload one with POST /collections/{c}/snapshots/upload, or start Qdrant with --storage-snapshot for a full snapshot")
+            outcome.checks.append(
+                "snapshot files written; upload one with POST /collections/{c}/snapshots/upload, or start Qdrant with --storage-snapshot for a full snapshot"
+            )
             return outcome
         }
         guard component.metadata["mode"]?.stringValue != "full" else {
-            throw LifeboatError(.invalidInput, "a full-storage Qdrant snapshot is restored when Qdrant starts, not through the API",
-                                fix: "write it out with --to DIR, then start qdrant with --storage-snapshot DIR/full/NAME")
+            throw LifeboatError(
+                .invalidInput, "a full-storage Qdrant snapshot is restored when Qdrant starts, not through the API",
+                fix: "write it out with --to DIR, then start qdrant with --storage-snapshot DIR/full/NAME")
         }
         guard let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue else {
             throw LifeboatError(.invalidInput, "restoring qdrant source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:6333")
@@ -31,8 +34,9 @@ struct QdrantRestore {
         let api = try QdrantAPI(url: url, apiKey: key, tls: configured?.tls ?? TLSSettings(recordedIn: component.metadata))
         let recorded = VectorCollectionFacts.from(component.metadata["collections"])
         for facts in recorded where try api.exists(facts.name) && !request.force {
-            throw LifeboatError(.invalidInput, "collection \(facts.name) exists on \(url)",
-                                fix: "add --force to overwrite it from the snapshot, or restore into another server with --to-url")
+            throw LifeboatError(
+                .invalidInput, "collection \(facts.name) exists on \(url)",
+                fix: "add --force to overwrite it from the snapshot, or restore into another server with --to-url")
         }
         var restored: [String] = []
         var bytes: Int64 = 0
@@ -44,8 +48,9 @@ struct QdrantRestore {
             if let location = request.location {
                 try reader.readData { _ in }  // proven all the same
                 let target = location.hasSuffix("/") ? location : location + "/"
-                try api.http.json("PUT", "/collections/\(QdrantAPI.escape(collection))/snapshots/recover?wait=true",
-                                  body: ["location": target + "\(collection).snapshot", "priority": "snapshot", "checksum": checksum])
+                try api.http.json(
+                    "PUT", "/collections/\(QdrantAPI.escape(collection))/snapshots/recover?wait=true",
+                    body: ["location": target + "\(collection).snapshot", "priority": "snapshot", "checksum": checksum])
             } else {
                 try upload(collection, entry: entry, checksum: checksum, api: api, reader: reader)
             }
@@ -55,19 +60,27 @@ struct QdrantRestore {
         }
         request.progress.clear()
         let checks = try api.check(recorded)
-        return RestoreOutcome(target: url, entries: component.entryCount, bytes: bytes,
-                              checks: ["\(request.location == nil ? "uploaded" : "recovered") \(restored.count) collection snapshots, checksums verified by the server"] + checks)
+        return RestoreOutcome(
+            target: url, entries: component.entryCount, bytes: bytes,
+            checks: ["\(request.location == nil ? "uploaded" : "recovered") \(restored.count) collection snapshots, checksums verified by the server"]
+                + checks)
     }
 
     /// Streams the entry's content as the `snapshot` field of a multipart/form-data body.
-    private func upload(_ collection: String, entry: ComponentReader.Entry, checksum: String, api: QdrantAPI,
-                        reader: ComponentReader) throws {
+    private func upload(
+        _ collection: String, entry: ComponentReader.Entry, checksum: String, api: QdrantAPI,
+        reader: ComponentReader
+    ) throws {
         let boundary = "lifeboat-\(Hex.random(bytes: 12))"
-        let head = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"\(collection).snapshot\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+        let head = Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"\(collection).snapshot\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                .utf8)
         let tail = Array("\r\n--\(boundary)--\r\n".utf8)
         let path = "/collections/\(QdrantAPI.escape(collection))/snapshots/upload?wait=true&priority=snapshot&checksum=\(checksum)"
-        let response = try api.http.upload("POST", path, contentType: "multipart/form-data; boundary=\(boundary)",
-                                           contentLength: Int64(head.count) + entry.record.size + Int64(tail.count)) { emit in
+        let response = try api.http.upload(
+            "POST", path, contentType: "multipart/form-data; boundary=\(boundary)",
+            contentLength: Int64(head.count) + entry.record.size + Int64(tail.count)
+        ) { emit in
             try head.withUnsafeBytes { try emit($0) }
             try reader.readData { try emit($0) }
             try tail.withUnsafeBytes { try emit($0) }

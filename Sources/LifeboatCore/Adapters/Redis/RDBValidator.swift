@@ -20,7 +20,8 @@ public final class RDBValidator: EntryContentCheck {
             header += bytes.prefix(9 - header.count)
             if header.count == 9 {
                 guard Array(header.prefix(5)) == Array("REDIS".utf8),
-                      let v = Int(String(decoding: header.suffix(4), as: UTF8.self)) else {
+                    let v = Int(String(decoding: header.suffix(4), as: UTF8.self))
+                else {
                     throw LifeboatError(.integrity, "not an RDB file (no REDIS magic and version)")
                 }
                 version = v
@@ -53,7 +54,8 @@ public final class RDBValidator: EntryContentCheck {
             return
         }
         guard stored == crc.value else {
-            throw LifeboatError(.integrity, String(format: "RDB checksum mismatch: trailer %016llx, content %016llx (corrupted or truncated)", stored, crc.value))
+            throw LifeboatError(
+                .integrity, String(format: "RDB checksum mismatch: trailer %016llx, content %016llx (corrupted or truncated)", stored, crc.value))
         }
     }
 }

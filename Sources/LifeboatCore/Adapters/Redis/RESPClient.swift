@@ -66,8 +66,9 @@ public final class RESPClient {
         guard let password else { return }
         let args = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
         if case .error(let message) = try call(args) {
-            throw LifeboatError(.invalidInput, "redis \(endpoint): authentication failed: \(message)",
-                                fix: "check the user and the password file or environment variable")
+            throw LifeboatError(
+                .invalidInput, "redis \(endpoint): authentication failed: \(message)",
+                fix: "check the user and the password file or environment variable")
         }
     }
 

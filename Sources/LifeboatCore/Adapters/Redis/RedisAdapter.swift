@@ -17,7 +17,8 @@ import Foundation
 /// entry `dump.rdb`.
 public struct RedisAdapter: SourceAdapter {
     public static let type = "redis"
-    public static let settingKeys = ["host", "port", "socket", "tls", "user", "password_file", "password_env", "config", "method", "timeout"] + TLSKeys.names
+    public static let settingKeys =
+        ["host", "port", "socket", "tls", "user", "password_file", "password_env", "config", "method", "timeout"] + TLSKeys.names
 
     public enum Method: String, Sendable { case bgsave, replica }
 
@@ -62,14 +63,17 @@ public struct RedisAdapter: SourceAdapter {
             case "timeout": adapter.timeout = try value.seconds()
             case "method":
                 let text = try value.string()
-                guard let m = Method(rawValue: text) else { throw value.error("unknown method \"\(text)\"", fix: "use bgsave (local server) or replica") }
+                guard let m = Method(rawValue: text) else {
+                    throw value.error("unknown method \"\(text)\"", fix: "use bgsave (local server) or replica")
+                }
                 adapter.method = m
             default: break
             }
         }
         try TLSKeys.check(tls, in: settings)
         if let tlsKeyNode, !useTLS {
-            throw tlsKeyNode.error("TLS keys are given but `tls:` is not true", fix: "add `tls: true` to speak TLS to the server, or drop the TLS keys")
+            throw tlsKeyNode.error(
+                "TLS keys are given but `tls:` is not true", fix: "add `tls: true` to speak TLS to the server, or drop the TLS keys")
         }
         if useTLS {
             if adapter.socket != nil {
@@ -122,17 +126,20 @@ public struct RedisAdapter: SourceAdapter {
         ]
         if let summary = validator.summary { metadata["rdb_keys"] = summary.keysMetadata }
         if let config { metadata["config"] = .string(config) }
-        return CaptureOutcome(metadata: metadata,
-                              warnings: (validator.checksumDisabled ? ["the server writes RDBs without a checksum (rdbchecksum no)"] : []) + validator.warnings,
-                              recoveryPoint: savedAt)
+        return CaptureOutcome(
+            metadata: metadata,
+            warnings: (validator.checksumDisabled ? ["the server writes RDBs without a checksum (rdbchecksum no)"] : []) + validator.warnings,
+            recoveryPoint: savedAt)
     }
 
     public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? {
         entry.path == "dump.rdb" ? RDBCheck() : nil
     }
 
-    public static func restore(_ component: Manifest.Component, from reader: ComponentReader,
-                               request: RestoreRequest) async throws -> RestoreOutcome {
+    public static func restore(
+        _ component: Manifest.Component, from reader: ComponentReader,
+        request: RestoreRequest
+    ) async throws -> RestoreOutcome {
         try await RedisRestore(component: component, request: request).run(reader: reader)
     }
 }

@@ -22,7 +22,9 @@ struct RedisBgsave {
                 // An RDB child is running (another BGSAVE, or a replica's sync, which BGSAVE
                 // SCHEDULE refuses too): its data predates our request, so wait for it to end
                 // and ask again.
-                guard Date() < deadline else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): a running save did not end within \(Int(adapter.timeout)) s") }
+                guard Date() < deadline else {
+                    throw LifeboatError(.operationFailed, "redis \(client.endpoint): a running save did not end within \(Int(adapter.timeout)) s")
+                }
                 while try RedisInfo.fetch(client, section: "persistence")["rdb_bgsave_in_progress"] == "1" && Date() < deadline { usleep(50_000) }
                 continue
             }
@@ -36,11 +38,16 @@ struct RedisBgsave {
             let info = try RedisInfo.fetch(client, section: "persistence")
             if info["rdb_bgsave_in_progress"] == "0", let saves = info.int("rdb_saves"), Int(saves) > savesBefore {
                 guard info["rdb_last_bgsave_status"] == "ok" else {
-                    throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE failed (rdb_last_bgsave_status:\(info["rdb_last_bgsave_status"] ?? "?")); see the server log")
+                    throw LifeboatError(
+                        .operationFailed,
+                        "redis \(client.endpoint): BGSAVE failed (rdb_last_bgsave_status:\(info["rdb_last_bgsave_status"] ?? "?")); see the server log"
+                    )
                 }
                 break
             }
-            guard Date() < deadline else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE did not finish within \(Int(adapter.timeout)) s") }
+            guard Date() < deadline else {
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint): BGSAVE did not finish within \(Int(adapter.timeout)) s")
+            }
             usleep(50_000)
         }
         let path = try rdbPath()
@@ -63,12 +70,14 @@ struct RedisBgsave {
     /// `dir/dbfilename` from `CONFIG GET`, or from the policy's `config` file when CONFIG is renamed away.
     private func rdbPath() throws -> String {
         if case .array(let dir?) = try client.call("CONFIG", "GET", "dir"), dir.count == 2, let d = dir[1].text,
-           case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text {
+            case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text
+        {
             return d + "/" + f
         }
         guard let config = adapter.config else {
-            throw LifeboatError(.invalidInput, "redis \(client.endpoint): CONFIG GET is not allowed and the source has no `config:`",
-                                fix: "add `config: /etc/redis/redis.conf` to source \"\(adapter.name)\"")
+            throw LifeboatError(
+                .invalidInput, "redis \(client.endpoint): CONFIG GET is not allowed and the source has no `config:`",
+                fix: "add `config: /etc/redis/redis.conf` to source \"\(adapter.name)\"")
         }
         return try RedisConfig(path: config).rdbPath
     }

@@ -32,7 +32,8 @@ public struct RedisConfig: Sendable {
     public var endpoint: Endpoint {
         if port != 0 { return .tcp(bind, port) }
         if tlsPort != 0 {
-            let cert = tlsClientCertFile ?? tlsCertFile, key = tlsClientCertFile != nil ? tlsClientKeyFile : tlsKeyFile
+            let cert = tlsClientCertFile ?? tlsCertFile
+            let key = tlsClientCertFile != nil ? tlsClientKeyFile : tlsKeyFile
             return .tcp(bind, tlsPort, tls: TLSSettings(caFile: tlsCAFile, certFile: cert, keyFile: key))
         }
         if let unixSocket { return Endpoint(.unix(path: unixSocket)) }
@@ -52,7 +53,9 @@ public struct RedisConfig: Sendable {
         }
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value) }
         for raw in text.split(whereSeparator: \.isNewline) {
-            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+            let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
+                String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            }
             guard let key = words.first?.lowercased(), !key.hasPrefix("#"), words.count >= 2 else { continue }
             let value = words[1]
             switch key {

@@ -16,8 +16,9 @@ struct RedisReplicaTransfer {
         repeat { header = try client.readLine() } while header.isEmpty  // keep-alive newlines while the server prepares
         let text = String(decoding: header, as: UTF8.self)
         guard text.hasPrefix("$") else {
-            throw LifeboatError(.operationFailed, "redis \(client.endpoint): SYNC refused: \(text)",
-                                fix: "the user needs +sync +psync +replconf +ping +info")
+            throw LifeboatError(
+                .operationFailed, "redis \(client.endpoint): SYNC refused: \(text)",
+                fix: "the user needs +sync +psync +replconf +ping +info")
         }
         let now = timespec(tv_sec: Int(Date().timeIntervalSince1970), tv_nsec: 0)
         if text.hasPrefix("$EOF:") {
@@ -29,7 +30,9 @@ struct RedisReplicaTransfer {
             }
             try spool.store(into: writer, entry: "dump.rdb", mtime: now)
         } else {
-            guard let size = Int64(text.dropFirst()) else { throw LifeboatError(.operationFailed, "redis \(client.endpoint): bad SYNC header \(text)") }
+            guard let size = Int64(text.dropFirst()) else {
+                throw LifeboatError(.operationFailed, "redis \(client.endpoint): bad SYNC header \(text)")
+            }
             try writer.addStream(path: "dump.rdb", size: size, mode: 0o600, mtime: now) { push in
                 try client.read(Int(size)) { bytes in
                     try validator.consume(bytes)

@@ -57,9 +57,11 @@ struct RedisRestore {
             let reason = Self.logReason(conf)
             let rollback = rollBack(conf, previous: previous, aof: movedAOF, restart: wasRunning)
             let message = (error as? LifeboatError)?.message ?? "\(error)"
-            throw LifeboatError(.operationFailed, "redis restore into \(conf.path) failed: \(message)"
-                                + (reason.map { "; the server log says: \($0)" } ?? "") + "; \(rollback)",
-                                fix: "the restored RDB is kept at \(conf.rdbPath).lifeboat-failed; check the snapshot with `lifeboat verify --deep`")
+            throw LifeboatError(
+                .operationFailed,
+                "redis restore into \(conf.path) failed: \(message)"
+                    + (reason.map { "; the server log says: \($0)" } ?? "") + "; \(rollback)",
+                fix: "the restored RDB is kept at \(conf.rdbPath).lifeboat-failed; check the snapshot with `lifeboat verify --deep`")
         }
         var outcome = RestoreOutcome(target: configPath, entries: 1, bytes: bytes, previousMovedTo: previous, checks: checks)
         outcome.phases = [.init(name: "restore", started: began, seconds: restored.timeIntervalSince(began))]
@@ -85,8 +87,9 @@ struct RedisRestore {
         if let mismatch = Self.keyCountMismatch(summary: summary, keyspace: keyspace, parsedAt: parsedAt, countedAt: countedAt) {
             throw LifeboatError(.operationFailed, "redis \(client.endpoint) does not hold the restored data: \(mismatch)")
         }
-        checks.append("keys per database as parsed from the RDB: "
-                      + summary.databases.keys.sorted().map { "db\($0)=\(keyspace["db\($0)"] ?? 0)" }.joined(separator: " "))
+        checks.append(
+            "keys per database as parsed from the RDB: "
+                + summary.databases.keys.sorted().map { "db\($0)=\(keyspace["db\($0)"] ?? 0)" }.joined(separator: " "))
         let keys = keyspace.values.reduce(0, +)
         if case .int(let recorded)? = component.metadata["keys_total"] {
             guard !(recorded > 0 && keys == 0) else {
@@ -104,7 +107,8 @@ struct RedisRestore {
         for name in databases.sorted() {
             let actual = Int(keyspace[name] ?? 0)
             let counts = Int(name.dropFirst(2)).flatMap { summary.databases[$0] } ?? .init()
-            let most = counts.alive(at: parsedAt), least = counts.alive(at: countedAt)
+            let most = counts.alive(at: parsedAt)
+            let least = counts.alive(at: countedAt)
             guard (least...most).contains(actual) else {
                 let expected = least == most ? "\(most)" : "\(least) to \(most) (keys expire meanwhile)"
                 return "\(name) has \(actual) keys, the RDB holds \(expected)"
@@ -128,8 +132,9 @@ struct RedisRestore {
         var serving = false
         for _ in 0..<600 where status == 0 && !serving {
             if let client = try? RESPClient(conf.endpoint, timeout: 2),
-               (try? client.authenticate(user: nil, password: conf.requirepass)) != nil,
-               let info = try? RedisInfo.fetch(client, section: "persistence"), info["loading"] == "0" {
+                (try? client.authenticate(user: nil, password: conf.requirepass)) != nil,
+                let info = try? RedisInfo.fetch(client, section: "persistence"), info["loading"] == "0"
+            {
                 serving = true
             } else {
                 usleep(50_000)
@@ -150,8 +155,9 @@ struct RedisRestore {
     private func targetConfig() throws -> String {
         if let config = request.redisConfig { return config }
         guard let directory = request.directory, let port = request.port else {
-            throw LifeboatError(.invalidInput, "restoring redis source \"\(component.source)\" needs a target server",
-                                fix: "add --to-config /etc/redis/redis.conf, or --to DIR --port P for a scratch server")
+            throw LifeboatError(
+                .invalidInput, "restoring redis source \"\(component.source)\" needs a target server",
+                fix: "add --to-config /etc/redis/redis.conf, or --to DIR --port P for a scratch server")
         }
         let dir = FileIO.absolute(directory)
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty, !request.force {
@@ -184,8 +190,11 @@ struct RedisRestore {
         }
         let supported = Self.maxRDBVersion(serverVersion: output)
         guard rdb <= supported else {
-            throw LifeboatError(.invalidInput, "the snapshot's RDB is version \(rdb); this host's redis-server reads up to version \(supported)",
-                                fix: "restore onto a Redis at least as new as the one that took the snapshot (\(component.metadata["redis_version"]?.stringValue ?? "?"))")
+            throw LifeboatError(
+                .invalidInput, "the snapshot's RDB is version \(rdb); this host's redis-server reads up to version \(supported)",
+                fix:
+                    "restore onto a Redis at least as new as the one that took the snapshot (\(component.metadata["redis_version"]?.stringValue ?? "?"))"
+            )
         }
     }
 
@@ -238,7 +247,7 @@ struct RedisRestore {
         let client = try RESPClient(conf.endpoint, timeout: 5)
         try client.authenticate(user: nil, password: conf.requirepass)
         guard case .array(let dir?) = try client.call("CONFIG", "GET", "dir"), dir.count == 2, let d = dir[1].text,
-              case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text
+            case .array(let file?) = try client.call("CONFIG", "GET", "dbfilename"), file.count == 2, let f = file[1].text
         else { throw LifeboatError(.operationFailed, "CONFIG GET refused") }
         return (d, f)
     }
@@ -257,12 +266,16 @@ struct RedisRestore {
     /// Starts `redis-server CONF --appendonly no --daemonize yes` and waits until it has loaded.
     private func start(_ conf: RedisConfig) throws -> RESPClient {
         let launched = Date()
-        let status = try ChildProcess.run(["redis-server", conf.path, "--dir", conf.dir, "--dbfilename", conf.dbfilename,
-                                           "--appendonly", "no", "--daemonize", "yes"],
-                                          in: (conf.path as NSString).deletingLastPathComponent)
+        let status = try ChildProcess.run(
+            [
+                "redis-server", conf.path, "--dir", conf.dir, "--dbfilename", conf.dbfilename,
+                "--appendonly", "no", "--daemonize", "yes",
+            ],
+            in: (conf.path as NSString).deletingLastPathComponent)
         guard status == 0 else {
-            throw LifeboatError(.operationFailed, "redis-server \(conf.path) exited \(status) at start after the restore",
-                                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
+            throw LifeboatError(
+                .operationFailed, "redis-server \(conf.path) exited \(status) at start after the restore",
+                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
         }
         var client: RESPClient?
         for _ in 0..<600 where client == nil {
@@ -275,8 +288,9 @@ struct RedisRestore {
             }
         }
         guard let client else {
-            throw LifeboatError(.operationFailed, "redis-server with \(conf.path) did not start after the restore",
-                                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
+            throw LifeboatError(
+                .operationFailed, "redis-server with \(conf.path) did not start after the restore",
+                fix: "see the server log; the restored RDB is \(conf.rdbPath)")
         }
         try client.authenticate(user: nil, password: conf.requirepass)
         try waitFor(client, "loading to finish") { $0["loading"] == "0" }
@@ -289,8 +303,9 @@ struct RedisRestore {
     static func exited(_ conf: RedisConfig, since: Date) -> Bool {
         var info = stat()
         guard stat(conf.pidfile, &info) == 0, Double(info.st_mtim.tv_sec) >= since.timeIntervalSince1970.rounded(.down) - 1,
-              let text = try? String(contentsOfFile: conf.pidfile, encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return false }
+            let text = try? String(contentsOfFile: conf.pidfile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return false }
         return kill(pid, 0) == -1 && errno == ESRCH
     }
 

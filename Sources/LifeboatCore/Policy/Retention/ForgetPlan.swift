@@ -61,14 +61,17 @@ public struct ForgetPlan: Sendable {
                     let label = (host.map { "\($0) / " } ?? "") + source
                     for m in group { groupsOf[m.id, default: 0] += 1 }
                     guard let rules = schedule.retention else {
-                        groups.append(Group(host: host, source: source, schedule: schedule.name,
-                                            keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
-                                            remove: []))
+                        groups.append(
+                            Group(
+                                host: host, source: source, schedule: schedule.name,
+                                keep: group.reversed().map { Entry(id: $0.id, name: $0.name, time: $0.started, reasons: ["no retention rule"]) },
+                                remove: []))
                         continue
                     }
                     let retention = Retention(rules: rules, timeZone: policy.timeZone)
                     let times = group.map { Instant.parseRFC3339($0.started) ?? Instant($0.time) }
-                    var keep: [Entry] = [], remove: [Entry] = []
+                    var keep: [Entry] = []
+                    var remove: [Entry] = []
                     for d in retention.apply(times, now: now.map { Instant($0) }) {
                         let m = group[d.index]
                         // keep-tag first, as restic lists it; the count rules still see the snapshot.
@@ -85,7 +88,9 @@ public struct ForgetPlan: Sendable {
                         let order = times.indices.sorted { times[$0] > times[$1] }
                         let gap = order.count >= 2 ? Double(times[order[0]].seconds - times[order[1]].seconds) : 0
                         if gap > within.approximateSeconds {
-                            jumps.append("\(label) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)")
+                            jumps.append(
+                                "\(label) / \(schedule.name): the newest snapshot \(group[order[0]].name) is \(Int((gap / 3600).rounded())) h after the one before it, more than keep-within \(within)"
+                            )
                         }
                     }
                     groups.append(Group(host: host, source: source, schedule: schedule.name, keep: keep, remove: remove))

@@ -28,15 +28,24 @@ public struct RetentionDuration: Sendable, Equatable, CustomStringConvertible {
             }
             let limit: Int
             switch c {
-            case "y": years = n; limit = Self.maxYears
-            case "m": months = n; limit = Self.maxYears * 12
-            case "d": days = n; limit = Self.maxYears * 366
-            case "h": hours = n; limit = Self.maxYears * 366 * 24
+            case "y":
+                years = n
+                limit = Self.maxYears
+            case "m":
+                months = n
+                limit = Self.maxYears * 12
+            case "d":
+                days = n
+                limit = Self.maxYears * 366
+            case "h":
+                hours = n
+                limit = Self.maxYears * 366 * 24
             default: throw LifeboatError(.invalidInput, "invalid duration \"\(text)\": unknown unit \"\(c)\"", fix: fix)
             }
             guard n <= limit else {
-                throw LifeboatError(.invalidInput, "duration \"\(text)\" is too long: \(n)\(c) is more than \(Self.maxYears) years",
-                                    fix: "keep-within takes at most \(Self.maxYears)y (\(limit)\(c))")
+                throw LifeboatError(
+                    .invalidInput, "duration \"\(text)\" is too long: \(n)\(c) is more than \(Self.maxYears) years",
+                    fix: "keep-within takes at most \(Self.maxYears)y (\(limit)\(c))")
             }
             number = ""
         }

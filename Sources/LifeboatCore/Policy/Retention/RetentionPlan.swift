@@ -28,7 +28,8 @@ public struct RetentionPlan {
                 var end = start
                 while end < bytes.count && bytes[end] != 10 { end += 1 }
                 line += 1
-                var a = start, b = end
+                var a = start
+                var b = end
                 while a < b && (bytes[a] == 32 || bytes[a] == 9) { a += 1 }
                 while b > a && (bytes[b - 1] == 32 || bytes[b - 1] == 9 || bytes[b - 1] == 13) { b -= 1 }
                 if b > a {
@@ -38,9 +39,10 @@ public struct RetentionPlan {
                         ranges.append(a..<b)
                     } else {
                         let text = String(decoding: slice.prefix(60), as: UTF8.self)
-                        failure = LifeboatError(.invalidInput, "\"\(text)\" is not an RFC 3339 timestamp",
-                                                fix: "write one timestamp per line, e.g. 2026-11-22T02:00:00Z or 2026-11-22T03:00:00+01:00",
-                                                location: .init(file: source, line: line, column: a - start + 1))
+                        failure = LifeboatError(
+                            .invalidInput, "\"\(text)\" is not an RFC 3339 timestamp",
+                            fix: "write one timestamp per line, e.g. 2026-11-22T02:00:00Z or 2026-11-22T03:00:00+01:00",
+                            location: .init(file: source, line: line, column: a - start + 1))
                     }
                 }
                 start = end + 1
@@ -60,7 +62,8 @@ public struct RetentionPlan {
         var keep: [UInt8] = Array(#"{"keep":["#.utf8)
         var remove: [UInt8] = Array(#""remove":["#.utf8)
         keep.reserveCapacity(decisions.count * 48)
-        var firstKeep = true, firstRemove = true
+        var firstKeep = true
+        var firstRemove = true
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             for d in decisions {
                 let time = Self.quote(raw, ranges[d.index])

@@ -10,8 +10,10 @@ public struct RetentionRules: Sendable, Equatable {
     /// `keep-tag`: every snapshot carrying one of these tags is kept (restic's `--keep-tag`).
     public var tags: [String] = []
 
-    public init(last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, yearly: Int = 0,
-                within: RetentionDuration? = nil) {
+    public init(
+        last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, yearly: Int = 0,
+        within: RetentionDuration? = nil
+    ) {
         self.last = last
         self.hourly = hourly
         self.daily = daily

@@ -24,7 +24,8 @@ struct ChunkIndex {
 
         init?(_ entry: PackFile.Entry, pack: Int) {
             guard entry.offset <= ChunkIndex.maxOffset, entry.storedLength <= ChunkIndex.maxLength,
-                  entry.plainLength <= ChunkIndex.maxLength, pack <= Int(UInt32.max) else { return nil }
+                entry.plainLength <= ChunkIndex.maxLength, pack <= Int(UInt32.max)
+            else { return nil }
             id = entry.id
             self.pack = UInt32(pack)
             offset = UInt32(entry.offset)
@@ -33,9 +34,10 @@ struct ChunkIndex {
         }
 
         var entry: PackFile.Entry {
-            PackFile.Entry(kind: PackFile.Kind(rawValue: UInt8(storedAndKind >> 30))!, codec: PackFile.Codec(rawValue: UInt8(plainAndCodec >> 30))!,
-                           id: id, offset: UInt64(offset), storedLength: storedAndKind & UInt32(ChunkIndex.maxLength),
-                           plainLength: plainAndCodec & UInt32(ChunkIndex.maxLength))
+            PackFile.Entry(
+                kind: PackFile.Kind(rawValue: UInt8(storedAndKind >> 30))!, codec: PackFile.Codec(rawValue: UInt8(plainAndCodec >> 30))!,
+                id: id, offset: UInt64(offset), storedLength: storedAndKind & UInt32(ChunkIndex.maxLength),
+                plainLength: plainAndCodec & UInt32(ChunkIndex.maxLength))
         }
     }
 
@@ -57,7 +59,9 @@ struct ChunkIndex {
     /// what any pack of this format holds.
     static func record(_ entry: PackFile.Entry, pack: Int) throws -> Record {
         guard let record = Record(entry, pack: pack) else {
-            throw LifeboatError(.integrity, "chunk \(entry.id.hex.prefix(16))… is indexed at offset \(entry.offset) with \(entry.storedLength) bytes: beyond any pack")
+            throw LifeboatError(
+                .integrity, "chunk \(entry.id.hex.prefix(16))… is indexed at offset \(entry.offset) with \(entry.storedLength) bytes: beyond any pack"
+            )
         }
         return record
     }

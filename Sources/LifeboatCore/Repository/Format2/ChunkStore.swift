@@ -36,9 +36,10 @@ final class ChunkStore {
 
         /// What was added since `earlier` (one component's share of a store several use).
         func since(_ earlier: Statistics) -> Statistics {
-            Statistics(newChunks: newChunks - earlier.newChunks, newPlainBytes: newPlainBytes - earlier.newPlainBytes,
-                       newStoredBytes: newStoredBytes - earlier.newStoredBytes, reusedChunks: reusedChunks - earlier.reusedChunks,
-                       reusedPlainBytes: reusedPlainBytes - earlier.reusedPlainBytes)
+            Statistics(
+                newChunks: newChunks - earlier.newChunks, newPlainBytes: newPlainBytes - earlier.newPlainBytes,
+                newStoredBytes: newStoredBytes - earlier.newStoredBytes, reusedChunks: reusedChunks - earlier.reusedChunks,
+                reusedPlainBytes: reusedPlainBytes - earlier.reusedPlainBytes)
         }
     }
     private(set) var statistics = Statistics()
@@ -188,9 +189,12 @@ final class ChunkStore {
             guard keys.canSeal else { throw keys.missingKey("a backup") }
             stored = try SealedObject.seal(stored, keys: keys)
         }
-        guard bytes.count <= ChunkIndex.maxLength, stored.count <= ChunkIndex.maxLength else { throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack") }
-        return .new(entry: .init(kind: kind, codec: codec, id: id, offset: 0, storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)),
-                    stored: stored)
+        guard bytes.count <= ChunkIndex.maxLength, stored.count <= ChunkIndex.maxLength else {
+            throw LifeboatError(.operationFailed, "a chunk of \(bytes.count) bytes is too large for a pack")
+        }
+        return .new(
+            entry: .init(kind: kind, codec: codec, id: id, offset: 0, storedLength: UInt32(stored.count), plainLength: UInt32(bytes.count)),
+            stored: stored)
     }
 
     /// Appends a prepared chunk to the pending pack (unless another copy was appended since it
@@ -234,7 +238,8 @@ final class ChunkStore {
             throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file of \(repository.location)")
         }
         let bytes = try source?(pack) ?? packBytes(pack)
-        let start = Int(entry.offset), end = start + Int(entry.storedLength)
+        let start = Int(entry.offset)
+        let end = start + Int(entry.storedLength)
         guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(pack.name.prefix(16))… is shorter than its index says") }
         var stored = Array(bytes[start..<end])
         let what = "chunk \(id.hex.prefix(16))… in pack \(pack.name.prefix(16))…"

@@ -33,7 +33,10 @@ final class ChunkedStreamReader: ObjectReader {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while offset == current.count {
-            guard next < ids.count else { ended = true; return 0 }
+            guard next < ids.count else {
+                ended = true
+                return 0
+            }
             current = try store.read(ids[next]) { [self] pack in
                 if let currentPack, currentPack.name == pack.name { return currentPack.bytes }
                 let bytes = try prefetcher.next(pack)

@@ -152,7 +152,8 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
     /// Hands the batched small chunks to the workers.
     private func dispatchBatch() throws {
         guard !batch.isEmpty else { return }
-        let job = batch, size = batchSize
+        let job = batch
+        let size = batchSize
         batch = []
         batchSize = 0
         try dispatch(job, size: size, advancing: false)
@@ -164,7 +165,8 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while inFlightChunks > 0 && (inFlightBytes + size > maxInFlightBytes || inFlightChunks + job.count > Self.maxInFlightChunks)
-                && failure == nil { condition.wait() }
+            && failure == nil
+        { condition.wait() }
         if let failure { throw failure }
         jobs.append(job)
         inFlightBytes += size
@@ -178,11 +180,15 @@ final class ChunkingSink: ArchiveSink, @unchecked Sendable {
             do {
                 var prepared: [(Int, ChunkStore.Prepared, Int)] = []
                 for (sequence, bytes) in job {
-                    prepared.append((sequence, try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
-                        let id = store.id(of: chunk)
-                        if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
-                        return try store.prepare(chunk, id: id, compression: compression)
-                    }, bytes.count))
+                    prepared.append(
+                        (
+                            sequence,
+                            try bytes.withUnsafeBytes { chunk -> ChunkStore.Prepared in
+                                let id = store.id(of: chunk)
+                                if storeLock.withLock({ store.contains(id) }) { return .reused(id: id, plainLength: chunk.count) }
+                                return try store.prepare(chunk, id: id, compression: compression)
+                            }, bytes.count
+                        ))
                 }
                 condition.lock()
                 for (sequence, result, size) in prepared { results[sequence] = (result, size) }

@@ -44,8 +44,10 @@ enum EntryList {
     }
 
     /// Stores the JSON Lines bytes `produce` feeds: cut by FastCDC, each chunk stored unless held.
-    private static func store(count: Int, in store: ChunkStore, compression: Compression?,
-                              _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Reference {
+    private static func store(
+        count: Int, in store: ChunkStore, compression: Compression?,
+        _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> Reference {
         var chunker = FastCDC()
         var ids: [ChunkId] = []
         try produce { bytes in try chunker.push(bytes) { ids.append(try store.add($0, compression: compression)) } }

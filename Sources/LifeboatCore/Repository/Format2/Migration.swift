@@ -28,23 +28,26 @@ public struct Migration {
 
         enum CodingKeys: String, CodingKey {
             case migrated, skipped, bytes
-            case storedBytes = "stored_bytes", objectsCopied = "objects_copied"
+            case storedBytes = "stored_bytes"
+            case objectsCopied = "objects_copied"
         }
     }
 
     /// `lock`: the target's (shared) lock, confirmed before each manifest commit.
     public func run(under lock: RepositoryLock) throws -> Report {
         guard target.config.format == 2 else {
-            throw LifeboatError(.invalidInput, "\(target.location) is a format-\(target.config.format) repository; migrate writes into format 2",
-                                fix: "create the target with `lifeboat init --repo NEW --format 2` (add --encrypt … to encrypt it)")
+            throw LifeboatError(
+                .invalidInput, "\(target.location) is a format-\(target.config.format) repository; migrate writes into format 2",
+                fix: "create the target with `lifeboat init --repo NEW --format 2` (add --encrypt … to encrypt it)")
         }
         guard source.location != target.location else { throw LifeboatError(.invalidInput, "source and target are the same repository") }
         if let keys = source.keys, !keys.canOpen { throw keys.missingKey("migrating (reading the source)") }
         let catalog = source.catalog()
         if let error = catalog.listingError { throw error }
         if let damaged = catalog.damaged.first {
-            throw LifeboatError(.integrity, "the source has \(catalog.damaged.count) damaged manifest(s), first \(damaged.id): \(damaged.error.message)",
-                                fix: "run `lifeboat verify` on the source; nothing was migrated")
+            throw LifeboatError(
+                .integrity, "the source has \(catalog.damaged.count) damaged manifest(s), first \(damaged.id): \(damaged.error.message)",
+                fix: "run `lifeboat verify` on the source; nothing was migrated")
         }
         let present = try target.snapshotIds()
         let store = try ChunkStore(repository: target)  // one for the whole migration: the index is read once
@@ -73,8 +76,10 @@ public struct Migration {
         return report
     }
 
-    private func migrate(_ component: Manifest.Component, of manifest: Manifest, into store: ChunkStore,
-                         report: inout Report) throws -> Manifest.Component {
+    private func migrate(
+        _ component: Manifest.Component, of manifest: Manifest, into store: ChunkStore,
+        report: inout Report
+    ) throws -> Manifest.Component {
         let matcher = EntryMatcher(snapshot: manifest, component: component)
         guard let input = try source.open(component) else { throw matcher.failure("stored file \(component.file) is missing") }
         defer { input.close() }
@@ -104,8 +109,9 @@ public struct Migration {
         copy.bytes = streamed.bytes
         copy.compression = compression.algorithm
         let stats = sink.statistics
-        copy.dedup = .init(chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
-                           newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
+        copy.dedup = .init(
+            chunks: stats.newChunks + stats.reusedChunks, newChunks: stats.newChunks,
+            newBytes: stats.newPlainBytes, storedBytes: stats.newStoredBytes)
         report.bytes += streamed.bytes
         report.storedBytes += stats.newStoredBytes
         return copy

@@ -47,8 +47,12 @@ enum PackFile {
         w.raw(Array("LBPH".utf8))
         w.u32(UInt32(entries.count))
         for e in entries {
-            w.u8(e.kind.rawValue); w.u8(e.codec.rawValue); w.raw(e.id.bytes)
-            w.u64(e.offset); w.u32(e.storedLength); w.u32(e.plainLength)
+            w.u8(e.kind.rawValue)
+            w.u8(e.codec.rawValue)
+            w.raw(e.id.bytes)
+            w.u64(e.offset)
+            w.u32(e.storedLength)
+            w.u32(e.plainLength)
         }
         w.raw(Hex.decode(SHA256Hasher.hex(of: w.bytes))!)
         let length = UInt32(w.bytes.count)
@@ -78,8 +82,9 @@ enum PackFile {
             guard let kind = Kind(rawValue: try r.u8()), let codec = Codec(rawValue: try r.u8()) else {
                 throw LifeboatError(.integrity, "\(what): unknown blob kind or compression")
             }
-            let entry = Entry(kind: kind, codec: codec, id: ChunkId(bytes: try r.raw(32)), offset: try r.u64(),
-                              storedLength: try r.u32(), plainLength: try r.u32())
+            let entry = Entry(
+                kind: kind, codec: codec, id: ChunkId(bytes: try r.raw(32)), offset: try r.u64(),
+                storedLength: try r.u32(), plainLength: try r.u32())
             guard entry.offset + UInt64(entry.storedLength) <= blobsEnd else {
                 throw LifeboatError(.integrity, "\(what): blob \(entry.id.hex.prefix(12))… lies outside the pack")
             }
@@ -116,13 +121,21 @@ struct IndexFile: Sendable {
         var w = BinaryWriter()
         w.raw(Array("LBI2".utf8))
         w.u32(UInt32(packs.count))
-        for p in packs { w.raw(Hex.decode(p.name)!); w.u64(p.size) }
+        for p in packs {
+            w.raw(Hex.decode(p.name)!)
+            w.u64(p.size)
+        }
         let total = entries.reduce(0) { $0 + $1.count }
         w.u32(UInt32(total))
         for (number, list) in entries.enumerated() {
             for e in list {
-                w.raw(e.id.bytes); w.u32(UInt32(number)); w.u8(e.kind.rawValue); w.u8(e.codec.rawValue)
-                w.u64(e.offset); w.u32(e.storedLength); w.u32(e.plainLength)
+                w.raw(e.id.bytes)
+                w.u32(UInt32(number))
+                w.u8(e.kind.rawValue)
+                w.u8(e.codec.rawValue)
+                w.u64(e.offset)
+                w.u32(e.storedLength)
+                w.u32(e.plainLength)
             }
         }
         w.raw(Hex.decode(SHA256Hasher.hex(of: w.bytes))!)
@@ -131,10 +144,12 @@ struct IndexFile: Sendable {
 
     static func decode(_ bytes: [UInt8], name: String) throws -> IndexFile {
         var index = IndexFile()
-        try decode(bytes, name: name, packs: { packs in
-            index.packs = packs
-            index.entries = Array(repeating: [], count: packs.count)
-        }, entry: { index.entries[$0].append($1) })
+        try decode(
+            bytes, name: name,
+            packs: { packs in
+                index.packs = packs
+                index.entries = Array(repeating: [], count: packs.count)
+            }, entry: { index.entries[$0].append($1) })
         return index
     }
 

@@ -56,8 +56,9 @@ struct PackSweep {
     func plan(snapshots: [Manifest]) throws -> Plan {
         let store = try ChunkStore(repository: repository)
         guard store.damagedIndexFiles.isEmpty else {
-            throw LifeboatError(.integrity, "prune needs every index file readable; damaged: " + store.damagedIndexFiles.prefix(3).joined(separator: ", "),
-                                fix: "run `lifeboat verify`; nothing was removed")
+            throw LifeboatError(
+                .integrity, "prune needs every index file readable; damaged: " + store.damagedIndexFiles.prefix(3).joined(separator: ", "),
+                fix: "run `lifeboat verify`; nothing was removed")
         }
         var used = Set<ChunkId>()
         for snapshot in snapshots {
@@ -73,8 +74,9 @@ struct PackSweep {
                         }
                     }
                 } catch let error as LifeboatError {
-                    throw LifeboatError(.integrity, "prune cannot mark snapshot \(snapshot.name), component \(component.source): \(error.message)",
-                                        fix: "run `lifeboat verify`; nothing was removed")
+                    throw LifeboatError(
+                        .integrity, "prune cannot mark snapshot \(snapshot.name), component \(component.source): \(error.message)",
+                        fix: "run `lifeboat verify`; nothing was removed")
                 }
             }
         }
@@ -118,8 +120,11 @@ struct PackSweep {
             progress?.update("prune: repacking pack \(number + 1) of \(plan.repack.count)")
             let bytes = try ChunkStore.fetch(repack.pack, from: repository)  // proved by its name
             for entry in repack.live {
-                let start = Int(entry.offset), end = start + Int(entry.storedLength)
-                guard end <= bytes.count else { throw LifeboatError(.integrity, "pack \(repack.pack.name.prefix(16))… is shorter than its index says") }
+                let start = Int(entry.offset)
+                let end = start + Int(entry.storedLength)
+                guard end <= bytes.count else {
+                    throw LifeboatError(.integrity, "pack \(repack.pack.name.prefix(16))… is shorter than its index says")
+                }
                 if builder == nil { builder = try PackBuilder(storage: storage) }
                 try bytes.withUnsafeBytes { try builder!.append(entry, stored: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
                 if builder!.size >= ChunkStore.defaultPackTarget {

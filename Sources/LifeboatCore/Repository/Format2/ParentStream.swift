@@ -37,9 +37,10 @@ struct ParentStream {
     /// The parent's record and content chunks for a file that looks unchanged, or nil.
     func unchanged(_ name: EntryName, size: Int64, mtime: timespec, ctime: timespec, inode: UInt64) -> (EntryRecord, [ChunkId])? {
         guard let entry = entries[name.bytes], let range = entry.chunks, range.count == 2,
-              entry.size == size, entry.mtime == Int64(mtime.tv_sec), entry.mtimeNanoseconds == Int64(mtime.tv_nsec),
-              entry.ctime == Int64(ctime.tv_sec), entry.ctimeNanoseconds == Int64(ctime.tv_nsec), entry.inode == inode,
-              entry.sparse != true, range[0] >= 0, range[1] > 0, range[0] + range[1] <= ids.count else { return nil }
+            entry.size == size, entry.mtime == Int64(mtime.tv_sec), entry.mtimeNanoseconds == Int64(mtime.tv_nsec),
+            entry.ctime == Int64(ctime.tv_sec), entry.ctimeNanoseconds == Int64(ctime.tv_nsec), entry.inode == inode,
+            entry.sparse != true, range[0] >= 0, range[1] > 0, range[0] + range[1] <= ids.count
+        else { return nil }
         return (entry, Array(ids[range[0]..<(range[0] + range[1])]))
     }
 }

@@ -12,8 +12,10 @@ final class S3Client: Sendable {
     let endpoint: String
     let retry: RetryPolicy
 
-    init(endpoint: String, bucket: String, pathStyle: Bool, signer: SigV4, tls: TLSSettings?, timeout: TimeInterval = 60,
-         retry: RetryPolicy = .standard) throws {
+    init(
+        endpoint: String, bucket: String, pathStyle: Bool, signer: SigV4, tls: TLSSettings?, timeout: TimeInterval = 60,
+        retry: RetryPolicy = .standard
+    ) throws {
         let probe = try HTTPClient(url: endpoint, timeout: timeout, tls: tls)
         http = pathStyle ? probe : try HTTPClient(url: endpoint, timeout: timeout, tls: tls, serverName: "\(bucket).\(probe.host)")
         self.bucket = bucket
@@ -47,26 +49,31 @@ final class S3Client: Sendable {
     /// Sends one request with a body held in memory, retrying what may be retried; a non-2xx
     /// answer is returned (callers decide what 404 or 412 mean), a connection that keeps failing
     /// is thrown.
-    func send(_ method: String, _ key: String?, query: [(String, String)] = [], headers extra: [String: String] = [:],
-              body: [UInt8] = []) throws -> Response {
+    func send(
+        _ method: String, _ key: String?, query: [(String, String)] = [], headers extra: [String: String] = [:],
+        body: [UInt8] = []
+    ) throws -> Response {
         let payloadHash = body.isEmpty ? Self.emptyPayloadHash : SHA256Hasher.hex(of: body)
         return try retry.run { _ in
             var collected: [UInt8] = []
-            let head = try exchange(method, key, query: query, headers: extra, payloadHash: payloadHash,
-                                    contentLength: Int64(body.count),
-                                    produce: { emit in if !body.isEmpty { try body.withUnsafeBytes { try emit($0) } } },
-                                    consume: { collected += $0 })
+            let head = try exchange(
+                method, key, query: query, headers: extra, payloadHash: payloadHash,
+                contentLength: Int64(body.count),
+                produce: { emit in if !body.isEmpty { try body.withUnsafeBytes { try emit($0) } } },
+                consume: { collected += $0 })
             let response = Response(status: head.status, headers: head.headers, body: collected)
             return RetryPolicy.isTransient(status: response.status) ? .transient(response) : .done(response)
         }
     }
 
     /// One signed exchange with a streamed body and a streamed answer.
-    func exchange(_ method: String, _ key: String?, query: [(String, String)], headers extra: [String: String],
-                  payloadHash: String, contentLength: Int64,
-                  produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                  onHead: (Int, [String: String]) -> Void = { _, _ in },
-                  consume: (UnsafeRawBufferPointer) throws -> Void) throws -> (status: Int, headers: [String: String]) {
+    func exchange(
+        _ method: String, _ key: String?, query: [(String, String)], headers extra: [String: String],
+        payloadHash: String, contentLength: Int64,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        onHead: (Int, [String: String]) -> Void = { _, _ in },
+        consume: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (status: Int, headers: [String: String]) {
         let (path, host) = address(key)
         let now = Date()
         var headers = signer.headers(host: host, payloadHash: payloadHash, date: now)
@@ -78,9 +85,10 @@ final class S3Client: Sendable {
         headers.removeValue(forKey: "content-length")  // HTTPClient writes it
         let queryText = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
         let label = "\(endpoint) (\(method) \(bucket)/\(key ?? ""))"
-        return try http.exchange(method, path + (queryText.isEmpty ? "" : "?" + queryText), contentType: nil,
-                                 contentLength: contentLength, extraHeaders: headers, hostHeader: host, label: label,
-                                 produce: produce, onHead: onHead, consume: consume)
+        return try http.exchange(
+            method, path + (queryText.isEmpty ? "" : "?" + queryText), contentType: nil,
+            contentLength: contentLength, extraHeaders: headers, hostHeader: host, label: label,
+            produce: produce, onHead: onHead, consume: consume)
     }
 
     /// The error for an answer the caller did not expect, naming S3's error code and message.
@@ -89,11 +97,13 @@ final class S3Client: Sendable {
         let message = XMLText.first("Message", in: response.text) ?? ""
         let detail = [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
         let status: LifeboatError.Code = [401, 403].contains(response.status) || code == "NoSuchBucket" ? .invalidInput : .operationFailed
-        let fix: String? = switch code {
-        case "SignatureDoesNotMatch", "InvalidAccessKeyId": "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the policy's credentials_file) and AWS_REGION"
-        case "NoSuchBucket": "create the bucket, or run `lifeboat init --repo s3://\(bucket)/…`, which creates it"
-        default: nil
-        }
+        let fix: String? =
+            switch code {
+            case "SignatureDoesNotMatch", "InvalidAccessKeyId":
+                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the policy's credentials_file) and AWS_REGION"
+            case "NoSuchBucket": "create the bucket, or run `lifeboat init --repo s3://\(bucket)/…`, which creates it"
+            default: nil
+            }
         return LifeboatError(status, "\(endpoint): \(what) answered \(response.status)\(detail.isEmpty ? "" : " (\(detail))")", fix: fix)
     }
 }

@@ -55,32 +55,39 @@ final class S3ObjectReader: ObjectReader, @unchecked Sendable {
                 var ok = false
                 var again = false
                 var refused: Int?
-                _ = try client.exchange("GET", key, query: [], headers: headers, payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
-                                        produce: { _ in },
-                                        onHead: { status, answer in
-                                            let lastTry = attempt >= client.retry.attempts
-                                            if resuming {
-                                                ok = status == 206
-                                                if !ok && RetryPolicy.isTransient(status: status) && !lastTry { again = true } else if !ok { refused = status }
-                                                return
-                                            }
-                                            ok = status == 200
-                                            if !ok && RetryPolicy.isTransient(status: status) && !lastTry { again = true; return }
-                                            etag = answer["etag"]
-                                            published = true
-                                            self.condition.lock()
-                                            self.status = status
-                                            self.condition.broadcast()
-                                            self.condition.unlock()
-                                        },
-                                        consume: { bytes in
-                                            if again || refused != nil { return }
-                                            try self.push(bytes, ok: ok)
-                                            if ok { delivered += Int64(bytes.count) }
-                                        })
+                _ = try client.exchange(
+                    "GET", key, query: [], headers: headers, payloadHash: S3Client.emptyPayloadHash, contentLength: 0,
+                    produce: { _ in },
+                    onHead: { status, answer in
+                        let lastTry = attempt >= client.retry.attempts
+                        if resuming {
+                            ok = status == 206
+                            if !ok && RetryPolicy.isTransient(status: status) && !lastTry { again = true } else if !ok { refused = status }
+                            return
+                        }
+                        ok = status == 200
+                        if !ok && RetryPolicy.isTransient(status: status) && !lastTry {
+                            again = true
+                            return
+                        }
+                        etag = answer["etag"]
+                        published = true
+                        self.condition.lock()
+                        self.status = status
+                        self.condition.broadcast()
+                        self.condition.unlock()
+                    },
+                    consume: { bytes in
+                        if again || refused != nil { return }
+                        try self.push(bytes, ok: ok)
+                        if ok { delivered += Int64(bytes.count) }
+                    })
                 if again { return .transient(()) }
                 if let refused {
-                    throw LifeboatError(.operationFailed, "\(client.endpoint): resuming the download of \(key) at byte \(delivered) answered \(refused)\(refused == 412 ? " (the object changed meanwhile)" : "")")
+                    throw LifeboatError(
+                        .operationFailed,
+                        "\(client.endpoint): resuming the download of \(key) at byte \(delivered) answered \(refused)\(refused == 412 ? " (the object changed meanwhile)" : "")"
+                    )
                 }
                 return .done(())
             }

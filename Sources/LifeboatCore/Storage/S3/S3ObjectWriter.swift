@@ -78,7 +78,8 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
 
     private func upload(part: [UInt8], number: Int) throws -> String {
         CrashPoint.reach("s3-part-upload")
-        let response = try storage.client.send("PUT", storage.objectKey(key), query: [("partNumber", String(number)), ("uploadId", uploadId!)], body: part)
+        let response = try storage.client.send(
+            "PUT", storage.objectKey(key), query: [("partNumber", String(number)), ("uploadId", uploadId!)], body: part)
         guard response.status == 200, let etag = response.headers["etag"] else {
             throw storage.client.failure("upload part \(number) of \(key)", response)
         }

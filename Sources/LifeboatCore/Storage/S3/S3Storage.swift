@@ -21,9 +21,11 @@ public struct S3Storage: RepositoryStorage {
         let rest = url.dropFirst("s3://".count)
         let bucket = String(rest.prefix { $0 != "/" })
         guard bucket.count >= 3, bucket.count <= 63,
-              bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {
-            throw LifeboatError(.invalidInput, "\(url): \"\(bucket)\" is not an S3 bucket name",
-                                fix: "bucket names are 3–63 lowercase letters, digits, dots and hyphens: s3://my-backups/prod")
+            bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." })
+        else {
+            throw LifeboatError(
+                .invalidInput, "\(url): \"\(bucket)\" is not an S3 bucket name",
+                fix: "bucket names are 3–63 lowercase letters, digits, dots and hyphens: s3://my-backups/prod")
         }
         let path = rest.dropFirst(bucket.count).split(separator: "/").joined(separator: "/")
         self.bucket = bucket
@@ -35,9 +37,10 @@ public struct S3Storage: RepositoryStorage {
         let credentials = try Self.credentials(settings: settings, environment: environment)
         // Path-style for custom endpoints (RGW, MinIO), and for bucket names with dots, whose
         // virtual host (a.b.s3.amazonaws.com) no wildcard certificate covers.
-        client = try S3Client(endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil || bucket.contains(".")),
-                              signer: SigV4(credentials: credentials, region: region, service: "s3"),
-                              tls: endpoint.lowercased().hasPrefix("https://") ? Self.tls(settings: settings, environment: environment) : settings.tls)
+        client = try S3Client(
+            endpoint: endpoint, bucket: bucket, pathStyle: settings.pathStyle ?? (custom != nil || bucket.contains(".")),
+            signer: SigV4(credentials: credentials, region: region, service: "s3"),
+            tls: endpoint.lowercased().hasPrefix("https://") ? Self.tls(settings: settings, environment: environment) : settings.tls)
         partSize = settings.partSize ?? 8 << 20
         uploadsInFlight = settings.uploadsInFlight ?? 2
     }
@@ -75,9 +78,11 @@ public struct S3Storage: RepositoryStorage {
             return .init(accessKey: access, secretKey: secret, sessionToken: values["aws_session_token"])
         }
         guard let access = environment["AWS_ACCESS_KEY_ID"], !access.isEmpty,
-              let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
-            throw LifeboatError(.invalidInput, "no S3 credentials",
-                                fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or `s3: {credentials_file: …}` in the policy")
+            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty
+        else {
+            throw LifeboatError(
+                .invalidInput, "no S3 credentials",
+                fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or `s3: {credentials_file: …}` in the policy")
         }
         return .init(accessKey: access, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
     }
@@ -132,14 +137,18 @@ public struct S3Storage: RepositoryStorage {
             for key in batch { xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key></Object>" }
             xml += "</Delete>"
             let body = Array(xml.utf8)
-            let response = try client.send("POST", nil, query: [("delete", "")],
-                                           headers: ["Content-MD5": ContentMD5.header(for: body), "Content-Type": "application/xml"], body: body)
+            let response = try client.send(
+                "POST", nil, query: [("delete", "")],
+                headers: ["Content-MD5": ContentMD5.header(for: body), "Content-Type": "application/xml"], body: body)
             guard response.status == 200 else { throw client.failure("delete \(batch.count) objects", response) }
             let errors = XMLText.all("Error", in: response.text).filter { XMLText.first("Code", in: $0) != "NoSuchKey" }
             if let first = errors.first {
                 let key = XMLText.first("Key", in: first) ?? "?"
                 let code = XMLText.first("Code", in: first) ?? "?"
-                throw LifeboatError(.operationFailed, "\(client.endpoint): \(errors.count) of \(batch.count) objects were not deleted; the first, \(key): \(code) \(XMLText.first("Message", in: first) ?? "")")
+                throw LifeboatError(
+                    .operationFailed,
+                    "\(client.endpoint): \(errors.count) of \(batch.count) objects were not deleted; the first, \(key): \(code) \(XMLText.first("Message", in: first) ?? "")"
+                )
             }
         }
     }
@@ -149,9 +158,11 @@ public struct S3Storage: RepositoryStorage {
         try pages(keyPrefix, delimiter: nil) { text in
             for block in XMLText.all("Contents", in: text) {
                 guard let key = XMLText.first("Key", in: block), key.hasPrefix(prefix) else { continue }
-                objects.append(StoredObject(key: String(key.dropFirst(prefix.count)),
-                                            size: Int64(XMLText.first("Size", in: block) ?? "") ?? 0,
-                                            modified: XMLText.first("LastModified", in: block).flatMap(Timestamp.parse)))
+                objects.append(
+                    StoredObject(
+                        key: String(key.dropFirst(prefix.count)),
+                        size: Int64(XMLText.first("Size", in: block) ?? "") ?? 0,
+                        modified: XMLText.first("LastModified", in: block).flatMap(Timestamp.parse)))
             }
         }
         return objects.sorted { $0.key < $1.key }
@@ -206,8 +217,9 @@ public struct S3Storage: RepositoryStorage {
         return XMLText.all("Upload", in: response.text).compactMap { block in
             guard let key = XMLText.first("Key", in: block), key.hasPrefix(prefix), let id = XMLText.first("UploadId", in: block) else { return nil }
             let relative = String(key.dropFirst(prefix.count))
-            return IncompleteWrite(name: "upload:\(relative)#\(id)", key: relative, bytes: 0,
-                                   started: XMLText.first("Initiated", in: block).flatMap(Timestamp.parse))
+            return IncompleteWrite(
+                name: "upload:\(relative)#\(id)", key: relative, bytes: 0,
+                started: XMLText.first("Initiated", in: block).flatMap(Timestamp.parse))
         }.sorted { $0.name < $1.name }
     }
 

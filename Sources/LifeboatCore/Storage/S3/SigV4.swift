@@ -24,8 +24,10 @@ struct SigV4: Sendable {
 
     /// Signs a request. `path` is already URI-encoded (`encodePath`); `headers` must include
     /// `host` and `x-amz-date` (added by `headers(for:)`); names are matched case-insensitively.
-    func sign(method: String, path: String, query: [(String, String)], headers: [String: String],
-              payloadHash: String, date: Date) -> Signed {
+    func sign(
+        method: String, path: String, query: [(String, String)], headers: [String: String],
+        payloadHash: String, date: Date
+    ) -> Signed {
         let stamp = Self.timestamp(date)
         let day = String(stamp.prefix(8))
         var canonicalHeaders: [(String, String)] = headers.map { name, value in
@@ -58,8 +60,9 @@ struct SigV4: Sendable {
         var t = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     /// RFC 3986 percent-encoding as SigV4 wants it: unreserved characters kept, the rest %XX.
@@ -68,7 +71,7 @@ struct SigV4: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(UnicodeScalar(byte))
             case UInt8(ascii: "/") where keepSlash:
                 out += "/"

@@ -19,7 +19,9 @@ public final class RDBCheck: EntryContentCheck {
     public var warnings: [String] { summary?.warnings ?? [] }
 
     public init() {
-        let channel = self.channel, outcome = self.outcome, done = self.done
+        let channel = self.channel
+        let outcome = self.outcome
+        let done = self.done
         let thread = Thread {
             let reader = RDBReader { channel.pull() }
             do {
@@ -91,13 +93,15 @@ private final class ParseOutcome: @unchecked Sendable {
     private var result: Result<RDBSummary, any Error>?
 
     func set(_ value: Result<RDBSummary, any Error>) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if case .failure? = result { return }  // the first failure wins
         result = value
     }
 
     func get() -> Result<RDBSummary, any Error>? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return result
     }
 }
@@ -118,7 +122,8 @@ final class ByteChannel: @unchecked Sendable {
 
     /// Blocks while `limit` bytes wait; drops the chunk once the consumer has gone.
     func push(_ chunk: [UInt8]) {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while buffered >= limit && !abandoned { condition.wait() }
         guard !abandoned, !closed else { return }
         chunks.append(chunk)
@@ -128,7 +133,8 @@ final class ByteChannel: @unchecked Sendable {
 
     /// The next chunk, or nil once the producer closed and everything was taken.
     func pull() -> [UInt8]? {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while head == chunks.count && !closed { condition.wait() }
         guard head < chunks.count else { return nil }
         let chunk = chunks[head]
@@ -143,13 +149,15 @@ final class ByteChannel: @unchecked Sendable {
     }
 
     func close() {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         closed = true
         condition.broadcast()
     }
 
     func abandon() {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         abandoned = true
         chunks.removeAll()
         head = 0

@@ -56,25 +56,45 @@ enum RDBPacked {
         let last = lp.count - 1  // the EOF byte
         while p < last {
             let b = lp[p]
-            var header = 1, dataLength = 0
+            var header = 1
+            var dataLength = 0
             var element: Element
             func need(_ n: Int) throws(Malformed) { if p + n > last { throw Malformed("listpack entry at \(p) runs past the end") } }
             switch b {
             case 0x00...0x7f: element = .int(Int64(b))
-            case 0x80...0xbf: dataLength = Int(b & 0x3f); element = .bytes(0..<0)
+            case 0x80...0xbf:
+                dataLength = Int(b & 0x3f)
+                element = .bytes(0..<0)
             case 0xc0...0xdf:
-                try need(2); header = 2
+                try need(2)
+                header = 2
                 element = .int(signed(UInt64(b & 0x1f) << 8 | UInt64(lp[p + 1]), bits: 13))
             case 0xe0...0xef:
-                try need(2); header = 2
-                dataLength = Int(b & 0x0f) << 8 | Int(lp[p + 1]); element = .bytes(0..<0)
+                try need(2)
+                header = 2
+                dataLength = Int(b & 0x0f) << 8 | Int(lp[p + 1])
+                element = .bytes(0..<0)
             case 0xf0:
-                try need(5); header = 5
-                dataLength = Int(le(lp, p + 1, 4)); element = .bytes(0..<0)
-            case 0xf1: try need(3); header = 3; element = .int(signed(le(lp, p + 1, 2), bits: 16))
-            case 0xf2: try need(4); header = 4; element = .int(signed(le(lp, p + 1, 3), bits: 24))
-            case 0xf3: try need(5); header = 5; element = .int(signed(le(lp, p + 1, 4), bits: 32))
-            case 0xf4: try need(9); header = 9; element = .int(Int64(bitPattern: le(lp, p + 1, 8)))
+                try need(5)
+                header = 5
+                dataLength = Int(le(lp, p + 1, 4))
+                element = .bytes(0..<0)
+            case 0xf1:
+                try need(3)
+                header = 3
+                element = .int(signed(le(lp, p + 1, 2), bits: 16))
+            case 0xf2:
+                try need(4)
+                header = 4
+                element = .int(signed(le(lp, p + 1, 3), bits: 24))
+            case 0xf3:
+                try need(5)
+                header = 5
+                element = .int(signed(le(lp, p + 1, 4), bits: 32))
+            case 0xf4:
+                try need(9)
+                header = 9
+                element = .int(Int64(bitPattern: le(lp, p + 1, 8)))
             default: throw Malformed(String(format: "listpack entry at %d has an invalid encoding byte 0x%02x", p, b))
             }
             let entry = header + dataLength
@@ -82,11 +102,14 @@ enum RDBPacked {
             let backLength = entry <= 127 ? 1 : entry < 16383 ? 2 : entry < 2_097_151 ? 3 : entry < 268_435_455 ? 4 : 5
             guard p + entry + backLength <= last else { throw Malformed("listpack entry at \(p) runs past the end") }
             // The back-length, read right to left: 7 bits per byte, high bit = more to the left.
-            var decoded = 0, shift = 0, q = p + entry + backLength - 1
+            var decoded = 0
+            var shift = 0
+            var q = p + entry + backLength - 1
             while true {
                 decoded |= Int(lp[q] & 0x7f) << shift
                 if lp[q] & 0x80 == 0 || shift >= 28 { break }
-                shift += 7; q -= 1
+                shift += 7
+                q -= 1
             }
             guard decoded == entry else { throw Malformed("listpack entry at \(p) has a back-length of \(decoded), its size is \(entry)") }
             elements.append(element)
@@ -110,41 +133,75 @@ enum RDBPacked {
         let announced = Int(le(zl, 8, 2))
         let last = zl.count - 1
         var elements: [Element] = []
-        var p = 10, previousSize = 0, previousStart = -1
+        var p = 10
+        var previousSize = 0
+        var previousStart = -1
         while p < last {
             let start = p
             func need(_ n: Int) throws(Malformed) { if p + n > last { throw Malformed("ziplist entry at \(start) runs past the end") } }
             try need(1)
             var prevlen: Int
             if zl[p] < 254 {
-                prevlen = Int(zl[p]); p += 1
+                prevlen = Int(zl[p])
+                p += 1
             } else if zl[p] == 254 {
-                try need(5); prevlen = Int(le(zl, p + 1, 4)); p += 5
+                try need(5)
+                prevlen = Int(le(zl, p + 1, 4))
+                p += 5
             } else {
                 throw Malformed("ziplist entry at \(start) has an invalid prevlen byte")
             }
-            guard prevlen == previousSize else { throw Malformed("ziplist entry at \(start) says the previous entry has \(prevlen) bytes, it has \(previousSize)") }
+            guard prevlen == previousSize else {
+                throw Malformed("ziplist entry at \(start) says the previous entry has \(prevlen) bytes, it has \(previousSize)")
+            }
             try need(1)
             let b = zl[p]
             var element: Element
             switch b >> 6 {
             case 0:
-                let n = Int(b & 0x3f); p += 1; try need(n); element = .bytes(p..<(p + n)); p += n
+                let n = Int(b & 0x3f)
+                p += 1
+                try need(n)
+                element = .bytes(p..<(p + n))
+                p += n
             case 1:
-                try need(2); let n = Int(b & 0x3f) << 8 | Int(zl[p + 1]); p += 2; try need(n); element = .bytes(p..<(p + n)); p += n
+                try need(2)
+                let n = Int(b & 0x3f) << 8 | Int(zl[p + 1])
+                p += 2
+                try need(n)
+                element = .bytes(p..<(p + n))
+                p += n
             case 2:
                 guard b == 0x80 else { throw Malformed(String(format: "ziplist entry at %d has an invalid encoding byte 0x%02x", start, b)) }
                 try need(5)
                 let n = Int(UInt32(zl[p + 1]) << 24 | UInt32(zl[p + 2]) << 16 | UInt32(zl[p + 3]) << 8 | UInt32(zl[p + 4]))
-                p += 5; try need(n); element = .bytes(p..<(p + n)); p += n
+                p += 5
+                try need(n)
+                element = .bytes(p..<(p + n))
+                p += n
             default:
                 p += 1
                 switch b {
-                case 0xc0: try need(2); element = .int(signed(le(zl, p, 2), bits: 16)); p += 2
-                case 0xd0: try need(4); element = .int(signed(le(zl, p, 4), bits: 32)); p += 4
-                case 0xe0: try need(8); element = .int(Int64(bitPattern: le(zl, p, 8))); p += 8
-                case 0xf0: try need(3); element = .int(signed(le(zl, p, 3), bits: 24)); p += 3
-                case 0xfe: try need(1); element = .int(signed(UInt64(zl[p]), bits: 8)); p += 1
+                case 0xc0:
+                    try need(2)
+                    element = .int(signed(le(zl, p, 2), bits: 16))
+                    p += 2
+                case 0xd0:
+                    try need(4)
+                    element = .int(signed(le(zl, p, 4), bits: 32))
+                    p += 4
+                case 0xe0:
+                    try need(8)
+                    element = .int(Int64(bitPattern: le(zl, p, 8)))
+                    p += 8
+                case 0xf0:
+                    try need(3)
+                    element = .int(signed(le(zl, p, 3), bits: 24))
+                    p += 3
+                case 0xfe:
+                    try need(1)
+                    element = .int(signed(UInt64(zl[p]), bits: 8))
+                    p += 1
                 case 0xf1...0xfd: element = .int(Int64(b & 0x0f) - 1)
                 default: throw Malformed(String(format: "ziplist entry at %d has an invalid encoding byte 0x%02x", start, b))
                 }
@@ -153,7 +210,9 @@ enum RDBPacked {
             previousSize = p - start
             previousStart = start
         }
-        guard previousStart < 0 || previousStart == tail else { throw Malformed("ziplist tail offset \(tail) does not point at its last entry (\(previousStart))") }
+        guard previousStart < 0 || previousStart == tail else {
+            throw Malformed("ziplist tail offset \(tail) does not point at its last entry (\(previousStart))")
+        }
         guard announced == 0xffff || announced == elements.count else {
             throw Malformed("ziplist header counts \(announced) elements, it holds \(elements.count)")
         }
@@ -187,7 +246,10 @@ enum RDBPacked {
         var p = 1
         func length() throws(Malformed) -> Int {
             guard p < last else { throw Malformed("zipmap entry at \(p) runs past the end") }
-            if zm[p] < 254 { p += 1; return Int(zm[p - 1]) }
+            if zm[p] < 254 {
+                p += 1
+                return Int(zm[p - 1])
+            }
             guard zm[p] == 254, p + 5 <= last else { throw Malformed("zipmap entry at \(p) has an invalid length") }
             p += 5
             return Int(le(zm, p - 4, 4))
@@ -195,10 +257,12 @@ enum RDBPacked {
         while p < last && zm[p] != 0xff {
             let fieldLength = try length()
             guard p + fieldLength <= last else { throw Malformed("zipmap field at \(p) runs past the end") }
-            let field = p..<(p + fieldLength); p += fieldLength
+            let field = p..<(p + fieldLength)
+            p += fieldLength
             let valueLength = try length()
             guard p < last else { throw Malformed("zipmap value at \(p) runs past the end") }
-            let free = Int(zm[p]); p += 1
+            let free = Int(zm[p])
+            p += 1
             guard p + valueLength + free <= last else { throw Malformed("zipmap value at \(p) runs past the end") }
             pairs.append((field, p..<(p + valueLength)))
             p += valueLength + free
@@ -237,15 +301,18 @@ enum RDBPacked {
             guard n >= 0, Int64(i) + n <= Int64(elements.count) else { throw Malformed("stream listpack ends inside an entry (\(what))") }
             i += Int(n)
         }
-        let count = try integer("entry count"), deleted = try integer("deleted count")
+        let count = try integer("entry count")
+        let deleted = try integer("deleted count")
         let masterFields = try integer("master field count")
         try skip(masterFields, "master fields")
         guard try integer("master terminator") == 0 else { throw Malformed("stream listpack master entry is not terminated by 0") }
         guard count >= 0, deleted >= 0 else { throw Malformed("stream listpack has negative counts") }
         for _ in 0..<(count + deleted) {
             let flags = try integer("entry flags")
-            _ = try integer("entry id (ms)"); _ = try integer("entry id (seq)")
-            var fields = masterFields, extra: Int64 = 3
+            _ = try integer("entry id (ms)")
+            _ = try integer("entry id (seq)")
+            var fields = masterFields
+            var extra: Int64 = 3
             if flags & 2 == 0 {  // STREAM_ITEM_FLAG_SAMEFIELDS
                 fields = try integer("entry field count")
                 try skip(fields, "entry fields")

@@ -15,17 +15,35 @@ struct RDBParser {
     }
 
     private enum ValueType: UInt8 {
-        case string = 0, list = 1, set = 2, zset = 3, hash = 4, zset2 = 5, modulePreGA = 6, module2 = 7
-        case hashZipmap = 9, listZiplist = 10, setIntset = 11, zsetZiplist = 12, hashZiplist = 13
-        case listQuicklist = 14, streamListpacks = 15, hashListpack = 16, zsetListpack = 17
-        case listQuicklist2 = 18, streamListpacks2 = 19, setListpack = 20, streamListpacks3 = 21
+        case string = 0
+        case list = 1
+        case set = 2
+        case zset = 3
+        case hash = 4
+        case zset2 = 5
+        case modulePreGA = 6
+        case module2 = 7
+        case hashZipmap = 9
+        case listZiplist = 10
+        case setIntset = 11
+        case zsetZiplist = 12
+        case hashZiplist = 13
+        case listQuicklist = 14
+        case streamListpacks = 15
+        case hashListpack = 16
+        case zsetListpack = 17
+        case listQuicklist2 = 18
+        case streamListpacks2 = 19
+        case setListpack = 20
+        case streamListpacks3 = 21
     }
 
     func parse() throws -> RDBSummary {
         var summary = RDBSummary()
         let magic = try reader.bytes(9, "the header")
         guard Array(magic.prefix(5)) == Array("REDIS".utf8),
-              let version = Int(String(decoding: magic.suffix(4), as: UTF8.self)) else {
+            let version = Int(String(decoding: magic.suffix(4), as: UTF8.self))
+        else {
             throw reader.corrupt("not an RDB file (no REDIS magic and version)", at: 0)
         }
         guard (1...12).contains(version) else { throw reader.corrupt("unknown RDB version \(version)", at: 5) }
@@ -70,7 +88,9 @@ struct RDBParser {
             case 0xf8: _ = try reader.plainLength("an LRU idle time")
             case 0xf7:  // module aux data
                 let id = try reader.plainLength("a module id")
-                guard try reader.plainLength("a module aux when-opcode") == 2 else { throw reader.corrupt("module aux data with a bad when-opcode", at: at) }
+                guard try reader.plainLength("a module aux when-opcode") == 2 else {
+                    throw reader.corrupt("module aux data with a bad when-opcode", at: at)
+                }
                 _ = try reader.plainLength("a module aux when")
                 let name = Self.moduleName(id)
                 summary.modules.insert(name)
@@ -139,7 +159,9 @@ struct RDBParser {
             let n = try reader.count("the size of sorted set \(name)")
             var seen = Set<Int>()
             for _ in 0..<n {
-                guard seen.insert(Self.fingerprint(try reader.string("a member of sorted set \(name)"))).inserted else { throw bad("duplicate sorted set members") }
+                guard seen.insert(Self.fingerprint(try reader.string("a member of sorted set \(name)"))).inserted else {
+                    throw bad("duplicate sorted set members")
+                }
                 let score = type == .zset2 ? Double(bitPattern: try reader.littleEndian(8, "a score")) : try textScore()
                 guard !score.isNaN else { throw bad("a NaN score") }
             }
@@ -162,7 +184,9 @@ struct RDBParser {
         case .hashZipmap:
             let (pairs, blob) = try packed("zipmap", RDBPacked.zipmap)
             var seen = Set<Int>()
-            for pair in pairs where !seen.insert(Self.fingerprint(Array(blob[pair.field]))).inserted { throw bad("hash zipmap with duplicate fields") }
+            for pair in pairs where !seen.insert(Self.fingerprint(Array(blob[pair.field]))).inserted {
+                throw bad("hash zipmap with duplicate fields")
+            }
             return Value()
         case .listZiplist:
             let (elements, _) = try packed("ziplist", RDBPacked.ziplist)
@@ -179,7 +203,9 @@ struct RDBParser {
             let (elements, blob) = try packed("listpack", RDBPacked.listpack)
             let pairs = type != .setListpack
             guard !pairs || elements.count % 2 == 0 else { throw bad("listpack of pairs holds an odd number of elements") }
-            if RDBPacked.firstDuplicate(elements, in: blob, pairs: pairs) != nil { throw bad("listpack with duplicate \(pairs ? "fields" : "members")") }
+            if RDBPacked.firstDuplicate(elements, in: blob, pairs: pairs) != nil {
+                throw bad("listpack with duplicate \(pairs ? "fields" : "members")")
+            }
             return Value(empty: elements.isEmpty)
         case .listQuicklist, .listQuicklist2:
             let nodes = try reader.count("the node count of list \(name)")
@@ -237,7 +263,9 @@ struct RDBParser {
             if version >= 2 { _ = try reader.plainLength("group entries read") }
             var pending = Set<[UInt8]>()
             for _ in 0..<(try reader.count("a group PEL size of \(name)")) {
-                guard pending.insert(try reader.bytes(16, "a pending entry id")).inserted else { throw bad("duplicate entry in a consumer group's PEL") }
+                guard pending.insert(try reader.bytes(16, "a pending entry id")).inserted else {
+                    throw bad("duplicate entry in a consumer group's PEL")
+                }
                 try reader.skip(8, "a delivery time")
                 _ = try reader.plainLength("a delivery count")
             }
@@ -306,7 +334,11 @@ struct RDBParser {
     static func printable(_ key: [UInt8]) -> String {
         var out = "\""
         for b in key.prefix(80) {
-            if b >= 0x20 && b < 0x7f && b != 0x22 && b != 0x5c { out.append(Character(UnicodeScalar(b))) } else { out += String(format: "\\x%02x", b) }
+            if b >= 0x20 && b < 0x7f && b != 0x22 && b != 0x5c {
+                out.append(Character(UnicodeScalar(b)))
+            } else {
+                out += String(format: "\\x%02x", b)
+            }
         }
         return out + (key.count > 80 ? "…\"" : "\"")
     }

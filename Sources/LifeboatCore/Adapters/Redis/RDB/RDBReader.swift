@@ -144,9 +144,15 @@ final class RDBReader {
         case .plain(let n):
             try skip(n, what())
             return n
-        case .encoded(0): try skip(1, what()); return 1
-        case .encoded(1): try skip(2, what()); return 2
-        case .encoded(2): try skip(4, what()); return 4
+        case .encoded(0):
+            try skip(1, what())
+            return 1
+        case .encoded(1):
+            try skip(2, what())
+            return 2
+        case .encoded(2):
+            try skip(4, what())
+            return 4
         case .encoded(3):
             let (compressed, expanded) = try lzfLengths(what())
             try LZF.validate(compressedLength: compressed, expandedLength: expanded, reader: self, what: what())

@@ -48,7 +48,9 @@ public struct RDBSummary: Sendable, Equatable {
             }
         }
         if !modules.isEmpty {
-            out.append("the RDB holds data of module\(modules.count == 1 ? "" : "s") \(modules.sorted().joined(separator: ", ")): the target server must load \(modules.count == 1 ? "it" : "them")")
+            out.append(
+                "the RDB holds data of module\(modules.count == 1 ? "" : "s") \(modules.sorted().joined(separator: ", ")): the target server must load \(modules.count == 1 ? "it" : "them")"
+            )
         }
         if let notParsed { out.append("structure checked up to \(notParsed); the rest is covered by the CRC only") }
         return out

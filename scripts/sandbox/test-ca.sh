@@ -2,7 +2,7 @@
 # Makes a throwaway certificate authority and certificates signed by it, for the TLS tests, the
 # sandboxes and the benchmarks (EC P-256: fast to make, valid two days).
 #
-# Usage: scripts/test-ca.sh DIR NAME SAN [client|expired]
+# Usage: scripts/sandbox/test-ca.sh DIR NAME SAN [client|expired]
 #   DIR/ca.pem, DIR/ca.key   the CA (made on first use, reused after)
 #   DIR/NAME.pem, NAME.key   a certificate for SAN (e.g. "DNS:localhost,IP:127.0.0.1"),
 #                            for a server, or for a client with a fourth argument "client";

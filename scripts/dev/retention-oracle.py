@@ -5,12 +5,12 @@ For each time set it creates a fresh restic repository, backs up a tiny director
 timestamp (`restic backup --time`, under the set's TZ), then runs `restic forget --dry-run --json`
 for every rule mix and records what restic keeps (with its reasons) and removes. The unit tests
 run the same times and rules through Lifeboat's retention engine and require identical answers.
-Usage: scripts/retention-oracle.py   (needs restic; takes a few minutes)
+Usage: scripts/dev/retention-oracle.py   (needs restic; takes a few minutes)
 """
 import json, os, random, subprocess, sys, tempfile, datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata", "retention")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testdata", "retention")
 rnd = random.Random(20261122)
 
 def times_spread(n, start, days):

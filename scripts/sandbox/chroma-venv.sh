@@ -2,7 +2,7 @@
 # Makes (once) the Python venv with chromadb that the Chroma sandbox runs from, and prints its
 # path. CHROMA_VENV overrides the location (default: .venv-chroma at the repository root).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${CHROMA_VENV:-$root/.venv-chroma}
 version=${CHROMADB_VERSION:-1.5.9}
 if [[ ! -x "$venv/bin/chroma" ]] || ! "$venv/bin/python" -c "import chromadb, sys; sys.exit(chromadb.__version__ != '$version')" 2>/dev/null; then

@@ -2,9 +2,9 @@
 # The FastCDC chunker's throughput on one core: 1 GiB of random data (incompressible, so cut
 # points fall where the gear hash says), chunked in memory five times; prints each run and the
 # median. Target (#14): >= 1 GB/s on this machine.
-# Usage: scripts/bench-chunker.sh
+# Usage: scripts/bench/bench-chunker.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 swift build -c release >/dev/null
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work"; mkdir -p "$work"

@@ -2,7 +2,7 @@
 """Writes index files naming N synthetic chunks into a format-2 repository (docs/FORMAT.md,
 "Format 2: index"), 16 chunks of 1 MiB per pack, in files of at most 65,536 chunks as Lifeboat
 writes them. The packs do not exist: the repository is for measuring a backup's memory with a
-large index (scripts/bench-memory.sh), not for verify or prune.
+large index (scripts/bench/bench-memory.sh), not for verify or prune.
 Usage: synthetic-index.py REPO CHUNKS"""
 import hashlib, os, struct, sys
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a throwaway redis-server on loopback for tests and the quick start.
-# Usage: scripts/redis-sandbox.sh DIR PORT [extra redis.conf lines…]
+# Usage: scripts/sandbox/redis-sandbox.sh DIR PORT [extra redis.conf lines…]
 # Writes DIR/redis.conf (with enable-debug-command local), starts the server daemonized, and
 # waits until it is ready (its log says so: this works for TLS-only and Unix-socket servers too,
 # which extra lines such as "port 0", "tls-port P" make). Stop it with SHUTDOWN NOSAVE.

@@ -3,8 +3,8 @@
 # the benchmarks. PostgreSQL refuses to run as root: as root, the cluster is owned by and runs as
 # the `postgres` user (from the postgresql-15 package), or $PG_SANDBOX_USER.
 #
-# Usage: scripts/pg-sandbox.sh start DIR PORT [extra postgresql.conf lines…]
-#        scripts/pg-sandbox.sh stop DIR
+# Usage: scripts/sandbox/pg-sandbox.sh start DIR PORT [extra postgresql.conf lines…]
+#        scripts/sandbox/pg-sandbox.sh stop DIR
 # DIR/data is the data directory, DIR is also the socket directory, DIR/server.log the log.
 # Authentication is `trust` on loopback and the private socket only (initdb -A trust).
 set -euo pipefail

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts (or stops) a throwaway Chroma server (chromadb from PyPI, in the venv
-# scripts/chroma-venv.sh makes) on loopback, for tests, the quick start and drills.
-# Usage: scripts/chroma-sandbox.sh start DIR PORT [PERSIST_DIR]   (persist directory DIR/data unless
+# scripts/sandbox/chroma-venv.sh makes) on loopback, for tests, the quick start and drills.
+# Usage: scripts/sandbox/chroma-sandbox.sh start DIR PORT [PERSIST_DIR]   (persist directory DIR/data unless
 #                                                                  given; log DIR/chroma.log)
-#        scripts/chroma-sandbox.sh stop DIR          (SIGTERM, waits until it has exited)
+#        scripts/sandbox/chroma-sandbox.sh stop DIR          (SIGTERM, waits until it has exited)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=$1; dir=$(realpath -m "$2")

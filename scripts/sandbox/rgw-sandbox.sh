@@ -3,15 +3,15 @@
 # file) with a RADOS Gateway on loopback: a real S3 engine for tests, the quick start and the
 # benchmarks. Recipe and pitfalls: ../shared/CEPH-RGW.md. About 5 s to start.
 #
-# Usage: scripts/rgw-sandbox.sh start DIR PORT      (S3 on http://127.0.0.1:PORT and
+# Usage: scripts/sandbox/rgw-sandbox.sh start DIR PORT      (S3 on http://127.0.0.1:PORT and
 #                                                    https://localhost:PORT+10)
-#        scripts/rgw-sandbox.sh stop DIR
-#        scripts/rgw-sandbox.sh stop-gateway DIR     (RGW only: "the object store went away")
-#        scripts/rgw-sandbox.sh start-gateway DIR    (RGW again, after stop-gateway)
+#        scripts/sandbox/rgw-sandbox.sh stop DIR
+#        scripts/sandbox/rgw-sandbox.sh stop-gateway DIR     (RGW only: "the object store went away")
+#        scripts/sandbox/rgw-sandbox.sh start-gateway DIR    (RGW again, after stop-gateway)
 # On start, DIR/env holds AWS_ENDPOINT_URL, AWS_REGION and the sandbox user's test keys (fixed,
 # throwaway, valid only for this sandbox) to `source`, and LIFEBOAT_RGW_HTTPS / LIFEBOAT_RGW_CA:
 # the https endpoint (beast's ssl_endpoint, a certificate for localhost, 127.0.0.1 and the
-# virtual host lb-virtual-hosted.localhost, from a CA made by scripts/test-ca.sh in DIR/tls).
+# virtual host lb-virtual-hosted.localhost, from a CA made by scripts/sandbox/test-ca.sh in DIR/tls).
 # The mon and OSD use PORT+1 … PORT+9.
 set -euo pipefail
 cmd=${1:-}; dir=$(realpath -m "${2:-}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the benchmark data set once: DIR gets SIZE_MB of 60% log-like text, 30% random
 # blobs, 10% small config files (deterministic text, random blobs).
-# Usage: scripts/bench-data.sh DIR SIZE_MB
+# Usage: scripts/bench/bench-data.sh DIR SIZE_MB
 set -euo pipefail
 data=$1; size_mb=$2
 if [[ ! -f "$data/.complete-$size_mb" ]]; then

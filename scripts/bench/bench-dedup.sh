@@ -5,7 +5,7 @@
 # size after every backup, the re-backup times, and the format-2 / restic ratios. Then FIRST_RUNS
 # (default 3) first backups of the final tree into fresh repositories, alternating format 1,
 # format 2 and restic, for medians of the first-backup ratios.
-# Usage: [BENCH_MB=512] [FIRST_RUNS=3] scripts/bench-dedup.sh
+# Usage: [BENCH_MB=512] [FIRST_RUNS=3] scripts/bench/bench-dedup.sh
 set -euo pipefail
 export BENCH_MB="${BENCH_MB:-512}"
 source "$(dirname "$0")/bench-common.sh"

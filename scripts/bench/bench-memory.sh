@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Memory and listing at scale (#14), on disk, format 2:
 #   1. peak RSS of a backup of the benchmark tree (BENCH_MB, default 512) into a repository whose
-#      index already names 1,000,000 chunks (synthetic index files, scripts/synthetic-index.py),
+#      index already names 1,000,000 chunks (synthetic index files, scripts/bench/synthetic-index.py),
 #      and of the same backup into an empty repository;
 #   2. peak RSS of a first backup and of re-backups of SMALL_FILES (default 200,000) files of
 #      10 KiB (about 2 GB), and of restic's first backup of the same tree;
 #   3. `lifeboat snapshots` on SNAPSHOTS (default 200) snapshots of a 20,000-file tree.
 # Each measurement runs RUNS times (default 3); medians are printed.
-# Usage: scripts/bench-memory.sh
+# Usage: scripts/bench/bench-memory.sh
 set -euo pipefail
 export BENCH_MB="${BENCH_MB:-512}"
 source "$(dirname "$0")/bench-common.sh"
@@ -19,7 +19,7 @@ policy() { printf 'repository: %s\nsources:\n  data: {type: files, path: %s}\n' 
 for run in $(seq "$runs"); do
   rm -rf "$work/mem-index" "$work/mem-empty"
   "$lifeboat" init --repo "$work/mem-index" -q; "$lifeboat" init --repo "$work/mem-empty" -q
-  python3 scripts/synthetic-index.py "$work/mem-index" 1000000 >/dev/null
+  python3 scripts/bench/synthetic-index.py "$work/mem-index" 1000000 >/dev/null
   policy "$work/mem-index" "$data" "$work/mem-index.yaml"; policy "$work/mem-empty" "$data" "$work/mem-empty.yaml"
   measure index-1M "$lifeboat" backup --policy "$work/mem-index.yaml" -q
   measure index-empty "$lifeboat" backup --policy "$work/mem-empty.yaml" -q
@@ -58,7 +58,7 @@ done
 tree="$work/list-tree"
 if [[ ! -f "$tree/.complete" ]]; then
   rm -rf "$tree"
-  python3 scripts/config-tree.py "$tree" 8 && touch "$tree/.complete"
+  python3 scripts/bench/config-tree.py "$tree" 8 && touch "$tree/.complete"
 fi
 rm -rf "$work/mem-list"; "$lifeboat" init --repo "$work/mem-list" -q; policy "$work/mem-list" "$tree" "$work/mem-list.yaml"
 for n in $(seq "$snapshots"); do

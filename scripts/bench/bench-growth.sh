@@ -15,11 +15,11 @@
 #             restic's.
 # Growth is what the repository grew by (packs, index and manifests; restic: its whole
 # directory), in MiB.
-# Usage: scripts/bench-growth.sh
+# Usage: scripts/bench/bench-growth.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source scripts/env.sh
-scripts/setup.sh --bench
+scripts/setup.sh bench
 swift build -c release >/dev/null
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work/growth"
@@ -27,10 +27,10 @@ bin=/usr/lib/postgresql/15/bin
 owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
 rport=16599; pport=16632; cport=16833
 redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
-scripts/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
+scripts/sandbox/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
 rm -rf "$work"; mkdir -p "$work"
 [[ $(id -u) -eq 0 ]] && chown postgres: "$work"
-trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true; scripts/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true; scripts/chroma-sandbox.sh stop "$work/chroma" >/dev/null 2>&1 || true' EXIT
+trap 'redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true; scripts/sandbox/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true; scripts/sandbox/chroma-sandbox.sh stop "$work/chroma" >/dev/null 2>&1 || true' EXIT
 printf 'bench-password-not-secret\n' > "$work/restic-pass"; chmod 644 "$work/restic-pass"
 export RESTIC_PASSWORD_FILE="$work/restic-pass"
 results="$work/results"; : > "$results"
@@ -40,7 +40,7 @@ record() { echo "$1 $2 $3 $4" >> "$results"; }   # case step lifeboat_bytes rest
 
 # Redis.
 rdir="$work/redis"
-scripts/redis-sandbox.sh "$rdir" "$rport" >/dev/null
+scripts/sandbox/redis-sandbox.sh "$rdir" "$rport" >/dev/null
 redis-cli -p "$rport" debug populate 1000000 key 64 >/dev/null
 "$lifeboat" init --repo "$work/lb-redis" -q
 restic init --repo "$work/restic-redis" -q >/dev/null
@@ -67,7 +67,7 @@ redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-pg" -q
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-pgbench" -q
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-phys" -q
-scripts/pg-sandbox.sh start "$work/cluster" "$pport" "archive_mode = on" "archive_command = '$lifeboat wal push --repo $work/lb-phys %p'" >/dev/null
+scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$pport" "archive_mode = on" "archive_command = '$lifeboat wal push --repo $work/lb-phys %p'" >/dev/null
 psql=("$bin/psql" -X -q -At -h 127.0.0.1 -p "$pport" -U postgres)
 "${psql[@]}" -c "CREATE DATABASE five" -c "CREATE DATABASE bench" postgres
 for t in 1 2 3 4 5; do
@@ -104,8 +104,8 @@ for step in base changed; do
 done
 
 # Chroma (directory mode): the server is stopped for each copy, Lifeboat's and restic's alike.
-venv=$(scripts/chroma-venv.sh)
-cdir="$work/chroma"; chroma=(scripts/chroma-sandbox.sh)
+venv=$(scripts/sandbox/chroma-venv.sh)
+cdir="$work/chroma"; chroma=(scripts/sandbox/chroma-sandbox.sh)
 "${chroma[@]}" start "$cdir" "$cport" "$cdir/data" >/dev/null
 "$venv/bin/python" - "$cport" "${BENCH_CHROMA_VECTORS:-10000}" base <<'PY'
 import random, sys, chromadb

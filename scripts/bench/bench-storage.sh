@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Repository backends and encryption, one run each on the same data (scripts/bench-data.sh):
+# Repository backends and encryption, one run each on the same data (scripts/bench/bench-data.sh):
 # Lifeboat backs up and restores to a local directory and to a real S3 engine (a throwaway Ceph
 # RGW on loopback), plain, with a symmetric key and write-only to an X25519 public key; restic
 # (always encrypted) does the same to disk and to the same RGW. Prints times and ratios:
@@ -7,15 +7,15 @@
 # Then TLS: backup and restore to the same RGW over https against http, HTTPS_RUNS (3) of each
 # alternating, medians (target <= 1.15x); and a 1 GiB multipart upload over https, counting the
 # connections it opens (target <= uploads_in_flight + 1).
-# Usage: scripts/bench-storage.sh          (BENCH_MB=1024 by default, as scripts/bench.sh)
+# Usage: scripts/bench/bench-storage.sh          (BENCH_MB=1024 by default, as scripts/bench.sh)
 set -euo pipefail
 source "$(dirname "$0")/bench-common.sh"
 results="$work/storage-results"
 
 rgwdir="$work/rgw"; rgwport=${BENCH_RGW_PORT:-17680}
-scripts/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true
-scripts/rgw-sandbox.sh start "$rgwdir" "$rgwport" 2>/dev/null
-trap 'scripts/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true' EXIT
+scripts/sandbox/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true
+scripts/sandbox/rgw-sandbox.sh start "$rgwdir" "$rgwport" 2>/dev/null
+trap 'scripts/sandbox/rgw-sandbox.sh stop "$rgwdir" >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 source "$rgwdir/env"   # AWS_ENDPOINT_URL and the sandbox's throwaway keys, for lifeboat and restic alike
 

@@ -6,7 +6,7 @@
 # physical restores into a new data directory (both fsync). Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work/pg"
 scale="${BENCH_PG_SCALE:-50}"
@@ -14,7 +14,7 @@ bin=/usr/lib/postgresql/15/bin
 port=16532
 owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
 
-scripts/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
+scripts/sandbox/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
 rm -rf "$work"; mkdir -p "$work"
 [[ $(id -u) -eq 0 ]] && chown postgres: "$work"
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-repo" -q
@@ -33,9 +33,9 @@ pg1-port=$port
 pg1-socket-path=$work/cluster
 CONF
 pgbr=("${owner[@]}" pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
-scripts/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" \
+scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" \
   "archive_command = '$lifeboat wal push --repo $work/lb-repo %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p'"
-trap 'scripts/pg-sandbox.sh stop "$work/cluster"' EXIT
+trap 'scripts/sandbox/pg-sandbox.sh stop "$work/cluster"' EXIT
 echo "bench: pgbench -i -s $scale" >&2
 "$bin/pgbench" -q -i -s "$scale" -h 127.0.0.1 -p "$port" -U postgres postgres 2>/dev/null
 "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -c "CHECKPOINT" postgres

@@ -6,7 +6,7 @@
 #      more is shared) plus BENCH_MB/4 MiB of its own random data.
 #   2. prune of a repository with SNAPSHOTS (default 200) snapshots and about CHUNKS (default
 #      100,000) chunks, after forgetting half of them: time and peak RSS.
-# Usage: [BENCH_MB=512] [RUNS=3] [SNAPSHOTS=200] [CHUNKS=100000] scripts/bench-fleet.sh
+# Usage: [BENCH_MB=512] [RUNS=3] [SNAPSHOTS=200] [CHUNKS=100000] scripts/bench/bench-fleet.sh
 set -euo pipefail
 export BENCH_MB="${BENCH_MB:-512}"
 source "$(dirname "$0")/bench-common.sh"
@@ -55,7 +55,7 @@ after=$(du -sb "$work/fleet-four/packs" | cut -f1)
 # rewritten before each backup (a small file is a chunk of its own).
 tree="$work/fleet-prune-tree"
 rm -rf "$tree" "$work/fleet-prune"
-python3 scripts/config-tree.py "$tree" 120
+python3 scripts/bench/config-tree.py "$tree" 120
 "$lifeboat" init --repo "$work/fleet-prune" -q
 printf 'repository: %s\nsources:\n  cfg: {type: files, path: %s}\nschedules:\n  hourly: {cron: "0 * * * *", retention: {keep-last: %d}}\n' \
   "$work/fleet-prune" "$tree" $((snapshots / 2)) > "$work/fleet-prune.yaml"
