@@ -24,7 +24,14 @@ stop_all
 rm -rf "$qs"; mkdir -p "$qs"
 owner=()
 if [[ $(id -u) -eq 0 ]]; then chown postgres: "$qs"; owner=(runuser -u postgres --); fi
-trap stop_all EXIT
+# Root runs the servers as postgres (PostgreSQL refuses root) and the rest as itself: at the end,
+# everything under ./.quickstart is given to postgres, so the repository, its lock and its drill
+# reports have one owner.
+finish() {
+  stop_all
+  if [[ $(id -u) -eq 0 ]]; then chown -R postgres: "$qs" 2>/dev/null || true; fi
+}
+trap finish EXIT
 
 "${owner[@]}" "$lifeboat" init --repo "$qs/repo" -q   # the server's user archives WAL into it
 scripts/sandbox/pg-sandbox.sh start "$qs/pg" "$pg_port" "archive_mode = on" \

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LifeboatCore
 
-/// Flags every command takes (DESIGN.md, "CLI contract").
+/// Flags every command takes (docs/cli.md).
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Repository path (default: $LIFEBOAT_REPO, then the policy's `repository:`).")
     var repo: String?

@@ -1,5 +1,6 @@
 import Foundation
 import LifeboatCore
+import LifeboatTestSupport
 import Testing
 
 /// Logical PostgreSQL backups against a real PostgreSQL 15 (scripts/sandbox/pg-sandbox.sh): a pgbench

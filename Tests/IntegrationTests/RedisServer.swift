@@ -6,6 +6,9 @@ import LifeboatCore
 final class RedisServer {
     let port: Int
     let directory: String
+    /// The server's pid, read from its pid file right after the start (the directory may be gone
+    /// by the time the server is released).
+    private var pid: pid_t?
     /// How the tests' own client reaches it (TLS or a Unix socket for such servers).
     var endpoint: Endpoint
     var config: String { directory + "/redis.conf" }
@@ -26,10 +29,29 @@ final class RedisServer {
         else {
             throw LifeboatError(.operationFailed, "redis-sandbox.sh failed (is redis-server installed? scripts/setup.sh installs it)")
         }
+        pid = (try? String(contentsOfFile: directory + "/redis.pid", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
+    /// SHUTDOWN NOSAVE, and SIGKILL when that did not stop it (a server with a password the
+    /// tests' client does not give, say): no test leaves a server running. Only a process that
+    /// is this server (redis-server on this port) is killed; a restore may have restarted it
+    /// under a new pid, which its pid file then holds.
     deinit {
+        let current = (try? String(contentsOfFile: directory + "/redis.pid", encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         _ = try? client().call("SHUTDOWN", "NOSAVE")
+        for candidate in Set([current, pid].compactMap { $0 }) {
+            for _ in 0..<50 where Self.isServer(candidate, port: port) { usleep(20_000) }
+            if Self.isServer(candidate, port: port) { kill(candidate, SIGKILL) }
+        }
+    }
+
+    /// Whether process `pid` is a redis-server on `port`.
+    private static func isServer(_ pid: pid_t, port: Int) -> Bool {
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let text = String(decoding: cmdline, as: UTF8.self)
+        return text.contains("redis-server") && text.contains(":\(port)")
     }
 
     func client(user: String? = nil, password: String? = nil) throws -> RESPClient {

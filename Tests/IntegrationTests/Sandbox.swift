@@ -20,7 +20,11 @@ final class Sandbox {
         """.write(toFile: policy, atomically: true, encoding: .utf8)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    /// Removes the tree; `rm -rf` when Foundation cannot (paths longer than PATH_MAX).
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+        if FileManager.default.fileExists(atPath: root) { _ = try? ChildProcess.run(["/bin/rm", "-rf", root], in: "/") }
+    }
 
     /// Rewrites the policy: the repository, the one `cfg` files source on the source tree (plus
     /// `extraSources`), and `schedules` (YAML lines, e.g. `hourly: {cron: "0 * * * *"}`).
@@ -89,13 +93,4 @@ final class Sandbox {
         try visit("")
         return result
     }
-}
-
-/// Reads the stored archive at `path`.
-func openArchive(_ path: String) throws -> ArchiveReader {
-    let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
-    guard let input = try storage.reader((path as NSString).lastPathComponent) else {
-        throw LifeboatError(.integrity, "\(path) is missing")
-    }
-    return try ArchiveReader(input: input, path: path)
 }

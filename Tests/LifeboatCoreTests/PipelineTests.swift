@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LifeboatCore
+import LifeboatTestSupport
 
 @Suite struct PipelineTests {
     @Test func sha256MatchesPublishedVectors() {

@@ -45,12 +45,3 @@ func writeArchive(
 }
 
 let epochTime = timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)
-
-/// Reads the stored archive at `path`.
-func openArchive(_ path: String) throws -> ArchiveReader {
-    let storage = DiskStorage(root: (path as NSString).deletingLastPathComponent)
-    guard let input = try storage.reader((path as NSString).lastPathComponent) else {
-        throw LifeboatError(.integrity, "\(path) is missing")
-    }
-    return try ArchiveReader(input: input, path: path)
-}

@@ -32,7 +32,7 @@ public struct LifeboatError: Error, CustomStringConvertible, Sendable {
         /// Stopped by SIGTERM (a service manager), after cleaning up.
         public static let terminated = Code(.terminated)
 
-        /// The process exit status for this code (the CLI contract in DESIGN.md).
+        /// The process exit status for this code (DESIGN.md, "Contracts"; README, "Exit codes").
         public var exitCode: Int32 {
             switch base {
             case .operationFailed: return 1
