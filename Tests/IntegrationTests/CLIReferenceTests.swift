@@ -35,7 +35,9 @@ import Testing
     func theCompletionsKnowEveryCommand(shell: String) throws {
         let script = try CLI.run(["--generate-completion-script", shell])
         #expect(script.status == 0, "\(script.stderr)")
-        for command in ["init", "backup", "snapshots", "show", "verify", "restore", "forget", "prune", "run", "wal", "drill", "drills", "keygen", "migrate"] {
+        for command in [
+            "init", "backup", "snapshots", "show", "verify", "restore", "forget", "prune", "run", "wal", "drill", "drills", "keygen", "migrate",
+        ] {
             #expect(script.stdout.contains(command), "the \(shell) completion lacks \(command)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// The documentation is held to the code: every key the policy and drill-plan loaders accept is

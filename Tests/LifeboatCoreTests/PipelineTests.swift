@@ -1,8 +1,8 @@
 import Foundation
+import LifeboatTestSupport
 import Testing
 
 @testable import LifeboatCore
-import LifeboatTestSupport
 
 @Suite struct PipelineTests {
     @Test func sha256MatchesPublishedVectors() {

@@ -1,8 +1,8 @@
 import Foundation
+import LifeboatTestSupport
 import Testing
 
 @testable import LifeboatCore
-import LifeboatTestSupport
 
 /// A dump stored as parts: parts end where the content says, so bytes inserted near the start
 /// of a dump leave the later parts as they were (what lets format 2 deduplicate a grown table).
