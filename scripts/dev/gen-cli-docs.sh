@@ -17,7 +17,8 @@ while (($#)); do
     --man)
       mkdir -p "$2"
       swift package plugin --allow-writing-to-directory "$2" generate-manual --multi-page --output-directory "$2" >&2
-      echo "gen-cli-docs: wrote man pages to $2" >&2
+      rm -f "$2"/lifeboat.debug*.1   # developer tools, hidden from --help too
+      echo "gen-cli-docs: wrote man pages to $2" >      echo "gen-cli-docs: wrote man pages to $2" >&22
       shift 2 ;;
     --completions)
       mkdir -p "$2"
