@@ -91,16 +91,26 @@ struct RestoreCommand: AsyncParsableCommand {
             "PostgreSQL physical: keep archive_mode in the restored cluster (off by default, so a copy never archives into the source's repository).")
     var keepArchiving = false
 
+    @Option(name: .long, help: "Files: restore only entries matching GLOB, by path or base name (repeatable).")
+    var include: [String] = []
+
+    @Option(name: .long, help: "Files: leave out entries matching GLOB (repeatable).")
+    var exclude: [String] = []
+
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
     var force = false
 
     @Flag(name: .long, help: "Show the plan and change nothing.")
     var dryRun = false
 
+    @Option(name: .long, help: "With --plan: sources restored at once (default 4; 1: one after another).")
+    var parallel: Int = 4
+
     func validate() throws {
         if targetsPlan != nil && (at == nil || snapshot != nil) {
             throw ValidationError("--plan restores the whole system to a point in time: give --at TIME (or latest) and no snapshot")
         }
+        if parallel < 1 { throw ValidationError("--parallel takes 1 or more") }
         if snapshot == nil && at == nil {
             throw ValidationError("name a snapshot (or `latest`), or give --at TIME")
         }
@@ -131,11 +141,23 @@ struct RestoreCommand: AsyncParsableCommand {
                 kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location, keyFiles: repository.keyFiles)
             try plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
         }
+        let selection = include.isEmpty && exclude.isEmpty ? nil : EntrySelection(include: include, exclude: exclude)
+        let component = manifest.component(plan.source)
+        if let selection, let component {
+            guard plan.type == "files" else {
+                throw LifeboatError(
+                    .invalidInput, "--include and --exclude select entries of files sources; \(plan.source) is a \(plan.type) source",
+                    fix: "restore it whole, or use `lifeboat dump SNAP --source \(plan.source) PATH` for one entry")
+            }
+            plan.selectedEntries = try selection.selected(in: component)?.count
+        }
         if dryRun {
             // The same refusal the restore would give, now: a dry run never says yes to it.
             let directoryTarget = ["files", "command", "qdrant"].contains(plan.type) && toURL == nil && recoverFrom == nil
             if directoryTarget, let directory = toPath ?? to {
-                plan.movesAside = try RestorePlan.occupiedDirectory(FileIO.absolute(directory), force: force) ? true : nil
+                plan.movesAside =
+                    try RestorePlan.occupiedDirectory(FileIO.absolute(directory), force: force, selection: selection, component: component)
+                    ? true : nil
             }
             if global.json {
                 try Console.json(plan)
@@ -143,14 +165,20 @@ struct RestoreCommand: AsyncParsableCommand {
                 print("would restore \(plan.source) (\(plan.type)) from \(plan.snapshot) [\(plan.id.prefix(8))]")
                 print("  recovery point \(plan.recoveryPoint)" + (plan.recoveryTarget.map { ", then replay WAL to: \($0)" } ?? ""))
                 print(
-                    "  read \(ProgressLine.bytes(plan.storedBytes)) from \(plan.file), write \(plan.entries) entries, \(ProgressLine.bytes(plan.contentBytes))"
+                    "  read \(ProgressLine.bytes(plan.storedBytes)) from \(plan.file), write \(plan.selectedEntries.map { "\($0) of \(plan.entries)" } ?? "\(plan.entries)") entries"
+                        + (plan.selectedEntries == nil ? ", \(ProgressLine.bytes(plan.contentBytes))" : "")
                 )
                 if let wal = plan.wal {
                     print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
                 }
                 print("  into \(plan.target ?? "(no target given)")")
                 if plan.movesAside == true, let target = plan.target {
-                    print("  its current content is moved aside to \(target).lifeboat-previous-<time> (--force; kept, not deleted)")
+                    if selection != nil {
+                        print(
+                            "  the selected entries that exist there are moved aside (PATH.lifeboat-previous-<time>; --force); nothing else changes")
+                    } else {
+                        print("  its current content is moved aside to \(target).lifeboat-previous-<time> (--force; kept, not deleted)")
+                    }
                 }
             }
             return
@@ -167,6 +195,7 @@ struct RestoreCommand: AsyncParsableCommand {
             force: force, progress: global.progress)
         request.location = recoverFrom
         request.applyGlobals = !noGlobals
+        request.selection = selection
         let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
         if global.json {
             struct Result: Encodable {
@@ -191,26 +220,33 @@ struct RestoreCommand: AsyncParsableCommand {
         if let policy { plan.policyPath = policy }
         let loaded = try PolicyLoader.load(path: plan.policyPath)
         let repository = try global.openRepository(policy: loaded)
+        let started = Date()
         let results = try await RepositoryLock.reading(repository, command: "lifeboat restore --at \(at)", warn: global.warn) {
-            try await SystemRestore(plan: plan, policy: loaded, repository: repository, at: at, progress: global.progress)
-                .run(dryRun: dryRun)
+            var restore = SystemRestore(plan: plan, policy: loaded, repository: repository, at: at, progress: global.progress)
+            restore.parallel = parallel
+            return try await restore.run(dryRun: dryRun)
         }
+        let seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         if global.json {
             struct Result: Encodable {
                 var at: String
                 var dry_run: Bool
+                var seconds: Double?
                 var sources: [SystemRestore.SourceResult]
             }
-            try Console.json(Result(at: at, dry_run: dryRun, sources: results))
+            try Console.json(Result(at: at, dry_run: dryRun, seconds: dryRun ? nil : seconds, sources: results))
             return
         }
         func s(_ v: Double?) -> String { v.map { String(format: "%.3f s", $0) } ?? "—" }
-        print("\(dryRun ? "would restore" : "restored") \(results.count) sources to \(at):")
+        print(
+            "\(dryRun ? "would restore" : "restored") \(results.count) sources to \(at)"
+                + (dryRun ? ":" : " in \(s(seconds)), up to \(parallel) at once:"))
         for r in results {
             print("  \(r.source) (\(r.type)) from \(r.snapshot) → \(r.target ?? "?")")
             print(
                 "    recovery point \(r.recoveryPoint ?? "—"), skew \(s(r.skewSeconds)); read \(ProgressLine.bytes(r.storedBytes))"
                     + (r.wal.map { " + WAL \($0.first) … \($0.last) (\($0.files) files, \(ProgressLine.bytes($0.bytes)))" } ?? "")
+                    + (r.restoreSeconds.map { "; restored in \(s($0))" } ?? "")
                     + (r.pastDrillSeconds.map { "; the last drill restored it in \(String(format: "%.1f s", $0))" } ?? ""))
         }
     }

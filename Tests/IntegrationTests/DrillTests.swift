@@ -128,8 +128,14 @@ import Testing
         #expect(planned.allSatisfy { $0["snapshot"] as? String == backupName && ($0["skew_seconds"] as? Double ?? -1) >= 0 })
         #expect(planned.allSatisfy { $0["past_drill_seconds"] as? Double != nil })
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)  // a dry run writes nothing
-        let system = try CLI.run(["restore", "--at", moment, "--plan", nightly])
+        let system = try CLI.run(["restore", "--at", moment, "--plan", nightly, "--json"])
         #expect(system.status == 0, "\(system.output)")
+        // Sources restore at once: the system is back in less than the sum of their restores.
+        let restored = try #require(try system.json() as? [String: Any])
+        let perSource = ((restored["sources"] as? [[String: Any]]) ?? []).compactMap { $0["restore_seconds"] as? Double }
+        #expect(perSource.count == 4)
+        let wall = try #require(restored["seconds"] as? Double)
+        #expect(wall < perSource.reduce(0, +), "whole system \(wall) s, sources \(perSource)")
         #expect(try Sandbox.describeTree(scratch + "/cfg").count == Sandbox.describeTree(box.source).count)
         #expect(try RESPClient(host: "127.0.0.1", port: redisPort).expect("DBSIZE") == .integer(Int64(try redis.keys())))
         #expect(try pg.connect("app_drill").value("SELECT count(*) FROM pgbench_branches") == "1")

@@ -101,6 +101,8 @@ public struct RestoreRequest: Sendable {
     public var configuredSource: (any SourceAdapter)?
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force: Bool
+    /// Files sources: restore only these entries (`--include`, `--exclude`); nil: all.
+    public var selection: EntrySelection?
     /// PostgreSQL logical: create the roles the target lacks from the snapshot's globals
     /// (`--no-globals` turns it off).
     public var applyGlobals = true

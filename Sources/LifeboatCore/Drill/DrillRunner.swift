@@ -51,30 +51,12 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         }
         // Independent sources restore at once (at most `parallel`): each one's RTO is its own,
         // and the system's is the slowest source's, not the sum.
-        let sources = plan.sources
-        let limit = max(1, min(parallel, sources.count))
-        var outcomes = [SourceOutcome?](repeating: nil, count: sources.count)
         let runner = self  // each task reads the plan, policy and repository and writes only its own outcome
         let from = started
-        try await withThrowingTaskGroup(of: (Int, SourceOutcome).self) { group in
-            var next = 0
-            while next < limit {
-                let index = next
-                let source = sources[index]
-                group.addTask { (index, await runner.drill(source, started: from)) }
-                next += 1
-            }
-            while let (index, outcome) = try await group.next() {
-                outcomes[index] = outcome
-                if next < sources.count {
-                    let index = next
-                    let source = sources[index]
-                    group.addTask { (index, await runner.drill(source, started: from)) }
-                    next += 1
-                }
-            }
+        let outcomes = try await BoundedTasks.map(plan.sources, limit: parallel) { source in
+            await runner.drill(source, started: from)
         }
-        for outcome in outcomes.compactMap({ $0 }) {
+        for outcome in outcomes {
             teardowns.append(contentsOf: outcome.teardown.map { [$0] } ?? [])
             report.phases += outcome.phases
             report.checks += outcome.checks

@@ -18,6 +18,8 @@ public struct RestorePlan: Codable, Sendable {
     public var wal: WALRange?
     /// A directory target that holds something: `--force` moves it aside (kept, not deleted).
     public var movesAside: Bool?
+    /// A partial restore (`--include`, `--exclude`): how many entries it writes.
+    public var selectedEntries: Int?
 
     /// A stretch of the WAL archive.
     public struct WALRange: Codable, Sendable {
@@ -38,12 +40,19 @@ public struct RestorePlan: Codable, Sendable {
         case recoveryPoint = "recovery_point"
         case recoveryTarget = "recovery_target"
         case movesAside = "moves_aside"
+        case selectedEntries = "selected_entries"
     }
 
     /// Whether a directory target holds something the restore would move aside (`force`), or
     /// the refusal the restore itself would give (a file; a non-empty directory without force).
-    public static func occupiedDirectory(_ path: String, force: Bool) throws -> Bool {
-        try FileTreeRestore.preflight(target: path, force: force)
+    /// With `selection` (files: `--include`, `--exclude`): whether a selected entry would be
+    /// replaced, or the refusal the partial restore would give.
+    public static func occupiedDirectory(
+        _ path: String, force: Bool, selection: EntrySelection? = nil,
+        component: Manifest.Component? = nil
+    ) throws -> Bool {
+        let selected = try component.flatMap { component in try selection?.selected(in: component) }
+        return try FileTreeRestore.preflight(target: path, force: force, selected: selected, entries: component?.entries ?? [])
     }
 
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.

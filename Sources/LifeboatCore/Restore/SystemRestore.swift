@@ -6,7 +6,7 @@ import Foundation
 /// from their newest snapshot at or before TIME — and the recovery point reached and its skew
 /// from TIME are reported per source. The plan has a drill plan's shape (`sources:` with
 /// `target:`); its checks are not run and its targets are kept.
-public struct SystemRestore {
+public struct SystemRestore: Sendable {
     public let plan: DrillPlan
     public let policy: Policy
     public let repository: Repository
@@ -35,8 +35,11 @@ public struct SystemRestore {
         public var skewSeconds: Double?
         /// How long the source's last drill took to pass its checks, from the drill history.
         public var pastDrillSeconds: Double?
+        /// How long this restore of the source took (not for a dry run).
+        public var restoreSeconds: Double?
         enum CodingKeys: String, CodingKey {
             case source, type, snapshot, target, wal
+            case restoreSeconds = "restore_seconds"
             case storedBytes = "stored_bytes"
             case recoveryPoint = "recovery_point"
             case skewSeconds = "skew_seconds"
@@ -44,39 +47,53 @@ public struct SystemRestore {
         }
     }
 
+    /// Sources restored at once (`restore --plan --parallel`; default: every source, at most 4):
+    /// each source's restore takes its own time, and the system is back when the slowest is.
+    public var parallel = 4
+
     public func run(dryRun: Bool) async throws -> [SourceResult] {
         let time = try RecoveryTarget.parseTime(at).instant
         let history = DrillHistory(repository: repository).all()
-        var results: [SourceResult] = []
-        for source in plan.sources {
-            guard let configured = policy.sources.first(where: { $0.name == source.name }) else {
-                throw LifeboatError(.invalidInput, "the plan restores source \"\(source.name)\", which policy \(policy.file) does not define")
-            }
-            let target = try ScratchTarget(source: source, configured: configured, started: Date())
-            var (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name, target: nil, at: time)
-            let component = manifest.component(source.name)!
-            var request = try target.request(component: component, repository: repository, at: at)
-            request.progress = progress
-            if let recovery = request.recovery {
-                try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
-            }
-            var result = SourceResult(
-                source: source.name, type: component.type, snapshot: manifest.name,
-                target: source.target.directory ?? source.target.database ?? source.target.url,
-                storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,
-                pastDrillSeconds: history.last { report in report.sources.contains { $0.source == source.name && $0.rtoSeconds != nil } }?
-                    .sources.first { $0.source == source.name }?.rtoSeconds)
-            if !dryRun {
-                progress.update("restoring \(source.name) from \(manifest.name)")
-                let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
-                if let reached = outcome.recoveryPoint { result.recoveryPoint = reached }
-            }
-            if let time, let point = result.recoveryPoint.flatMap(Timestamp.parse) {
-                result.skewSeconds = ((time.timeIntervalSince(point)) * 1000).rounded() / 1000
-            }
-            results.append(result)
+        for source in plan.sources where !policy.sources.contains(where: { $0.name == source.name }) {
+            throw LifeboatError(
+                .invalidInput, "the plan restores source \"\(source.name)\", which policy \(policy.file) does not define",
+                fix: "sources in the policy: \(policy.sources.map(\.name).joined(separator: ", "))")
+        }
+        let restore = self
+        let results = try await BoundedTasks.map(plan.sources, limit: dryRun ? 1 : parallel) { source in
+            try await restore.restore(source, time: time, history: history, dryRun: dryRun)
         }
         progress.clear()
         return results
+    }
+
+    /// Plans one source and (unless a dry run) restores it.
+    private func restore(_ source: DrillPlan.Source, time: Date?, history: [DrillReport], dryRun: Bool) async throws -> SourceResult {
+        let configured = policy.sources.first { $0.name == source.name }!
+        let target = try ScratchTarget(source: source, configured: configured, started: Date())
+        var (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name, target: nil, at: time)
+        let component = manifest.component(source.name)!
+        var request = try target.request(component: component, repository: repository, at: at)
+        request.progress = progress
+        if let recovery = request.recovery {
+            try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
+        }
+        var result = SourceResult(
+            source: source.name, type: component.type, snapshot: manifest.name,
+            target: source.target.directory ?? source.target.database ?? source.target.url,
+            storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,
+            pastDrillSeconds: history.last { report in report.sources.contains { $0.source == source.name && $0.rtoSeconds != nil } }?
+                .sources.first { $0.source == source.name }?.rtoSeconds)
+        if !dryRun {
+            progress.update("restoring \(source.name) from \(manifest.name)")
+            let started = Date()
+            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
+            if let reached = outcome.recoveryPoint { result.recoveryPoint = reached }
+            result.restoreSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+        }
+        if let time, let point = result.recoveryPoint.flatMap(Timestamp.parse) {
+            result.skewSeconds = ((time.timeIntervalSince(point)) * 1000).rounded() / 1000
+        }
+        return result
     }
 }

@@ -23,12 +23,14 @@ public final class ArchiveWriter {
     public var onProgress: ((Int64) -> Void)?
 
     /// Opens a writer that stores into `output`; `finish` commits it, a failure aborts it.
-    public convenience init(output: any ObjectWriter, compression: Compression) throws {
-        try self.init(sink: try StoredFileSink(output: output, compression: compression))
+    /// `namesAsBytes: false` (a `dump` whose names are all UTF-8) leaves out pax's
+    /// `hdrcharset=BINARY`, which GNU tar warns about.
+    public convenience init(output: any ObjectWriter, compression: Compression, namesAsBytes: Bool = true) throws {
+        try self.init(sink: try StoredFileSink(output: output, compression: compression), namesAsBytes: namesAsBytes)
     }
 
     /// Opens a writer into `sink`.
-    init(sink: any ArchiveSink) throws {
+    init(sink: any ArchiveSink, namesAsBytes: Bool = true) throws {
         self.sink = sink
         chunking = sink as? ChunkingSink
         ArchiveLocale.ensureUTF8()
@@ -39,7 +41,7 @@ public final class ArchiveWriter {
         archive = a
         // Every stored property is set: from here on a throw runs deinit, which frees both.
         // Unblocked for a sink that cuts at entry boundaries: every write reaches it in order.
-        try Self.configure(a, blocked: !sink.wantsBoundaries, check: check)
+        try Self.configure(a, blocked: !sink.wantsBoundaries, namesAsBytes: namesAsBytes, check: check)
         let context = Unmanaged.passUnretained(sink as AnyObject).toOpaque()
         try check(
             archive_write_open2(
@@ -70,11 +72,11 @@ public final class ArchiveWriter {
 
     /// The pax settings every archive of this writer uses (also the one-entry archives that
     /// write an unchanged file's header).
-    private static func configure(_ a: OpaquePointer, blocked: Bool, check: (Int32, String) throws -> Void) throws {
+    private static func configure(_ a: OpaquePointer, blocked: Bool, namesAsBytes: Bool, check: (Int32, String) throws -> Void) throws {
         try check(archive_write_set_format_pax(a), "set pax format")
         // Names are stored as the filesystem's bytes (pax hdrcharset=BINARY), never converted:
         // a name that is not UTF-8 must round-trip, not be dropped.
-        try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes")
+        if namesAsBytes { try check(archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY"), "store names as bytes") }
         try check(archive_write_set_bytes_per_block(a, blocked ? 256 * 1024 : 0), "set block size")
         try check(archive_write_set_bytes_in_last_block(a, 1), "set last block size")
     }
@@ -123,7 +125,7 @@ public final class ArchiveWriter {
         guard let a = archive_write_new() else { throw LifeboatError(.operationFailed, "archive_write_new failed") }
         defer { archive_write_free(a) }
         let collector = HeaderCollector()
-        try Self.configure(a, blocked: false) { rc, what in
+        try Self.configure(a, blocked: false, namesAsBytes: true) { rc, what in
             guard rc == ARCHIVE_OK else { throw LifeboatError(.operationFailed, "cannot \(what) for a header") }
         }
         let context = Unmanaged.passUnretained(collector).toOpaque()
@@ -275,9 +277,19 @@ public final class ArchiveWriter {
         path: String, size: Int64, mode: UInt32 = 0o600, mtime: timespec, owner: Owner? = nil,
         produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> EntryRecord {
+        try addStream(name: EntryName(path), size: size, mode: mode, mtime: mtime, owner: owner, produce: produce)
+    }
+
+    /// `addStream` for an entry named by bytes.
+    @discardableResult
+    public func addStream(
+        name: EntryName, size: Int64, mode: UInt32 = 0o600, mtime: timespec, owner: Owner? = nil,
+        produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> EntryRecord {
+        let path = name.text
         var record = EntryRecord(
-            path: path, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
-            mtimeNanoseconds: Int64(mtime.tv_nsec), size: size)
+            name: name, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
+            mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
         if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
         let hasher = SHA256Hasher()

@@ -2,7 +2,8 @@ import Foundation
 
 /// A stream of unknown length written to the repository's scratch directory first (a tar
 /// header needs the size), then stored as one archive entry from there; the file is removed
-/// when the spool goes away. Used by the Redis diskless transfer and the `command` source.
+/// when the spool goes away. Used by the Redis diskless transfer, the `command` source, and
+/// `dump` (an entry's content is written out only once it is proven).
 final class ScratchSpool {
     let path: String
     private let fd: Int32
@@ -30,5 +31,11 @@ final class ScratchSpool {
         _ = try writer.addStream(path: entry, size: size, mode: mode, mtime: mtime) { push in
             try FileIO.forEachChunk(fd, path: path, push)
         }
+    }
+
+    /// Copies everything written to `output` (a file descriptor: stdout for `dump`).
+    func copy(to output: Int32, path outputPath: String) throws {
+        lseek(fd, 0, SEEK_SET)
+        _ = try FileIO.forEachChunk(fd, path: path) { try FileIO.writeAll(output, $0, path: outputPath) }
     }
 }

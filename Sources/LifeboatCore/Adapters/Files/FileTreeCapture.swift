@@ -167,9 +167,7 @@ struct FileTreeCapture {
     }
 
     private func excluded(_ rel: EntryName, name: [UInt8]) -> Bool {
-        exclude.contains { pattern in
-            rel.withCString { fnmatch(pattern, $0, 0) == 0 } || EntryName.withCString(name) { fnmatch(pattern, $0, 0) == 0 }
-        }
+        exclude.contains { EntryPattern($0).matches(rel.bytes) }
     }
 
     /// The full path for messages.

@@ -7,27 +7,45 @@ import Foundation
 /// entry and the stored file are checked against the manifest. Only when all of it is proven is
 /// the staging directory renamed into place. A non-empty target is refused unless `force`, and
 /// then it is moved aside (`TARGET.lifeboat-previous-<time>`), never deleted.
+///
+/// A partial restore (`selected`: `--include`, `--exclude`) extracts only the selected entries,
+/// still proving the whole component. Into an absent or empty target it is swapped in whole;
+/// into an occupied one it is merged entry by entry: the rest of the target is left as it was, a
+/// selected path that exists there is refused unless `force` (then that path alone is moved
+/// aside), and nothing is written through a symlink or a file of the target.
 struct FileTreeRestore {
     let target: String
     let force: Bool
     let progress: ProgressLine
+    /// The entries a partial restore writes, by path bytes (nil: all).
+    let selected: Set<[UInt8]>?
 
-    init(target: String, force: Bool, progress: ProgressLine) {
+    init(target: String, force: Bool, progress: ProgressLine, selected: Set<[UInt8]>? = nil) {
         self.target = FileIO.absolute(target)
         self.force = force
         self.progress = progress
+        self.selected = selected
     }
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
         let targetState = try inspectTarget()
+        let merging = selected != nil && targetState == .occupied
+        if merging { _ = try mergeConflicts(reader.component.entries) }
         let parent = (target as NSString).deletingLastPathComponent
         try FileIO.makeDirectory(parent)
         let staging = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-restore-\(Hex.random(bytes: 4))"
         guard mkdir(staging, 0o700) == 0 else { throw LifeboatError.system("cannot create staging directory", path: staging) }
         do {
             let (entries, bytes, unprivileged) = try extract(reader: reader, into: staging)
-            let moved = try swapIn(staging: staging, state: targetState, parent: parent)
-            var outcome = RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
+            var outcome: RestoreOutcome
+            if merging {
+                let moved = try merge(staging: staging, entries: reader.component.entries)
+                outcome = RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: nil)
+                outcome.checks += moved.map { "moved aside: \($0)" }
+            } else {
+                let moved = try swapIn(staging: staging, state: targetState, parent: parent)
+                outcome = RestoreOutcome(target: target, entries: entries, bytes: bytes, previousMovedTo: moved)
+            }
             if !unprivileged.isEmpty {
                 outcome.checks.append(
                     "warning: setuid/setgid bits could not be restored on \(unprivileged.count) file\(unprivileged.count == 1 ? "" : "s") (not running as root): "
@@ -44,8 +62,13 @@ struct FileTreeRestore {
 
     /// What a restore into `target` finds there, refusing (as the restore itself would) a file,
     /// or a non-empty directory without `force`: `restore --dry-run` asks before it says yes.
-    static func preflight(target: String, force: Bool) throws -> Bool {
-        try FileTreeRestore(target: target, force: force, progress: ProgressLine(enabled: false)).inspectTarget() == .occupied
+    /// True when something would be moved aside.
+    static func preflight(target: String, force: Bool, selected: Set<[UInt8]>? = nil, entries: [EntryRecord] = []) throws -> Bool {
+        let restore = FileTreeRestore(target: target, force: force, progress: ProgressLine(enabled: false), selected: selected)
+        let state = try restore.inspectTarget()
+        guard state == .occupied else { return false }
+        guard selected != nil else { return true }
+        return try restore.mergeConflicts(entries) > 0
     }
 
     func inspectTarget() throws -> TargetState {
@@ -58,7 +81,7 @@ struct FileTreeRestore {
         }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
         if contents.isEmpty { return .empty }
-        guard force else {
+        guard force || selected != nil else {
             throw LifeboatError(
                 .invalidInput, "restore target \(target) is not empty (\(contents.count) entries)",
                 fix: "restore into a new or empty directory, or add --force to move the current content aside")
@@ -73,6 +96,7 @@ struct FileTreeRestore {
         var count = 0
         var bytes: Int64 = 0
         while let entry = try reader.next() {
+            if let selected, !selected.contains(entry.record.name.bytes) { continue }  // read and proven all the same
             let destination = entry.path.bytes(under: staging)
             let shown = entry.path.under(staging)
             try ensureParents(of: entry.path, staging: staging, entry: entry.record.path)
@@ -177,6 +201,84 @@ struct FileTreeRestore {
         guard EntryName.withCString(path, { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }) == 0 else {
             throw LifeboatError.system("cannot set the time of", path: shown)
         }
+    }
+
+    /// The selected entries that exist in the occupied target and would be replaced (moved
+    /// aside): refused unless `force`. A target path whose parent is a symlink or a file is
+    /// refused whatever `force` says: a partial restore never writes through one.
+    func mergeConflicts(_ entries: [EntryRecord]) throws -> Int {
+        guard let selected else { return 0 }
+        var conflicts: [String] = []
+        for entry in entries where selected.contains(entry.name.bytes) && !EntrySelection.isRoot(entry.name.bytes) {
+            let path = try SafePath(entry.name)
+            var current = Array(target.utf8)
+            for component in path.componentBytes.dropLast() {
+                current += [0x2f] + component
+                var st = stat()
+                guard EntryName.withCString(current, { lstat($0, &st) }) == 0 else { break }
+                guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                    throw LifeboatError(
+                        .invalidInput,
+                        "\(EntryName(bytes: current).text) is not a directory in the target (a symlink or a file): restoring \(entry.path) would write through it",
+                        fix: "move it aside first, or restore into a new directory")
+                }
+            }
+            var st = stat()
+            guard EntryName.withCString(path.bytes(under: target), { lstat($0, &st) }) == 0 else { continue }
+            if entry.kind == .directory && (st.st_mode & S_IFMT) == S_IFDIR { continue }  // kept, filled in
+            conflicts.append(entry.path)
+        }
+        if !conflicts.isEmpty && !force {
+            throw LifeboatError(
+                .invalidInput,
+                "\(conflicts.count) of the selected entries exist in \(target): " + conflicts.prefix(5).joined(separator: ", ")
+                    + (conflicts.count > 5 ? ", …" : ""),
+                fix: "add --force to move those aside (nothing else in the target changes), or restore into a new directory")
+        }
+        return conflicts.count
+    }
+
+    /// Moves the extracted entries from staging into the occupied target one by one, in stream
+    /// order (parents first); existing directories are kept, a replaced path is moved aside.
+    /// Returns where replaced paths went.
+    private func merge(staging: String, entries: [EntryRecord]) throws -> [String] {
+        guard let selected else { return [] }
+        var moved: [String] = []
+        var created: [(path: [UInt8], record: EntryRecord)] = []
+        for entry in entries where selected.contains(entry.name.bytes) && !EntrySelection.isRoot(entry.name.bytes) {
+            let path = try SafePath(entry.name)
+            let source = path.bytes(under: staging)
+            let destination = path.bytes(under: target)
+            let shown = path.under(target)
+            var st = stat()
+            let exists = EntryName.withCString(destination, { lstat($0, &st) }) == 0
+            if entry.kind == .directory && exists && (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            if exists {
+                let aside = destination + Array(".lifeboat-previous-\(Timestamp.compactNanoseconds())".utf8)
+                let renamed = EntryName.withCString(destination) { d in EntryName.withCString(aside) { rename(d, $0) } }
+                guard renamed == 0 else { throw LifeboatError.system("cannot move aside", path: shown) }
+                moved.append(EntryName(bytes: aside).text)
+            }
+            if entry.kind == .directory {
+                guard EntryName.withCString(destination, { mkdir($0, 0o700) }) == 0 else {
+                    throw LifeboatError.system("cannot create directory", path: shown)
+                }
+                created.append((destination, entry))
+            } else {
+                let renamed = EntryName.withCString(source) { s in EntryName.withCString(destination) { rename(s, $0) } }
+                guard renamed == 0 else { throw LifeboatError.system("cannot move into place", path: shown) }
+            }
+        }
+        for (path, record) in created.reversed() {
+            let shown = EntryName(bytes: path).text
+            guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else {
+                throw LifeboatError.system("cannot chmod", path: shown)
+            }
+            try setTimes(path, shown: shown, record)
+        }
+        try? FileManager.default.removeItem(atPath: staging)  // only directories are left in it
+        try FileIO.syncDirectory(target)
+        return moved
     }
 
     private func swapIn(staging: String, state: TargetState, parent: String) throws -> String? {

@@ -60,6 +60,7 @@ public struct FilesAdapter: SourceAdapter {
                 .invalidInput, "restoring files source \"\(component.source)\" needs a target directory",
                 fix: "add --to DIR")
         }
-        return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
+        let selected = try request.selection.flatMap { try $0.selected(in: component) }
+        return try FileTreeRestore(target: directory, force: request.force, progress: request.progress, selected: selected).run(reader: reader)
     }
 }
