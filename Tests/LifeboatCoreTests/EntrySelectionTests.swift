@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LifeboatCore
 
 /// How `--include`, `--exclude`, `find` and `diff` read a component's entries.
@@ -47,7 +48,9 @@ import Testing
         let old = [Self.entry(".", .directory), Self.entry("a"), Self.entry("b"), Self.entry("c"), Self.entry("d", .file)]
         var touched = Self.entry("c")
         touched.mode = 0o600
-        let new = [Self.entry(".", .directory), Self.entry("a"), Self.entry("b", sha: "changed"), touched, Self.entry("d", .directory), Self.entry("e")]
+        let new = [
+            Self.entry(".", .directory), Self.entry("a"), Self.entry("b", sha: "changed"), touched, Self.entry("d", .directory), Self.entry("e"),
+        ]
         let diff = SnapshotDiff.compare(old, new, source: "cfg")
         #expect(diff.added == ["e"] && diff.modified == ["b"] && diff.metadataChanged == ["c"] && diff.typeChanged == ["d"])
         #expect(diff.removed.isEmpty)
