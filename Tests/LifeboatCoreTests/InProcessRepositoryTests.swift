@@ -240,4 +240,24 @@ import Testing
         #expect(failure?.message.contains("lock lost") == true, "\(String(describing: failure))")
         #expect(bench.snapshots().isEmpty)
     }
+
+    /// `wal push` (PostgreSQL's archive_command) killed before its rename: nothing is archived,
+    /// the leftover is an incomplete write that verify does not call damage (and prune leaves
+    /// alone for an hour: a push in flight takes no lock), and the retried push stores the file.
+    @Test func aCrashInAWALPushArchivesNothingAndTheRetryStoresTheFile() throws {
+        let bench = try Bench(.memory, format: 2)
+        let history = bench.scratch.path + "/00000002.history"  // no segment header to check
+        try Data("1\t0/3000000\tno recovery target specified\n".utf8).write(to: URL(fileURLWithPath: history))
+        let memory = bench.memory
+        let crashed = memory.crash(at: "wal-push-before-rename") { try WALArchive(repository: bench.repository).push(path: history) }
+        #expect(crashed, "crash point never reached: \(memory.pointsReached)")
+        try bench.reopenAfterCrash()
+        #expect(try WALArchive(repository: bench.repository).all().isEmpty, "a killed push archived something")
+        #expect(try bench.memory.incompleteWrites().contains { $0.key.hasPrefix("wal/") })
+        let report = try bench.verify()
+        #expect(report.ok && report.problems.isEmpty, "\(report.problems)")
+        let retried = try WALArchive(repository: bench.repository).push(path: history)
+        #expect(retried.outcome == .stored)
+        #expect(try WALArchive(repository: bench.repository).all().map(\.name) == ["00000002.history"])
+    }
 }
