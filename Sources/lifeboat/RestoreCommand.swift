@@ -36,10 +36,11 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("to-config"), help: "Redis: the target server's redis.conf (running or not).")
     var toConfig: String?
 
-    @Option(
-        name: [.long, .customLong("to-port")],
-        help: "Port of the server to start (redis scratch, postgres --start) or to restore into (postgres logical).")
+    @Option(name: .long, help: "Port of a server the restore starts (redis scratch server; postgres --to-datadir).")
     var port: Int?
+
+    @Option(name: .customLong("to-port"), help: "PostgreSQL logical: the target server's port (default: the source's).")
+    var toPort: Int?
 
     @Option(name: .customLong("to-database"), help: "PostgreSQL logical: database to restore into (created when absent).")
     var toDatabase: String?
@@ -127,38 +128,48 @@ struct RestoreCommand: AsyncParsableCommand {
 
     private func restore(from repository: Repository, policy loaded: Policy?) async throws {
         let atKind = try at.map { try RecoveryTarget.parseTime($0) }
-        let atTime = atKind?.instant
-        let target = toDatadir ?? toDatabase ?? toConfig ?? toPath ?? toURL ?? to
         var (plan, manifest) = try RestorePlan.make(
             repository: repository, selector: snapshot.map { SnapshotSelector($0) },
-            source: source, target: target, at: atTime)
-        var recovery: RecoveryTarget?
-        if let component = manifest.component(plan.source), component.type == "postgres",
-            component.metadata["mode"]?.stringValue == "physical"
-        {
-            let kind: RecoveryTarget.Kind = targetName.map { .name($0) } ?? atKind ?? .immediate
-            recovery = RecoveryTarget(
-                kind: kind, start: start, keepArchiving: keepArchiving, repository: repository.location, keyFiles: repository.keyFiles)
-            try plan.planRecovery(recovery!, component: component, archive: WALArchive(repository: repository))
+            source: source, target: nil, at: atKind?.instant)
+        guard let component = manifest.component(plan.source) else { throw LifeboatError(.integrity, "snapshot \(manifest.name) lost its source") }
+        let adapter = try SourceAdapters.restoring(component)
+        // The target, parsed and validated in one place (RestoreTarget.parse): a wrong
+        // combination is exit 2 listing what this source restores to.
+        var flags = RestoreTarget.Flags()
+        (flags.to, flags.toConfig, flags.port, flags.toPort) = (to, toConfig, port, toPort)
+        (flags.toDatabase, flags.toHost, flags.toPath, flags.toURL) = (toDatabase, toHost, toPath, toURL)
+        (flags.recoverFrom, flags.toDatadir) = (recoverFrom, toDatadir)
+        if toDatadir != nil {
+            flags.recovery = RecoveryTarget(
+                kind: targetName.map { .name($0) } ?? atKind ?? .immediate, start: start, keepArchiving: keepArchiving,
+                repository: repository.location, keyFiles: repository.keyFiles)
         }
-        let selection = include.isEmpty && exclude.isEmpty ? nil : EntrySelection(include: include, exclude: exclude)
-        let component = manifest.component(plan.source)
-        if let selection, let component {
-            guard plan.type == "files" else {
+        let target = try RestoreTarget.parse(flags, for: component)
+        if case .dataDirectory(_, let recovery, _) = target {
+            try plan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
+        } else if let flag = [("--start", start), ("--keep-archiving", keepArchiving), ("--target-name", targetName != nil)].first(where: \.1)?.0 {
+            throw LifeboatError(
+                .invalidInput, "\(flag) applies to a point-in-time restore (--to-datadir) only",
+                fix: "\(adapter.restoreDescription(for: component)) restores to: "
+                    + adapter.restoreTargets(for: component).map(\.flags).joined(separator: "; "))
+        }
+        plan.target = target.description
+        var options = RestoreOptions(force: force, configuredSource: nil, progress: global.progress)
+        options.applyGlobals = !noGlobals
+        if !include.isEmpty || !exclude.isEmpty {
+            guard adapter.restoresSelectedEntries else {
                 throw LifeboatError(
-                    .invalidInput, "--include and --exclude select entries of files sources; \(plan.source) is a \(plan.type) source",
+                    .invalidInput,
+                    "--include and --exclude select entries of files sources; \(adapter.restoreDescription(for: component)) is restored whole",
                     fix: "restore it whole, or use `lifeboat dump SNAP --source \(plan.source) PATH` for one entry")
             }
+            let selection = EntrySelection(include: include, exclude: exclude)
+            options.selection = selection
             plan.selectedEntries = try selection.selected(in: component)?.count
         }
         if dryRun {
-            // The same refusal the restore would give, now: a dry run never says yes to it.
-            let directoryTarget = ["files", "command", "qdrant"].contains(plan.type) && toURL == nil && recoverFrom == nil
-            if directoryTarget, let directory = toPath ?? to {
-                plan.movesAside =
-                    try RestorePlan.occupiedDirectory(FileIO.absolute(directory), force: force, selection: selection, component: component)
-                    ? true : nil
-            }
+            // The same refusals the restore would give, now: a dry run never says yes to them.
+            plan.movesAside = try adapter.preflight(component, to: target, options: options) ? true : nil
             if global.json {
                 try Console.json(plan)
             } else {
@@ -173,7 +184,7 @@ struct RestoreCommand: AsyncParsableCommand {
                 }
                 print("  into \(plan.target ?? "(no target given)")")
                 if plan.movesAside == true, let target = plan.target {
-                    if selection != nil {
+                    if options.selection != nil {
                         print(
                             "  the selected entries that exist there are moved aside (PATH.lifeboat-previous-<time>; --force); nothing else changes")
                     } else {
@@ -189,14 +200,8 @@ struct RestoreCommand: AsyncParsableCommand {
                 .invalidInput, "policy \(policy ?? "") has no source \"\(plan.source)\"",
                 fix: "sources in it: \(loaded.sources.map(\.name).joined(separator: ", "))")
         }
-        var request = RestoreRequest(
-            directory: toPath ?? to, redisConfig: toConfig, port: port, database: toDatabase, host: toHost,
-            dataDirectory: toDatadir, recovery: recovery, url: toURL, configuredSource: configured,
-            force: force, progress: global.progress)
-        request.location = recoverFrom
-        request.applyGlobals = !noGlobals
-        request.selection = selection
-        let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: request)
+        options.configuredSource = configured
+        let outcome = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, to: target, options: options)
         if global.json {
             struct Result: Encodable {
                 var plan: RestorePlan

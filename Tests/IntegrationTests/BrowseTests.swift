@@ -185,7 +185,7 @@ import Testing
         #expect(dumped.status == 0, "redis-check-rdb accepts the dumped RDB: \(dumped.stdout)")
         let parts = try Self.shell("'\(CLI.binary)' dump latest pg_dump --source db --repo '\(box.repo)' | tar -t")
         #expect(parts.status == 0 && parts.stdout.contains("pg_dump/part-000001"), "\(parts.stdout)")
-        let include = try CLI.run(["restore", "latest", "--source", "cache", "--repo", box.repo, "--to", box.root + "/x", "--include", "*"])
+        let include = try CLI.run(["restore", "latest", "--source", "cache", "--repo", box.repo, "--to-config", redis.config, "--include", "*"])
         #expect(include.status == 2 && include.stderr.contains("files sources"), "\(include.output)")
         let ambiguous = try CLI.run(["dump", "latest", "--repo", box.repo])
         #expect(ambiguous.status == 2 && ambiguous.stderr.contains("--source"), "\(ambiguous.output)")

@@ -99,12 +99,12 @@ import Testing
         let target = scratch.path + "/target"
         let (plan, manifest) = try RestorePlan.make(repository: repository, selector: SnapshotSelector(captured.id), source: "s", target: target)
         let refusal = await #expect(throws: LifeboatError.self) {
-            _ = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, request: RestoreRequest(directory: target))
+            _ = try await Restorer(repository: repository).run(plan: plan, manifest: manifest, to: .directory(target), options: RestoreOptions())
         }
         #expect(refusal?.code == .invalidInput && refusal?.message.contains("not empty") == true, "\(String(describing: refusal))")
         #expect(try String(contentsOfFile: target + "/app.yaml", encoding: .utf8) == "old\n", "a refused restore changed its target")
         let outcome = try await Restorer(repository: repository)
-            .run(plan: plan, manifest: manifest, request: RestoreRequest(directory: target, force: true))
+            .run(plan: plan, manifest: manifest, to: .directory(target), options: RestoreOptions(force: true))
         #expect(try String(contentsOfFile: target + "/app.yaml", encoding: .utf8) == "new\n")
         let aside = try #require(outcome.previousMovedTo)
         #expect(try String(contentsOfFile: aside + "/app.yaml", encoding: .utf8) == "old\n", "the old content is kept")
@@ -126,5 +126,52 @@ import Testing
         try memory.put(victim.key, bytes)
         let report = try Verifier(repository: repository, progress: ProgressLine(enabled: false)).run(selectors: [], deep: true)
         #expect(!report.ok && !report.problems.isEmpty, "a damaged \(victim.key) verified clean")
+    }
+
+    /// Every kind of component this build restores (each adapter, each mode).
+    static let components: [Manifest.Component] = [
+        ("files", nil), ("redis", nil), ("postgres", "logical"), ("postgres", "physical"), ("chroma", "directory"),
+        ("chroma", "logical"), ("qdrant", nil), ("command", nil),
+    ].map { type, mode in
+        Manifest.Component(
+            source: "s", type: type, file: "", compression: "zstd", bytes: 0, sha256: "", contentBytes: 0, entries: [],
+            metadata: mode.map { ["mode": .string($0)] } ?? [:], warnings: [])
+    }
+
+    /// The restore command's targets, parsed in one place: every combination of target flags
+    /// gives a target the adapter declares, or exit 2 whose fix lists every target it takes.
+    @Test(arguments: components)
+    func everyTargetFlagCombinationIsATargetTheAdapterTakesOrARefusalListingThem(component: Manifest.Component) throws {
+        let adapter = try SourceAdapters.restoring(component)
+        let accepted = adapter.restoreTargets(for: component)
+        #expect(!accepted.isEmpty)
+        let recovery = RecoveryTarget(kind: .immediate, repository: "/r")
+        let setters: [(String, (inout RestoreTarget.Flags) -> Void)] = [
+            ("--to", { $0.to = "/tmp/x" }), ("--to-config", { $0.toConfig = "/etc/redis.conf" }), ("--port", { $0.port = 16000 }),
+            ("--to-database", { $0.toDatabase = "app" }), ("--to-port", { $0.toPort = 5432 }), ("--to-host", { $0.toHost = "h" }),
+            ("--to-path", { $0.toPath = "/tmp/p" }), ("--to-url", { $0.toURL = "http://127.0.0.1:1" }),
+            ("--recover-from", { $0.recoverFrom = "file:///s" }),
+            (
+                "--to-datadir",
+                {
+                    $0.toDatadir = "/tmp/d"
+                    $0.recovery = recovery
+                }
+            ),
+        ]
+        var parsed = Set<RestoreTarget.Kind>()
+        for mask in 0..<(1 << 10) where mask.nonzeroBitCount <= 2 {
+            var flags = RestoreTarget.Flags()
+            for (bit, setter) in setters.enumerated() where mask & (1 << bit) != 0 { setter.1(&flags) }
+            do {
+                let target = try RestoreTarget.parse(flags, for: component)
+                #expect(accepted.contains(target.kind), "\(component.type) \(mask): \(target.kind)")
+                parsed.insert(target.kind)
+            } catch let error as LifeboatError {
+                #expect(error.code == .invalidInput)
+                for kind in accepted { #expect(error.fix?.contains(kind.flags) == true, "the refusal lists \(kind.flags): \(error)") }
+            }
+        }
+        #expect(parsed == Set(accepted), "every target \(component.type) declares can be asked for")
     }
 }

@@ -63,7 +63,7 @@ import Testing
                 source: "cfg", target: target)
             _ = try await Restorer(repository: repository).run(
                 plan: plan, manifest: manifest,
-                request: RestoreRequest(directory: target))
+                to: .directory(target), options: RestoreOptions())
         }
 
         func snapshots() -> [Manifest] { repository.loadSnapshots().snapshots }

@@ -8,10 +8,13 @@ import Foundation
 /// - `capture` writes the source's state into the archive and nothing else. It may be called
 ///   again after a failure: it must not leave the store changed (no locks held, no files
 ///   written into the source). Throwing abandons the snapshot; the repository is unchanged.
-/// - `restore` is static: it needs only the manifest's component and the stored stream, never
-///   the policy, so an operator can restore from a repository alone. It writes only inside the
-///   target it is given, and refuses (`.invalidInput`) a target that is not empty unless
-///   `request.force` is set. Content that does not match the manifest is `.integrity`.
+/// - `restore` is static: it needs only the manifest's component, the stored stream and a
+///   typed target (`RestoreTarget`) of a kind it declares (`restoreTargets(for:)`), so an operator
+///   can restore from a repository alone. The exception is a target run by the source's own
+///   programs, which `RestoreOptions.configuredSource` carries from `--policy` (Chroma's stop
+///   and start commands; a command source's restore program, else the manifest's). It writes
+///   only inside its target, and refuses (`.invalidInput`) a target that is not empty unless
+///   `options.force` is set. Content that does not match the manifest is `.integrity`.
 /// - `contentCheck` returns a check that `verify --deep` feeds an entry's content through, for
 ///   format checks beyond the SHA-256 every entry gets anyway (nil: nothing more to check).
 public protocol SourceAdapter: Sendable {
@@ -27,10 +30,21 @@ public protocol SourceAdapter: Sendable {
     /// Writes the source's current state into `writer`.
     func capture(into writer: ArchiveWriter, context: CaptureContext) async throws -> CaptureOutcome
 
-    /// Restores `component` from `reader` as `request` says.
+    /// The kinds of target `component` restores to.
+    static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind]
+    /// The target when the command line names none (nil: one must be named).
+    static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget?
+    /// Whether a restore can write some entries only (`--include`, `--exclude`).
+    static var restoresSelectedEntries: Bool { get }
+    /// How messages name the source ("postgres source "db" (logical)").
+    static func restoreDescription(for component: Manifest.Component) -> String
+    /// What `restore --dry-run` checks before it says yes: throws the refusal the restore would
+    /// give (a non-empty target without `force`, …); true when old content would be moved aside.
+    static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool
+    /// Restores `component` from `reader` into `target`.
     static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome
     /// A format check for one entry's content, or nil.
     static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)?
@@ -40,6 +54,22 @@ public protocol SourceAdapter: Sendable {
 }
 
 extension SourceAdapter {
+    public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? { nil }
+    public static var restoresSelectedEntries: Bool { false }
+
+    /// A directory or data directory target restored through `FileTreeRestore`: refused when it
+    /// is a file, or not empty without `force` (then moved aside); a partial restore's selected
+    /// entries likewise. Other targets: nothing to check before the restore.
+    public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        switch target {
+        case .directory(let path), .dataDirectory(let path, _, _):
+            let selected = try options.selection.flatMap { try $0.selected(in: component) }
+            return try FileTreeRestore.preflight(target: FileIO.absolute(path), force: options.force, selected: selected, entries: component.entries)
+        default:
+            return false
+        }
+    }
+    public static func restoreDescription(for component: Manifest.Component) -> String { "\(type) source \"\(component.source)\"" }
     public static func contentCheck(for entry: EntryRecord, in component: Manifest.Component) -> (any EntryContentCheck)? { nil }
     public static func componentCheck(for component: Manifest.Component) -> (any ComponentContentCheck)? { nil }
 }
@@ -73,58 +103,6 @@ public struct CaptureOutcome: Sendable {
         self.metadata = metadata
         self.warnings = warnings
         self.recoveryPoint = recoveryPoint
-    }
-}
-
-/// Where and how to restore; each adapter reads the fields that apply to it.
-public struct RestoreRequest: Sendable {
-    /// Target directory (`--to`), for file-like sources.
-    public var directory: String?
-    /// A Redis server described by its redis.conf (`--to-config`).
-    public var redisConfig: String?
-    /// Port for a scratch server started in `directory` (`--port`, Redis and PostgreSQL), or
-    /// of the target server (`--to-port`, PostgreSQL logical).
-    public var port: Int?
-    /// PostgreSQL logical: the database to restore into (`--to-database`), created when absent.
-    public var database: String?
-    /// PostgreSQL logical: the target server's host (`--to-host`; default the source's).
-    public var host: String?
-    /// PostgreSQL physical: the data directory to restore into (`--to-datadir`).
-    public var dataDirectory: String?
-    /// PostgreSQL physical: recovery settings (`--at`, `--target-name`, `--start`).
-    public var recovery: RecoveryTarget?
-    /// Vector stores: the server to restore into through its API (`--to-url`).
-    public var url: String?
-    /// Qdrant: where the server fetches the snapshots itself (`--recover-from PREFIX`).
-    public var location: String?
-    /// The source as the policy configures it (`--policy`): how to stop and start a server.
-    public var configuredSource: (any SourceAdapter)?
-    /// Replace a non-empty target (the old content is moved aside, not deleted).
-    public var force: Bool
-    /// Files sources: restore only these entries (`--include`, `--exclude`); nil: all.
-    public var selection: EntrySelection?
-    /// PostgreSQL logical: create the roles the target lacks from the snapshot's globals
-    /// (`--no-globals` turns it off).
-    public var applyGlobals = true
-    public var progress: ProgressLine
-    public init(
-        directory: String? = nil, redisConfig: String? = nil, port: Int? = nil, database: String? = nil,
-        host: String? = nil, dataDirectory: String? = nil, recovery: RecoveryTarget? = nil, url: String? = nil,
-        configuredSource: (any SourceAdapter)? = nil, force: Bool = false,
-        progress: ProgressLine = ProgressLine(enabled: false)
-    ) {
-        self.url = url
-        self.location = nil
-        self.configuredSource = configuredSource
-        self.directory = directory
-        self.redisConfig = redisConfig
-        self.port = port
-        self.database = database
-        self.host = host
-        self.dataDirectory = dataDirectory
-        self.recovery = recovery
-        self.force = force
-        self.progress = progress
     }
 }
 
@@ -212,5 +190,15 @@ public enum SourceAdapters {
     /// The adapter for a policy or manifest `type`, or nil.
     public static func named(_ type: String) -> (any SourceAdapter.Type)? {
         all.first { $0.type == type }
+    }
+
+    /// The adapter that restores `component`; a type this build does not know is exit 2.
+    public static func restoring(_ component: Manifest.Component) throws -> any SourceAdapter.Type {
+        guard let adapter = named(component.type) else {
+            throw LifeboatError(
+                .invalidInput, "component \(component.source) has type \"\(component.type)\", which this build cannot restore",
+                fix: "use a Lifeboat release that knows \(component.type) sources")
+        }
+        return adapter
     }
 }

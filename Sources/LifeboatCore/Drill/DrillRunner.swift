@@ -105,10 +105,10 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
                 repository: repository, selector: nil, source: source.name,
                 target: nil, at: at)
             result.snapshot = manifest.name
-            let request = try target.request(component: manifest.component(source.name)!, repository: repository, at: plan.at)
+            let (restoreTarget, options) = try target.restoreTarget(component: manifest.component(source.name)!, repository: repository, at: plan.at)
             progress.update("drill \(plan.name): restoring \(source.name) from \(manifest.name)")
             let restoreStart = Date()
-            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
+            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, to: restoreTarget, options: options)
             if outcome.phases.isEmpty {
                 phases.append(phase(source.name, "restore", restoreStart, started))
             } else {

@@ -43,18 +43,6 @@ public struct RestorePlan: Codable, Sendable {
         case selectedEntries = "selected_entries"
     }
 
-    /// Whether a directory target holds something the restore would move aside (`force`), or
-    /// the refusal the restore itself would give (a file; a non-empty directory without force).
-    /// With `selection` (files: `--include`, `--exclude`): whether a selected entry would be
-    /// replaced, or the refusal the partial restore would give.
-    public static func occupiedDirectory(
-        _ path: String, force: Bool, selection: EntrySelection? = nil,
-        component: Manifest.Component? = nil
-    ) throws -> Bool {
-        let selected = try component.flatMap { component in try selection?.selected(in: component) }
-        return try FileTreeRestore.preflight(target: path, force: force, selected: selected, entries: component?.entries ?? [])
-    }
-
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.
     /// With `at` and no `selector`: the newest snapshot whose recovery point is at or before
     /// `at` (for a physical PostgreSQL source, the newest base backup finished by then).

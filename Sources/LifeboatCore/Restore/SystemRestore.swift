@@ -73,9 +73,9 @@ public struct SystemRestore: Sendable {
         let target = try ScratchTarget(source: source, configured: configured, started: Date())
         var (restorePlan, manifest) = try RestorePlan.make(repository: repository, selector: nil, source: source.name, target: nil, at: time)
         let component = manifest.component(source.name)!
-        var request = try target.request(component: component, repository: repository, at: at)
-        request.progress = progress
-        if let recovery = request.recovery {
+        var (restoreTarget, options) = try target.restoreTarget(component: component, repository: repository, at: at)
+        options.progress = progress
+        if case .dataDirectory(_, let recovery, _) = restoreTarget {
             try restorePlan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
         }
         var result = SourceResult(
@@ -87,7 +87,7 @@ public struct SystemRestore: Sendable {
         if !dryRun {
             progress.update("restoring \(source.name) from \(manifest.name)")
             let started = Date()
-            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, request: request)
+            let outcome = try await Restorer(repository: repository).run(plan: restorePlan, manifest: manifest, to: restoreTarget, options: options)
             if let reached = outcome.recoveryPoint { result.recoveryPoint = reached }
             result.restoreSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         }

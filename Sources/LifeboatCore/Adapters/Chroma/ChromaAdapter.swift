@@ -125,16 +125,38 @@ public struct ChromaAdapter: SourceAdapter {
         }
     }
 
+    /// Directory mode: the persist directory (the policy's stop and start commands quiesce the
+    /// server). Logical mode: the API server.
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] {
+        component.metadata["mode"]?.stringValue == "logical" ? [.apiServer] : [.persistDirectory]
+    }
+
+    public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? {
+        component.metadata["mode"]?.stringValue == "logical" ? .apiServer(url: nil) : .persistDirectory(nil)
+    }
+
+    public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        guard case .persistDirectory(let path) = target else { return false }
+        return try ChromaDirectoryRestore(component: component, path: path, options: options, configured: options.configuredSource as? ChromaAdapter)
+            .preflight()
+    }
+
+    public static func restoreDescription(for component: Manifest.Component) -> String {
+        "chroma source \"\(component.source)\" (\(component.metadata["mode"]?.stringValue ?? "directory") mode)"
+    }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        let configured = request.configuredSource as? ChromaAdapter
-        switch component.metadata["mode"]?.stringValue {
-        case "logical":
-            return try ChromaImport(component: component, request: request).run(reader: reader)
+        let configured = options.configuredSource as? ChromaAdapter
+        switch target {
+        case .apiServer(let url):
+            return try ChromaImport(component: component, url: url, options: options).run(reader: reader)
+        case .persistDirectory(let path):
+            return try ChromaDirectoryRestore(component: component, path: path, options: options, configured: configured).run(reader: reader)
         default:
-            return try ChromaDirectoryRestore(component: component, request: request, configured: configured).run(reader: reader)
+            throw LifeboatError(.invalidInput, "\(restoreDescription(for: component)) cannot be restored to \(target.kind.flags)")
         }
     }
 }

@@ -7,15 +7,31 @@ import Foundation
 /// not come back, or comes back different, the old directory is swapped back and started.
 struct ChromaDirectoryRestore {
     let component: Manifest.Component
-    let request: RestoreRequest
+    /// `--to-path` (nil: the policy's path, else the one captured).
+    let path: String?
+    let options: RestoreOptions
     let configured: ChromaAdapter?
 
+    /// Refuses, before anything is read, an occupied persist directory without `force`; true
+    /// when its content would be moved aside.
+    func preflight() throws -> Bool {
+        guard let target = (path ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else { return false }
+        let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
+        if occupied && !options.force {
+            throw LifeboatError(
+                .invalidInput, "\(target) is not empty",
+                fix: "add --force to replace it (the current directory is kept aside), or restore into a new --to-path")
+        }
+        return occupied
+    }
+
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        guard let target = (request.directory ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else {
+        _ = try preflight()
+        guard let target = (path ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a target", fix: "add --to-path DIR")
         }
         let control = configured?.serviceControl
-        let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue
+        let url = configured?.url ?? component.metadata["url"]?.stringValue
         let tls = configured?.tls ?? TLSSettings(recordedIn: component.metadata)
         if control == nil, let url, ChromaAPI.isServing(url: url, tls: tls), FileIO.exists(target) {
             throw LifeboatError(
@@ -25,10 +41,10 @@ struct ChromaDirectoryRestore {
         let parent = (target as NSString).deletingLastPathComponent
         let staged = "\(parent)/.\((target as NSString).lastPathComponent).lifeboat-new-\(Hex.random(bytes: 4))"
         let began = Date()
-        var outcome = try FileTreeRestore(target: staged, force: false, progress: request.progress).run(reader: reader)
+        var outcome = try FileTreeRestore(target: staged, force: false, progress: options.progress).run(reader: reader)
         outcome.addPhase("restore", since: began)
         let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
-        if occupied && !request.force {
+        if occupied && !options.force {
             try? FileManager.default.removeItem(atPath: staged)
             throw LifeboatError(
                 .invalidInput, "\(target) is not empty",

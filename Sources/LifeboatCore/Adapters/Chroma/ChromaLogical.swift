@@ -38,10 +38,12 @@ struct ChromaExport {
 /// the temporary collections are deleted and nothing else has changed.
 struct ChromaImport {
     let component: Manifest.Component
-    let request: RestoreRequest
+    /// `--to-url` (nil: the server it was captured from).
+    let url: String?
+    let options: RestoreOptions
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        guard let url = request.url ?? component.metadata["url"]?.stringValue else {
+        guard let url = url ?? component.metadata["url"]?.stringValue else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:PORT")
         }
         let api = try ChromaAPI(
@@ -52,7 +54,7 @@ struct ChromaImport {
         var existing: [String: String] = [:]
         for facts in recorded {
             guard let found = try api.collection(named: facts.name) else { continue }
-            guard request.force else {
+            guard options.force else {
                 throw LifeboatError(
                     .invalidInput, "collection \(facts.name) exists on \(url)",
                     fix: "add --force to replace it (it is renamed aside, not deleted), or restore into another server with --to-url")
@@ -82,10 +84,10 @@ struct ChromaImport {
                 } else if let id = current {
                     try api.add(id, json: content)
                     pages += 1
-                    request.progress.update("restoring \(component.source): \(pages) pages")
+                    options.progress.update("restoring \(component.source): \(pages) pages")
                 }
             }
-            request.progress.clear()
+            options.progress.clear()
             var checks = try api.check(recorded, exact: false, names: temporary.mapValues(\.name))
             // Proven: swap the names.
             var aside: [String] = []
@@ -102,7 +104,7 @@ struct ChromaImport {
                     + (aside.isEmpty ? "" : "; the collections replaced are kept as \(aside.joined(separator: ", "))"), at: 0)
             return RestoreOutcome(target: url, entries: component.entryCount, bytes: bytes, checks: checks)
         } catch {
-            request.progress.clear()
+            options.progress.clear()
             for temp in temporary.values { try? api.delete(name: temp.name) }
             throw error
         }

@@ -182,10 +182,16 @@ public struct CommandAdapter: SourceAdapter {
 
     static let entry = "stdout"
 
+    /// Its restore program (the policy's or the manifest's), or the stream as `DIR/stdout`.
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] { [.program, .directory] }
+
+    public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? { .program }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        try CommandRestore(component: component, request: request, configured: request.configuredSource as? CommandAdapter).run(reader: reader)
+        try CommandRestore(component: component, target: target, options: options, configured: options.configuredSource as? CommandAdapter)
+            .run(reader: reader)
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 /// instead writes the stream as the file `DIR/stdout`.
 struct CommandRestore {
     let component: Manifest.Component
-    let request: RestoreRequest
+    let target: RestoreTarget
+    let options: RestoreOptions
     let configured: CommandAdapter?
     static let heldBack = 64 << 10
 
@@ -22,8 +23,8 @@ struct CommandRestore {
             guard configured == nil, case .array(let items)? = recorded[key] else { return nil }
             return CommandProgram(argv: items.compactMap(\.stringValue), environment: environment, timeout: timeout, role: key)
         }
-        if let directory = request.directory {
-            return try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
+        if case .directory(let directory) = target {
+            return try FileTreeRestore(target: directory, force: options.force, progress: options.progress).run(reader: reader)
         }
         guard let restore = program("restore", configured?.restore) else {
             throw LifeboatError(
@@ -49,7 +50,7 @@ struct CommandRestore {
                 try reader.readData { bytes in
                     try Cancellation.process.check()
                     try input.feed(bytes)
-                    request.progress.update(
+                    options.progress.update(
                         "restoring \(component.source) into \(restore.argv[0]): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
@@ -59,10 +60,10 @@ struct CommandRestore {
             child.killGroup()
             _ = try? child.wait()
             watchdog.cancel()
-            request.progress.clear()
+            options.progress.clear()
             throw error
         }
-        request.progress.clear()
+        options.progress.clear()
         child.closeInput()
         let code = try child.wait()
         watchdog.cancel()

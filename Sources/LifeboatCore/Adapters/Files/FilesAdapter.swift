@@ -51,16 +51,19 @@ public struct FilesAdapter: SourceAdapter {
             ], warnings: walker.warnings)
     }
 
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] { [.directory] }
+    public static var restoresSelectedEntries: Bool { true }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        guard let directory = request.directory else {
+        guard case .directory(let directory) = target else {
             throw LifeboatError(
                 .invalidInput, "restoring files source \"\(component.source)\" needs a target directory",
                 fix: "add --to DIR")
         }
-        let selected = try request.selection.flatMap { try $0.selected(in: component) }
-        return try FileTreeRestore(target: directory, force: request.force, progress: request.progress, selected: selected).run(reader: reader)
+        let selected = try options.selection.flatMap { try $0.selected(in: component) }
+        return try FileTreeRestore(target: directory, force: options.force, progress: options.progress, selected: selected).run(reader: reader)
     }
 }

@@ -10,27 +10,22 @@ import Foundation
 /// recovery point it reached.
 struct BaseBackupRestore {
     let component: Manifest.Component
-    let request: RestoreRequest
+    let datadir: String
+    let recovery: RecoveryTarget
+    /// A port of its own (`--port P`): the socket moves into the data directory too.
+    let port: Int?
+    let options: RestoreOptions
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        guard let datadir = request.dataDirectory ?? request.directory else {
-            throw LifeboatError(
-                .invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a data directory",
-                fix: "add --to-datadir DIR (new or empty), and --at TIME for point-in-time recovery")
-        }
-        guard let recovery = request.recovery else {
-            throw LifeboatError(.invalidInput, "restoring physical PostgreSQL source \"\(component.source)\" needs a repository for its WAL")
-        }
         let major = Int(component.metadata["server_major"]?.intValue ?? 0)
         let pgCtl = recovery.start ? try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major) : nil
         let began = Date()
-        var outcome = try FileTreeRestore(target: datadir, force: request.force, progress: request.progress).run(reader: reader)
+        var outcome = try FileTreeRestore(target: datadir, force: options.force, progress: options.progress).run(reader: reader)
         let target = outcome.target
         guard chmod(target, 0o700) == 0 else { throw LifeboatError.system("cannot chmod", path: target) }
         for dir in ["pg_wal", "pg_wal/archive_status"] where !FileIO.exists("\(target)/\(dir)") {
             guard mkdir("\(target)/\(dir)", 0o700) == 0 else { throw LifeboatError.system("cannot create", path: "\(target)/\(dir)") }
         }
-        let port = request.port
         let owner = recovery.start ? try clusterOwner(datadir: target) : nil
         try writeRecoverySettings(recovery, datadir: target, port: port)
         if let owner { try Self.chownTree(target, to: owner) }
@@ -89,7 +84,7 @@ struct BaseBackupRestore {
         guard code == 0 else {
             throw LifeboatError(.operationFailed, "pg_ctl start failed (exit \(code)): \(Self.tail(of: log))")
         }
-        let endpoint = PostgresEndpoint(recordedIn: component, host: request.port == nil ? "127.0.0.1" : datadir, port: port)
+        let endpoint = PostgresEndpoint(recordedIn: component, host: port == nil ? "127.0.0.1" : datadir, port: port)
         let database = component.metadata["database"]?.stringValue ?? "postgres"
         let started = Date()
         while true {
@@ -101,16 +96,16 @@ struct BaseBackupRestore {
                     SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                     """)
                 let timeline = Int(try connection.value("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)") ?? "", radix: 16) ?? 0
-                request.progress.clear()
+                options.progress.clear()
                 return (point, timeline)
             }
             if !Self.postmasterRunning(datadir: datadir) && Date().timeIntervalSince(started) > 2 {
-                request.progress.clear()
+                options.progress.clear()
                 throw LifeboatError(
                     .operationFailed, "the restored server stopped during recovery: \(Self.tail(of: log))",
                     fix: "a time past the end of the archived WAL cannot be reached; see \(log)")
             }
-            request.progress.update("recovering \(component.source) in \(datadir): \(Int(Date().timeIntervalSince(started))) s")
+            options.progress.update("recovering \(component.source) in \(datadir): \(Int(Date().timeIntervalSince(started))) s")
             usleep(200_000)
         }
     }

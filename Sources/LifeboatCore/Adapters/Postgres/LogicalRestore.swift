@@ -11,7 +11,7 @@ import Foundation
 /// Roles: the snapshot's globals (`pg_dumpall --globals-only`, stored before the dump since this
 /// build) are read first, and the roles the target cluster lacks are created before pg_restore
 /// sees a byte (`GlobalsScript`: never altering or dropping an existing role; dropped again if
-/// the restore fails). `request.applyGlobals = false` (`--no-globals`) turns this off. Snapshots
+/// the restore fails). `options.applyGlobals = false` (`--no-globals`) turns this off. Snapshots
 /// of older builds store the globals after the dump: their roles are not created here.
 ///
 /// Without a database but with `--to DIR`, writes the dump (`DATABASE.dump`, for pg_restore)
@@ -20,18 +20,14 @@ struct LogicalRestore {
     static let heldBack = 65536
 
     let component: Manifest.Component
-    let request: RestoreRequest
+    let database: String
+    /// The target server (nil: the source's).
+    let host: String?
+    let port: Int?
+    let options: RestoreOptions
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        if request.database == nil, let directory = request.directory {
-            return try DumpFiles(component: component, directory: directory, force: request.force).write(reader: reader)
-        }
-        guard let database = request.database else {
-            throw LifeboatError(
-                .invalidInput, "restoring PostgreSQL source \"\(component.source)\" needs a target",
-                fix: "add --to-database NAME (created if absent), or --to DIR for the dump file")
-        }
-        let endpoint = PostgresEndpoint(recordedIn: component, host: request.host, port: request.port)
+        let endpoint = PostgresEndpoint(recordedIn: component, host: host, port: port)
         let admin = try endpoint.connect(database: "postgres")
         let dumpMajor = Int(component.metadata["server_major"]?.intValue ?? 0)
         guard admin.majorVersion >= dumpMajor else {
@@ -47,7 +43,7 @@ struct LogicalRestore {
             created = true
         } else {
             let tables = try Int(endpoint.connect(database: database).value(Self.userRelationCount) ?? "0") ?? 0
-            if tables > 0 && !request.force {
+            if tables > 0 && !options.force {
                 throw LifeboatError(
                     .invalidInput, "database \"\(database)\" exists and holds \(tables) tables, views or sequences",
                     fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
@@ -57,7 +53,7 @@ struct LogicalRestore {
         do {
             let bytes = try feed(
                 reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
-                clean: !created && request.force, admin: admin, roles: &roles)
+                clean: !created && options.force, admin: admin, roles: &roles)
             var checks = try check(try endpoint.connect(database: database))
             if !roles.isEmpty {
                 checks.append(
@@ -105,13 +101,13 @@ struct LogicalRestore {
                     dumpStarted = true
                     // Every globals part is proven (its SHA-256 checked as it was read): the
                     // roles the dump's owners and grants name exist before pg_restore runs.
-                    if request.applyGlobals && !globals.isEmpty {
+                    if options.applyGlobals && !globals.isEmpty {
                         roles = try GlobalsScript(String(decoding: globals, as: UTF8.self)).createMissing(on: admin)
                     }
                 }
                 try reader.readData { bytes in
                     try input.feed(bytes)
-                    request.progress.update(
+                    options.progress.update(
                         "restoring \(component.source) into \(database): \(ProgressLine.bytes(input.sent)) of \(ProgressLine.bytes(total))")
                 }
             }
@@ -120,10 +116,10 @@ struct LogicalRestore {
         } catch {
             child.terminate()
             _ = try? child.wait()
-            request.progress.clear()
+            options.progress.clear()
             throw error
         }
-        request.progress.clear()
+        options.progress.clear()
         child.closeInput()
         let code = try child.wait()
         guard code == 0 else {
@@ -133,7 +129,7 @@ struct LogicalRestore {
                 fix =
                     globals.isEmpty
                     ? "this snapshot stores its roles after the dump (an older build) or none: restore with --to DIR, apply globals.sql with psql, then restore again"
-                    : (request.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
+                    : (options.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
             } else if text.contains("tablespace") {
                 let known = GlobalsScript(String(decoding: globals, as: UTF8.self)).tablespaces
                 fix =
@@ -173,17 +169,30 @@ struct DumpFiles {
 
     /// Writes both files under temporary names and renames them into place only once every
     /// entry and the stored file are proven, so a damaged snapshot leaves nothing behind.
-    func write(reader: ComponentReader) throws -> RestoreOutcome {
-        try FileIO.makeDirectory(directory, mode: 0o700)
+    /// The files it writes, by the entry prefix they come from.
+    var outputs: [(prefix: String, path: String)] {
         let database = component.metadata["database"]?.stringValue ?? component.source
         let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
-        let outputs = [
+        return [
             (prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
             (prefix: LogicalDump.globalsPrefix, path: "\(directory)/globals.sql"),
         ]
-        for output in outputs where FileIO.exists(output.path) && !force {
-            throw LifeboatError(.invalidInput, "\(output.path) exists", fix: "choose another --to directory, or add --force to replace it")
+    }
+
+    /// Refuses files that exist unless `force`; true when one would be replaced.
+    func preflight() throws -> Bool {
+        let existing = outputs.filter { FileIO.exists($0.path) }
+        if let first = existing.first, !force {
+            throw LifeboatError(.invalidInput, "\(first.path) exists", fix: "choose another --to directory, or add --force to replace it")
         }
+        return !existing.isEmpty
+    }
+
+    func write(reader: ComponentReader) throws -> RestoreOutcome {
+        _ = try preflight()
+        try FileIO.makeDirectory(directory, mode: 0o700)
+        let outputs = self.outputs
+        let dumpName = (outputs[0].path as NSString).lastPathComponent
         var fds: [String: (fd: Int32, temp: String)] = [:]
         defer { for output in fds.values { close(output.fd) } }
         do {

@@ -83,13 +83,40 @@ public struct PostgresAdapter: SourceAdapter {
         }
     }
 
+    /// Physical: a data directory, recovered to a point in time. Logical: a database, or the
+    /// dump files in a directory.
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] {
+        isPhysical(component) ? [.dataDirectory] : [.database, .directory]
+    }
+
+    public static func restoreDescription(for component: Manifest.Component) -> String {
+        "postgres source \"\(component.source)\" (\(isPhysical(component) ? "physical" : "logical"))"
+    }
+
+    public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        if case .directory(let directory) = target {
+            return try DumpFiles(component: component, directory: FileIO.absolute(directory), force: options.force).preflight()
+        }
+        guard case .dataDirectory(let path, _, _) = target else { return false }
+        return try FileTreeRestore.preflight(target: path, force: options.force)
+    }
+
+    static func isPhysical(_ component: Manifest.Component) -> Bool { component.metadata["mode"]?.stringValue == "physical" }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        switch component.metadata["mode"]?.stringValue {
-        case "physical": return try BaseBackupRestore(component: component, request: request).run(reader: reader)
-        default: return try LogicalRestore(component: component, request: request).run(reader: reader)
+        switch target {
+        case .dataDirectory(let directory, let recovery, let port):
+            return try BaseBackupRestore(component: component, datadir: directory, recovery: recovery, port: port, options: options)
+                .run(reader: reader)
+        case .directory(let directory):
+            return try DumpFiles(component: component, directory: directory, force: options.force).write(reader: reader)
+        case .database(let name, let host, let port):
+            return try LogicalRestore(component: component, database: name, host: host, port: port, options: options).run(reader: reader)
+        default:
+            throw LifeboatError(.invalidInput, "\(restoreDescription(for: component)) cannot be restored to \(target.kind.flags)")
         }
     }
 

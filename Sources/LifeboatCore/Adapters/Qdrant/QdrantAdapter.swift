@@ -107,10 +107,17 @@ public struct QdrantAdapter: SourceAdapter {
             ].merging(tls?.metadata ?? [:]) { $1 })
     }
 
+    /// Its server through the API (uploaded, or fetched by the server itself), or the snapshot
+    /// files in a directory.
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] { [.apiServer, .serverFetch, .directory] }
+
+    public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? { .apiServer(url: nil) }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        try QdrantRestore(component: component, request: request, configured: request.configuredSource as? QdrantAdapter).run(reader: reader)
+        try QdrantRestore(component: component, target: target, options: options, configured: options.configuredSource as? QdrantAdapter)
+            .run(reader: reader)
     }
 }

@@ -11,12 +11,13 @@ import Foundation
 ///   Qdrant restores at start (`qdrant --storage-snapshot FILE`).
 struct QdrantRestore {
     let component: Manifest.Component
-    let request: RestoreRequest
+    let target: RestoreTarget
+    let options: RestoreOptions
     let configured: QdrantAdapter?
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        if request.url == nil, request.location == nil, let directory = request.directory {
-            var outcome = try FileTreeRestore(target: directory, force: request.force, progress: request.progress).run(reader: reader)
+        if case .directory(let directory) = target {
+            var outcome = try FileTreeRestore(target: directory, force: options.force, progress: options.progress).run(reader: reader)
             outcome.checks.append(
                 "snapshot files written; upload one with POST /collections/{c}/snapshots/upload, or start Qdrant with --storage-snapshot for a full snapshot"
             )
@@ -27,13 +28,20 @@ struct QdrantRestore {
                 .invalidInput, "a full-storage Qdrant snapshot is restored when Qdrant starts, not through the API",
                 fix: "write it out with --to DIR, then start qdrant with --storage-snapshot DIR/full/NAME")
         }
-        guard let url = request.url ?? configured?.url ?? component.metadata["url"]?.stringValue else {
+        var requested: String?
+        var location: String?
+        switch target {
+        case .apiServer(let url): requested = url
+        case .serverFetch(let from, let url): (location, requested) = (from, url)
+        default: throw LifeboatError(.invalidInput, "qdrant source \"\(component.source)\" cannot be restored to \(target.kind.flags)")
+        }
+        guard let url = requested ?? configured?.url ?? component.metadata["url"]?.stringValue else {
             throw LifeboatError(.invalidInput, "restoring qdrant source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:6333")
         }
         let key = try QdrantAdapter.apiKey(file: configured?.apiKeyFile, env: configured?.apiKeyEnv ?? "QDRANT_API_KEY")
         let api = try QdrantAPI(url: url, apiKey: key, tls: configured?.tls ?? TLSSettings(recordedIn: component.metadata))
         let recorded = VectorCollectionFacts.from(component.metadata["collections"])
-        for facts in recorded where try api.exists(facts.name) && !request.force {
+        for facts in recorded where try api.exists(facts.name) && !options.force {
             throw LifeboatError(
                 .invalidInput, "collection \(facts.name) exists on \(url)",
                 fix: "add --force to overwrite it from the snapshot, or restore into another server with --to-url")
@@ -45,7 +53,7 @@ struct QdrantRestore {
             guard path.hasPrefix("collections/"), path.hasSuffix(".snapshot") else { continue }
             let collection = String(path.dropFirst("collections/".count).dropLast(".snapshot".count))
             let checksum = entry.record.sha256 ?? ""
-            if let location = request.location {
+            if let location {
                 try reader.readData { _ in }  // proven all the same
                 let target = location.hasSuffix("/") ? location : location + "/"
                 try api.http.json(
@@ -56,13 +64,13 @@ struct QdrantRestore {
             }
             bytes += entry.record.size
             restored.append(collection)
-            request.progress.update("restoring \(component.source): \(restored.count) collections")
+            options.progress.update("restoring \(component.source): \(restored.count) collections")
         }
-        request.progress.clear()
+        options.progress.clear()
         let checks = try api.check(recorded)
         return RestoreOutcome(
             target: url, entries: component.entryCount, bytes: bytes,
-            checks: ["\(request.location == nil ? "uploaded" : "recovered") \(restored.count) collection snapshots, checksums verified by the server"]
+            checks: ["\(location == nil ? "uploaded" : "recovered") \(restored.count) collection snapshots, checksums verified by the server"]
                 + checks)
     }
 

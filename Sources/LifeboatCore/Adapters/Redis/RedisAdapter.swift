@@ -136,10 +136,17 @@ public struct RedisAdapter: SourceAdapter {
         entry.path == "dump.rdb" ? RDBCheck() : nil
     }
 
+    public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] { [.redisServer, .scratchServer] }
+
+    public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        guard case .scratchServer(let directory, _) = target else { return false }
+        return try RedisRestore.checkScratch(FileIO.absolute(directory), force: options.force)
+    }
+
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
-        request: RestoreRequest
+        to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
-        try await RedisRestore(component: component, request: request).run(reader: reader)
+        try await RedisRestore(component: component, target: target, options: options).run(reader: reader)
     }
 }

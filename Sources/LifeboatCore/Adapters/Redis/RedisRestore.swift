@@ -10,7 +10,8 @@ import Foundation
 ///    appendonly yes` and wait for the rewrite; 6. the per-database key counts are compared with the parse's.
 struct RedisRestore {
     let component: Manifest.Component
-    let request: RestoreRequest
+    let target: RestoreTarget
+    let options: RestoreOptions
 
     func run(reader: ComponentReader) async throws -> RestoreOutcome {
         let configPath = try targetConfig()
@@ -151,18 +152,24 @@ struct RedisRestore {
         return lines.last.map { String($0[$0.range(of: " # ")!.upperBound...]).trimmingCharacters(in: .whitespaces) }
     }
 
+    /// A scratch server's directory must be new or empty, unless `force`; true when it is not.
+    @discardableResult
+    static func checkScratch(_ dir: String, force: Bool) throws -> Bool {
+        guard let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty else { return false }
+        guard force else { throw LifeboatError(.invalidInput, "scratch directory \(dir) is not empty", fix: "use a new directory, or --force") }
+        return true
+    }
+
     /// `--to-config FILE`, or a generated config for a scratch server in `--to DIR` on `--port`.
     private func targetConfig() throws -> String {
-        if let config = request.redisConfig { return config }
-        guard let directory = request.directory, let port = request.port else {
+        if case .redisServer(let config) = target { return config }
+        guard case .scratchServer(let directory, let port) = target else {
             throw LifeboatError(
                 .invalidInput, "restoring redis source \"\(component.source)\" needs a target server",
                 fix: "add --to-config /etc/redis/redis.conf, or --to DIR --port P for a scratch server")
         }
         let dir = FileIO.absolute(directory)
-        if let contents = try? FileManager.default.contentsOfDirectory(atPath: dir), !contents.isEmpty, !request.force {
-            throw LifeboatError(.invalidInput, "scratch directory \(dir) is not empty", fix: "use a new directory, or --force")
-        }
+        try Self.checkScratch(dir, force: options.force)
         try FileIO.makeDirectory(dir, mode: 0o700)
         let config = dir + "/redis.conf"
         let text = """
