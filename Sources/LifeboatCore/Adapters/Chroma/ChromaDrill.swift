@@ -14,13 +14,15 @@ extension ChromaAdapter: DrillHook {
         let target = scratch.source.target
         guard mode == .directory else {
             guard let url = target.url else {
-                throw LifeboatError(.invalidInput, "drill source \"\(scratch.source.name)\" (chroma) needs target.url: the scratch server to restore into")
+                throw LifeboatError(
+                    .invalidInput, "drill source \"\(scratch.source.name)\" (chroma) needs target.url: the scratch server to restore into")
             }
             return (.apiServer(url: url), RestoreOptions())
         }
         guard let port = target.port, let start = target.start, let stop = target.stop else {
             throw LifeboatError(
-                .invalidInput, "drill source \"\(scratch.source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")
+                .invalidInput,
+                "drill source \"\(scratch.source.name)\" (chroma) needs target.port, target.start and target.stop for its scratch server")
         }
         var server = ChromaAdapter(name: name)
         server.url = "http://127.0.0.1:\(port)"

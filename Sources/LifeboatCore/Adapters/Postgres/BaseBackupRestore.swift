@@ -84,7 +84,7 @@ struct BaseBackupRestore {
         guard code == 0 else {
             throw LifeboatError(.operationFailed, "pg_ctl start failed (exit \(code)): \(Self.tail(of: log))")
         }
-        let endpoint = PostgresEndpoint(recordedIn: component, host: port == nil ? "127.0.0.1" : datadir, port: port)
+        let endpoint = PostgresEndpoint(recordedIn: component, host: self.port == nil ? "127.0.0.1" : datadir, port: port)
         let database = component.metadata["database"]?.stringValue ?? "postgres"
         let started = Date()
         while true {

@@ -7,7 +7,8 @@ extension QdrantAdapter: DrillHook {
         RestoreTarget, RestoreOptions
     ) {
         guard let url = scratch.source.target.url else {
-            throw LifeboatError(.invalidInput, "drill source \"\(scratch.source.name)\" (qdrant) needs target.url: the scratch server to restore into")
+            throw LifeboatError(
+                .invalidInput, "drill source \"\(scratch.source.name)\" (qdrant) needs target.url: the scratch server to restore into")
         }
         return (.apiServer(url: url), RestoreOptions())
     }
