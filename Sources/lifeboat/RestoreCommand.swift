@@ -98,6 +98,12 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Files: leave out entries matching GLOB (repeatable).")
     var exclude: [String] = []
 
+    @Option(name: .long, help: "PostgreSQL logical: restore only this table (pg_restore -t; repeatable).")
+    var table: [String] = []
+
+    @Option(name: .long, help: "PostgreSQL logical: restore only this schema (pg_restore -n; repeatable).")
+    var schema: [String] = []
+
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
     var force = false
 
@@ -156,6 +162,15 @@ struct RestoreCommand: AsyncParsableCommand {
         plan.target = target.description
         var options = RestoreOptions(force: force, configuredSource: nil, progress: global.progress)
         options.applyGlobals = !noGlobals
+        if !table.isEmpty || !schema.isEmpty {
+            guard adapter.restoresSelectedTables else {
+                throw LifeboatError(
+                    .invalidInput,
+                    "--table and --schema select tables of a PostgreSQL logical restore; \(adapter.restoreDescription(for: component)) is restored whole"
+                )
+            }
+            (options.tables, options.schemas) = (table, schema)
+        }
         if !include.isEmpty || !exclude.isEmpty {
             guard adapter.restoresSelectedEntries else {
                 throw LifeboatError(

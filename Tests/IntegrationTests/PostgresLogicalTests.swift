@@ -18,6 +18,32 @@ import Testing
         #expect(try CLI.run(["init", "--repo", box.repo, "--format", String(format)]).status == 0)
     }
 
+    /// `--table` and `--schema` are pg_restore's own selectors: only the named table is
+    /// restored (with its rows), the snapshot's others are not, and a selector that matches none
+    /// of the snapshot's tables is exit 2 before anything is created.
+    @Test func aTableSelectorRestoresThatTableOnly() throws {
+        let box = try Sandbox("pg-table")
+        let server = try PostgresServer(in: box.root + "/pg")
+        try server.pgbench(database: "app", scale: 1)
+        try policy(box, port: server.port)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+
+        let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "one_table", "--table", "pgbench_branches", "--json"])
+        #expect(restore.status == 0, "\(restore.output)")
+        let copy = try server.connect("one_table")
+        #expect(try copy.value("SELECT count(*) FROM pgbench_branches") == "1")
+        #expect(try copy.value("SELECT count(*) FROM pg_tables WHERE tablename = 'pgbench_accounts'") == "0")
+        #expect(restore.stdout.contains("1 of the snapshot's 4 tables restored"), "\(restore.stdout)")
+
+        let none = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "nothing", "--table", "no_such_table"])
+        #expect(none.status == 2 && none.stderr.contains("matches none") && none.stderr.contains("pgbench_accounts"), "\(none.output)")
+        #expect(try server.connect().value("SELECT count(*) FROM pg_database WHERE datname = 'nothing'") == "0")
+        let dry = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "nothing", "--table", "no_such_table", "--dry-run"])
+        #expect(dry.status == 2, "the dry run refuses what the restore refuses: \(dry.output)")
+        let files = try CLI.run(["restore", "latest", "--repo", box.repo, "--to", box.root + "/dump", "--table", "pgbench_branches"])
+        #expect(files.status == 2 && files.stderr.contains("--to-database"), "\(files.output)")
+    }
+
     @Test func backupDropRestoreGivesIdenticalTableChecksums() throws {
         let box = try Sandbox("pg-logical")
         let server = try PostgresServer(in: box.root + "/pg")

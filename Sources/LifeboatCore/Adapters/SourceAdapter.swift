@@ -36,6 +36,8 @@ public protocol SourceAdapter: Sendable {
     static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget?
     /// Whether a restore can write some entries only (`--include`, `--exclude`).
     static var restoresSelectedEntries: Bool { get }
+    /// Whether a restore can restore some tables only (`--table`, `--schema`).
+    static var restoresSelectedTables: Bool { get }
     /// How messages name the source ("postgres source "db" (logical)").
     static func restoreDescription(for component: Manifest.Component) -> String
     /// What `restore --dry-run` checks before it says yes: throws the refusal the restore would
@@ -56,6 +58,7 @@ public protocol SourceAdapter: Sendable {
 extension SourceAdapter {
     public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? { nil }
     public static var restoresSelectedEntries: Bool { false }
+    public static var restoresSelectedTables: Bool { false }
 
     /// A directory or data directory target restored through `FileTreeRestore`: refused when it
     /// is a file, or not empty without `force` (then moved aside); a partial restore's selected

@@ -172,6 +172,10 @@ public struct RestoreOptions: Sendable {
     public var applyGlobals = true
     /// Files sources: restore only these entries (`--include`, `--exclude`); nil: all.
     public var selection: EntrySelection?
+    /// PostgreSQL logical into a database: only these tables and schemas (`--table`,
+    /// `--schema`: pg_restore's own `-t` and `-n`); empty: all.
+    public var tables: [String] = []
+    public var schemas: [String] = []
     /// The source as the policy configures it (`--policy`), for targets run by its programs:
     /// Chroma's stop and start commands and path, a command source's restore and check, a vector
     /// store's URL. Drills give their scratch versions instead.

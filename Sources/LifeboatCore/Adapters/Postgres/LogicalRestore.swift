@@ -85,6 +85,7 @@ struct LogicalRestore {
     ) throws -> Int64 {
         var arguments = [pgRestore, "--exit-on-error", "--single-transaction"] + endpoint.connectionArguments + ["--dbname", database]
         if clean { arguments += ["--clean", "--if-exists"] }
+        arguments += options.schemas.map { "--schema=\($0)" } + options.tables.map { "--table=\($0)" }
         let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
         let total = component.entries.filter { SegmentedStream.isPart($0.path, prefix: LogicalDump.dumpPrefix) }.reduce(0) { $0 + $1.size }
         var input = HeldBackInput(child: child, total: total, heldBack: Self.heldBack)
@@ -142,9 +143,33 @@ struct LogicalRestore {
         return total
     }
 
-    /// Every table the manifest recorded exists in the restored database.
-    private func check(_ connection: PostgresConnection) throws -> [String] {
+    /// The recorded tables (`schema.table`) that `--table` and `--schema` select (all without
+    /// them); selectors that match none of them are exit 2 before anything is restored.
+    static func selectedTables(_ component: Manifest.Component, options: RestoreOptions) throws -> [String] {
         guard case .object(let recorded)? = component.metadata["table_row_estimates"] else { return [] }
+        let all = recorded.keys.sorted()
+        guard !options.tables.isEmpty || !options.schemas.isEmpty else { return all }
+        let chosen = all.filter { name in
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            let (schema, table) = parts.count == 2 ? (parts[0], parts[1]) : ("public", name)
+            return (options.tables.isEmpty || options.tables.contains(table)) && (options.schemas.isEmpty || options.schemas.contains(schema))
+        }
+        guard !chosen.isEmpty else {
+            let what = (options.schemas.map { "--schema \($0)" } + options.tables.map { "--table \($0)" }).joined(separator: " ")
+            throw LifeboatError(
+                .invalidInput, "\(what) matches none of the \(all.count) tables of \(component.source)",
+                fix:
+                    "tables in the snapshot: \(all.prefix(8).joined(separator: ", "))\(all.count > 8 ? ", …" : "") (--table takes the name without its schema, as pg_restore -t)"
+            )
+        }
+        return chosen
+    }
+
+    /// Every table the manifest recorded (of those selected) exists in the restored database.
+    private func check(_ connection: PostgresConnection) throws -> [String] {
+        guard case .object(let all)? = component.metadata["table_row_estimates"] else { return [] }
+        let selected = Set(try Self.selectedTables(component, options: options))
+        let recorded = all.filter { selected.contains($0.key) }
         let rows = try connection.query(
             """
             SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -157,6 +182,7 @@ struct LogicalRestore {
                 .operationFailed,
                 "the restored database lacks \(missing.count) of the snapshot's tables: \(missing.prefix(5).joined(separator: ", "))")
         }
+        if recorded.count < all.count { return ["\(recorded.count) of the snapshot's \(all.count) tables restored (--table, --schema), all present"] }
         return ["\(recorded.count) tables present, as recorded at capture"]
     }
 }

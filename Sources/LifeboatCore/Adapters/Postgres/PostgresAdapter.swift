@@ -94,11 +94,26 @@ public struct PostgresAdapter: SourceAdapter {
     }
 
     public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        try checkTableSelection(component, to: target, options: options)
         if case .directory(let directory) = target {
             return try DumpFiles(component: component, directory: FileIO.absolute(directory), force: options.force).preflight()
         }
         guard case .dataDirectory(let path, _, _) = target else { return false }
         return try FileTreeRestore.preflight(target: path, force: options.force)
+    }
+
+    public static var restoresSelectedTables: Bool { true }
+
+    /// `--table` and `--schema` select what pg_restore restores into a database, and must match
+    /// some of the snapshot's tables.
+    static func checkTableSelection(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws {
+        guard !options.tables.isEmpty || !options.schemas.isEmpty else { return }
+        guard target.kind == .database else {
+            throw LifeboatError(
+                .invalidInput, "--table and --schema select what pg_restore restores into a database (--to-database)",
+                fix: isPhysical(component) ? "a physical backup restores the whole cluster" : "add --to-database NAME")
+        }
+        _ = try LogicalRestore.selectedTables(component, options: options)
     }
 
     static func isPhysical(_ component: Manifest.Component) -> Bool { component.metadata["mode"]?.stringValue == "physical" }
@@ -107,6 +122,7 @@ public struct PostgresAdapter: SourceAdapter {
         _ component: Manifest.Component, from reader: ComponentReader,
         to target: RestoreTarget, options: RestoreOptions
     ) async throws -> RestoreOutcome {
+        try checkTableSelection(component, to: target, options: options)
         switch target {
         case .dataDirectory(let directory, let recovery, let port):
             return try BaseBackupRestore(component: component, datadir: directory, recovery: recovery, port: port, options: options)
