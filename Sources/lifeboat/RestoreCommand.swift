@@ -198,12 +198,14 @@ struct RestoreCommand: AsyncParsableCommand {
                     print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
                 }
                 print("  into \(plan.target ?? "(no target given)")")
-                if plan.movesAside == true, let target = plan.target {
+                if plan.movesAside == true, let shown = plan.target {
                     if options.selection != nil {
                         print(
                             "  the selected entries that exist there are moved aside (PATH.lifeboat-previous-<time>; --force); nothing else changes")
+                    } else if target.kind == .database {
+                        print("  the database's objects are replaced (--force: pg_restore --clean --if-exists)")
                     } else {
-                        print("  its current content is moved aside to \(target).lifeboat-previous-<time> (--force; kept, not deleted)")
+                        print("  its current content is moved aside to \(shown).lifeboat-previous-<time> (--force; kept, not deleted)")
                     }
                 }
             }

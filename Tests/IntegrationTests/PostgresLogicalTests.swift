@@ -18,6 +18,27 @@ import Testing
         #expect(try CLI.run(["init", "--repo", box.repo, "--format", String(format)]).status == 0)
     }
 
+    /// A dry run asks the target server what the restore would: an occupied database without
+    /// --force, and a server that does not answer, give the exit code of the real command.
+    @Test func aDryRunRefusesWhatTheRestoreRefusesWithTheSameCode() throws {
+        let box = try Sandbox("pg-dry")
+        let server = try PostgresServer(in: box.root + "/pg")
+        try server.pgbench(database: "app", scale: 1)
+        try policy(box, port: server.port)
+        #expect(try CLI.run(["backup", "--policy", box.policy]).status == 0)
+        for extra in [["--to-database", "app"], ["--to-database", "app_new", "--to-port", "1"]] {
+            let dry = try CLI.run(["restore", "latest", "--repo", box.repo, "--dry-run"] + extra)
+            let real = try CLI.run(["restore", "latest", "--repo", box.repo] + extra)
+            #expect(
+                dry.status != 0 && dry.status == real.status, "\(extra): dry run \(dry.status) \(dry.stderr), restore \(real.status) \(real.stderr)")
+        }
+        let forced = try CLI.run(["restore", "latest", "--repo", box.repo, "--dry-run", "--to-database", "app", "--force"])
+        #expect(forced.status == 0 && forced.stdout.contains("objects are replaced"), "\(forced.output)")
+        let fresh = try CLI.run(["restore", "latest", "--repo", box.repo, "--dry-run", "--to-database", "app_new", "--json"])
+        let plan = try #require(try fresh.json() as? [String: Any])
+        #expect(fresh.status == 0 && plan["moves_aside"] == nil, "\(fresh.output)")
+    }
+
     /// `--table` and `--schema` are pg_restore's own selectors: only the named table is
     /// restored (with its rows), the snapshot's others are not, and a selector that matches none
     /// of the snapshot's tables is exit 2 before anything is created.

@@ -26,7 +26,19 @@ struct LogicalRestore {
     let port: Int?
     let options: RestoreOptions
 
-    func run(reader: ComponentReader) throws -> RestoreOutcome {
+    /// What the restore finds on the target server, checked before anything is written (and by
+    /// `restore --dry-run`): the server answers, runs the dump's major version or newer, has the
+    /// client programs of its version, and the database is absent, empty, or `force` is given.
+    struct Preflight {
+        var endpoint: PostgresEndpoint
+        var admin: PostgresConnection
+        var pgRestore: String
+        var exists: Bool
+        /// Tables, views and sequences the existing database holds (replaced with `force`).
+        var occupied: Int
+    }
+
+    func preflight() throws -> Preflight {
         let endpoint = PostgresEndpoint(recordedIn: component, host: host, port: port)
         let admin = try endpoint.connect(database: "postgres")
         let dumpMajor = Int(component.metadata["server_major"]?.intValue ?? 0)
@@ -36,18 +48,24 @@ struct LogicalRestore {
                 fix: "restore onto PostgreSQL \(dumpMajor) or newer")
         }
         let pgRestore = try endpoint.tool("pg_restore", major: admin.majorVersion)
+        let exists = try admin.value("SELECT 1 FROM pg_database WHERE datname = $1", [database]) != nil
+        let occupied = exists ? try Int(endpoint.connect(database: database).value(Self.userRelationCount) ?? "0") ?? 0 : 0
+        if occupied > 0 && !options.force {
+            throw LifeboatError(
+                .invalidInput, "database \"\(database)\" exists and holds \(occupied) tables, views or sequences",
+                fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
+        }
+        return Preflight(endpoint: endpoint, admin: admin, pgRestore: pgRestore, exists: exists, occupied: occupied)
+    }
+
+    func run(reader: ComponentReader) throws -> RestoreOutcome {
+        let found = try preflight()
+        let (endpoint, admin, pgRestore) = (found.endpoint, found.admin, found.pgRestore)
         let quoted = PostgresConnection.quoteIdentifier(database)
         var created = false
-        if try admin.value("SELECT 1 FROM pg_database WHERE datname = $1", [database]) == nil {
+        if !found.exists {
             try admin.query("CREATE DATABASE \(quoted) TEMPLATE template0")
             created = true
-        } else {
-            let tables = try Int(endpoint.connect(database: database).value(Self.userRelationCount) ?? "0") ?? 0
-            if tables > 0 && !options.force {
-                throw LifeboatError(
-                    .invalidInput, "database \"\(database)\" exists and holds \(tables) tables, views or sequences",
-                    fix: "restore into a new database name, or add --force to replace its objects (pg_restore --clean --if-exists)")
-            }
         }
         var roles: [String] = []
         do {

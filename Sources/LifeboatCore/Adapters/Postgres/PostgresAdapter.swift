@@ -95,6 +95,9 @@ public struct PostgresAdapter: SourceAdapter {
 
     public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
         try checkTableSelection(component, to: target, options: options)
+        if case .database(let name, let host, let port) = target {
+            return try LogicalRestore(component: component, database: name, host: host, port: port, options: options).preflight().occupied > 0
+        }
         if case .directory(let directory) = target {
             return try DumpFiles(component: component, directory: FileIO.absolute(directory), force: options.force).preflight()
         }
