@@ -120,8 +120,9 @@ public struct RestorePlan: Codable, Sendable {
     /// segment to the last archived one (to its own last segment for `immediate`).
     public mutating func planRecovery(_ recovery: RecoveryTarget, component: Manifest.Component, archive: WALArchive) throws {
         recoveryTarget = recovery.summary
-        guard let start = component.metadata["start_wal"]?.stringValue, let from = WALArchive.position(of: start) else { return }
-        let stop = component.metadata["stop_wal"]?.stringValue.flatMap { WALArchive.position(of: $0) }
+        let recorded = PostgresMetadata(component)
+        guard let start = recorded.startWAL, let from = WALArchive.position(of: start) else { return }
+        let stop = recorded.stopWAL.flatMap { WALArchive.position(of: $0) }
         let files = try archive.all().filter { file in
             guard let position = WALArchive.position(of: file.name) else { return false }
             if case .immediate = recovery.kind, let stop { return position >= from && position <= stop }

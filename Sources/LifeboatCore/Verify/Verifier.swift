@@ -240,7 +240,7 @@ public struct Verifier {
     private func verifyWAL(deep: Bool, snapshots: [Manifest], problems: inout [VerifyReport.Problem]) throws -> VerifyReport.WALResult? {
         let files = try WALArchive(repository: repository).all()
         guard !files.isEmpty else { return nil }
-        let segmentSize = snapshots.flatMap(\.components).compactMap { $0.metadata["wal_segment_size"]?.intValue }.first ?? 16 << 20
+        let segmentSize = snapshots.flatMap(\.components).compactMap { PostgresMetadata($0).walSegmentSize }.first ?? 16 << 20
         let gaps = WALArchive.gaps(in: files.map(\.name), segmentSize: segmentSize)
         for gap in gaps {
             problems.append(

@@ -128,11 +128,11 @@ public struct ChromaAdapter: SourceAdapter {
     /// Directory mode: the persist directory (the policy's stop and start commands quiesce the
     /// server). Logical mode: the API server.
     public static func restoreTargets(for component: Manifest.Component) -> [RestoreTarget.Kind] {
-        component.metadata["mode"]?.stringValue == "logical" ? [.apiServer] : [.persistDirectory]
+        VectorStoreMetadata(component).mode == "logical" ? [.apiServer] : [.persistDirectory]
     }
 
     public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? {
-        component.metadata["mode"]?.stringValue == "logical" ? .apiServer(url: nil) : .persistDirectory(nil)
+        VectorStoreMetadata(component).mode == "logical" ? .apiServer(url: nil) : .persistDirectory(nil)
     }
 
     public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
@@ -142,7 +142,7 @@ public struct ChromaAdapter: SourceAdapter {
     }
 
     public static func restoreDescription(for component: Manifest.Component) -> String {
-        "chroma source \"\(component.source)\" (\(component.metadata["mode"]?.stringValue ?? "directory") mode)"
+        "chroma source \"\(component.source)\" (\(VectorStoreMetadata(component).mode ?? "directory") mode)"
     }
 
     public static func restore(

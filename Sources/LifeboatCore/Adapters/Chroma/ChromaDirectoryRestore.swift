@@ -15,7 +15,7 @@ struct ChromaDirectoryRestore {
     /// Refuses, before anything is read, an occupied persist directory without `force`; true
     /// when its content would be moved aside.
     func preflight() throws -> Bool {
-        guard let target = (path ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else { return false }
+        guard let target = (path ?? configured?.path ?? VectorStoreMetadata(component).path).map(FileIO.absolute) else { return false }
         let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
         if occupied && !options.force {
             throw LifeboatError(
@@ -27,11 +27,11 @@ struct ChromaDirectoryRestore {
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
         _ = try preflight()
-        guard let target = (path ?? configured?.path ?? component.metadata["path"]?.stringValue).map(FileIO.absolute) else {
+        guard let target = (path ?? configured?.path ?? VectorStoreMetadata(component).path).map(FileIO.absolute) else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a target", fix: "add --to-path DIR")
         }
         let control = configured?.serviceControl
-        let url = configured?.url ?? component.metadata["url"]?.stringValue
+        let url = configured?.url ?? VectorStoreMetadata(component).url
         let tls = configured?.tls ?? TLSSettings(recordedIn: component.metadata)
         if control == nil, let url, ChromaAPI.isServing(url: url, tls: tls), FileIO.exists(target) {
             throw LifeboatError(
@@ -64,9 +64,8 @@ struct ChromaDirectoryRestore {
             try control.startService()
             defer { outcome.addPhase("start", since: downtimeStart) }  // until it serves as captured
             let api = try ChromaAPI(
-                url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-                database: component.metadata["database"]?.stringValue ?? "default_database", tls: tls)
-            outcome.checks += try api.check(VectorCollectionFacts.from(component.metadata["collections"]))
+                url: url, tenant: VectorStoreMetadata(component).tenant, database: VectorStoreMetadata(component).database, tls: tls)
+            outcome.checks += try api.check(VectorStoreMetadata(component).collections)
         } catch {
             // Put the previous directory back and serve it again.
             _ = try? control.stopService()

@@ -43,16 +43,16 @@ struct ChromaImport {
     let options: RestoreOptions
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        guard let url = url ?? component.metadata["url"]?.stringValue else {
+        let recorded = VectorStoreMetadata(component)
+        guard let url = url ?? recorded.url else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:PORT")
         }
         let api = try ChromaAPI(
-            url: url, tenant: component.metadata["tenant"]?.stringValue ?? "default_tenant",
-            database: component.metadata["database"]?.stringValue ?? "default_database",
+            url: url, tenant: recorded.tenant, database: recorded.database,
             tls: TLSSettings(recordedIn: component.metadata))
-        let recorded = VectorCollectionFacts.from(component.metadata["collections"])
+        let collections = recorded.collections
         var existing: [String: String] = [:]
-        for facts in recorded {
+        for facts in collections {
             guard let found = try api.collection(named: facts.name) else { continue }
             guard options.force else {
                 throw LifeboatError(
@@ -88,7 +88,7 @@ struct ChromaImport {
                 }
             }
             options.progress.clear()
-            var checks = try api.check(recorded, exact: false, names: temporary.mapValues(\.name))
+            var checks = try api.check(collections, exact: false, names: temporary.mapValues(\.name))
             // Proven: swap the names.
             var aside: [String] = []
             for (name, temp) in temporary.sorted(by: { $0.key < $1.key }) {

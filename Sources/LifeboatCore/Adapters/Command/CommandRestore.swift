@@ -13,15 +13,15 @@ struct CommandRestore {
     static let heldBack = 64 << 10
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        let recorded = component.metadata
-        let timeout = configured?.timeout ?? TimeInterval(recorded["timeout"]?.intValue ?? 3600)
-        let environment = try CommandAdapter.environment(file: configured?.envFile ?? recorded["env_file"]?.stringValue)
+        let recorded = CommandMetadata(component)
+        let timeout = configured?.timeout ?? recorded.timeout ?? 3600
+        let environment = try CommandAdapter.environment(file: configured?.envFile ?? recorded.envFile)
         func program(_ key: String, _ configuredWords: [String]?) -> CommandProgram? {
             if let configured, let words = configuredWords {
                 return CommandAdapter.line(words, role: key, shell: configured.shell, environment: environment, timeout: timeout)
             }
-            guard configured == nil, case .array(let items)? = recorded[key] else { return nil }
-            return CommandProgram(argv: items.compactMap(\.stringValue), environment: environment, timeout: timeout, role: key)
+            guard configured == nil, let argv = recorded.argv(key) else { return nil }
+            return CommandProgram(argv: argv, environment: environment, timeout: timeout, role: key)
         }
         if case .directory(let directory) = target {
             return try FileTreeRestore(target: directory, force: options.force, progress: options.progress).run(reader: reader)

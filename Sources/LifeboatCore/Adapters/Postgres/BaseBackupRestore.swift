@@ -17,7 +17,8 @@ struct BaseBackupRestore {
     let options: RestoreOptions
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        let major = Int(component.metadata["server_major"]?.intValue ?? 0)
+        let recorded = PostgresMetadata(component)
+        let major = recorded.serverMajor
         let pgCtl = recovery.start ? try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major) : nil
         let began = Date()
         var outcome = try FileTreeRestore(target: datadir, force: options.force, progress: options.progress).run(reader: reader)
@@ -38,7 +39,7 @@ struct BaseBackupRestore {
         outcome.addPhase("restore", since: began)
         let replayStarted = Date()
         let reached = try startAndWait(
-            pgCtl: pgCtl, datadir: target, port: port ?? Int(component.metadata["port"]?.intValue ?? 5432),
+            pgCtl: pgCtl, datadir: target, port: port ?? recorded.port ?? 5432,
             owner: owner)
         outcome.addPhase("wal replay", since: replayStarted)
         outcome.recoveryPoint = reached.point
@@ -85,7 +86,7 @@ struct BaseBackupRestore {
             throw LifeboatError(.operationFailed, "pg_ctl start failed (exit \(code)): \(Self.tail(of: log))")
         }
         let endpoint = PostgresEndpoint(recordedIn: component, host: self.port == nil ? "127.0.0.1" : datadir, port: port)
-        let database = component.metadata["database"]?.stringValue ?? "postgres"
+        let database = PostgresMetadata(component).database ?? "postgres"
         let started = Date()
         while true {
             if let connection = try? endpoint.connect(database: database),

@@ -15,7 +15,7 @@ final class DumpReadCheck: ComponentContentCheck {
     func consume(_ bytes: UnsafeRawBufferPointer, of entry: EntryRecord) throws {
         guard SegmentedStream.isPart(entry.path, prefix: LogicalDump.dumpPrefix) else { return }
         if child == nil {
-            let major = Int(component.metadata["server_major"]?.intValue ?? 0)
+            let major = PostgresMetadata(component).serverMajor
             let pgRestore = try PostgresEndpoint(recordedIn: component).tool("pg_restore", major: major)
             child = try RunningChild([pgRestore, "--file", "/dev/null"], stdin: .pipe, stdout: .null)
         }

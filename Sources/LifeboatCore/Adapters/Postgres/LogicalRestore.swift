@@ -41,7 +41,7 @@ struct LogicalRestore {
     func preflight() throws -> Preflight {
         let endpoint = PostgresEndpoint(recordedIn: component, host: host, port: port)
         let admin = try endpoint.connect(database: "postgres")
-        let dumpMajor = Int(component.metadata["server_major"]?.intValue ?? 0)
+        let dumpMajor = PostgresMetadata(component).serverMajor
         guard admin.majorVersion >= dumpMajor else {
             throw LifeboatError(
                 .invalidInput, "the dump comes from PostgreSQL \(dumpMajor); the target server runs \(admin.majorVersion)",
@@ -164,7 +164,7 @@ struct LogicalRestore {
     /// The recorded tables (`schema.table`) that `--table` and `--schema` select (all without
     /// them); selectors that match none of them are exit 2 before anything is restored.
     static func selectedTables(_ component: Manifest.Component, options: RestoreOptions) throws -> [String] {
-        guard case .object(let recorded)? = component.metadata["table_row_estimates"] else { return [] }
+        guard let recorded = PostgresMetadata(component).tableRowEstimates else { return [] }
         let all = recorded.keys.sorted()
         guard !options.tables.isEmpty || !options.schemas.isEmpty else { return all }
         let chosen = all.filter { name in
@@ -185,7 +185,7 @@ struct LogicalRestore {
 
     /// Every table the manifest recorded (of those selected) exists in the restored database.
     private func check(_ connection: PostgresConnection) throws -> [String] {
-        guard case .object(let all)? = component.metadata["table_row_estimates"] else { return [] }
+        guard let all = PostgresMetadata(component).tableRowEstimates else { return [] }
         let selected = Set(try Self.selectedTables(component, options: options))
         let recorded = all.filter { selected.contains($0.key) }
         let rows = try connection.query(
@@ -215,7 +215,7 @@ struct DumpFiles {
     /// entry and the stored file are proven, so a damaged snapshot leaves nothing behind.
     /// The files it writes, by the entry prefix they come from.
     var outputs: [(prefix: String, path: String)] {
-        let database = component.metadata["database"]?.stringValue ?? component.source
+        let database = PostgresMetadata(component).database ?? component.source
         let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
         return [
             (prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),

@@ -119,7 +119,7 @@ public struct PostgresAdapter: SourceAdapter {
         _ = try LogicalRestore.selectedTables(component, options: options)
     }
 
-    static func isPhysical(_ component: Manifest.Component) -> Bool { component.metadata["mode"]?.stringValue == "physical" }
+    static func isPhysical(_ component: Manifest.Component) -> Bool { PostgresMetadata(component).isPhysical }
 
     public static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
@@ -140,7 +140,7 @@ public struct PostgresAdapter: SourceAdapter {
     }
 
     public static func componentCheck(for component: Manifest.Component) -> (any ComponentContentCheck)? {
-        component.metadata["mode"]?.stringValue == "logical" ? DumpReadCheck(component: component) : nil
+        PostgresMetadata(component).mode == .logical ? DumpReadCheck(component: component) : nil
     }
 }
 

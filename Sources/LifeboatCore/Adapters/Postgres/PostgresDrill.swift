@@ -21,7 +21,7 @@ extension PostgresAdapter: DrillHook {
         if mode == .logical {
             return (.database(name: scratch.database ?? database, host: target.host, port: target.port), RestoreOptions())
         }
-        let major = Int(component.metadata["server_major"]?.intValue ?? 0)
+        let major = PostgresMetadata(component).serverMajor
         scratch.serverTool = try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major)
         let kind: RecoveryTarget.Kind = try at.map { try RecoveryTarget.parseTime($0) } ?? .latest
         let recovery = RecoveryTarget(kind: kind, start: true, repository: repository.location, keyFiles: repository.keyFiles)

@@ -10,8 +10,8 @@ struct WALExpiry {
     /// The archived objects to remove, given every snapshot of the repository.
     func expired(snapshots: [Manifest]) throws -> [StoredObject] {
         let starts = snapshots.flatMap(\.components)
-            .filter { $0.type == PostgresAdapter.type && $0.metadata["mode"]?.stringValue == "physical" }
-            .compactMap { $0.metadata["start_wal"]?.stringValue.flatMap(WALArchive.position(of:)) }
+            .filter { $0.type == PostgresAdapter.type && PostgresMetadata($0).isPhysical }
+            .compactMap { PostgresMetadata($0).startWAL.flatMap(WALArchive.position(of:)) }
         guard let oldest = starts.min() else { return [] }
         return try WALArchive(repository: repository).all().compactMap { file in
             guard let position = WALArchive.position(of: file.name), position < oldest else { return nil }

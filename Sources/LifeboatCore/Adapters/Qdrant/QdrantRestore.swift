@@ -23,7 +23,7 @@ struct QdrantRestore {
             )
             return outcome
         }
-        guard component.metadata["mode"]?.stringValue != "full" else {
+        guard VectorStoreMetadata(component).mode != "full" else {
             throw LifeboatError(
                 .invalidInput, "a full-storage Qdrant snapshot is restored when Qdrant starts, not through the API",
                 fix: "write it out with --to DIR, then start qdrant with --storage-snapshot DIR/full/NAME")
@@ -35,12 +35,12 @@ struct QdrantRestore {
         case .serverFetch(let from, let url): (location, requested) = (from, url)
         default: throw LifeboatError(.invalidInput, "qdrant source \"\(component.source)\" cannot be restored to \(target.kind.flags)")
         }
-        guard let url = requested ?? configured?.url ?? component.metadata["url"]?.stringValue else {
+        guard let url = requested ?? configured?.url ?? VectorStoreMetadata(component).url else {
             throw LifeboatError(.invalidInput, "restoring qdrant source \"\(component.source)\" needs a server", fix: "add --to-url http://HOST:6333")
         }
         let key = try QdrantAdapter.apiKey(file: configured?.apiKeyFile, env: configured?.apiKeyEnv ?? "QDRANT_API_KEY")
         let api = try QdrantAPI(url: url, apiKey: key, tls: configured?.tls ?? TLSSettings(recordedIn: component.metadata))
-        let recorded = VectorCollectionFacts.from(component.metadata["collections"])
+        let recorded = VectorStoreMetadata(component).collections
         for facts in recorded where try api.exists(facts.name) && !options.force {
             throw LifeboatError(
                 .invalidInput, "collection \(facts.name) exists on \(url)",

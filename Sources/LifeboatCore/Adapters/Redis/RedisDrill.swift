@@ -22,7 +22,7 @@ extension RedisAdapter: DrillHook {
         switch check {
         case .redisKeys:
             let keys = try RedisInfo.fetch(try RESPClient(host: "127.0.0.1", port: port)).keyspace.values.reduce(0, +)
-            let recorded = component.metadata["keys_total"]?.intValue ?? -1
+            let recorded = RedisMetadata(component).keysTotal ?? -1
             return (keys == recorded, "\(keys) keys, the snapshot recorded \(recorded)")
         case .redisDigest(let expect):
             let restored = try RESPClient(host: "127.0.0.1", port: port).expect("DEBUG", "DIGEST").text ?? ""

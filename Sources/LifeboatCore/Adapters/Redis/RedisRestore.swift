@@ -92,7 +92,7 @@ struct RedisRestore {
             "keys per database as parsed from the RDB: "
                 + summary.databases.keys.sorted().map { "db\($0)=\(keyspace["db\($0)"] ?? 0)" }.joined(separator: " "))
         let keys = keyspace.values.reduce(0, +)
-        if case .int(let recorded)? = component.metadata["keys_total"] {
+        if let recorded = RedisMetadata(component).keysTotal {
             guard !(recorded > 0 && keys == 0) else {
                 throw LifeboatError(.operationFailed, "redis \(client.endpoint) started empty after the restore (the snapshot has \(recorded) keys)")
             }
@@ -191,7 +191,7 @@ struct RedisRestore {
 
     /// Refuses an RDB newer than the local `redis-server` reads.
     private func checkVersion() throws {
-        guard case .int(let rdb)? = component.metadata["rdb_version"] else { return }
+        guard let rdb = RedisMetadata(component).rdbVersion else { return }
         guard let output = try? Self.runTool("redis-server", ["--version"]) else {
             throw LifeboatError(.operationFailed, "cannot run redis-server --version", fix: "install redis-server on this host")
         }
@@ -200,7 +200,7 @@ struct RedisRestore {
             throw LifeboatError(
                 .invalidInput, "the snapshot's RDB is version \(rdb); this host's redis-server reads up to version \(supported)",
                 fix:
-                    "restore onto a Redis at least as new as the one that took the snapshot (\(component.metadata["redis_version"]?.stringValue ?? "?"))"
+                    "restore onto a Redis at least as new as the one that took the snapshot (\(RedisMetadata(component).redisVersion ?? "?"))"
             )
         }
     }
