@@ -12,7 +12,7 @@ struct Lifeboat: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
             VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
-            LsCommand.self, FindCommand.self, DiffCommand.self, DumpCommand.self,
+            LsCommand.self, FindCommand.self, DiffCommand.self, DumpCommand.self, StatusCommand.self,
             ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self,
             MigrateCommand.self, DebugCommand.self,
         ]

@@ -81,4 +81,22 @@ import Testing
         }
         #expect(broken == [])
     }
+
+    /// The shipped alerting rules parse, and every metric they use is a documented one.
+    @Test func theAlertingRulesUseDocumentedMetrics() throws {
+        let text = try Self.page("contrib/prometheus/lifeboat.rules.yml")
+        let root = try PolicyNode.parse(text, file: "lifeboat.rules.yml")
+        let groups = try root.mapping().first { $0.key == "groups" }?.value.sequence() ?? []
+        var metrics: [String] = []
+        for group in groups {
+            for rule in try group.mapping().first(where: { $0.key == "rules" })?.value.sequence() ?? [] {
+                let fields = try rule.mapping()
+                #expect(fields.contains { $0.key == "alert" })
+                let expr = try #require(try fields.first { $0.key == "expr" }?.value.string())
+                metrics += expr.matches(of: /lifeboat_[a-z_]+/).map { String($0.0) }
+            }
+        }
+        #expect(metrics.count >= 5)
+        #expect(try Self.undocumented(metrics, in: "docs/metrics.md") == [])
+    }
 }

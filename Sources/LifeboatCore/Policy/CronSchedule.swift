@@ -169,4 +169,27 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         }
         return nil
     }
+
+    /// The first firing after `date`, in `timeZone`; nil if none in the next 5 years.
+    public func nextFiring(after date: Date, in timeZone: TimeZone) -> Date? {
+        let offset = timeZone.secondsFromGMT(for: date)
+        let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
+        let (today, secondOfDay) = CivilTime.split(local)
+        let sortedHours = hours.sorted()
+        let sortedMinutes = minutes.sorted()
+        for dayNumber in today...(today + 366 * 5) {
+            let (y, m, d) = CivilTime.civil(dayNumber)
+            guard matchesDay(year: y, month: m, day: d) else { continue }
+            for h in sortedHours {
+                for mi in sortedMinutes {
+                    if dayNumber == today && (h * 60 + mi) * 60 <= secondOfDay - 60 { continue }
+                    let wall = Int64(dayNumber) * 86_400 + Int64(h * 3600 + mi * 60)
+                    let guess = Date(timeIntervalSince1970: Double(wall - Int64(offset)))
+                    let instant = Date(timeIntervalSince1970: Double(wall - Int64(timeZone.secondsFromGMT(for: guess))))
+                    if instant > date { return instant }
+                }
+            }
+        }
+        return nil
+    }
 }

@@ -130,6 +130,13 @@ public struct WALArchive: Sendable {
         try repository.storage.list("wal/").compactMap(Self.parse).sorted { $0.name < $1.name }
     }
 
+    /// When the newest segment was archived (its object's time), or nil for an empty archive:
+    /// a point-in-time restore reaches about this far, so its age is PostgreSQL's live RPO.
+    public func newestArchiveTime() throws -> Date? {
+        try repository.storage.list("wal/").filter { Self.parse($0).map { Self.isSegment($0.name) } ?? false }
+            .compactMap(\.modified).max()
+    }
+
     /// `wal/<tli>/<name>-<sha256>.zst` as a stored file; nil for any other key.
     static func parse(_ object: StoredObject) -> StoredFile? {
         let parts = object.key.split(separator: "/")
