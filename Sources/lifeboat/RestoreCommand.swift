@@ -185,6 +185,10 @@ struct RestoreCommand: AsyncParsableCommand {
         if dryRun {
             // The same refusals the restore would give, now: a dry run never says yes to them.
             plan.movesAside = try adapter.preflight(component, to: target, options: options) ? true : nil
+            let notes = try adapter.dryRunNotes(
+                component, from: { try ComponentReader(repository: repository, snapshot: manifest, component: component) }, to: target,
+                options: options)
+            plan.notes = notes.isEmpty ? nil : notes
             if global.json {
                 try Console.json(plan)
             } else {
@@ -198,6 +202,7 @@ struct RestoreCommand: AsyncParsableCommand {
                     print("  WAL \(wal.first) … \(wal.last): \(wal.files) archived files, \(ProgressLine.bytes(wal.bytes))")
                 }
                 print("  into \(plan.target ?? "(no target given)")")
+                for note in plan.notes ?? [] { print("  \(note)") }
                 if plan.movesAside == true, let shown = plan.target {
                     if options.selection != nil {
                         print(

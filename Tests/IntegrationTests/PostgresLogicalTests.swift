@@ -304,6 +304,10 @@ import Testing
         let without = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(fresh.port), "--no-globals"])
         #expect(without.status == 1 && without.stderr.contains("does not exist"), "\(without.output)")
         #expect(try fresh.connect().value("SELECT count(*) FROM pg_database WHERE datname = 'app'") == "0")
+        // The dry run names the roles the restore will create, and creates none.
+        let dry = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(fresh.port), "--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("would create 3 roles the target lacks"), "\(dry.output)")
+        #expect(try fresh.connect().value("SELECT count(*) FROM pg_roles WHERE rolname = 'app_reader'") == "0")
         let restore = try CLI.run(["restore", "latest", "--repo", box.repo, "--to-database", "app", "--to-port", String(fresh.port), "--json"])
         #expect(restore.status == 0, "\(restore.output)")
         #expect(restore.stdout.contains("created 3 roles"), "\(restore.stdout)")

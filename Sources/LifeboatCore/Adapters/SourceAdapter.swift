@@ -43,6 +43,12 @@ public protocol SourceAdapter: Sendable {
     /// What `restore --dry-run` checks before it says yes: throws the refusal the restore would
     /// give (a non-empty target without `force`, …); true when old content would be moved aside.
     static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool
+    /// What else `restore --dry-run` tells before the restore runs (roles it would create, …),
+    /// reading what it needs from the snapshot through `reader`.
+    static func dryRunNotes(
+        _ component: Manifest.Component, from reader: @escaping () throws -> ComponentReader, to target: RestoreTarget,
+        options: RestoreOptions
+    ) throws -> [String]
     /// Restores `component` from `reader` into `target`.
     static func restore(
         _ component: Manifest.Component, from reader: ComponentReader,
@@ -59,6 +65,10 @@ extension SourceAdapter {
     public static func defaultRestoreTarget(for component: Manifest.Component) -> RestoreTarget? { nil }
     public static var restoresSelectedEntries: Bool { false }
     public static var restoresSelectedTables: Bool { false }
+    public static func dryRunNotes(
+        _ component: Manifest.Component, from reader: @escaping () throws -> ComponentReader, to target: RestoreTarget,
+        options: RestoreOptions
+    ) throws -> [String] { [] }
 
     /// A directory or data directory target restored through `FileTreeRestore`: refused when it
     /// is a file, or not empty without `force` (then moved aside); a partial restore's selected

@@ -20,6 +20,8 @@ public struct RestorePlan: Codable, Sendable {
     public var movesAside: Bool?
     /// A partial restore (`--include`, `--exclude`): how many entries it writes.
     public var selectedEntries: Int?
+    /// What else the dry run found out (roles a PostgreSQL restore would create, …).
+    public var notes: [String]?
 
     /// A stretch of the WAL archive.
     public struct WALRange: Codable, Sendable {
@@ -41,6 +43,7 @@ public struct RestorePlan: Codable, Sendable {
         case recoveryTarget = "recovery_target"
         case movesAside = "moves_aside"
         case selectedEntries = "selected_entries"
+        case notes
     }
 
     /// Plans restoring `source` from the snapshot `selector` names in `repository`.

@@ -119,6 +119,27 @@ public struct PostgresAdapter: SourceAdapter {
         _ = try LogicalRestore.selectedTables(component, options: options)
     }
 
+    /// Into a database: the roles the restore would create from the snapshot's globals (those
+    /// the target lacks), read from the snapshot's globals parts, which come first.
+    public static func dryRunNotes(
+        _ component: Manifest.Component, from reader: @escaping () throws -> ComponentReader, to target: RestoreTarget,
+        options: RestoreOptions
+    ) throws -> [String] {
+        guard case .database(let name, let host, let port) = target, options.applyGlobals else { return [] }
+        let found = try LogicalRestore(component: component, database: name, host: host, port: port, options: options).preflight()
+        let stream = try reader()
+        var globals: [UInt8] = []
+        while let entry = try stream.next(), SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.globalsPrefix) {
+            try stream.readData { globals += $0 }
+        }
+        let script = GlobalsScript(String(decoding: globals, as: UTF8.self))
+        let existing = Set(try found.admin.query("SELECT rolname FROM pg_roles").compactMap { $0[0] })
+        let missing = script.roles.map(\.name).filter { !existing.contains($0) }
+        return missing.isEmpty
+            ? ["the target has every role the snapshot's globals define"]
+            : ["would create \(missing.count) role\(missing.count == 1 ? "" : "s") the target lacks: \(missing.joined(separator: ", "))"]
+    }
+
     static func isPhysical(_ component: Manifest.Component) -> Bool { PostgresMetadata(component).isPhysical }
 
     public static func restore(
