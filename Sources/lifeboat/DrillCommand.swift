@@ -66,7 +66,14 @@ struct DrillCommand: AsyncParsableCommand {
 
 struct DrillsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drills", abstract: "List past drills and the trend of their RTO and RPO.", usage: "lifeboat drills [--repo REPO] [<options>]")
+        commandName: "drills", abstract: "Past drills: list them (the default), or verify a report.",
+        subcommands: [DrillsListCommand.self, DrillsVerifyCommand.self], defaultSubcommand: DrillsListCommand.self)
+}
+
+struct DrillsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List past drills and the trend of their RTO and RPO.",
+        usage: "lifeboat drills [list] [--repo REPO] [<options>]")
 
     @OptionGroup var global: GlobalOptions
 

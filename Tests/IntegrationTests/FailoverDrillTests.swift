@@ -69,6 +69,12 @@ import Testing
         let failover = try #require(report["failover"] as? [String: Any])
         #expect(Set(failover["killed"] as? [String] ?? []) == ["phys", "cache"])
         #expect(((failover["heartbeats_written"] as? [String: Int])?["phys"] ?? 0) >= 20)
+        // The Markdown report tells it first, with the heartbeat writer's own figures.
+        let markdown = try String(contentsOfFile: String(path.dropLast(5)) + ".md", encoding: .utf8)
+        let written = (failover["heartbeats_written"] as? [String: Int])?["phys"] ?? -1
+        #expect(markdown.contains("## What happened") && markdown.contains("were killed with SIGKILL at \(failover["killed_at"] as? String ?? "?")"))
+        #expect(markdown.contains("phys: \(written) heartbeats written"), "\(markdown)")
+        #expect(markdown.contains("vectors was not killed") && markdown.contains("offsets and RTO count from the kill"))
         // The primaries are dead (SIGKILL), not stopped.
         #expect(
             (try? PostgresConnection(host: "127.0.0.1", port: pg.port, database: "app", user: "postgres", password: nil, connectTimeout: 2)) == nil)

@@ -58,7 +58,53 @@ import FoundationXML
 
         let far = DrillReportRenderer.svg(report(rtoObjective: 300))
         #expect(parse(far) != nil)
-        #expect(far.contains("RTO objective 5.0 min →"))
+        #expect(far.contains("RTO objective 5.0 min (met) →"))
+    }
+
+    /// An objective line is grey when met and red only when missed.
+    @Test func theObjectiveIsRedOnlyWhenMissed() throws {
+        let met = DrillReportRenderer.svg(report(rtoObjective: 6))
+        #expect(met.contains("stroke=\"#94a3b8\"") && !met.contains("stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>"))
+        let missed = DrillReportRenderer.svg(report(rtoObjective: 3))
+        #expect(missed.contains("stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>RTO objective 3.0 s (missed)"))
+    }
+
+    /// The failover's story comes first: what was killed and when, the heartbeats written and
+    /// acknowledged, the writes lost, the sources not killed, and the time base.
+    @Test func whatHappenedComesFirstAndCountsTheLostWrites() throws {
+        var r = report(rtoObjective: 6)
+        r.failover = .init(
+            killedAt: "2026-11-23T02:00:01.000Z", killed: ["db"], heartbeatsWritten: ["db": 10],
+            lastHeartbeatAcknowledged: ["db": "2026-11-23T02:00:00.900Z"])
+        r.sources[0].rpoSeconds = 0.4  // the newest recovered heartbeat: 02:00:00.600
+        let md = DrillReportRenderer.markdown(r)
+        #expect(md.hasPrefix("# Drill nightly (failover)\n\n## What happened\n"))
+        #expect(md.contains("The primaries of db were killed with SIGKILL at 2026-11-23T02:00:01.000Z"))
+        #expect(md.contains("db: 10 heartbeats written, the last acknowledged at 2026-11-23T02:00:00.900Z"))
+        #expect(md.contains("acknowledged writes lost: those of the last 0.300 s"), "\(md)")
+        #expect(md.contains("cache <&> was not killed"))
+        #expect(md.contains("offsets and RTO count from the kill") && md.contains("start (s after the kill)"))
+        #expect(DrillReportRenderer.html(r).contains("<h2>What happened</h2>"))
+    }
+
+    /// A report handed over is checked against the SHA-256 it carries: one changed byte fails.
+    @Test func aReportCarriesItsChecksumAndAnEditIsCaught() throws {
+        var r = report(rtoObjective: 6)
+        r.audit = .init(
+            format: DrillReport.currentFormat, lifeboatVersion: "0.1.0", runBy: "root@db1", repositoryId: "abc", planSHA256: "00",
+            planText: "drill: nightly\n", timeBase: "from the drill's start", definitions: ["rto": "…", "rpo": "…"])
+        let bytes = try r.json()
+        let back = try DrillReport.verify(bytes, path: "r.json")
+        #expect(back.checksum?.count == 64)
+        var edited = bytes
+        let index = try #require(
+            String(decoding: bytes, as: UTF8.self).range(of: "4.2").map {
+                String(decoding: bytes, as: UTF8.self).utf8.distance(from: String(decoding: bytes, as: UTF8.self).utf8.startIndex, to: $0.lowerBound)
+            })
+        edited[index] = UInt8(ascii: "9")
+        #expect(throws: LifeboatError.self) { try DrillReport.verify(edited, path: "r.json") }
+        let md = DrillReportRenderer.markdown(r)
+        #expect(md.contains("## Audit") && md.contains("run by `root@db1`") && md.contains("lifeboat drills verify nightly-"))
     }
 
     @Test func htmlAndMarkdownCarryTheFiguresAndEscapeNames() throws {

@@ -22,6 +22,39 @@ public struct DrillReport: Codable, Sendable {
     public var error: String?
     /// Failover drills: when the primaries were killed and what the heartbeat writer did.
     public var failover: FailoverSummary?
+    /// Who ran it, with what, on which plan and repository (reports of older builds: nil).
+    public var audit: Audit?
+    /// SHA-256 of the report's canonical JSON without this field, as manifests carry theirs:
+    /// `lifeboat drills verify REPORT` recomputes it (nil in reports of older builds).
+    public var checksum: String?
+
+    /// The report format written now; 1 is the format before the audit block and checksum.
+    public static let currentFormat = 2
+
+    /// What an auditor needs to know besides the measurements.
+    public struct Audit: Codable, Sendable {
+        public var format: Int
+        public var lifeboatVersion: String
+        /// `user@host` of the process that ran the drill.
+        public var runBy: String
+        public var repositoryId: String
+        /// The plan as run: its SHA-256 and its text.
+        public var planSHA256: String
+        public var planText: String
+        /// What offsets and RTO count from: the kill (failover) or the drill's start (restore).
+        public var timeBase: String
+        /// The definitions the measurements follow.
+        public var definitions: [String: String]
+        enum CodingKeys: String, CodingKey {
+            case format, definitions
+            case lifeboatVersion = "lifeboat_version"
+            case runBy = "run_by"
+            case repositoryId = "repository_id"
+            case planSHA256 = "plan_sha256"
+            case planText = "plan_text"
+            case timeBase = "time_base"
+        }
+    }
 
     public struct FailoverSummary: Codable, Sendable {
         public var killedAt: String
@@ -79,7 +112,7 @@ public struct DrillReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover
+        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover, audit, checksum
         case rtoSeconds = "rto_seconds"
         case rpoSeconds = "rpo_seconds"
         case objectivesMet = "objectives_met"
@@ -91,10 +124,43 @@ public struct DrillReport: Codable, Sendable {
         "\(drill)-\(Timestamp.compact(Timestamp.parse(started) ?? Date()))"
     }
 
+    /// The report as written, with its checksum.
     public func json() throws -> [UInt8] {
+        var sealed = self
+        sealed.checksum = try computeChecksum()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return Array(try encoder.encode(self)) + [0x0a]
+        return Array(try encoder.encode(sealed)) + [0x0a]
+    }
+
+    /// SHA-256 of the canonical JSON (sorted keys, no whitespace) without `checksum`.
+    public func computeChecksum() throws -> String {
+        var unsealed = self
+        unsealed.checksum = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return SHA256Hasher.hex(of: Array(try encoder.encode(unsealed)))
+    }
+
+    /// Checks a report file handed over: exit 3 (`.integrity`) when its checksum does not match
+    /// its content, or it has none; the report otherwise.
+    public static func verify(_ bytes: [UInt8], path: String) throws -> DrillReport {
+        let report: DrillReport
+        do {
+            report = try JSONDecoder().decode(DrillReport.self, from: Data(bytes))
+        } catch {
+            throw LifeboatError(.integrity, "\(path) is not a drill report: \(error)")
+        }
+        guard let recorded = report.checksum else {
+            throw LifeboatError(.integrity, "\(path) carries no checksum (written by a build before report format 2); it cannot be verified")
+        }
+        let actual = try report.computeChecksum()
+        guard actual == recorded else {
+            throw LifeboatError(
+                .integrity,
+                "\(path) was changed after it was written: its content hashes to \(actual.prefix(16))…, its checksum says \(recorded.prefix(16))…")
+        }
+        return report
     }
 
     /// The exit code the drill ends with: 1 when a check failed (or the drill could not run),

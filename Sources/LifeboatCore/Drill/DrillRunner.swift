@@ -32,6 +32,7 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
             host: ProcessInfo.processInfo.hostName, started: Timestamp.rfc3339(drillStarted, fractional: true),
             finished: "", rtoSeconds: nil, rpoSeconds: nil, objectivesMet: false, checksPassed: false,
             sources: [], phases: [], checks: [], error: nil)
+        report.audit = audit()
         var teardowns: [() -> Void] = []
         defer { for teardown in teardowns.reversed() { teardown() } }
         for source in plan.sources {
@@ -166,5 +167,26 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
                 .invalidInput, "scratch target \(directory) exists and is not empty; a drill only restores into places it creates and removes",
                 fix: "choose a new directory in the plan's target, or remove it")
         }
+    }
+
+    /// The report's audit block: who ran it, with which build, on which plan and repository,
+    /// and the definitions of what it measures.
+    func audit() -> DrillReport.Audit {
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? String(geteuid())
+        let text = (try? String(contentsOfFile: plan.file, encoding: .utf8)) ?? ""
+        let failover = plan.kind == .failover
+        return DrillReport.Audit(
+            format: DrillReport.currentFormat, lifeboatVersion: LifeboatVersion.current,
+            runBy: "\(user)@\(ProcessInfo.processInfo.hostName)", repositoryId: repository.config.id,
+            planSHA256: SHA256Hasher.hex(of: Array(text.utf8)), planText: text,
+            timeBase: failover ? "seconds from the kill of the primaries (failover.killed_at)" : "seconds from the drill's start (started)",
+            definitions: [
+                "rto": failover
+                    ? "from the kill until every check of the source has passed; the drill's RTO is the slowest source's"
+                    : "from the drill's start until every check of the source has passed; the drill's RTO is the slowest source's",
+                "rpo": failover
+                    ? "the kill minus the newest heartbeat present after recovery (a source without heartbeats: minus its snapshot's recovery point)"
+                    : "the drill's start minus the recovery point the restore reached",
+            ])
     }
 }

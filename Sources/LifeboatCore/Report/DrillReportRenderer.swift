@@ -10,8 +10,53 @@ public enum DrillReportRenderer {
         return String(format: "%.1f h", s / 3600)
     }
 
+    /// The "What happened" lines, first in both renderings: the disaster (what was killed, how,
+    /// when), each killed source's heartbeats (written, last acknowledged, newest recovered, and
+    /// the acknowledged writes lost between them), the sources not killed and why their RPO is
+    /// what it is, and the time base the offsets count from.
+    static func whatHappened(_ r: DrillReport) -> [String] {
+        var lines: [String] = []
+        if let f = r.failover {
+            lines.append(
+                "The primaries of \(f.killed.joined(separator: ", ")) were killed with SIGKILL at \(f.killedAt); each source was then recovered from the repository on its standby target."
+            )
+            let killedAt = Timestamp.parse(f.killedAt)
+            for source in f.killed.sorted() {
+                let written = f.heartbeatsWritten[source] ?? 0
+                let acknowledged = f.lastHeartbeatAcknowledged[source]
+                let rpo = r.sources.first { $0.source == source }?.rpoSeconds
+                let recovered = killedAt.flatMap { at in rpo.map { at.addingTimeInterval(-$0) } }
+                var line = "\(source): \(written) heartbeats written, the last acknowledged at \(acknowledged ?? "—")"
+                if let recovered, let last = acknowledged.flatMap(Timestamp.parse) {
+                    let span = max(0, last.timeIntervalSince(recovered))
+                    line += "; the newest recovered is from \(Timestamp.rfc3339(recovered, fractional: true))"
+                    line +=
+                        span > 0.0005
+                        ? "; **acknowledged writes lost: those of the last \(String(format: "%.3f", span)) s**"
+                        : "; no acknowledged write was lost"
+                }
+                lines.append(line + ".")
+            }
+            for s in r.sources where !f.killed.contains(s.source) {
+                lines.append("\(s.source) was not killed: its RPO is the kill minus its snapshot's recovery point (\(s.recoveryPoint ?? "—")).")
+            }
+        } else {
+            lines.append(
+                "A restore drill: each source's snapshot was restored into a scratch target and checked; nothing live was stopped or changed.")
+        }
+        lines.append(
+            "Times: offsets and RTO count \(r.failover != nil ? "from the kill (\(r.failover!.killedAt))" : "from the drill's start (\(r.started))"); the drill ran from \(r.started) to \(r.finished) UTC."
+        )
+        return lines
+    }
+
+    /// The time base, for column headings.
+    static func base(_ r: DrillReport) -> String { r.failover != nil ? "after the kill" : "after drill start" }
+
     public static func markdown(_ r: DrillReport) -> String {
-        var md = "# Drill \(r.drill) (\(r.kind))\n\n"
+        var md = "# Drill \(r.drill) (\(r.kind))\n\n## What happened\n\n"
+        for line in whatHappened(r) { md += "- \(line)\n" }
+        md += "\n## Result\n\n"
         md += "- started \(r.started), finished \(r.finished), on \(r.host)\n"
         md += "- plan `\(r.plan)`, repository `\(r.repository)`\n"
         md +=
@@ -23,7 +68,7 @@ public enum DrillReportRenderer {
             md +=
                 "| \(s.source) | \(s.type) | \(s.snapshot ?? "—") | \(s.recoveryPoint ?? "—") | \(seconds(s.rpoSeconds)) | \(seconds(s.rpoObjectiveSeconds)) | \(seconds(s.rtoSeconds)) | \(seconds(s.rtoObjectiveSeconds)) | \(s.met ? "yes" : "**no**") |\n"
         }
-        md += "\n## Phases\n\n| source | phase | start (s after drill start) | seconds |\n|---|---|---|---|\n"
+        md += "\n## Phases\n\n| source | phase | start (s \(base(r))) | seconds |\n|---|---|---|---|\n"
         for p in r.phases {
             md += "| \(p.source) | \(p.name) | \(String(format: "%.3f", p.offsetSeconds)) | \(String(format: "%.3f", p.seconds)) |\n"
         }
@@ -31,6 +76,18 @@ public enum DrillReportRenderer {
         for c in r.checks {
             md +=
                 "| \(c.source) | \(c.name.replacingOccurrences(of: "|", with: "\\|")) | \(c.passed ? "pass" : "**FAIL**") | \(c.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
+        }
+        if let a = r.audit {
+            md += "\n## Audit\n\n"
+            md += "- Lifeboat \(a.lifeboatVersion), report format \(a.format), run by `\(a.runBy)`\n"
+            md +=
+                "- repository `\(r.repository)` (id \(a.repositoryId)); snapshots: "
+                + r.sources.map { "\($0.source) `\($0.snapshot ?? "—")`" }.joined(separator: ", ") + "\n"
+            md += "- plan `\(r.plan)`, SHA-256 `\(a.planSHA256)`\n"
+            md += "- time base: \(a.timeBase)\n"
+            for key in a.definitions.keys.sorted() { md += "- \(key.uppercased()): \(a.definitions[key]!)\n" }
+            md += "- the JSON report carries the SHA-256 of its own content: `lifeboat drills verify \(r.fileStem).json` checks it\n"
+            md += "\n<details><summary>The plan as run</summary>\n\n```yaml\n\(a.planText)\n```\n\n</details>\n"
         }
         return md
     }
@@ -60,7 +117,8 @@ public enum DrillReportRenderer {
         ]
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 170))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
-        svg += "<text x=\"\(left)\" y=\"16\">0 s</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
+        svg +=
+            "<text x=\"\(left)\" y=\"16\">0 s (\(r.failover != nil ? "the kill" : "drill start"))</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
         for (i, source) in sources.enumerated() {
             let y = top + row * Double(i)
             svg += "<text x=\"4\" y=\"\(y + 20)\">\(escape(source))</text>\n"
@@ -69,12 +127,16 @@ public enum DrillReportRenderer {
                 svg +=
                     "<rect x=\"\(String(format: "%.1f", x(p.offsetSeconds)))\" y=\"\(y + 6)\" width=\"\(String(format: "%.1f", w))\" height=\"20\" fill=\"\(colours[p.name] ?? "#64748b")\"><title>\(escape("\(p.source) \(p.name): \(seconds(p.seconds))"))</title></rect>\n"
             }
+            // Grey when the objective is met, red only when it is missed (or not measured).
+            let missed = r.sources[i].rtoObjectiveSeconds.map { objective in (r.sources[i].rtoSeconds ?? .infinity) > objective } ?? false
+            let colour = missed ? "#dc2626" : "#94a3b8"
+            let verdict = missed ? "missed" : "met"
             if let objective = r.sources[i].rtoObjectiveSeconds, objective > end {
                 svg +=
-                    "<text x=\"\(left + width + 12)\" y=\"\(y + 20)\" fill=\"#dc2626\" font-size=\"11\">RTO objective \(escape(seconds(objective))) →</text>\n"
+                    "<text x=\"\(left + width + 12)\" y=\"\(y + 20)\" fill=\"\(colour)\" font-size=\"11\">RTO objective \(escape(seconds(objective))) (\(verdict)) →</text>\n"
             } else if let objective = r.sources[i].rtoObjectiveSeconds {
                 svg +=
-                    "<line x1=\"\(x(objective))\" x2=\"\(x(objective))\" y1=\"\(y + 2)\" y2=\"\(y + row)\" stroke=\"#dc2626\" stroke-dasharray=\"4 3\"><title>RTO objective \(escape(seconds(objective)))</title></line>\n"
+                    "<line x1=\"\(x(objective))\" x2=\"\(x(objective))\" y1=\"\(y + 2)\" y2=\"\(y + row)\" stroke=\"\(colour)\" stroke-dasharray=\"4 3\"><title>RTO objective \(escape(seconds(objective))) (\(verdict))</title></line>\n"
             }
         }
         let legendY = top + row * Double(max(sources.count, 1)) + 24
@@ -107,6 +169,8 @@ public enum DrillReportRenderer {
             <style>body{font-family:sans-serif;margin:2em;color:#0f172a}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e1;padding:4px 8px;text-align:left}
             .ok{color:#047857}.bad{color:#b91c1c;font-weight:bold}.big{font-size:1.4em}</style></head><body>
             <h1>Drill \(escape(r.drill)) <small>(\(escape(r.kind)))</small></h1>
+            <h2>What happened</h2>
+            <ul>\(whatHappened(r).map { "<li>" + escape($0).replacingOccurrences(of: "**", with: "") + "</li>" }.joined())</ul>
             <p class="big">RTO <b>\(seconds(r.rtoSeconds))</b> · RPO <b>\(seconds(r.rpoSeconds))</b> · <span class="\(r.checksPassed && r.objectivesMet ? "ok" : "bad")">\(verdict)</span></p>
             <p>Started \(escape(r.started)), finished \(escape(r.finished)) on \(escape(r.host)). Plan <code>\(escape(r.plan))</code>, repository <code>\(escape(r.repository))</code>.\(r.error.map { " Error: " + escape($0) } ?? "")</p>
             <h2>Timeline</h2>
@@ -117,9 +181,26 @@ public enum DrillReportRenderer {
             <h2>Checks</h2>
             <table><tr><th>source</th><th>check</th><th>result</th><th>detail</th></tr>
             \(checks)</table>
+            \(audit(r))
             </body></html>
 
             """
+    }
+
+    /// The audit block of the HTML report, the plan collapsed.
+    static func audit(_ r: DrillReport) -> String {
+        guard let a = r.audit else { return "" }
+        var html = "<h2>Audit</h2><ul>"
+        html += "<li>Lifeboat \(escape(a.lifeboatVersion)), report format \(a.format), run by <code>\(escape(a.runBy))</code></li>"
+        html +=
+            "<li>repository <code>\(escape(r.repository))</code> (id \(escape(a.repositoryId))); snapshots: "
+            + r.sources.map { "\(escape($0.source)) <code>\(escape($0.snapshot ?? "—"))</code>" }.joined(separator: ", ") + "</li>"
+        html += "<li>plan <code>\(escape(r.plan))</code>, SHA-256 <code>\(escape(a.planSHA256))</code></li>"
+        html += "<li>time base: \(escape(a.timeBase))</li>"
+        for key in a.definitions.keys.sorted() { html += "<li>\(key.uppercased()): \(escape(a.definitions[key]!))</li>" }
+        html += "<li>the JSON report carries the SHA-256 of its own content: <code>lifeboat drills verify \(escape(r.fileStem)).json</code></li></ul>"
+        html += "<details><summary>The plan as run</summary><pre>\(escape(a.planText))</pre></details>"
+        return html
     }
 
     /// Prometheus textfile lines for a drill.
