@@ -27,8 +27,8 @@ struct DiffCommand: AsyncParsableCommand {
         let repository = try global.openRepository()
         let diff = try await RepositoryLock.reading(repository, command: "lifeboat diff", warn: global.warn) {
             let catalog = repository.catalog()
-            let old = try repository.manifest(id: try SnapshotSelector(from).resolve(in: catalog, source: source).id)
-            let new = try repository.manifest(id: try SnapshotSelector(to).resolve(in: catalog, source: source).id)
+            let old = try repository.manifest(named: from, source: source, in: catalog)
+            let new = try repository.manifest(named: to, source: source, in: catalog)
             _ = try old.components(for: source)
             _ = try new.components(for: source)
             return SnapshotDiff(from: old, to: new, source: source)

@@ -30,8 +30,7 @@ struct DumpCommand: AsyncParsableCommand {
         let repository = try global.openRepository()
         let within = EntryPath(path ?? "")
         try await RepositoryLock.reading(repository, command: "lifeboat dump", warn: global.warn) {
-            let catalog = repository.catalog()
-            let manifest = try repository.manifest(id: try SnapshotSelector(snapshot).resolve(in: catalog, source: source).id)
+            let manifest = try repository.manifest(named: snapshot, source: source)
             let components = try manifest.components(for: source)
             guard components.count == 1, let component = components.first else {
                 throw LifeboatError(

@@ -29,12 +29,8 @@ struct LsCommand: AsyncParsableCommand {
         let repository = try global.openRepository()
         let within = EntryPath(path ?? "")
         let listed = try await RepositoryLock.reading(repository, command: "lifeboat ls", warn: global.warn) {
-            let catalog = repository.catalog()
-            let manifest = try repository.manifest(id: try SnapshotSelector(snapshot).resolve(in: catalog, source: source).id)
-            let components = try manifest.components(for: source)
-            let entries = components.map { component in
-                (component.source, component.entries.filter { within.contains($0.name.bytes) && $0.path != "." })
-            }
+            let manifest = try repository.manifest(named: snapshot, source: source)
+            let entries = try manifest.components(for: source).map { ($0.source, within.entries(of: $0)) }
             if !within.isWhole && entries.allSatisfy({ $0.1.isEmpty }) {
                 throw LifeboatError(
                     .invalidInput, "snapshot \(manifest.name) has no entry \"\(path ?? "")\"",

@@ -15,7 +15,7 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try global.openRepository()
-        let manifest = try repository.manifest(id: try SnapshotSelector(snapshot).resolve(in: repository.catalog()).id)
+        let manifest = try repository.manifest(named: snapshot)
         if global.json {
             try Console.json(manifest)
             return

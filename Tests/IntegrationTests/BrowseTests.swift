@@ -1,5 +1,6 @@
 import Foundation
 import LifeboatCore
+import LifeboatTestSupport
 import Testing
 
 /// Browsing and partial restores, as an operator at 3 a.m. uses them: `ls` and `find` (text and
@@ -9,16 +10,7 @@ import Testing
 @Suite(.serialized) struct BrowseTests {
     /// Runs `command` in a shell; returns its status and stdout.
     static func shell(_ command: String) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProgram("/bin/sh", ["-c", command])
     }
 
     /// Two snapshots of a config tree: the second edits a file, adds one, removes one and

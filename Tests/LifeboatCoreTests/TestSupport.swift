@@ -1,4 +1,5 @@
 import Foundation
+import LifeboatTestSupport
 
 @testable import LifeboatCore
 
@@ -20,15 +21,7 @@ final class ScratchDirectory {
 
 /// Runs a program and returns its stdout; used to get an independent opinion (sha256sum).
 func runTool(_ path: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try runProgram(path, arguments).stdout
 }
 
 /// Writes entries with an `ArchiveWriter` into `path` and returns the stored digest and entries.

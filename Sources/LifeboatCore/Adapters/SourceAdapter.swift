@@ -74,6 +74,11 @@ extension SourceAdapter {
     /// is a file, or not empty without `force` (then moved aside); a partial restore's selected
     /// entries likewise. Other targets: nothing to check before the restore.
     public static func preflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
+        try treePreflight(component, to: target, options: options)
+    }
+
+    /// The default `preflight`, for adapters that override it for other targets.
+    static func treePreflight(_ component: Manifest.Component, to target: RestoreTarget, options: RestoreOptions) throws -> Bool {
         switch target {
         case .directory(let path), .dataDirectory(let path, _, _):
             let selected = try options.selection.flatMap { try $0.selected(in: component) }

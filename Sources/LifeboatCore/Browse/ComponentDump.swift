@@ -48,7 +48,7 @@ public struct ComponentDump {
     /// Writes the entries at and below `path` (everything when it is whole) as a pax tar to
     /// `fd`; returns how many.
     public func writeTar(_ path: EntryPath, to fd: Int32, name: String = "stdout") throws -> Int {
-        let wanted = component.entries.filter { path.contains($0.name.bytes) && !EntrySelection.isRoot($0.name.bytes) }
+        let wanted = path.entries(of: component)
         guard !wanted.isEmpty || path.isWhole else { throw notFound(path) }
         let names = Set(wanted.map(\.name.bytes))
         let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)

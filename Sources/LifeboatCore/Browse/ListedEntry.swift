@@ -78,6 +78,12 @@ public struct EntryPath: Sendable {
     /// True for the whole component (an empty path or `.`).
     public var isWhole: Bool { bytes.isEmpty || bytes == [0x2e] }
 
+    /// The entries of `component` at and below this path, in stream order, without the root
+    /// entry (`.`), which names the component itself.
+    public func entries(of component: Manifest.Component) -> [EntryRecord] {
+        component.entries.filter { contains($0.name.bytes) && !EntrySelection.isRoot($0.name.bytes) }
+    }
+
     public func contains(_ name: [UInt8]) -> Bool {
         if isWhole { return true }
         return name == bytes || (name.count > bytes.count && name.starts(with: bytes) && name[bytes.count] == 0x2f)

@@ -23,6 +23,8 @@ public struct DrillPlan: Sendable {
     public enum Kind: String, Sendable { case restore, failover }
 
     public var file: String
+    /// The plan as read (its report's audit block records it and its SHA-256).
+    public var text = ""
     public var name: String
     public var policyPath: String
     public var kind: Kind
@@ -82,6 +84,7 @@ public struct DrillPlan: Sendable {
         var plan = DrillPlan(
             file: file, name: ((file as NSString).lastPathComponent as NSString).deletingPathExtension,
             policyPath: "", kind: .restore, at: nil, sources: [], objectives: [:])
+        plan.text = text
         var sawPolicy = false
         var sourcesNode: PolicyNode?
         for (key, value) in try root.mapping(allowed: topKeys) {

@@ -173,12 +173,11 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
     /// and the definitions of what it measures.
     func audit() -> DrillReport.Audit {
         let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? String(geteuid())
-        let text = (try? String(contentsOfFile: plan.file, encoding: .utf8)) ?? ""
         let failover = plan.kind == .failover
         return DrillReport.Audit(
             format: DrillReport.currentFormat, lifeboatVersion: LifeboatVersion.current,
             runBy: "\(user)@\(ProcessInfo.processInfo.hostName)", repositoryId: repository.config.id,
-            planSHA256: SHA256Hasher.hex(of: Array(text.utf8)), planText: text,
+            planSHA256: SHA256Hasher.hex(of: Array(plan.text.utf8)), planText: plan.text,
             timeBase: failover ? "seconds from the kill of the primaries (failover.killed_at)" : "seconds from the drill's start (started)",
             definitions: [
                 "rto": failover

@@ -5,7 +5,6 @@ import Foundation
 /// afterwards. Also the target of a whole-system restore (`SystemRestore`), which keeps it.
 final class ScratchTarget {
     let source: DrillPlan.Source
-    let configured: any SourceAdapter
     let type: String
     let directory: String?
     /// A scratch database's name (PostgreSQL logical): the plan's, or one made for this drill.
@@ -16,7 +15,6 @@ final class ScratchTarget {
 
     init(source: DrillPlan.Source, configured: any SourceAdapter, started: Date) throws {
         self.source = source
-        self.configured = configured
         type = Swift.type(of: configured).type
         directory = source.target.directory.map(FileIO.absolute)
         guard let hook = configured as? any DrillHook else {

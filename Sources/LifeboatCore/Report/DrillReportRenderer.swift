@@ -78,15 +78,7 @@ public enum DrillReportRenderer {
                 "| \(c.source) | \(c.name.replacingOccurrences(of: "|", with: "\\|")) | \(c.passed ? "pass" : "**FAIL**") | \(c.detail.replacingOccurrences(of: "|", with: "\\|")) |\n"
         }
         if let a = r.audit {
-            md += "\n## Audit\n\n"
-            md += "- Lifeboat \(a.lifeboatVersion), report format \(a.format), run by `\(a.runBy)`\n"
-            md +=
-                "- repository `\(r.repository)` (id \(a.repositoryId)); snapshots: "
-                + r.sources.map { "\($0.source) `\($0.snapshot ?? "—")`" }.joined(separator: ", ") + "\n"
-            md += "- plan `\(r.plan)`, SHA-256 `\(a.planSHA256)`\n"
-            md += "- time base: \(a.timeBase)\n"
-            for key in a.definitions.keys.sorted() { md += "- \(key.uppercased()): \(a.definitions[key]!)\n" }
-            md += "- the JSON report carries the SHA-256 of its own content: `lifeboat drills verify \(r.fileStem).json` checks it\n"
+            md += "\n## Audit\n\n" + auditLines(r).map { "- \($0)\n" }.joined()
             md += "\n<details><summary>The plan as run</summary>\n\n```yaml\n\(a.planText)\n```\n\n</details>\n"
         }
         return md
@@ -170,7 +162,7 @@ public enum DrillReportRenderer {
             .ok{color:#047857}.bad{color:#b91c1c;font-weight:bold}.big{font-size:1.4em}</style></head><body>
             <h1>Drill \(escape(r.drill)) <small>(\(escape(r.kind)))</small></h1>
             <h2>What happened</h2>
-            <ul>\(whatHappened(r).map { "<li>" + escape($0).replacingOccurrences(of: "**", with: "") + "</li>" }.joined())</ul>
+            <ul>\(whatHappened(r).map { "<li>\(inlineHTML($0))</li>" }.joined())</ul>
             <p class="big">RTO <b>\(seconds(r.rtoSeconds))</b> · RPO <b>\(seconds(r.rpoSeconds))</b> · <span class="\(r.checksPassed && r.objectivesMet ? "ok" : "bad")">\(verdict)</span></p>
             <p>Started \(escape(r.started)), finished \(escape(r.finished)) on \(escape(r.host)). Plan <code>\(escape(r.plan))</code>, repository <code>\(escape(r.repository))</code>.\(r.error.map { " Error: " + escape($0) } ?? "")</p>
             <h2>Timeline</h2>
@@ -190,17 +182,31 @@ public enum DrillReportRenderer {
     /// The audit block of the HTML report, the plan collapsed.
     static func audit(_ r: DrillReport) -> String {
         guard let a = r.audit else { return "" }
-        var html = "<h2>Audit</h2><ul>"
-        html += "<li>Lifeboat \(escape(a.lifeboatVersion)), report format \(a.format), run by <code>\(escape(a.runBy))</code></li>"
-        html +=
-            "<li>repository <code>\(escape(r.repository))</code> (id \(escape(a.repositoryId))); snapshots: "
-            + r.sources.map { "\(escape($0.source)) <code>\(escape($0.snapshot ?? "—"))</code>" }.joined(separator: ", ") + "</li>"
-        html += "<li>plan <code>\(escape(r.plan))</code>, SHA-256 <code>\(escape(a.planSHA256))</code></li>"
-        html += "<li>time base: \(escape(a.timeBase))</li>"
-        for key in a.definitions.keys.sorted() { html += "<li>\(key.uppercased()): \(escape(a.definitions[key]!))</li>" }
-        html += "<li>the JSON report carries the SHA-256 of its own content: <code>lifeboat drills verify \(escape(r.fileStem)).json</code></li></ul>"
-        html += "<details><summary>The plan as run</summary><pre>\(escape(a.planText))</pre></details>"
-        return html
+        return "<h2>Audit</h2><ul>" + auditLines(r).map { "<li>\(inlineHTML($0))</li>" }.joined() + "</ul>"
+            + "<details><summary>The plan as run</summary><pre>\(escape(a.planText))</pre></details>"
+    }
+
+    /// The audit block's lines, in Markdown's inline syntax (`code`), for both renderings:
+    /// version, who ran it, repository and snapshots, the plan's hash, the time base, the
+    /// definitions, and how to check the report.
+    static func auditLines(_ r: DrillReport) -> [String] {
+        guard let a = r.audit else { return [] }
+        var lines = [
+            "Lifeboat \(a.lifeboatVersion), report format \(a.format), run by `\(a.runBy)`",
+            "repository `\(r.repository)` (id \(a.repositoryId)); snapshots: "
+                + r.sources.map { "\($0.source) `\($0.snapshot ?? "—")`" }.joined(separator: ", "),
+            "plan `\(r.plan)`, SHA-256 `\(a.planSHA256)`",
+            "time base: \(a.timeBase)",
+        ]
+        lines += a.definitions.keys.sorted().map { "\($0.uppercased()): \(a.definitions[$0]!)" }
+        lines.append("the JSON report carries the SHA-256 of its own content: `lifeboat drills verify \(r.fileStem).json` checks it")
+        return lines
+    }
+
+    /// A line of inline Markdown as HTML: escaped, `code` spans as `<code>`, emphasis marks
+    /// dropped.
+    static func inlineHTML(_ line: String) -> String {
+        escape(line).replacingOccurrences(of: "**", with: "").replacing(/`([^`]*)`/) { "<code>\($0.1)</code>" }
     }
 
     /// Prometheus textfile lines for a drill.

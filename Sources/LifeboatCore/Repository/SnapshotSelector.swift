@@ -84,3 +84,12 @@ public struct SnapshotSelector: Sendable, CustomStringConvertible {
             fix: "run `lifeboat snapshots` to list them (\(hint)), or use `latest`")
     }
 }
+
+extension Repository {
+    /// The full manifest (entries included) of the snapshot `text` names — a name, an id prefix
+    /// or `latest`, among those with `source` when given — resolved in `catalog` (read now when
+    /// nil), as `show`, `ls`, `diff` and `dump` take it.
+    public func manifest(named text: String, source: String? = nil, in catalog: SnapshotCatalog? = nil) throws -> Manifest {
+        try manifest(id: try SnapshotSelector(text).resolve(in: catalog ?? self.catalog(), source: source).id)
+    }
+}

@@ -62,15 +62,6 @@ public enum RestoreTarget: Sendable {
         }
     }
 
-    /// A directory the target writes into, when it has one (plans show it; dry runs check it).
-    public var directory: String? {
-        switch self {
-        case .directory(let path), .scratchServer(let path, _), .dataDirectory(let path, _, _): path
-        case .persistDirectory(let path): path
-        default: nil
-        }
-    }
-
     /// What plans and messages call it.
     public var description: String? {
         switch self {

@@ -12,10 +12,18 @@ struct ChromaDirectoryRestore {
     let options: RestoreOptions
     let configured: ChromaAdapter?
 
+    /// The persist directory: `--to-path`, else the policy's, else the one captured.
+    var target: String? { (path ?? configured?.path ?? VectorStoreMetadata(component).path).map(FileIO.absolute) }
+
     /// Refuses, before anything is read, an occupied persist directory without `force`; true
     /// when its content would be moved aside.
     func preflight() throws -> Bool {
-        guard let target = (path ?? configured?.path ?? VectorStoreMetadata(component).path).map(FileIO.absolute) else { return false }
+        guard let target else { return false }
+        return try checkOccupied(target)
+    }
+
+    /// Whether `target` holds something, refused without `force`.
+    private func checkOccupied(_ target: String) throws -> Bool {
         let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
         if occupied && !options.force {
             throw LifeboatError(
@@ -26,12 +34,13 @@ struct ChromaDirectoryRestore {
     }
 
     func run(reader: ComponentReader) throws -> RestoreOutcome {
-        _ = try preflight()
-        guard let target = (path ?? configured?.path ?? VectorStoreMetadata(component).path).map(FileIO.absolute) else {
+        guard let target else {
             throw LifeboatError(.invalidInput, "restoring chroma source \"\(component.source)\" needs a target", fix: "add --to-path DIR")
         }
+        _ = try checkOccupied(target)
+        let recorded = VectorStoreMetadata(component)
         let control = configured?.serviceControl
-        let url = configured?.url ?? VectorStoreMetadata(component).url
+        let url = configured?.url ?? recorded.url
         let tls = configured?.tls ?? TLSSettings(recordedIn: component.metadata)
         if control == nil, let url, ChromaAPI.isServing(url: url, tls: tls), FileIO.exists(target) {
             throw LifeboatError(
@@ -43,12 +52,11 @@ struct ChromaDirectoryRestore {
         let began = Date()
         var outcome = try FileTreeRestore(target: staged, force: false, progress: options.progress).run(reader: reader)
         outcome.addPhase("restore", since: began)
-        let occupied = ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).isEmpty == false
-        if occupied && !options.force {
+        do {
+            _ = try checkOccupied(target)  // again: it may have filled while the snapshot was read
+        } catch {
             try? FileManager.default.removeItem(atPath: staged)
-            throw LifeboatError(
-                .invalidInput, "\(target) is not empty",
-                fix: "add --force to replace it (the current directory is kept aside), or restore into a new --to-path")
+            throw error
         }
         guard let control, let url else {
             let aside = try swap(staged: staged, into: target)
@@ -63,9 +71,8 @@ struct ChromaDirectoryRestore {
         do {
             try control.startService()
             defer { outcome.addPhase("start", since: downtimeStart) }  // until it serves as captured
-            let api = try ChromaAPI(
-                url: url, tenant: VectorStoreMetadata(component).tenant, database: VectorStoreMetadata(component).database, tls: tls)
-            outcome.checks += try api.check(VectorStoreMetadata(component).collections)
+            let api = try ChromaAPI(url: url, tenant: recorded.tenant, database: recorded.database, tls: tls)
+            outcome.checks += try api.check(recorded.collections)
         } catch {
             // Put the previous directory back and serve it again.
             _ = try? control.stopService()

@@ -51,10 +51,10 @@ struct GlobalsScript {
     /// Creates the roles `connection`'s cluster lacks, with their attributes, comments and
     /// settings, and the memberships of the roles created; returns their names.
     func createMissing(on connection: PostgresConnection) throws -> [String] {
-        let existing = Set(try connection.query("SELECT rolname FROM pg_roles").compactMap { $0[0] })
+        let missing = Set(try missingRoles(on: connection))
         var created: [String] = []
         do {
-            for role in roles where !existing.contains(role.name) {
+            for role in roles where missing.contains(role.name) {
                 for statement in role.statements { try connection.query(statement) }
                 created.append(role.name)
             }
@@ -65,6 +65,12 @@ struct GlobalsScript {
             throw error
         }
         return created
+    }
+
+    /// The roles it defines that `connection`'s cluster lacks, in script order.
+    func missingRoles(on connection: PostgresConnection) throws -> [String] {
+        let existing = Set(try connection.query("SELECT rolname FROM pg_roles").compactMap { $0[0] })
+        return roles.map(\.name).filter { !existing.contains($0) }
     }
 
     /// Removes roles this restore created (a restore that failed afterwards).

@@ -101,8 +101,7 @@ public struct PostgresAdapter: SourceAdapter {
         if case .directory(let directory) = target {
             return try DumpFiles(component: component, directory: FileIO.absolute(directory), force: options.force).preflight()
         }
-        guard case .dataDirectory(let path, _, _) = target else { return false }
-        return try FileTreeRestore.preflight(target: path, force: options.force)
+        return try treePreflight(component, to: target, options: options)
     }
 
     public static var restoresSelectedTables: Bool { true }
@@ -125,16 +124,15 @@ public struct PostgresAdapter: SourceAdapter {
         _ component: Manifest.Component, from reader: @escaping () throws -> ComponentReader, to target: RestoreTarget,
         options: RestoreOptions
     ) throws -> [String] {
-        guard case .database(let name, let host, let port) = target, options.applyGlobals else { return [] }
-        let found = try LogicalRestore(component: component, database: name, host: host, port: port, options: options).preflight()
+        // `preflight` has checked the server already; only its roles are asked here.
+        guard case .database(_, let host, let port) = target, options.applyGlobals else { return [] }
+        let admin = try PostgresEndpoint(recordedIn: component, host: host, port: port).connect(database: "postgres")
         let stream = try reader()
         var globals: [UInt8] = []
         while let entry = try stream.next(), SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.globalsPrefix) {
             try stream.readData { globals += $0 }
         }
-        let script = GlobalsScript(String(decoding: globals, as: UTF8.self))
-        let existing = Set(try found.admin.query("SELECT rolname FROM pg_roles").compactMap { $0[0] })
-        let missing = script.roles.map(\.name).filter { !existing.contains($0) }
+        let missing = try GlobalsScript(String(decoding: globals, as: UTF8.self)).missingRoles(on: admin)
         return missing.isEmpty
             ? ["the target has every role the snapshot's globals define"]
             : ["would create \(missing.count) role\(missing.count == 1 ? "" : "s") the target lacks: \(missing.joined(separator: ", "))"]
