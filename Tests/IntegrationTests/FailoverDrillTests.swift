@@ -94,6 +94,28 @@ import Testing
         // The cache's RPO comes from its snapshot: no heartbeat reached a backup.
         let cache = try #require(sources.first { $0["source"] as? String == "cache" })
         #expect((cache["rpo_seconds"] as? Double ?? 0) >= 4)
+        // Per-source recovery points: each its own capture moment, in capture order (the cache's
+        // RDB forked before the vectors' copy began), not one snapshot-wide value.
+        let vectors = try #require(sources.first { $0["source"] as? String == "vectors" })
+        let cachePoint = try #require((cache["recovery_point"] as? String).flatMap(Timestamp.parse))
+        let vectorsPoint = try #require((vectors["recovery_point"] as? String).flatMap(Timestamp.parse))
+        #expect(cachePoint < vectorsPoint, "cache \(cachePoint), vectors \(vectorsPoint)")
+
+        // Acknowledged writes lost, counted against what the dead primary really holds: started
+        // again (crash recovery), it has every acknowledged heartbeat; those newer than the
+        // newest one the standby recovered are the ones lost. (The report's times are to the
+        // millisecond, heartbeats 100 ms apart: rows 50 ms after it are newer.)
+        let lost = try #require(failover["acknowledged_writes_lost"] as? [String: Int])
+        let recovered = try #require(failover["newest_heartbeat_recovered"] as? [String: String])
+        try pg.startAgain()
+        let primary = try pg.connect("app")
+        #expect(try primary.value("SELECT count(*) FROM lifeboat_heartbeat") == String(written))
+        let newer = try primary.value("SELECT count(*) FROM lifeboat_heartbeat WHERE t > $1::timestamptz + interval '50 ms'", [recovered["phys"]])
+        #expect(newer == lost["phys"].map(String.init), "lost \(lost), recovered \(recovered)")
+        // No heartbeat reached the cache's snapshot: every acknowledged one was lost.
+        let cacheWritten = (failover["heartbeats_written"] as? [String: Int])?["cache"] ?? -1
+        #expect(lost["cache"] == cacheWritten && cacheWritten > 0 && recovered["cache"] == nil)
+        #expect(markdown.contains("acknowledged writes lost: \(cacheWritten), all"), "\(markdown)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)
         // The standby servers the drill started are stopped again.
         #expect(

@@ -29,6 +29,15 @@ final class PostgresServer {
         _ = try? ChildProcess.run(["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "stop", directory], in: "/")
     }
 
+    /// Starts the cluster again on its port (after a stop or a SIGKILL: crash recovery runs).
+    func startAgain() throws {
+        guard
+            try ChildProcess.run(["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "start", directory, String(port)], in: "/") == 0
+        else {
+            throw LifeboatError(.operationFailed, "pg-sandbox.sh could not start the cluster in \(directory) again")
+        }
+    }
+
     func connect(_ database: String = "postgres") throws -> PostgresConnection {
         try PostgresConnection(host: "127.0.0.1", port: port, database: database, user: "postgres", password: nil)
     }

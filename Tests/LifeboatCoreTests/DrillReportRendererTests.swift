@@ -87,6 +87,27 @@ import FoundationXML
         #expect(DrillReportRenderer.html(r).contains("<h2>What happened</h2>"))
     }
 
+    /// With the writer's marks, the loss is a count; a source none of whose heartbeats survived
+    /// lost them all; a write that failed before the kill is said.
+    @Test func lostWritesAreCountedFromTheWritersMarks() throws {
+        var r = report(rtoObjective: 6)
+        r.failover = .init(
+            killedAt: "2026-11-23T02:00:01.000Z", killed: ["db", "cache <&>"], heartbeatsWritten: ["db": 10, "cache <&>": 9],
+            lastHeartbeatAcknowledged: ["db": "2026-11-23T02:00:00.900Z", "cache <&>": "2026-11-23T02:00:00.950Z"])
+        r.failover?.newestHeartbeatRecovered = ["db": "2026-11-23T02:00:00.600Z"]
+        r.failover?.acknowledgedWritesLost = ["db": 3, "cache <&>": 9]
+        r.failover?.heartbeatErrors = ["cache <&>": "connection reset"]
+        let md = DrillReportRenderer.markdown(r)
+        #expect(md.contains("the newest recovered is from 2026-11-23T02:00:00.600Z; **acknowledged writes lost: 3, those of the last 0.300 s**"), "\(md)")
+        #expect(md.contains("cache <&>: 9 heartbeats written") && md.contains("**acknowledged writes lost: 9, all**"))
+        #expect(md.contains("a heartbeat write failed before the kill: connection reset"))
+        r.failover?.acknowledgedWritesLost = ["db": 0, "cache <&>": 9]
+        r.failover?.newestHeartbeatRecovered = ["db": "2026-11-23T02:00:00.900Z"]
+        #expect(DrillReportRenderer.markdown(r).contains("db: 10 heartbeats written, the last acknowledged at 2026-11-23T02:00:00.900Z; the newest recovered is from 2026-11-23T02:00:00.900Z; no acknowledged write was lost"))
+        let lost = Heartbeat.lost([5, 6, 7, 8], newest: Heartbeat(mark: 6, time: Date()))
+        #expect(lost == 2 && Heartbeat.lost([5, 6], newest: nil) == 2)
+    }
+
     /// A report handed over is checked against the SHA-256 it carries: one changed byte fails.
     @Test func aReportCarriesItsChecksumAndAnEditIsCaught() throws {
         var r = report(rtoObjective: 6)

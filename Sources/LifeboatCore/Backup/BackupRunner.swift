@@ -68,9 +68,11 @@ public struct BackupRunner {
             let store = repository.config.format == 2 ? try ChunkStore(repository: repository, compression: compression) : nil
             for source in sources {
                 let file = "data/\(id)/\(source.name).\(compression.fileExtension)"
-                let (component, point) = try await capture(source, file: file, compression: compression, store: store, started: started)
+                var (component, point) = try await capture(source, file: file, compression: compression, store: store, started: started)
+                point = point.addingTimeInterval(shift)
+                component.metadata["recovery_point"] = .string(Timestamp.rfc3339(point, fractional: true))
                 components.append(component)
-                recoveryPoint = max(recoveryPoint, point.addingTimeInterval(shift))
+                recoveryPoint = max(recoveryPoint, point)
                 CrashPoint.reach("after-capture")
             }
             try store?.flush()  // packs and index files durable before the manifest that needs them

@@ -17,7 +17,7 @@ protocol DrillHook: SourceAdapter {
     /// Runs `check` against the restored scratch target; nil when this source has no such check.
     func evaluate(_ check: DrillCheck, _ scratch: ScratchTarget, component: Manifest.Component) throws -> (passed: Bool, detail: String)?
     /// The newest heartbeat the recovered target holds (failover drills).
-    func newestHeartbeat(_ scratch: ScratchTarget) -> Date?
+    func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat?
     /// Stops what the drill started (servers, databases); the directory is removed by the caller.
     func tearDown(_ scratch: ScratchTarget)
 }
@@ -26,7 +26,7 @@ extension DrillHook {
     func scratchDatabase(_ source: DrillPlan.Source, started: Date) -> String? { nil }
     func validateDrillTarget(_ scratch: ScratchTarget) throws {}
     func evaluate(_ check: DrillCheck, _ scratch: ScratchTarget, component: Manifest.Component) throws -> (passed: Bool, detail: String)? { nil }
-    func newestHeartbeat(_ scratch: ScratchTarget) -> Date? { nil }
+    func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat? { nil }
     func tearDown(_ scratch: ScratchTarget) {}
 
     /// Refuses a target without a directory.

@@ -61,9 +61,19 @@ public struct DrillReport: Codable, Sendable {
         public var killed: [String]
         public var heartbeatsWritten: [String: Int]
         public var lastHeartbeatAcknowledged: [String: String]
+        /// Per killed source: the newest heartbeat present after recovery (absent: none of this
+        /// drill's survived), and the acknowledged heartbeats after it, lost (reports of older
+        /// builds: nil).
+        public var newestHeartbeatRecovered: [String: String]?
+        public var acknowledgedWritesLost: [String: Int]?
+        /// Per source, a heartbeat write that failed before the kill: its figures are short.
+        public var heartbeatErrors: [String: String]?
         enum CodingKeys: String, CodingKey {
+            case heartbeatErrors = "heartbeat_errors"
             case killed
             case killedAt = "killed_at"
+            case newestHeartbeatRecovered = "newest_heartbeat_recovered"
+            case acknowledgedWritesLost = "acknowledged_writes_lost"
             case heartbeatsWritten = "heartbeats_written"
             case lastHeartbeatAcknowledged = "last_heartbeat_acknowledged"
         }

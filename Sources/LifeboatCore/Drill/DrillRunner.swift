@@ -45,23 +45,36 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         }
         // The moment everything is measured from: the drill's start, or the kill.
         var started = drillStarted
+        var acknowledged: [String: [Int64]] = [:]
         if plan.kind == .failover {
             let failover = try Failover(plan: plan, policy: policy, progress: progress)
             started = try failover.run()
             report.failover = failover.summary
+            acknowledged = failover.acknowledged
         }
         // Independent sources restore at once (at most `parallel`): each one's RTO is its own,
         // and the system's is the slowest source's, not the sum.
         let runner = self  // each task reads the plan, policy and repository and writes only its own outcome
         let from = started
+        let marks = acknowledged
         let outcomes = try await BoundedTasks.map(plan.sources, limit: parallel) { source in
-            await runner.drill(source, started: from)
+            await runner.drill(source, started: from, acknowledged: marks[source.name])
         }
-        for outcome in outcomes {
+        var lost: [String: Int] = [:]
+        var recovered: [String: String] = [:]
+        for (source, outcome) in zip(plan.sources, outcomes) {
+            if let marks = acknowledged[source.name] {
+                lost[source.name] = Heartbeat.lost(marks, newest: outcome.heartbeat)
+                recovered[source.name] = outcome.heartbeat.map { Timestamp.rfc3339($0.time, fractional: true) }
+            }
             teardowns.append(contentsOf: outcome.teardown.map { [$0] } ?? [])
             report.phases += outcome.phases
             report.checks += outcome.checks
             report.sources.append(outcome.result)
+        }
+        if plan.kind == .failover {
+            report.failover?.acknowledgedWritesLost = lost
+            report.failover?.newestHeartbeatRecovered = recovered
         }
         progress.clear()
         let finished = Date()
@@ -85,13 +98,17 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         var phases: [DrillReport.Phase] = []
         var checks: [DrillReport.Check] = []
         var teardown: (() -> Void)?
+        /// Failover drills: the newest of this drill's heartbeats the recovered source holds.
+        var heartbeat: Heartbeat?
     }
 
-    /// Restores one source into its scratch target, runs its checks, measures it.
-    private func drill(_ source: DrillPlan.Source, started: Date) async -> SourceOutcome {
+    /// Restores one source into its scratch target, runs its checks, measures it. `acknowledged`:
+    /// the marks of the heartbeats this drill wrote into it before the kill (failover drills).
+    private func drill(_ source: DrillPlan.Source, started: Date, acknowledged: [Int64]?) async -> SourceOutcome {
         var phases: [DrillReport.Phase] = []
         var checks: [DrillReport.Check] = []
         var teardown: (() -> Void)?
+        var recoveredHeartbeat: Heartbeat?
         let configured = policy.sources.first { $0.name == source.name }!
         let type = type(of: configured).type
         var result = DrillReport.SourceResult(source: source.name, type: type, met: false)
@@ -120,13 +137,16 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
                             offsetSeconds: Self.round(p.started.timeIntervalSince(started)), seconds: Self.round(p.seconds)))
                 }
             }
-            var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint)
-            if plan.kind == .failover, let heartbeat = target.newestHeartbeat() {
-                reached = heartbeat
+            var reached = outcome.recoveryPoint.flatMap(Timestamp.parse) ?? Timestamp.parse(manifest.recoveryPoint(of: source.name))
+            // A heartbeat counts only when this drill wrote it: an older one (a snapshot taken
+            // during an earlier drill) says less than the snapshot's own recovery point.
+            if let acknowledged, let heartbeat = target.newestHeartbeat(), let first = acknowledged.first, heartbeat.mark >= first {
+                reached = heartbeat.time
+                recoveredHeartbeat = heartbeat
                 checks.append(
                     .init(
                         source: source.name, name: "heartbeat", passed: true,
-                        detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat, fractional: true))"))
+                        detail: "newest heartbeat present after recovery: \(Timestamp.rfc3339(heartbeat.time, fractional: true))"))
             }
             result.recoveryPoint = reached.map { Timestamp.rfc3339($0, fractional: true) }
             result.rpoSeconds = reached.map { Self.round(started.timeIntervalSince($0)) }
@@ -147,7 +167,7 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         } catch {
             checks.append(.init(source: source.name, name: "restore", passed: false, detail: (error as? LifeboatError)?.message ?? "\(error)"))
         }
-        return SourceOutcome(result: result, phases: phases, checks: checks, teardown: teardown)
+        return SourceOutcome(result: result, phases: phases, checks: checks, teardown: teardown, heartbeat: recoveredHeartbeat)
     }
 
     private func phase(_ source: String, _ name: String, _ start: Date, _ drillStart: Date) -> DrillReport.Phase {

@@ -8,6 +8,8 @@ final class Failover {
     let policy: Policy
     let progress: ProgressLine
     private(set) var summary: DrillReport.FailoverSummary?
+    /// Per killed source, the marks of the heartbeats acknowledged before the kill.
+    private(set) var acknowledged: [String: [Int64]] = [:]
 
     init(plan: DrillPlan, policy: Policy, progress: ProgressLine) throws {
         self.plan = plan
@@ -53,11 +55,15 @@ final class Failover {
         let killedAt = Date()
         for victim in victims { kill(victim.pid, SIGKILL) }
         writer.stop()
+        acknowledged = writer.acknowledged
+        for victim in victims where acknowledged[victim.name] == nil { acknowledged[victim.name] = [] }
         progress.update("drill \(plan.name): primaries killed, recovering")
         summary = DrillReport.FailoverSummary(
             killedAt: Timestamp.rfc3339(killedAt, fractional: true), killed: victims.map(\.name),
             heartbeatsWritten: writer.written,
             lastHeartbeatAcknowledged: writer.lastAcknowledged.mapValues { Timestamp.rfc3339($0, fractional: true) })
+        let before = writer.errors.filter { $0.value.at < killedAt }.mapValues(\.message)
+        summary?.heartbeatErrors = before.isEmpty ? nil : before
         return killedAt
     }
 }

@@ -3,7 +3,9 @@ import Foundation
 /// Writes a heartbeat every `interval` into the live sources during a failover drill: a
 /// timestamped row into PostgreSQL (`lifeboat_heartbeat`, created if absent) and a key in Redis
 /// (`lifeboat:heartbeat`, the time in milliseconds). After recovery, the newest heartbeat present
-/// on the standby gives the RPO measured, not assumed: kill time − that heartbeat.
+/// on the standby gives the RPO measured, not assumed: kill time − that heartbeat. Each
+/// acknowledged heartbeat's mark (the row's id, the key's value; both increase) is kept, so the
+/// acknowledged writes a recovery lost are counted, not estimated.
 final class HeartbeatWriter: @unchecked Sendable {
     static let table = "lifeboat_heartbeat"
     static let key = "lifeboat:heartbeat"
@@ -13,7 +15,10 @@ final class HeartbeatWriter: @unchecked Sendable {
     private var finished = false
     private(set) var written: [String: Int] = [:]
     private(set) var lastAcknowledged: [String: Date] = [:]
-    private(set) var errors: [String: String] = [:]
+    /// Per source, the marks of the heartbeats the server acknowledged, in order.
+    private(set) var acknowledged: [String: [Int64]] = [:]
+    /// Per source, the first write that failed and when (after the kill, every write fails).
+    private(set) var errors: [String: (message: String, at: Date)] = [:]
 
     /// Starts writing to `postgres` and `redis` sources (name → adapter) on a thread.
     init(postgres: [(String, PostgresAdapter)], redis: [(String, RedisAdapter)], interval: TimeInterval) throws {
@@ -35,14 +40,15 @@ final class HeartbeatWriter: @unchecked Sendable {
             while isRunning {
                 for (name, connection) in pg where errors[name] == nil {
                     do {
-                        try connection.query("INSERT INTO \(Self.table) DEFAULT VALUES")
-                        record(name)
+                        let id = try connection.value("INSERT INTO \(Self.table) DEFAULT VALUES RETURNING id").flatMap { Int64($0) }
+                        record(name, mark: id ?? 0)
                     } catch let error as LifeboatError { fail(name, error.message) } catch { fail(name, "\(error)") }
                 }
                 for (name, client) in rd where errors[name] == nil {
                     do {
-                        try client.expect("SET", Self.key, String(Int64(Date().timeIntervalSince1970 * 1000)))
-                        record(name)
+                        let mark = Int64(Date().timeIntervalSince1970 * 1000)
+                        try client.expect("SET", Self.key, String(mark))
+                        record(name, mark: mark)
                     } catch let error as LifeboatError { fail(name, error.message) } catch { fail(name, "\(error)") }
                 }
                 Thread.sleep(forTimeInterval: interval)
@@ -60,16 +66,17 @@ final class HeartbeatWriter: @unchecked Sendable {
         return running
     }
 
-    private func record(_ name: String) {
+    private func record(_ name: String, mark: Int64) {
         condition.lock()
         written[name, default: 0] += 1
+        acknowledged[name, default: []].append(mark)
         lastAcknowledged[name] = Date()
         condition.unlock()
     }
 
     private func fail(_ name: String, _ message: String) {
         condition.lock()
-        errors[name] = message
+        errors[name] = (message, Date())
         condition.unlock()
     }
 
@@ -82,12 +89,30 @@ final class HeartbeatWriter: @unchecked Sendable {
     }
 
     /// The newest heartbeat a recovered PostgreSQL holds.
-    static func newest(in connection: PostgresConnection) throws -> Date? {
-        try connection.value("SELECT to_char(max(t) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \(table)").flatMap(Timestamp.parse)
+    static func newest(in connection: PostgresConnection) throws -> Heartbeat? {
+        let rows = try connection.query(
+            "SELECT id, to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM \(table) ORDER BY id DESC LIMIT 1")
+        guard let row = rows.first, let mark = row[0].flatMap({ Int64($0) }), let time = row[1].flatMap(Timestamp.parse) else { return nil }
+        return Heartbeat(mark: mark, time: time)
     }
 
     /// The newest heartbeat a recovered Redis holds.
-    static func newest(in client: RESPClient) throws -> Date? {
-        try client.expect("GET", key).text.flatMap(Double.init).map { Date(timeIntervalSince1970: $0 / 1000) }
+    static func newest(in client: RESPClient) throws -> Heartbeat? {
+        guard let mark = try client.expect("GET", key).text.flatMap({ Int64($0) }) else { return nil }
+        return Heartbeat(mark: mark, time: Date(timeIntervalSince1970: Double(mark) / 1000))
+    }
+}
+
+/// One heartbeat found in a recovered source: its mark (PostgreSQL's row id, the Redis key's
+/// value in milliseconds) and when it was written.
+struct Heartbeat: Sendable {
+    let mark: Int64
+    let time: Date
+
+    /// How many of `acknowledged` (one drill's marks, in order) a recovery that holds `newest`
+    /// lost: those after it, or all of them when it holds none of this drill's.
+    static func lost(_ acknowledged: [Int64], newest: Heartbeat?) -> Int {
+        guard let newest else { return acknowledged.count }
+        return acknowledged.filter { $0 > newest.mark }.count
     }
 }

@@ -56,7 +56,7 @@ final class ScratchTarget {
     }
 
     /// The newest heartbeat the recovered target holds (failover drills), if any.
-    func newestHeartbeat() -> Date? { hook.newestHeartbeat(self) }
+    func newestHeartbeat() -> Heartbeat? { hook.newestHeartbeat(self) }
 
     /// Entries below `directory`, counting the directory itself (`.`) as the snapshot does.
     static func countEntries(_ directory: String) -> Int {

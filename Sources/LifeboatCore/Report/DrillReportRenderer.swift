@@ -24,21 +24,31 @@ public enum DrillReportRenderer {
             for source in f.killed.sorted() {
                 let written = f.heartbeatsWritten[source] ?? 0
                 let acknowledged = f.lastHeartbeatAcknowledged[source]
-                let rpo = r.sources.first { $0.source == source }?.rpoSeconds
-                let recovered = killedAt.flatMap { at in rpo.map { at.addingTimeInterval(-$0) } }
                 var line = "\(source): \(written) heartbeats written, the last acknowledged at \(acknowledged ?? "—")"
+                // Reports of older builds carry no recovered heartbeat: derive it from the RPO.
+                let rpo = r.sources.first { $0.source == source }?.rpoSeconds
+                let recovered =
+                    f.newestHeartbeatRecovered.map { $0[source].flatMap(Timestamp.parse) }
+                    ?? killedAt.flatMap { at in rpo.map { at.addingTimeInterval(-$0) } }
+                let lost = f.acknowledgedWritesLost?[source]
                 if let recovered, let last = acknowledged.flatMap(Timestamp.parse) {
                     let span = max(0, last.timeIntervalSince(recovered))
                     line += "; the newest recovered is from \(Timestamp.rfc3339(recovered, fractional: true))"
-                    line +=
-                        span > 0.0005
-                        ? "; **acknowledged writes lost: those of the last \(String(format: "%.3f", span)) s**"
-                        : "; no acknowledged write was lost"
+                    if let lost, lost > 0 {
+                        line += "; **acknowledged writes lost: \(lost), those of the last \(String(format: "%.3f", span)) s**"
+                    } else if lost == nil, span > 0.0005 {
+                        line += "; **acknowledged writes lost: those of the last \(String(format: "%.3f", span)) s**"
+                    } else {
+                        line += "; no acknowledged write was lost"
+                    }
+                } else if let lost, lost > 0 {
+                    line += "; none of them was recovered (the snapshot restored predates the drill): **acknowledged writes lost: \(lost), all**"
                 }
+                if let error = f.heartbeatErrors?[source] { line += "; a heartbeat write failed before the kill: \(error)" }
                 lines.append(line + ".")
             }
             for s in r.sources where !f.killed.contains(s.source) {
-                lines.append("\(s.source) was not killed: its RPO is the kill minus its snapshot's recovery point (\(s.recoveryPoint ?? "—")).")
+                lines.append("\(s.source) was not killed: its RPO is the kill minus the moment its snapshot captured it (\(s.recoveryPoint ?? "—")).")
             }
         } else {
             lines.append(

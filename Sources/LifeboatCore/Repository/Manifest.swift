@@ -141,6 +141,12 @@ public struct Manifest: Codable, Sendable, Equatable {
             self.warnings = warnings
         }
 
+        /// The moment this component's captured state reflects (its own capture moment: Redis's
+        /// fork, Chroma's copy with the server stopped, the start of a files walk, a PostgreSQL
+        /// dump's snapshot or base backup's end), kept in `metadata.recovery_point` so that older
+        /// builds, which refuse unknown keys, still read the manifest; nil in older manifests.
+        public var recoveryPoint: String? { metadata["recovery_point"]?.stringValue }
+
         enum CodingKeys: String, CodingKey {
             case source, type, file, compression, bytes, sha256, entries, metadata, warnings, dedup
             case contentBytes = "content_bytes"
@@ -160,6 +166,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// The component for `source`, if the snapshot has one.
     public func component(_ source: String) -> Component? {
         components.first { $0.source == source }
+    }
+
+    /// The moment `source`'s captured state reflects: its component's own capture moment where
+    /// the manifest records one, else (older builds, or no source named) the snapshot-wide
+    /// `recovery_point`, the newest of them.
+    public func recoveryPoint(of source: String?) -> String {
+        source.flatMap { component($0)?.recoveryPoint } ?? recoveryPoint
     }
 
     /// The canonical checksum of this manifest's content (ignoring `checksum`).

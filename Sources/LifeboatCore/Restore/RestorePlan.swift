@@ -85,7 +85,7 @@ public struct RestorePlan: Codable, Sendable {
             snapshot: manifest.name, id: manifest.id, source: component.source, type: component.type,
             file: component.chunkList.map { "chunk list \($0.prefix(16))…" } ?? component.file, storedBytes: component.bytes,
             contentBytes: component.contentBytes,
-            entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint)
+            entries: component.entries.count, target: target, recoveryPoint: manifest.recoveryPoint(of: component.source))
         return (plan, manifest)
     }
 
@@ -93,7 +93,7 @@ public struct RestorePlan: Codable, Sendable {
     /// manifest that may be a better fit is an integrity error, never skipped.
     static func latest(in catalog: SnapshotCatalog, source: String?, before time: Date) throws -> Manifest {
         let chosen = try latest(in: catalog.snapshots, source: source, before: time)
-        let chosenPoint = Timestamp.parse(chosen.recoveryPoint) ?? .distantPast
+        let chosenPoint = Timestamp.parse(chosen.recoveryPoint(of: source)) ?? .distantPast
         let blocking = catalog.damaged.filter { d in
             guard d.mayHold(source) else { return false }
             guard let point = d.claimedRecoveryPoint else { return true }
@@ -108,10 +108,14 @@ public struct RestorePlan: Codable, Sendable {
     /// The newest snapshot with `source` whose recovery point is at or before `time`.
     static func latest(in snapshots: [Manifest], source: String?, before time: Date) throws -> Manifest {
         let candidates = snapshots.filter { source == nil || $0.component(source!) != nil }
-        let fitting = candidates.filter { (Timestamp.parse($0.recoveryPoint) ?? .distantFuture) <= time }
-        guard let newest = fitting.max(by: { (Timestamp.parse($0.recoveryPoint)!, $0.id) < (Timestamp.parse($1.recoveryPoint)!, $1.id) }) else {
+        // Each source by its own capture moment: a snapshot whose Chroma was copied after T may
+        // still hold a Redis forked before T.
+        func point(_ m: Manifest) -> Date? { Timestamp.parse(m.recoveryPoint(of: source)) }
+        let fitting = candidates.filter { (point($0) ?? .distantFuture) <= time }
+        guard let newest = fitting.max(by: { (point($0)!, $0.id) < (point($1)!, $1.id) }) else {
             let scope = source.map { " of source \"\($0)\"" } ?? ""
-            let oldest = candidates.first.map { "; the oldest\(scope) reflects \($0.recoveryPoint)" } ?? ""
+            let oldest = candidates.min { (point($0) ?? .distantFuture) < (point($1) ?? .distantFuture) }
+                .map { "; the oldest\(scope) reflects \($0.recoveryPoint(of: source))" } ?? ""
             throw LifeboatError(
                 .invalidInput, "no snapshot\(scope) reflects a moment at or before \(Timestamp.rfc3339(time, fractional: true))\(oldest)",
                 fix: "choose a later --at")

@@ -81,7 +81,7 @@ public struct SystemRestore: Sendable {
         var result = SourceResult(
             source: source.name, type: component.type, snapshot: manifest.name,
             target: source.target.directory ?? source.target.database ?? source.target.url,
-            storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint,
+            storedBytes: component.bytes, wal: restorePlan.wal, recoveryPoint: manifest.recoveryPoint(of: source.name),
             pastDrillSeconds: history.last { report in report.sources.contains { $0.source == source.name && $0.rtoSeconds != nil } }?
                 .sources.first { $0.source == source.name }?.rtoSeconds)
         if !dryRun {

@@ -112,8 +112,10 @@ public struct ChromaAdapter: SourceAdapter {
             return CaptureOutcome(metadata: metadata, recoveryPoint: context.started)
         case .directory:
             guard let path, let control = serviceControl else { throw LifeboatError(.invalidInput, "source \"\(name)\": no path or stop/start") }
-            let stoppedAt = Date()
+            // The copy reflects the moment the server had stopped, when the copy starts.
+            var stoppedAt = Date()
             let (walker, downtime) = try control.whileStopped { () throws -> FileTreeCapture in
+                stoppedAt = Date()
                 var walker = FileTreeCapture(root: path, exclude: [], writer: writer, source: name)
                 try walker.run()
                 return walker

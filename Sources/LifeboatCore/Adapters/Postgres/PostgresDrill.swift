@@ -42,7 +42,7 @@ extension PostgresAdapter: DrillHook {
         }
     }
 
-    func newestHeartbeat(_ scratch: ScratchTarget) -> Date? {
+    func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat? {
         (try? scratchSQL(scratch)).flatMap { try? HeartbeatWriter.newest(in: $0) } ?? nil
     }
 

@@ -33,7 +33,7 @@ extension RedisAdapter: DrillHook {
         }
     }
 
-    func newestHeartbeat(_ scratch: ScratchTarget) -> Date? {
+    func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat? {
         (try? RESPClient(host: "127.0.0.1", port: scratch.source.target.port ?? 0)).flatMap { try? HeartbeatWriter.newest(in: $0) } ?? nil
     }
 
