@@ -73,27 +73,63 @@ struct DrillsCommand: AsyncParsableCommand {
 struct DrillsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List past drills and the trend of their RTO and RPO.",
-        usage: "lifeboat drills [list] [--repo REPO] [<options>]")
+        usage: "lifeboat drills [list] [--plan NAME] [--repo REPO] [<options>]",
+        discussion: "With --plan, one plan's drills with each source's RTO and RPO and the change against the drill before.")
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(name: .long, help: "Only this plan's drills: its `drill:` name, or its file.")
+    var plan: String?
+
     func run() async throws {
-        let reports = DrillHistory(repository: try global.openRepository()).all()
+        var reports = DrillHistory(repository: try global.openRepository()).all()
+        if let plan {
+            let name = FileManager.default.fileExists(atPath: plan) ? try DrillPlan.load(path: plan).name : plan
+            reports = reports.filter { $0.drill == name }
+            if reports.isEmpty && !global.json {
+                throw LifeboatError(.invalidInput, "the repository holds no drill of plan \"\(name)\"", fix: "`lifeboat drills` lists every drill")
+            }
+        }
         if global.json {
+            struct Source: Encodable {
+                var source: String
+                var rto_seconds, rpo_seconds, rto_objective_seconds, rpo_objective_seconds: Double?
+                var met: Bool
+            }
             struct Row: Encodable {
                 var drill, kind, started: String
                 var rto_seconds, rpo_seconds: Double?
                 var objectives_met, checks_passed: Bool
+                var sources: [Source]
+                var acknowledged_writes_lost: [String: Int]?
             }
             try Console.json(
-                reports.map {
+                reports.map { r in
                     Row(
-                        drill: $0.drill, kind: $0.kind, started: $0.started, rto_seconds: $0.rtoSeconds,
-                        rpo_seconds: $0.rpoSeconds, objectives_met: $0.objectivesMet, checks_passed: $0.checksPassed)
+                        drill: r.drill, kind: r.kind, started: r.started, rto_seconds: r.rtoSeconds,
+                        rpo_seconds: r.rpoSeconds, objectives_met: r.objectivesMet, checks_passed: r.checksPassed,
+                        sources: r.sources.map {
+                            Source(
+                                source: $0.source, rto_seconds: $0.rtoSeconds, rpo_seconds: $0.rpoSeconds,
+                                rto_objective_seconds: $0.rtoObjectiveSeconds, rpo_objective_seconds: $0.rpoObjectiveSeconds, met: $0.met)
+                        },
+                        acknowledged_writes_lost: r.failover?.acknowledgedWritesLost)
                 })
             return
         }
-        func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "—" }
+        if plan != nil {
+            printPlanTrend(reports)
+        } else {
+            printAll(reports)
+        }
+        if !global.quiet { print("\(reports.count) drill\(reports.count == 1 ? "" : "s")") }
+    }
+
+    private func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "—" }
+
+    private func result(_ r: DrillReport) -> String { !r.checksPassed ? "checks failed" : r.objectivesMet ? "met" : "objective missed" }
+
+    private func printAll(_ reports: [DrillReport]) {
         print("STARTED                    DRILL                 KIND      RTO        RPO        RESULT")
         var previous: [String: Double] = [:]
         for r in reports {
@@ -102,11 +138,29 @@ struct DrillsListCommand: AsyncParsableCommand {
                 trend = String(format: " (%+.1f s)", rto - before)
             }
             if let rto = r.rtoSeconds { previous[r.drill] = rto }
-            let result = !r.checksPassed ? "checks failed" : r.objectivesMet ? "met" : "objective missed"
             print(
-                "\(r.started.padding(toLength: 26, withPad: " ", startingAt: 0)) \(r.drill.padding(toLength: 21, withPad: " ", startingAt: 0)) \(r.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \((s(r.rtoSeconds) + trend).padding(toLength: 10, withPad: " ", startingAt: 0)) \(s(r.rpoSeconds).padding(toLength: 10, withPad: " ", startingAt: 0)) \(result)"
+                "\(r.started.padding(toLength: 26, withPad: " ", startingAt: 0)) \(r.drill.padding(toLength: 21, withPad: " ", startingAt: 0)) \(r.kind.padding(toLength: 9, withPad: " ", startingAt: 0)) \((s(r.rtoSeconds) + trend).padding(toLength: 10, withPad: " ", startingAt: 0)) \(s(r.rpoSeconds).padding(toLength: 10, withPad: " ", startingAt: 0)) \(result(r))"
             )
         }
-        if !global.quiet { print("\(reports.count) drill\(reports.count == 1 ? "" : "s")") }
+    }
+
+    /// One plan: a row per drill and source, with the change against the drill before.
+    private func printPlanTrend(_ reports: [DrillReport]) {
+        func cell(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+        print("STARTED                    SOURCE           RTO                  RPO                  RESULT")
+        var previous: [String: DrillReport.SourceResult] = [:]
+        for r in reports {
+            for source in r.sources {
+                let before = previous[source.source]
+                func withChange(_ value: Double?, _ was: Double?) -> String {
+                    guard let value, let was else { return s(value) }
+                    return s(value) + String(format: " (%+.1f s)", value - was)
+                }
+                print(
+                    "\(cell(r.started, 26)) \(cell(source.source, 16)) \(cell(withChange(source.rtoSeconds, before?.rtoSeconds), 20)) \(cell(withChange(source.rpoSeconds, before?.rpoSeconds), 20)) \(source.met ? "met" : result(r))"
+                )
+                previous[source.source] = source
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LifeboatCore
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -21,11 +22,19 @@ struct VerifyCommand: AsyncParsableCommand {
             discussion: "Running 1/M to M/M, one a day, reads every pack once.", valueName: "N/M"))
     var readDataSubset: String?
 
+    @Option(name: .customLong("metrics-file"), help: "Write Prometheus textfile metrics (success, problems, when) here.")
+    var metricsFile: String?
+
     func run() async throws {
         let subset = try readDataSubset.map { try DataSubset(parsing: $0) }
         let repository = try global.openRepository()
         let report = try await RepositoryLock.reading(repository, command: "lifeboat verify", warn: global.warn) {
             try Verifier(repository: repository, progress: global.progress).run(selectors: snapshots, deep: deep, subset: subset)
+        }
+        if let metricsFile {
+            try PrometheusMetrics.write(
+                PrometheusMetrics.verify(problems: report.problems.count, snapshots: report.snapshots.count, deep: deep, now: Date()), to: metricsFile
+            )
         }
         if global.json {
             try Console.json(report)

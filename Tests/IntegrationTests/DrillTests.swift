@@ -114,12 +114,16 @@ import Testing
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.count >= 7 && checks.allSatisfy { $0["passed"] as? Bool == true && $0["name"] != nil && $0["detail"] != nil })
         #expect(checks.contains { ($0["detail"] as? String)?.contains("probe queries") == true })
-        // RPO is measured from the drill's start to the snapshot's recovery point.
+        // RPO is measured from the drill's start to each source's own recovery point: its
+        // capture moment, so they differ and follow the order the backup captured them in.
         let started = try #require((report["started"] as? String).flatMap(Timestamp.parse))
+        var points: [Date] = []
         for source in try #require(report["sources"] as? [[String: Any]]) {
             let point = try #require((source["recovery_point"] as? String).flatMap(Timestamp.parse))
             #expect(abs(started.timeIntervalSince(point) - (source["rpo_seconds"] as? Double ?? -1)) < 0.01)
+            points.append(point)
         }
+        #expect(points == points.sorted() && Set(points).count == 4, "\(points)")
         // Scratch targets are gone; the live servers were not touched.
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).isEmpty)
         #expect((try? RESPClient(host: "127.0.0.1", port: redisPort, timeout: 1)) == nil)
@@ -128,6 +132,7 @@ import Testing
         let metrics = try String(contentsOfFile: box.root + "/drill.prom", encoding: .utf8)
         #expect(metrics.contains("lifeboat_drill_rto_seconds{drill=\"nightly\",source=\"db\"}"))
         #expect(metrics.contains("lifeboat_drill_last_success_timestamp_seconds{drill=\"nightly\"}"))
+        #expect(try Promtool.checkMetrics(box.root + "/drill.prom") == "", "promtool check metrics")
 
         // The whole system to a moment: every source's newest snapshot at or before it, restored
         // into the plan's targets and kept there; the dry run shows the plan and past drill times.
@@ -166,6 +171,26 @@ import Testing
         #expect(failed.stdout.contains("FAIL db: sql: SELECT count(*) FROM pgbench_branches = 7"))
         let history = try #require(try CLI.run(["drills", "--repo", box.repo, "--json"]).json() as? [[String: Any]])
         #expect(history.compactMap { $0["drill"] as? String } == ["nightly", "tight", "wrong"])
+
+        // The same plan again: its report carries the first drill in its trend, with its values.
+        let again = try CLI.run(["drill", "--plan", nightly, "--report-dir", reports])
+        #expect(again.status == 0, "\(again.output)")
+        let againPath = try #require(again.stdout.split(separator: "\n").last.map(String.init))
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: againPath))) as? [String: Any])
+        let trend = try #require(second["history"] as? [[String: Any]])
+        #expect(trend.count == 1 && trend[0]["started"] as? String == report["started"] as? String)
+        let firstDB = try #require((report["sources"] as? [[String: Any]])?.first { $0["source"] as? String == "db" })
+        let againMarkdown = try String(contentsOfFile: String(againPath.dropLast(5)) + ".md", encoding: .utf8)
+        let firstRow = "| \(report["started"] as? String ?? "?") | met | "
+        #expect(againMarkdown.contains("## Trend") && againMarkdown.contains(firstRow), "\(againMarkdown)")
+        let rtoCell = String(format: "%.1f s", firstDB["rto_seconds"] as? Double ?? -1)
+        #expect(againMarkdown.components(separatedBy: "\n").first { $0.hasPrefix(firstRow) }?.contains(rtoCell) == true)
+        #expect(againMarkdown.contains("against the previous drill"))
+        let byPlan = try #require(try CLI.run(["drills", "--repo", box.repo, "--plan", "nightly", "--json"]).json() as? [[String: Any]])
+        #expect(byPlan.count == 2 && byPlan.allSatisfy { ($0["sources"] as? [[String: Any]])?.count == 4 })
+        let listed = try CLI.run(["drills", "--repo", box.repo, "--plan", nightly])
+        #expect(listed.status == 0 && listed.stdout.contains("2 drills") && listed.stdout.contains("vectors"), "\(listed.output)")
+        #expect(try CLI.run(["drills", "--repo", box.repo, "--plan", "nosuch"]).status == 2)
 
         // A scratch target that already holds something is refused before anything runs.
         try FileManager.default.createDirectory(atPath: scratch + "/cfg", withIntermediateDirectories: true)

@@ -98,14 +98,53 @@ import FoundationXML
         r.failover?.acknowledgedWritesLost = ["db": 3, "cache <&>": 9]
         r.failover?.heartbeatErrors = ["cache <&>": "connection reset"]
         let md = DrillReportRenderer.markdown(r)
-        #expect(md.contains("the newest recovered is from 2026-11-23T02:00:00.600Z; **acknowledged writes lost: 3, those of the last 0.300 s**"), "\(md)")
+        #expect(
+            md.contains("the newest recovered is from 2026-11-23T02:00:00.600Z; **acknowledged writes lost: 3, those of the last 0.300 s**"), "\(md)")
         #expect(md.contains("cache <&>: 9 heartbeats written") && md.contains("**acknowledged writes lost: 9, all**"))
         #expect(md.contains("a heartbeat write failed before the kill: connection reset"))
         r.failover?.acknowledgedWritesLost = ["db": 0, "cache <&>": 9]
         r.failover?.newestHeartbeatRecovered = ["db": "2026-11-23T02:00:00.900Z"]
-        #expect(DrillReportRenderer.markdown(r).contains("db: 10 heartbeats written, the last acknowledged at 2026-11-23T02:00:00.900Z; the newest recovered is from 2026-11-23T02:00:00.900Z; no acknowledged write was lost"))
+        #expect(
+            DrillReportRenderer.markdown(r).contains(
+                "db: 10 heartbeats written, the last acknowledged at 2026-11-23T02:00:00.900Z; the newest recovered is from 2026-11-23T02:00:00.900Z; no acknowledged write was lost"
+            ))
         let lost = Heartbeat.lost([5, 6, 7, 8], newest: Heartbeat(mark: 6, time: Date()))
         #expect(lost == 2 && Heartbeat.lost([5, 6], newest: nil) == 2)
+    }
+
+    /// The trend: the earlier drills' values in a table, the change against the previous drill
+    /// and the objective, and a well-formed sparkline per source and figure.
+    @Test func theTrendShowsThePreviousDrillsAndTheChange() throws {
+        var r = report(rtoObjective: 6)
+        var earlier = report(rtoObjective: 6)
+        earlier.started = "2026-11-22T02:00:00.000Z"
+        earlier.sources[0].rtoSeconds = 3.7
+        earlier.sources[0].rpoSeconds = 1.1
+        var failed = report(rtoObjective: 6)
+        failed.started = "2026-11-21T02:00:00.000Z"
+        failed.checksPassed = false
+        failed.sources[0].rtoSeconds = nil
+        r.history = DrillTrend.previous(of: "nightly", before: r.started, in: [failed, earlier, r])
+        #expect(r.history?.map(\.started) == ["2026-11-21T02:00:00.000Z", "2026-11-22T02:00:00.000Z"])
+        let md = DrillReportRenderer.markdown(r)
+        #expect(md.contains("## Trend\n\nThe last 2 drills of this plan before this one"))
+        #expect(md.contains("| 2026-11-22T02:00:00.000Z | met | 3.7 s | 1.1 s |"), "\(md)")
+        #expect(md.contains("| 2026-11-21T02:00:00.000Z | checks failed | — |"))
+        #expect(md.contains("| **2026-11-23T02:00:00.000Z (this drill)** | met | 4.2 s | 0.8 s |"))
+        #expect(
+            md.contains(
+                "- db: RTO 4.2 s (+0.5 s against the previous drill; 70% of the objective), RPO 0.8 s (−0.3 s against the previous drill; 1% of the objective)"
+            ))
+        let html = DrillReportRenderer.html(r)
+        let sparklines = html.components(separatedBy: "<svg").dropFirst().map { "<svg" + $0.components(separatedBy: "</svg>")[0] + "</svg>" }
+        #expect(sparklines.count == 1 + 2 * r.sources.count)  // the timeline, then RTO and RPO per source
+        for svg in sparklines { #expect(parse(svg) != nil, "\(svg)") }
+        #expect(sparklines[1].contains("<title>db RTO: 3.7 s, 4.2 s</title>") && sparklines[1].contains("stroke=\"#94a3b8\""))
+        // Missed now: the objective line and the last point turn red.
+        let missed = DrillTrendRenderer.sparkline([3.7, 4.2], objective: 4, label: "db RTO")
+        #expect(missed.contains("stroke=\"#dc2626\"") && missed.contains("fill=\"#dc2626\""))
+        r.history = []
+        #expect(DrillReportRenderer.markdown(r).contains("This is the first drill of plan nightly"))
     }
 
     /// A report handed over is checked against the SHA-256 it carries: one changed byte fails.
@@ -138,5 +177,12 @@ import FoundationXML
         let metrics = DrillReportRenderer.metrics(r, lastSuccess: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(metrics.contains("lifeboat_drill_rto_seconds{drill=\"nightly\",source=\"db\"} 4.2"))
         #expect(metrics.contains("lifeboat_drill_last_success_timestamp_seconds{drill=\"nightly\"} 1800000000"))
+        #expect(metrics.contains("lifeboat_drill_last_run_timestamp_seconds{drill=\"nightly\"} 1795399200"))
+        var failover = r
+        failover.failover = .init(killedAt: r.started, killed: ["db"], heartbeatsWritten: ["db": 5], lastHeartbeatAcknowledged: [:])
+        failover.failover?.acknowledgedWritesLost = ["db": 2]
+        #expect(
+            DrillReportRenderer.metrics(failover, lastSuccess: nil).contains(
+                "lifeboat_drill_acknowledged_writes_lost{drill=\"nightly\",source=\"db\"} 2"))
     }
 }

@@ -24,6 +24,9 @@ public struct DrillReport: Codable, Sendable {
     public var failover: FailoverSummary?
     /// Who ran it, with what, on which plan and repository (reports of older builds: nil).
     public var audit: Audit?
+    /// The last drills of the same plan before this one, oldest first, from the repository's
+    /// drill history (reports of older builds: nil).
+    public var history: [DrillTrendPoint]?
     /// SHA-256 of the report's canonical JSON without this field, as manifests carry theirs:
     /// `lifeboat drills verify REPORT` recomputes it (nil in reports of older builds).
     public var checksum: String?
@@ -122,7 +125,7 @@ public struct DrillReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover, audit, checksum
+        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover, audit, history, checksum
         case rtoSeconds = "rto_seconds"
         case rpoSeconds = "rpo_seconds"
         case objectivesMet = "objectives_met"

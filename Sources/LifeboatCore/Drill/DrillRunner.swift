@@ -89,6 +89,7 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
             report.sources[i].met = rtoMet && rpoMet && s.rtoSeconds != nil
         }
         report.objectivesMet = report.sources.allSatisfy(\.met)
+        report.history = DrillTrend.previous(of: plan.name, before: report.started, in: DrillHistory(repository: repository).all())
         return report
     }
 

@@ -78,6 +78,7 @@ public enum DrillReportRenderer {
             md +=
                 "| \(s.source) | \(s.type) | \(s.snapshot ?? "—") | \(s.recoveryPoint ?? "—") | \(seconds(s.rpoSeconds)) | \(seconds(s.rpoObjectiveSeconds)) | \(seconds(s.rtoSeconds)) | \(seconds(s.rtoObjectiveSeconds)) | \(s.met ? "yes" : "**no**") |\n"
         }
+        md += DrillTrendRenderer.markdown(r)
         md += "\n## Phases\n\n| source | phase | start (s \(base(r))) | seconds |\n|---|---|---|---|\n"
         for p in r.phases {
             md += "| \(p.source) | \(p.name) | \(String(format: "%.3f", p.offsetSeconds)) | \(String(format: "%.3f", p.seconds)) |\n"
@@ -180,6 +181,7 @@ public enum DrillReportRenderer {
             <h2>Sources</h2>
             <table><tr><th>source</th><th>type</th><th>snapshot</th><th>recovery point</th><th>RPO</th><th>RPO objective</th><th>RTO</th><th>RTO objective</th><th>met</th></tr>
             \(rows)</table>
+            \(DrillTrendRenderer.html(r))
             <h2>Checks</h2>
             <table><tr><th>source</th><th>check</th><th>result</th><th>detail</th></tr>
             \(checks)</table>
@@ -221,20 +223,35 @@ public enum DrillReportRenderer {
 
     /// Prometheus textfile lines for a drill.
     public static func metrics(_ r: DrillReport, lastSuccess: Date?) -> String {
+        let drill = PrometheusMetrics.escape(r.drill)
         var out = "# HELP lifeboat_drill_rto_seconds Measured recovery time of the last drill.\n# TYPE lifeboat_drill_rto_seconds gauge\n"
         for s in r.sources {
-            out += "lifeboat_drill_rto_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rtoSeconds.map { String($0) } ?? "NaN")\n"
+            out +=
+                "lifeboat_drill_rto_seconds{drill=\"\(drill)\",source=\"\(PrometheusMetrics.escape(s.source))\"} \(s.rtoSeconds.map { String($0) } ?? "NaN")\n"
         }
         out += "# HELP lifeboat_drill_rpo_seconds Measured recovery point age of the last drill.\n# TYPE lifeboat_drill_rpo_seconds gauge\n"
         for s in r.sources {
-            out += "lifeboat_drill_rpo_seconds{drill=\"\(r.drill)\",source=\"\(s.source)\"} \(s.rpoSeconds.map { String($0) } ?? "NaN")\n"
+            out +=
+                "lifeboat_drill_rpo_seconds{drill=\"\(drill)\",source=\"\(PrometheusMetrics.escape(s.source))\"} \(s.rpoSeconds.map { String($0) } ?? "NaN")\n"
+        }
+        if let lost = r.failover?.acknowledgedWritesLost {
+            out +=
+                "# HELP lifeboat_drill_acknowledged_writes_lost Acknowledged heartbeat writes the last failover drill's recovery lost.\n# TYPE lifeboat_drill_acknowledged_writes_lost gauge\n"
+            for source in lost.keys.sorted() {
+                out += "lifeboat_drill_acknowledged_writes_lost{drill=\"\(drill)\",source=\"\(PrometheusMetrics.escape(source))\"} \(lost[source]!)\n"
+            }
+        }
+        if let started = Timestamp.parse(r.started) {
+            out +=
+                "# HELP lifeboat_drill_last_run_timestamp_seconds When the drill last ran, whatever its outcome (its age: time() minus this).\n# TYPE lifeboat_drill_last_run_timestamp_seconds gauge\n"
+            out += "lifeboat_drill_last_run_timestamp_seconds{drill=\"\(drill)\"} \(Int(started.timeIntervalSince1970))\n"
         }
         out += "# HELP lifeboat_drill_objectives_met 1 when the last drill met every objective.\n# TYPE lifeboat_drill_objectives_met gauge\n"
-        out += "lifeboat_drill_objectives_met{drill=\"\(r.drill)\"} \(r.objectivesMet && r.checksPassed ? 1 : 0)\n"
+        out += "lifeboat_drill_objectives_met{drill=\"\(drill)\"} \(r.objectivesMet && r.checksPassed ? 1 : 0)\n"
         if let lastSuccess {
             out +=
                 "# HELP lifeboat_drill_last_success_timestamp_seconds When a drill last passed its checks and objectives.\n# TYPE lifeboat_drill_last_success_timestamp_seconds gauge\n"
-            out += "lifeboat_drill_last_success_timestamp_seconds{drill=\"\(r.drill)\"} \(Int(lastSuccess.timeIntervalSince1970))\n"
+            out += "lifeboat_drill_last_success_timestamp_seconds{drill=\"\(drill)\"} \(Int(lastSuccess.timeIntervalSince1970))\n"
         }
         return out
     }

@@ -114,7 +114,8 @@ public struct RestorePlan: Codable, Sendable {
         let fitting = candidates.filter { (point($0) ?? .distantFuture) <= time }
         guard let newest = fitting.max(by: { (point($0)!, $0.id) < (point($1)!, $1.id) }) else {
             let scope = source.map { " of source \"\($0)\"" } ?? ""
-            let oldest = candidates.min { (point($0) ?? .distantFuture) < (point($1) ?? .distantFuture) }
+            let oldest =
+                candidates.min { (point($0) ?? .distantFuture) < (point($1) ?? .distantFuture) }
                 .map { "; the oldest\(scope) reflects \($0.recoveryPoint(of: source))" } ?? ""
             throw LifeboatError(
                 .invalidInput, "no snapshot\(scope) reflects a moment at or before \(Timestamp.rfc3339(time, fractional: true))\(oldest)",

@@ -83,7 +83,8 @@ public struct PolicyStatus: Codable, Sendable {
         for source in policy.sources {
             let type = Swift.type(of: source).type
             let newest = snapshots.last { $0.component(source.name) != nil }
-            var status = SourceStatus(source: source.name, type: type, newestSnapshot: newest?.name, recoveryPoint: newest?.recoveryPoint(of: source.name))
+            var status = SourceStatus(
+                source: source.name, type: type, newestSnapshot: newest?.name, recoveryPoint: newest?.recoveryPoint(of: source.name))
             var reached = newest.flatMap { Timestamp.parse($0.recoveryPoint(of: source.name)) }
             if let pg = source as? PostgresAdapter, pg.mode == .physical, let archived = wal ?? nil {
                 status.walArchivedAt = Timestamp.rfc3339(archived)

@@ -30,6 +30,20 @@ public enum PrometheusMetrics {
         return out
     }
 
+    /// The text exposition of a `verify` that ended at `now`: whether it passed, how many
+    /// problems and snapshots, and whether it was deep.
+    public static func verify(problems: Int, snapshots: Int, deep: Bool, now: Date) -> String {
+        var out = ""
+        func family(_ name: String, _ help: String, _ value: Double) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name){deep=\"\(deep)\"} \(format(value))\n"
+        }
+        family("lifeboat_verify_timestamp_seconds", "Unix time of the last `lifeboat verify`.", now.timeIntervalSince1970)
+        family("lifeboat_verify_success", "1 if the last `lifeboat verify` found no integrity problem.", problems == 0 ? 1 : 0)
+        family("lifeboat_verify_problems", "Integrity problems the last `lifeboat verify` found.", Double(problems))
+        family("lifeboat_verify_snapshots", "Snapshots the last `lifeboat verify` proved.", Double(snapshots))
+        return out
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try FileIO.writeAtomically(Array(text.utf8), to: path)
     }

@@ -1,0 +1,62 @@
+import Foundation
+import LifeboatCore
+import Testing
+
+/// Debian's promtool (package `prometheus`), run on what Lifeboat ships and writes.
+enum Promtool {
+    static let binary = "/usr/bin/promtool"
+
+    /// Runs `promtool ARGUMENTS [< input]`; its exit status and its output (stdout and stderr).
+    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw LifeboatError(.operationFailed, "promtool is not installed (scripts/setup.sh test installs the prometheus package)")
+        }
+        let output = NSTemporaryDirectory() + "promtool-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let redirect = (input.map { " < '\($0)'" } ?? "") + " > '\(output)' 2>&1"
+        let status = try ChildProcess.run(["/bin/sh", "-c", "exec \"$0\" \"$@\"" + redirect, binary] + arguments, in: "/")
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+
+    /// `promtool check metrics` of a textfile: its complaints, "" when it has none.
+    static func checkMetrics(_ path: String) throws -> String {
+        let result = try run(["check", "metrics"], input: path)
+        return result.status == 0 && result.output.isEmpty ? "" : "exit \(result.status): \(result.output)"
+    }
+}
+
+/// The alerting rules Lifeboat ships, tested with promtool's rule unit tests
+/// (contrib/prometheus/lifeboat.rules.test.yml: each rule silent before its threshold and
+/// firing, with its labels and summary, after it), and the metrics files `run` and `verify`
+/// write, linted by promtool (the drill's is in DrillTests).
+@Suite struct MonitoringTests {
+    static let contrib = CLIReferenceTests.root + "/contrib/prometheus"
+
+    @Test func theAlertRulesPassTheirUnitTests() throws {
+        let check = try Promtool.run(["check", "rules", Self.contrib + "/lifeboat.rules.yml"])
+        #expect(check.status == 0, "\(check.output)")
+        let test = try Promtool.run(["test", "rules", Self.contrib + "/lifeboat.rules.test.yml"])
+        #expect(test.status == 0 && test.output.contains("SUCCESS"), "\(test.output)")
+        // Every rule has a test.
+        let rules = try String(contentsOfFile: Self.contrib + "/lifeboat.rules.yml", encoding: .utf8)
+            .matches(of: /- alert: (\w+)/).map { String($0.1) }
+        let tests = try String(contentsOfFile: Self.contrib + "/lifeboat.rules.test.yml", encoding: .utf8)
+        #expect(rules.count >= 7)
+        #expect(rules.filter { !tests.contains("alertname: \($0)\n") } == [])
+    }
+
+    @Test func theMetricsFilesOfRunAndVerifyAreValidExposition() throws {
+        let box = try Sandbox("metrics")
+        try box.populateConfigTree()
+        try box.writePolicy(schedules: ["hourly: {cron: \"0 * * * *\", retention: {keep-last: 1}}"])
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let run = try CLI.run(["run", "--policy", box.policy, "--metrics-file", box.root + "/run.prom"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(try Promtool.checkMetrics(box.root + "/run.prom") == "")
+        let verify = try CLI.run(["verify", "--repo", box.repo, "--metrics-file", box.root + "/verify.prom"])
+        #expect(verify.status == 0, "\(verify.output)")
+        let text = try String(contentsOfFile: box.root + "/verify.prom", encoding: .utf8)
+        #expect(text.contains("lifeboat_verify_success{deep=\"false\"} 1") && text.contains("lifeboat_verify_snapshots{deep=\"false\"} 1"))
+        #expect(try Promtool.checkMetrics(box.root + "/verify.prom") == "")
+    }
+}
