@@ -127,7 +127,7 @@ struct DrillsListCommand: AsyncParsableCommand {
 
     private func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "—" }
 
-    private func result(_ r: DrillReport) -> String { !r.checksPassed ? "checks failed" : r.objectivesMet ? "met" : "objective missed" }
+    private func result(_ r: DrillReport) -> String { DrillReport.verdict(checksPassed: r.checksPassed, objectivesMet: r.objectivesMet) }
 
     private func printAll(_ reports: [DrillReport]) {
         print("STARTED                    DRILL                 KIND      RTO        RPO        RESULT")

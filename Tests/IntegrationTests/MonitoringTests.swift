@@ -1,5 +1,6 @@
 import Foundation
 import LifeboatCore
+import LifeboatTestSupport
 import Testing
 
 /// Debian's promtool (package `prometheus`), run on what Lifeboat ships and writes.
@@ -11,11 +12,9 @@ enum Promtool {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw LifeboatError(.operationFailed, "promtool is not installed (scripts/setup.sh test installs the prometheus package)")
         }
-        let output = NSTemporaryDirectory() + "promtool-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let redirect = (input.map { " < '\($0)'" } ?? "") + " > '\(output)' 2>&1"
-        let status = try ChildProcess.run(["/bin/sh", "-c", "exec \"$0\" \"$@\"" + redirect, binary] + arguments, in: "/")
-        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        let redirect = (input.map { " < '\($0)'" } ?? "") + " 2>&1"
+        let result = try runProgram("/bin/sh", ["-c", "exec \"$0\" \"$@\"" + redirect, binary] + arguments)
+        return (result.status, result.stdout)
     }
 
     /// `promtool check metrics` of a textfile: its complaints, "" when it has none.

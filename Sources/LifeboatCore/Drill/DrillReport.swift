@@ -176,6 +176,12 @@ public struct DrillReport: Codable, Sendable {
         return report
     }
 
+    /// A drill's outcome in words, for listings and the trend: "checks failed", "met" or
+    /// "objective missed".
+    public static func verdict(checksPassed: Bool, objectivesMet: Bool) -> String {
+        !checksPassed ? "checks failed" : objectivesMet ? "met" : "objective missed"
+    }
+
     /// The exit code the drill ends with: 1 when a check failed (or the drill could not run),
     /// 4 when an objective was missed, else 0.
     public var exitCode: Int32 {

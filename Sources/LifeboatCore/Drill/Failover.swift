@@ -60,7 +60,7 @@ final class Failover {
         progress.update("drill \(plan.name): primaries killed, recovering")
         summary = DrillReport.FailoverSummary(
             killedAt: Timestamp.rfc3339(killedAt, fractional: true), killed: victims.map(\.name),
-            heartbeatsWritten: writer.written,
+            heartbeatsWritten: writer.acknowledged.mapValues(\.count),
             lastHeartbeatAcknowledged: writer.lastAcknowledged.mapValues { Timestamp.rfc3339($0, fractional: true) })
         let before = writer.errors.filter { $0.value.at < killedAt }.mapValues(\.message)
         summary?.heartbeatErrors = before.isEmpty ? nil : before

@@ -13,9 +13,9 @@ final class HeartbeatWriter: @unchecked Sendable {
     private let condition = NSCondition()
     private var running = true
     private var finished = false
-    private(set) var written: [String: Int] = [:]
     private(set) var lastAcknowledged: [String: Date] = [:]
-    /// Per source, the marks of the heartbeats the server acknowledged, in order.
+    /// Per source, the marks of the heartbeats the server acknowledged, in order; their count is
+    /// the heartbeats written.
     private(set) var acknowledged: [String: [Int64]] = [:]
     /// Per source, the first write that failed and when (after the kill, every write fails).
     private(set) var errors: [String: (message: String, at: Date)] = [:]
@@ -68,7 +68,6 @@ final class HeartbeatWriter: @unchecked Sendable {
 
     private func record(_ name: String, mark: Int64) {
         condition.lock()
-        written[name, default: 0] += 1
         acknowledged[name, default: []].append(mark)
         lastAcknowledged[name] = Date()
         condition.unlock()

@@ -12,7 +12,7 @@ enum DrillTrendRenderer {
     }
 
     static func verdict(_ p: DrillTrendPoint) -> String {
-        !p.checksPassed ? "checks failed" : p.objectivesMet ? "met" : "objective missed"
+        DrillReport.verdict(checksPassed: p.checksPassed, objectivesMet: p.objectivesMet)
     }
 
     /// One line per source: this drill's RTO and RPO, against the previous drill and the objective.
