@@ -13,7 +13,8 @@ struct Lifeboat: AsyncParsableCommand {
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, ShowCommand.self,
             VerifyCommand.self, RestoreCommand.self, RetentionCommand.self,
             LsCommand.self, FindCommand.self, DiffCommand.self, DumpCommand.self, StatusCommand.self,
-            ForgetCommand.self, PruneCommand.self, RunCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self, KeygenCommand.self,
+            ForgetCommand.self, PruneCommand.self, RunCommand.self, SchedulesCommand.self, WalCommand.self, DrillCommand.self, DrillsCommand.self,
+            KeygenCommand.self,
             MigrateCommand.self, DebugCommand.self,
         ]
     )

@@ -40,4 +40,34 @@ import Testing
         #expect(missed.stdout.contains("OBJECTIVE MISSED") && missed.stdout.contains("cfg (files): 3.0 h old"), "\(missed.stdout)")
         #expect(missed.stdout.contains("(RPO 60 min: MISSED)"), "\(missed.stdout)")
     }
+
+    /// `lifeboat schedules`: the next firings of every schedule in UTC, read in the policy's
+    /// time zone, across the autumn DST change (the daily 02:30 fires once, the hourly stays
+    /// hourly), with the output shape the issue fixed.
+    @Test func schedulesListsTheNextFiringsInUTC() throws {
+        let box = try Sandbox("schedules")
+        try """
+        repository: \(box.repo)
+        timezone: Europe/Berlin
+        sources:
+          cfg: {type: files, path: \(box.source)}
+        schedules:
+          nightly: {cron: "30 2 * * *"}
+          hourly: {cron: "0 * * * *"}
+        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        let listed = try CLI.run(["schedules", "--policy", box.policy, "--from", "2026-10-24T23:30:00Z", "--count", "3", "--json"])
+        #expect(listed.status == 0, "\(listed.output)")
+        let schedules = try #require(try listed.json() as? [[String: Any]])
+        #expect(schedules.map { Set($0.keys) } == [["name", "cron", "timezone", "next"], ["name", "cron", "timezone", "next"]])
+        #expect(schedules.map { $0["name"] as? String } == ["nightly", "hourly"])
+        #expect(schedules[0]["timezone"] as? String == "Europe/Berlin" && schedules[0]["cron"] as? String == "30 2 * * *")
+        #expect(schedules[0]["next"] as? [String] == ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z", "2026-10-27T01:30:00Z"])
+        #expect(schedules[1]["next"] as? [String] == ["2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z"])
+
+        let text = try CLI.run(["schedules", "--policy", box.policy, "--from", "2026-10-24T23:30:00Z", "--count", "1"])
+        #expect(text.stdout.contains("nightly (30 2 * * *, Europe/Berlin):\n  2026-10-25T00:30:00Z  Sun 2026-10-25 02:30 GMT+2"), "\(text.stdout)")
+
+        let bad = try CLI.run(["schedules", "--policy", box.policy, "--from", "tomorrow"])
+        #expect(bad.status == 2 && bad.stderr.contains("RFC 3339"), "\(bad.output)")
+    }
 }

@@ -149,47 +149,83 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// The latest firing at or before `date`, in `timeZone`; nil if none in the last 5 years
     /// (e.g. `0 0 31 2 *`).
     public func previousFiring(atOrBefore date: Date, in timeZone: TimeZone) -> Date? {
-        let offset = timeZone.secondsFromGMT(for: date)
-        let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
-        let (today, secondOfDay) = CivilTime.split(local)
-        let sortedHours = hours.sorted(by: >)
-        let sortedMinutes = minutes.sorted(by: >)
-        for dayNumber in stride(from: today, through: today - 366 * 5, by: -1) {
-            let (y, m, d) = CivilTime.civil(dayNumber)
-            guard matchesDay(year: y, month: m, day: d) else { continue }
-            let limit = dayNumber == today ? secondOfDay / 60 : 24 * 60 - 1
-            for h in sortedHours where h * 60 <= limit {
-                for mi in sortedMinutes where h * 60 + mi <= limit {
-                    let wall = Int64(dayNumber) * 86_400 + Int64(h * 3600 + mi * 60)
-                    let guess = Date(timeIntervalSince1970: Double(wall - Int64(offset)))
-                    let instant = Date(timeIntervalSince1970: Double(wall - Int64(timeZone.secondsFromGMT(for: guess))))
-                    if instant <= date { return instant }
-                }
+        let today = Self.localDay(of: date, in: timeZone)
+        var best: Date?
+        var lastDay = today - 366 * 5
+        // A day's firings may spill into the next or previous day across a DST change, so the
+        // scan goes one day past the first day that has an answer.
+        for dayNumber in stride(from: today + 1, through: lastDay, by: -1) {
+            if let found = firings(onDay: dayNumber, in: timeZone).last(where: { $0 <= date }) {
+                if best == nil { lastDay = dayNumber - 1 }
+                best = max(best ?? found, found)
             }
+            if dayNumber <= lastDay { break }
         }
-        return nil
+        return best
     }
 
     /// The first firing after `date`, in `timeZone`; nil if none in the next 5 years.
     public func nextFiring(after date: Date, in timeZone: TimeZone) -> Date? {
-        let offset = timeZone.secondsFromGMT(for: date)
-        let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(offset)
-        let (today, secondOfDay) = CivilTime.split(local)
-        let sortedHours = hours.sorted()
-        let sortedMinutes = minutes.sorted()
-        for dayNumber in today...(today + 366 * 5) {
-            let (y, m, d) = CivilTime.civil(dayNumber)
-            guard matchesDay(year: y, month: m, day: d) else { continue }
-            for h in sortedHours {
-                for mi in sortedMinutes {
-                    if dayNumber == today && (h * 60 + mi) * 60 <= secondOfDay - 60 { continue }
-                    let wall = Int64(dayNumber) * 86_400 + Int64(h * 3600 + mi * 60)
-                    let guess = Date(timeIntervalSince1970: Double(wall - Int64(offset)))
-                    let instant = Date(timeIntervalSince1970: Double(wall - Int64(timeZone.secondsFromGMT(for: guess))))
-                    if instant > date { return instant }
-                }
+        let today = Self.localDay(of: date, in: timeZone)
+        var best: Date?
+        var lastDay = today + 366 * 5
+        for dayNumber in (today - 1)...lastDay {
+            if let found = firings(onDay: dayNumber, in: timeZone).first(where: { $0 > date }) {
+                if best == nil { lastDay = dayNumber + 1 }
+                best = min(best ?? found, found)
+            }
+            if dayNumber >= lastDay { break }
+        }
+        return best
+    }
+
+    /// The next `count` firings after `date` (`lifeboat schedules`).
+    public func nextFirings(after date: Date, count: Int, in timeZone: TimeZone) -> [Date] {
+        var result: [Date] = []
+        var from = date
+        while result.count < count, let next = nextFiring(after: from, in: timeZone) {
+            result.append(next)
+            from = next
+        }
+        return result
+    }
+
+    /// The instants at which the schedule fires on a local calendar day, ascending. A time that
+    /// occurs twice (the hour repeated when clocks go back) fires at its first occurrence only,
+    /// unless the schedule runs every hour (hour field `*`), which fires in both, so an hourly
+    /// backup stays hourly. A time that does not exist (the hour skipped when clocks go forward)
+    /// fires as far after the change as it lay after the skipped hour's start (02:30 becomes
+    /// 03:30), as ISO 8601 libraries resolve a gap. Two wall times that resolve to the same
+    /// instant fire once.
+    func firings(onDay dayNumber: Int, in timeZone: TimeZone) -> [Date] {
+        let (y, m, d) = CivilTime.civil(dayNumber)
+        guard matchesDay(year: y, month: m, day: d) else { return [] }
+        var instants: [Date] = []
+        for h in hours.sorted() {
+            for mi in minutes.sorted() {
+                let resolved = Self.instants(wall: Int64(dayNumber) * 86_400 + Int64(h * 3600 + mi * 60), in: timeZone)
+                instants.append(contentsOf: hours.count == 24 ? resolved : [resolved[0]])
             }
         }
-        return nil
+        return Array(Set(instants)).sorted()
+    }
+
+    /// The instants of a local wall-clock time (seconds since 1970-01-01 00:00 local), ascending:
+    /// one, two in a repeated hour, or for a skipped time the one `firings(onDay:in:)` describes.
+    static func instants(wall: Int64, in timeZone: TimeZone) -> [Date] {
+        // The offsets in force a day either side cover any change near this wall time.
+        let before = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(wall - 86_400)))
+        let after = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(wall + 86_400)))
+        let valid = Set([before, after, timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(wall)))])
+            .map { Date(timeIntervalSince1970: Double(wall - Int64($0))) }
+            .filter { Int64(timeZone.secondsFromGMT(for: $0)) == wall - Int64($0.timeIntervalSince1970) }
+        if !valid.isEmpty { return valid.sorted() }
+        return [Date(timeIntervalSince1970: Double(wall - Int64(before)))]
+    }
+
+    /// The local day number of an instant.
+    static func localDay(of date: Date, in timeZone: TimeZone) -> Int {
+        let local = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(timeZone.secondsFromGMT(for: date))
+        return CivilTime.split(local).days
     }
 }

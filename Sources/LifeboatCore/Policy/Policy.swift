@@ -14,6 +14,8 @@ public struct Policy: Sendable {
     public var compression: Compression
     /// The time zone cron schedules and calendar retention buckets are evaluated in (default UTC).
     public var timeZone: TimeZone
+    /// The time zone's IANA name for people (Foundation on Linux calls UTC "GMT").
+    public var timeZoneName: String { timeZone.identifier == "GMT" ? "UTC" : timeZone.identifier }
     /// Recovery objectives by source name.
     public var objectives: [String: Objectives]
     /// Where to report failures of `run`, if anywhere.
