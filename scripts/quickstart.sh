@@ -75,6 +75,9 @@ name=$("$lifeboat" backup --policy "$qs/policy.yaml" --schedule hourly)
 echo "== backed up $name (PostgreSQL base backup, Redis RDB, Chroma directory)" >&2
 "$lifeboat" snapshots --repo "$qs/repo" >&2
 "$lifeboat" verify --repo "$qs/repo" --deep >&2
+# Nothing writes to Redis between the backup and here, so its digest now is the snapshot's
+# content: the drill checks the recovered server against it.
+cache_digest=$(redis-cli -p "$redis_port" debug digest)
 
 cat > "$qs/failover.yaml" <<YAML
 drill: quickstart-failover
@@ -88,10 +91,11 @@ sources:
     checks:
       - {sql: "SELECT count(*) FROM pgbench_branches", expect: "2"}
       - {sql: "SELECT count(*) FROM pgbench_accounts", expect: "200000"}
+      - {heartbeats: recovered}
   cache:
     primary: {sandbox: true}
     target: {directory: $qs/standby/cache, port: 16680}
-    checks: [{redis: keys}]
+    checks: [{redis: digest, expect: "$cache_digest"}]
   vectors:
     target:
       directory: $qs/standby/vectors

@@ -5,7 +5,8 @@
 #   quickstart  build + the servers of the quick start and sandbox (PostgreSQL 15, Redis, Python
 #               for Chroma) and the tools their scripts use; no Ceph
 #   test        quickstart + Ceph (mon, osd, radosgw: the S3 tests' gateway), strace, promtool
-#               (package prometheus: the alert rules' tests)
+#               (package prometheus: the alert rules' tests), chromium (the HTML report's
+#               screenshot test)
 #   bench       test + the peers: restic, pgbackrest, GNU time
 # apt-get shows its progress on a terminal; without one (CI) it prints a line per step.
 set -euo pipefail
@@ -14,7 +15,7 @@ entry="${1:-test}"
 [[ "$entry" == "--bench" ]] && entry=bench
 build=(libarchive-dev zlib1g-dev libssl-dev libpq-dev libzstd-dev pkg-config)
 quickstart=("${build[@]}" zstd redis-server redis-tools python3 python3-venv postgresql-15 postgresql-client-15 curl)
-test=("${quickstart[@]}" strace ceph-mon ceph-osd radosgw ceph-common prometheus)
+test=("${quickstart[@]}" strace ceph-mon ceph-osd radosgw ceph-common prometheus chromium)
 bench=("${test[@]}" restic pgbackrest time)
 case "$entry" in
   build) packages=("${build[@]}") ;;

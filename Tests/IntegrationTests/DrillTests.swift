@@ -177,6 +177,8 @@ import Testing
         #expect(again.status == 0, "\(again.output)")
         let againPath = try #require(again.stdout.split(separator: "\n").last.map(String.init))
         let second = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: againPath))) as? [String: Any])
+        #expect(try ReportSchema.violations(of: jsonPath) == [], "docs/drill-report.schema.json")
+        #expect(try ReportSchema.violations(of: againPath) == [], "docs/drill-report.schema.json, with history")
         let trend = try #require(second["history"] as? [[String: Any]])
         #expect(trend.count == 1 && trend[0]["started"] as? String == report["started"] as? String)
         let firstDB = try #require((report["sources"] as? [[String: Any]])?.first { $0["source"] as? String == "db" })
@@ -186,6 +188,14 @@ import Testing
         let rtoCell = String(format: "%.1f s", firstDB["rto_seconds"] as? Double ?? -1)
         #expect(againMarkdown.components(separatedBy: "\n").first { $0.hasPrefix(firstRow) }?.contains(rtoCell) == true)
         #expect(againMarkdown.contains("against the previous drill"))
+        // The HTML in a real browser: rendered, not blank, with the timeline's bars (restore blue,
+        // checks green) and the trend's sparklines drawn.
+        let png = box.root + "/report.png"
+        try HeadlessBrowser.screenshot(String(againPath.dropLast(5)) + ".html", to: png)
+        let picture = try HeadlessBrowser.look(at: png, counting: ["#3b82f6", "#10b981"])
+        #expect(picture.width == 1200 && picture.height == 1800)
+        #expect(picture.inkFraction > 0.03 && picture.colours > 50, "a blank or bare page: \(picture)")
+        #expect(picture.counts.values.allSatisfy { $0 > 50 }, "the timeline's bars are not drawn: \(picture)")
         let byPlan = try #require(try CLI.run(["drills", "--repo", box.repo, "--plan", "nightly", "--json"]).json() as? [[String: Any]])
         #expect(byPlan.count == 2 && byPlan.allSatisfy { ($0["sources"] as? [[String: Any]])?.count == 4 })
         let listed = try CLI.run(["drills", "--repo", box.repo, "--plan", nightly])

@@ -29,6 +29,9 @@ import Testing
         """.write(toFile: box.policy, atomically: true, encoding: .utf8)
         let backup = try CLI.run(["backup", "--policy", box.policy])
         #expect(backup.status == 0, "\(backup.output)")
+        // Nothing writes to Redis until the drill: its digest now is the snapshot's content,
+        // which the recovered server must hold (the quick start's plan does the same).
+        let digest = try #require(try RESPClient(host: "127.0.0.1", port: redis.port).expect("DEBUG", "DIGEST").text)
 
         let scratch = box.root + "/standby"
         let standbyPort = try RedisServer.freePort()
@@ -44,10 +47,11 @@ import Testing
             target: {directory: \(scratch)/phys, port: \(standbyPort)}
             checks:
               - {sql: "SELECT count(*) FROM pgbench_branches", expect: "1"}
+              - {heartbeats: recovered}
           cache:
             primary: {sandbox: true}
             target: {directory: \(scratch)/cache, port: \(try RedisServer.freePort())}
-            checks: [{redis: keys}]
+            checks: [{redis: digest, expect: "\(digest)"}]
           vectors:
             target:
               directory: \(scratch)/vectors
@@ -64,6 +68,7 @@ import Testing
         let path = try #require(drill.stdout.split(separator: "\n").last.map(String.init))
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
         #expect(report["kind"] as? String == "failover")
+        #expect(try ReportSchema.violations(of: path) == [], "docs/drill-report.schema.json")
         #expect((report["rto_seconds"] as? Double ?? 0) > 0)
         #expect(report["objectives_met"] as? Bool == true)
         let failover = try #require(report["failover"] as? [String: Any])
@@ -90,7 +95,11 @@ import Testing
         #expect(phases.filter { $0["source"] as? String == "vectors" }.compactMap { $0["name"] as? String } == ["restore", "start", "checks"])
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.contains { $0["source"] as? String == "phys" && $0["name"] as? String == "heartbeat" && $0["passed"] as? Bool == true })
-        #expect(checks.allSatisfy { $0["passed"] as? Bool == true })
+        #expect(checks.allSatisfy { $0["passed"] as? Bool == true }, "\(checks)")
+        // Every heartbeat row acknowledged before the newest recovered one was replayed.
+        let rows = try #require(checks.first { $0["source"] as? String == "phys" && ($0["name"] as? String)?.hasPrefix("heartbeats:") == true })
+        #expect((rows["detail"] as? String)?.hasPrefix("all ") == true, "\(rows)")
+        #expect(checks.contains { $0["source"] as? String == "cache" && ($0["detail"] as? String)?.contains("restored \(digest)") == true })
         // The cache's RPO comes from its snapshot: no heartbeat reached a backup.
         let cache = try #require(sources.first { $0["source"] as? String == "cache" })
         #expect((cache["rpo_seconds"] as? Double ?? 0) >= 4)

@@ -44,6 +44,44 @@ enum Promtool {
         #expect(rules.filter { !tests.contains("alertname: \($0)\n") } == [])
     }
 
+    /// contrib/grafana/lifeboat.json: every panel query is PromQL that promtool accepts (each
+    /// is checked as a recording rule, with the dashboard's variables as `.*`), uses only
+    /// documented metrics, and the panels cover the backups' age, the stored bytes, and the
+    /// drills' RTO and RPO over time.
+    @Test func theGrafanaDashboardsQueriesAreValidPromQL() throws {
+        let path = CLIReferenceTests.root + "/contrib/grafana/lifeboat.json"
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        var queries: [(panel: String, expr: String)] = []
+        for panel in panels {
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                queries.append((panel["title"] as? String ?? "?", try #require(target["expr"] as? String)))
+            }
+        }
+        #expect(queries.count >= 7)
+        var rules = "groups:\n  - name: dashboard\n    rules:\n"
+        for (i, query) in queries.enumerated() {
+            let expr = query.expr.replacingOccurrences(of: "$instance", with: ".*").replacingOccurrences(of: "$drill", with: ".*")
+            rules += "      - record: lifeboat:dashboard_query_\(i)\n        expr: '\(expr.replacingOccurrences(of: "'", with: "''"))'\n"
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lifeboat-dashboard-\(getpid()).rules.yml").path
+        try rules.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let check = try Promtool.run(["check", "rules", file])
+        #expect(check.status == 0, "\(check.output)\n\(rules)")
+        let documented = try String(contentsOfFile: CLIReferenceTests.root + "/docs/metrics.md", encoding: .utf8)
+        let used = Set(queries.flatMap { $0.expr.matches(of: /lifeboat_[a-z_]+/).map { String($0.0) } })
+        #expect(used.filter { !documented.contains("`\($0)`") } == [], "undocumented metrics in the dashboard")
+        for metric in [
+            "lifeboat_backup_last_success_timestamp_seconds", "lifeboat_backup_stored_bytes", "lifeboat_drill_rto_seconds",
+            "lifeboat_drill_rpo_seconds",
+        ] {
+            #expect(used.contains(metric), "no panel shows \(metric)")
+        }
+        let variables = ((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]] ?? []).compactMap { $0["query"] as? String }
+        #expect(variables.allSatisfy { q in q.matches(of: /lifeboat_[a-z_]+/).allSatisfy { documented.contains("`\($0.0)`") } })
+    }
+
     @Test func theMetricsFilesOfRunAndVerifyAreValidExposition() throws {
         let box = try Sandbox("metrics")
         try box.populateConfigTree()

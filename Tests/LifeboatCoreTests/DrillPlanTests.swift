@@ -62,4 +62,31 @@ import Testing
         let interval = try #require(error("policy: p.yaml\nheartbeat: {interval: 5}\nsources:\n  db: {target: {database: x}}\n"))
         #expect(interval.location?.line == 2)
     }
+
+    /// `heartbeats: recovered` needs heartbeats: a failover drill and a killed primary.
+    @Test func aHeartbeatsCheckNeedsAKilledPrimary() throws {
+        let restore = try #require(
+            error("policy: p.yaml\nsources:\n  db:\n    target: {database: x}\n    checks: [{heartbeats: recovered}]\n"))
+        #expect(restore.location?.line == 4 && restore.message.contains("only a failover drill writes heartbeats"))
+        let plan = try DrillPlan.parse(
+            "policy: p.yaml\nkind: failover\nsources:\n  db:\n    primary: {datadir: /d, sandbox: true}\n    target: {directory: /t, port: 5}\n    checks: [{heartbeats: recovered}]\n",
+            file: "plan.yaml")
+        #expect(plan.sources[0].checks.count == 1)
+        #expect(error("policy: p.yaml\nsources:\n  db:\n    target: {database: x}\n    checks: [{heartbeats: all}]\n")?.fix == "use recovered")
+    }
+
+    /// The check passes when every acknowledged row up to the newest recovered is there, and
+    /// names the missing ids when the recovery has a hole; rows after the newest are the writes
+    /// lost (counted elsewhere), rows never acknowledged are noted.
+    @Test func theHeartbeatsCheckFindsHoles() {
+        let acknowledged: [Int64] = [10, 11, 12, 13, 14, 15]
+        let whole = Heartbeat.holes(acknowledged: acknowledged, present: [9, 10, 11, 12, 13])
+        #expect(whole.passed && whole.detail.contains("all 4 rows") && whole.detail.contains("id 13"))
+        let extra = Heartbeat.holes(acknowledged: acknowledged, present: [10, 11, 12, 13, 14, 15, 16])
+        #expect(extra.passed && extra.detail.contains("1 more written but not acknowledged"))
+        let hole = Heartbeat.holes(acknowledged: acknowledged, present: [10, 13, 14])
+        #expect(!hole.passed && hole.detail.contains("2 of the 5") && hole.detail.contains("id 11, 12"))
+        let none = Heartbeat.holes(acknowledged: acknowledged, present: [3])
+        #expect(!none.passed && none.detail.contains("none of the 6"))
+    }
 }

@@ -2,15 +2,17 @@ import Foundation
 
 /// A check a drill runs on a restored target: `sql` (with `expect: VALUE` or `compare: live`),
 /// `redis: keys` (the snapshot's key count) or `redis: digest` (`compare: live` or `expect`),
-/// `files: entries` (every entry of the snapshot is there).
+/// `files: entries` (every entry of the snapshot is there), `heartbeats: recovered` (failover
+/// drills, PostgreSQL: every heartbeat row acknowledged before the newest one recovered is there).
 public enum DrillCheck: Sendable {
     case sql(query: String, expect: String?)
     case sqlCompareLive(query: String)
     case redisKeys
     case redisDigest(expect: String?)
     case filesEntries
+    case heartbeatsRecovered
 
-    static let keys = ["sql", "expect", "compare", "redis", "files", "name"]
+    static let keys = ["sql", "expect", "compare", "redis", "files", "heartbeats", "name"]
 
     static func parse(_ node: PolicyNode) throws -> DrillCheck {
         var fields: [String: PolicyNode] = [:]
@@ -42,7 +44,11 @@ public enum DrillCheck: Sendable {
             guard try files.string() == "entries" else { throw files.error("unknown files check", fix: "use entries") }
             return .filesEntries
         }
-        throw node.error("unknown check", fix: "use sql, redis or files")
+        if let heartbeats = fields["heartbeats"] {
+            guard try heartbeats.string() == "recovered" else { throw heartbeats.error("unknown heartbeats check", fix: "use recovered") }
+            return .heartbeatsRecovered
+        }
+        throw node.error("unknown check", fix: "use sql, redis, files or heartbeats")
     }
 
     /// For reports: `sql: SELECT count(*) … = 500000`.
@@ -53,6 +59,7 @@ public enum DrillCheck: Sendable {
         case .redisKeys: return "redis: key count equals the snapshot's"
         case .redisDigest(let e): return e == nil ? "redis: DEBUG DIGEST equals the live server's" : "redis: DEBUG DIGEST = \(e!)"
         case .filesEntries: return "files: every entry of the snapshot is restored"
+        case .heartbeatsRecovered: return "heartbeats: every row acknowledged up to the newest recovered is present"
         }
     }
 }

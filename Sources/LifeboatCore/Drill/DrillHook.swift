@@ -18,6 +18,9 @@ protocol DrillHook: SourceAdapter {
     func evaluate(_ check: DrillCheck, _ scratch: ScratchTarget, component: Manifest.Component) throws -> (passed: Bool, detail: String)?
     /// The newest heartbeat the recovered target holds (failover drills).
     func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat?
+    /// Every heartbeat mark from `first` on that the recovered target holds, for sources that
+    /// keep each heartbeat (PostgreSQL's rows); nil for those that keep only the newest (Redis).
+    func heartbeatMarks(_ scratch: ScratchTarget, from first: Int64) throws -> [Int64]?
     /// Stops what the drill started (servers, databases); the directory is removed by the caller.
     func tearDown(_ scratch: ScratchTarget)
 }
@@ -27,6 +30,7 @@ extension DrillHook {
     func validateDrillTarget(_ scratch: ScratchTarget) throws {}
     func evaluate(_ check: DrillCheck, _ scratch: ScratchTarget, component: Manifest.Component) throws -> (passed: Bool, detail: String)? { nil }
     func newestHeartbeat(_ scratch: ScratchTarget) -> Heartbeat? { nil }
+    func heartbeatMarks(_ scratch: ScratchTarget, from first: Int64) throws -> [Int64]? { nil }
     func tearDown(_ scratch: ScratchTarget) {}
 
     /// Refuses a target without a directory.

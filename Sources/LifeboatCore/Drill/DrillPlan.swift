@@ -158,6 +158,12 @@ public struct DrillPlan: Sendable {
                 default: break
                 }
             }
+            let checksHeartbeats = source.checks.contains { if case .heartbeatsRecovered = $0 { true } else { false } }
+            if checksHeartbeats && (plan.kind != .failover || source.primary == nil) {
+                throw node.error(
+                    "source \"\(name)\" checks `heartbeats: recovered`, but only a failover drill writes heartbeats, into the sources it kills",
+                    fix: "use `kind: failover` with `primary:` on this source, or drop the check")
+            }
             plan.sources.append(source)
         }
         guard !plan.sources.isEmpty else { throw sourcesNode.error("no sources to drill", fix: "add at least one source with a target") }

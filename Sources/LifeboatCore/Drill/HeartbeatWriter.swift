@@ -95,6 +95,11 @@ final class HeartbeatWriter: @unchecked Sendable {
         return Heartbeat(mark: mark, time: time)
     }
 
+    /// The ids of the heartbeat rows from `first` on that a recovered PostgreSQL holds, ascending.
+    static func marks(in connection: PostgresConnection, from first: Int64) throws -> [Int64] {
+        try connection.query("SELECT id FROM \(table) WHERE id >= \(first) ORDER BY id").compactMap { $0[0].flatMap { Int64($0) } }
+    }
+
     /// The newest heartbeat a recovered Redis holds.
     static func newest(in client: RESPClient) throws -> Heartbeat? {
         guard let mark = try client.expect("GET", key).text.flatMap({ Int64($0) }) else { return nil }
@@ -113,5 +118,29 @@ struct Heartbeat: Sendable {
     static func lost(_ acknowledged: [Int64], newest: Heartbeat?) -> Int {
         guard let newest else { return acknowledged.count }
         return acknowledged.filter { $0 > newest.mark }.count
+    }
+
+    /// The `heartbeats: recovered` check: every acknowledged mark up to the newest one
+    /// recovered is among the marks `present`, so the recovery has no hole before its end (a
+    /// commit lost in the middle of the replayed WAL). Marks after the newest are the writes
+    /// lost, reported by the drill, not a failure of this check.
+    static func holes(acknowledged: [Int64], present: [Int64]) -> (passed: Bool, detail: String) {
+        guard let newest = present.last, let first = acknowledged.first, newest >= first else {
+            return (false, "none of the \(acknowledged.count) heartbeat rows this drill wrote is present")
+        }
+        let present = present.filter { $0 >= first }
+        let expected = acknowledged.filter { $0 <= newest }
+        let found = Set(present)
+        let missing = expected.filter { !found.contains($0) }
+        let unacknowledged = found.subtracting(acknowledged).count
+        let extra = unacknowledged == 0 ? "" : "; \(unacknowledged) more written but not acknowledged before the kill"
+        guard missing.isEmpty else {
+            let shown = missing.prefix(5).map(String.init).joined(separator: ", ")
+            return (
+                false,
+                "\(missing.count) of the \(expected.count) rows acknowledged up to the newest recovered (id \(newest)) are missing: id \(shown)\(missing.count > 5 ? ", …" : "")"
+            )
+        }
+        return (true, "all \(expected.count) rows acknowledged up to the newest recovered (id \(newest)) are present\(extra)")
     }
 }

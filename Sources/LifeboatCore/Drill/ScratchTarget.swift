@@ -58,6 +58,22 @@ final class ScratchTarget {
     /// The newest heartbeat the recovered target holds (failover drills), if any.
     func newestHeartbeat() -> Heartbeat? { hook.newestHeartbeat(self) }
 
+    /// The `heartbeats: recovered` check against this drill's acknowledged marks; nil marks when
+    /// the drill wrote none here (a restore drill, or a source not killed).
+    func evaluateHeartbeats(acknowledged: [Int64]?) -> (Bool, String) {
+        guard let acknowledged else { return (false, "no heartbeats were written to this source: it needs `primary:` in a failover drill") }
+        do {
+            guard let present = try hook.heartbeatMarks(self, from: acknowledged.first ?? 0) else {
+                return (false, "a \(type) source keeps only its newest heartbeat; the check needs one row per heartbeat (PostgreSQL)")
+            }
+            return Heartbeat.holes(acknowledged: acknowledged, present: present)
+        } catch let error as LifeboatError {
+            return (false, error.message)
+        } catch {
+            return (false, "\(error)")
+        }
+    }
+
     /// Entries below `directory`, counting the directory itself (`.`) as the snapshot does.
     static func countEntries(_ directory: String) -> Int {
         var count = 1

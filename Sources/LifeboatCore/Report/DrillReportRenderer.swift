@@ -25,6 +25,11 @@ public enum DrillReportRenderer {
                 let written = f.heartbeatsWritten[source] ?? 0
                 let acknowledged = f.lastHeartbeatAcknowledged[source]
                 var line = "\(source): \(written) heartbeats written, the last acknowledged at \(acknowledged ?? "—")"
+                if let last = acknowledged.flatMap(Timestamp.parse), let killedAt, last > killedAt {
+                    // PostgreSQL's backends outlive a SIGKILLed postmaster for a moment.
+                    line +=
+                        " (\(String(format: "%.3f", last.timeIntervalSince(killedAt))) s after the kill: the server process answering it was still finishing)"
+                }
                 // Reports of older builds carry no recovered heartbeat: derive it from the RPO.
                 let rpo = r.sources.first { $0.source == source }?.rpoSeconds
                 let recovered =
@@ -164,12 +169,12 @@ public enum DrillReportRenderer {
         var checks = ""
         for c in r.checks {
             checks +=
-                "<tr><td>\(escape(c.source))</td><td>\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td>\(escape(c.detail))</td></tr>\n"
+                "<tr><td>\(escape(c.source))</td><td class=\"wrap\">\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td class=\"wrap\">\(escape(c.detail))</td></tr>\n"
         }
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>Drill \(escape(r.drill)) — \(escape(r.started))</title>
-            <style>body{font-family:sans-serif;margin:2em;color:#0f172a}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e1;padding:4px 8px;text-align:left}
+            <style>body{font-family:sans-serif;margin:2em;color:#0f172a}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e1;padding:4px 8px;text-align:left;white-space:nowrap}td.wrap{white-space:normal}
             .ok{color:#047857}.bad{color:#b91c1c;font-weight:bold}.big{font-size:1.4em}</style></head><body>
             <h1>Drill \(escape(r.drill)) <small>(\(escape(r.kind)))</small></h1>
             <h2>What happened</h2>

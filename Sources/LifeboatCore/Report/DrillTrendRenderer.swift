@@ -33,7 +33,14 @@ enum DrillTrendRenderer {
         }
     }
 
+    /// A plan's first drill has no trend yet: one sentence instead of a table of one row.
+    static func firstDrill(_ r: DrillReport) -> String? {
+        (r.history ?? []).isEmpty
+            ? "This is the first drill of plan \(r.drill) in the repository's drill history; its trend starts with the next one." : nil
+    }
+
     static func markdown(_ r: DrillReport) -> String {
+        if let first = firstDrill(r) { return "\n## Trend\n\n\(first)\n" }
         let rows = points(r)
         let sources = r.sources.map(\.source)
         var md = "\n## Trend\n\nThe last \(rows.count - 1) drill\(rows.count == 2 ? "" : "s") of this plan before this one, and this one (UTC).\n\n"
@@ -53,6 +60,7 @@ enum DrillTrendRenderer {
     }
 
     static func html(_ r: DrillReport) -> String {
+        if let first = firstDrill(r) { return "<h2>Trend</h2>\n<p>\(DrillReportRenderer.escape(first))</p>\n" }
         let rows = points(r)
         var out = "<h2>Trend</h2>\n<p>The last \(rows.count - 1) drill\(rows.count == 2 ? "" : "s") of this plan before this one, and this one.</p>\n"
         out += "<table><tr><th>source</th><th>RTO</th><th>RPO</th></tr>\n"

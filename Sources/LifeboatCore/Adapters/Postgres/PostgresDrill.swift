@@ -46,6 +46,10 @@ extension PostgresAdapter: DrillHook {
         (try? scratchSQL(scratch)).flatMap { try? HeartbeatWriter.newest(in: $0) } ?? nil
     }
 
+    func heartbeatMarks(_ scratch: ScratchTarget, from first: Int64) throws -> [Int64]? {
+        try HeartbeatWriter.marks(in: try scratchSQL(scratch), from: first)
+    }
+
     func tearDown(_ scratch: ScratchTarget) {
         let target = scratch.source.target
         if mode == .logical {
