@@ -111,5 +111,11 @@ echo "== failover drill: heartbeats for 5 s, SIGKILL of PostgreSQL and Redis, re
 rc=0
 "$lifeboat" drill --plan "$qs/failover.yaml" --report-dir "$qs/reports" > "$qs/drill.out" || rc=$?
 head -n -1 "$qs/drill.out" >&2   # the summary (and any failed check) on stderr,
+# The README shows this drill's report: check that it still says what a run really prints
+# (a mismatch fails CI, and warns elsewhere).
+report=$(tail -n 1 "$qs/drill.out")
+if [[ "$report" == *.json ]] && ! python3 scripts/dev/readme-drill-excerpt.py README.md "${report%.json}.md"; then
+  if [[ -n "${CI:-}" ]]; then rc=1; fi
+fi
 tail -n 1 "$qs/drill.out"        # the report's path as the last line on stdout
 exit "$rc"

@@ -6,7 +6,7 @@ import LifeboatCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Developer tools (benchmarks, format inspection).",
-        shouldDisplay: false, subcommands: [Chunk.self, Upload.self, CLIReference.self])
+        shouldDisplay: false, subcommands: [Chunk.self, Upload.self, CLIReference.self, RenderReport.self])
 
     struct Upload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -63,6 +63,27 @@ struct DebugCommand: AsyncParsableCommand {
                         format: "%d chunks, average %.0f KiB (smallest %d, largest %d bytes); %.3f s, %.0f MB/s",
                         stats.chunks, stats.average / 1024, stats.smallest, stats.largest, stats.seconds, stats.bytesPerSecond / 1e6))
             }
+        }
+    }
+
+    struct RenderReport: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "render-report",
+            abstract: "Render a drill report's JSON again as Markdown and HTML (beside it), with this build's renderer.")
+
+        @Argument(help: "The report's JSON file.")
+        var report: String
+
+        func run() async throws {
+            guard let bytes = FileManager.default.contents(atPath: report) else {
+                throw LifeboatError(.invalidInput, "cannot read \(report)", fix: "give the path of a drill report's .json")
+            }
+            let decoded = try DrillReport.verify(Array(bytes), path: report)
+            let stem = report.hasSuffix(".json") ? String(report.dropLast(5)) : report
+            try FileIO.writeAtomically(Array(DrillReportRenderer.markdown(decoded).utf8), to: stem + ".md")
+            try FileIO.writeAtomically(Array(DrillReportRenderer.html(decoded).utf8), to: stem + ".html")
+            print(stem + ".md")
+            print(stem + ".html")
         }
     }
 }

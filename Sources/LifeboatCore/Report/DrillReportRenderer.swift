@@ -164,17 +164,17 @@ public enum DrillReportRenderer {
         var rows = ""
         for s in r.sources {
             rows +=
-                "<tr><td>\(escape(s.source))</td><td>\(escape(s.type))</td><td>\(escape(s.snapshot ?? "—"))</td><td>\(escape(s.recoveryPoint ?? "—"))</td><td>\(seconds(s.rpoSeconds))</td><td>\(seconds(s.rpoObjectiveSeconds))</td><td>\(seconds(s.rtoSeconds))</td><td>\(seconds(s.rtoObjectiveSeconds))</td><td class=\"\(s.met ? "ok" : "bad")\">\(s.met ? "yes" : "no")</td></tr>\n"
+                "<tr><td>\(escape(s.source))</td><td>\(escape(s.type))</td><td>\(escape(s.snapshot ?? "—"))</td><td>\(escape(s.recoveryPoint ?? "—"))</td><td class=\"n\">\(seconds(s.rpoSeconds))</td><td class=\"n\">\(seconds(s.rpoObjectiveSeconds))</td><td class=\"n\">\(seconds(s.rtoSeconds))</td><td class=\"n\">\(seconds(s.rtoObjectiveSeconds))</td><td class=\"\(s.met ? "ok" : "bad")\">\(s.met ? "yes" : "no")</td></tr>\n"
         }
         var checks = ""
         for c in r.checks {
             checks +=
-                "<tr><td>\(escape(c.source))</td><td class=\"wrap\">\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td class=\"wrap\">\(escape(c.detail))</td></tr>\n"
+                "<tr><td>\(escape(c.source))</td><td>\(escape(c.name))</td><td class=\"\(c.passed ? "ok" : "bad")\">\(c.passed ? "pass" : "FAIL")</td><td>\(escape(c.detail))</td></tr>\n"
         }
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>Drill \(escape(r.drill)) — \(escape(r.started))</title>
-            <style>body{font-family:sans-serif;margin:2em;color:#0f172a}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e1;padding:4px 8px;text-align:left;white-space:nowrap}td.wrap{white-space:normal}
+            <style>body{font-family:sans-serif;margin:2em;color:#0f172a}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e1;padding:4px 8px;text-align:left}td.n{white-space:nowrap}
             .ok{color:#047857}.bad{color:#b91c1c;font-weight:bold}.big{font-size:1.4em}</style></head><body>
             <h1>Drill \(escape(r.drill)) <small>(\(escape(r.kind)))</small></h1>
             <h2>What happened</h2>

@@ -78,7 +78,7 @@ enum DrillTrendRenderer {
         for p in rows {
             out += "<tr><td>\(DrillReportRenderer.escape(p.started))</td><td>\(verdict(p))</td>"
             out += r.sources.map {
-                "<td>\(DrillReportRenderer.seconds(p.sources[$0.source]?.rtoSeconds))</td><td>\(DrillReportRenderer.seconds(p.sources[$0.source]?.rpoSeconds))</td>"
+                "<td class=\"n\">\(DrillReportRenderer.seconds(p.sources[$0.source]?.rtoSeconds))</td><td class=\"n\">\(DrillReportRenderer.seconds(p.sources[$0.source]?.rpoSeconds))</td>"
             }.joined()
             out += "</tr>\n"
         }
