@@ -107,6 +107,13 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Replace a non-empty target; its content is moved aside, not deleted.")
     var force = false
 
+    @Flag(
+        name: .long,
+        help:
+            "PostgreSQL physical: bring an existing data directory of the same system (stopped) to the backup, rewriting only the files that differ."
+    )
+    var delta = false
+
     @Flag(name: .long, help: "Show the plan and change nothing.")
     var dryRun = false
 
@@ -162,6 +169,19 @@ struct RestoreCommand: AsyncParsableCommand {
         plan.target = target.description
         var options = RestoreOptions(force: force, configuredSource: nil, progress: global.progress)
         options.applyGlobals = !noGlobals
+        if delta {
+            guard case .dataDirectory = target else {
+                throw LifeboatError(
+                    .invalidInput, "--delta applies to a PostgreSQL physical restore into a data directory (--to-datadir) only",
+                    fix: "drop --delta, or restore a physical PostgreSQL snapshot with --to-datadir")
+            }
+            guard !force else {
+                throw LifeboatError(
+                    .invalidInput, "--delta and --force ask for two things: rewrite the directory in place, or move it aside",
+                    fix: "give one of them")
+            }
+            options.delta = true
+        }
         if !table.isEmpty || !schema.isEmpty {
             guard adapter.restoresSelectedTables else {
                 throw LifeboatError(
@@ -185,9 +205,14 @@ struct RestoreCommand: AsyncParsableCommand {
         if dryRun {
             // The same refusals the restore would give, now: a dry run never says yes to them.
             plan.movesAside = try adapter.preflight(component, to: target, options: options) ? true : nil
-            let notes = try adapter.dryRunNotes(
+            var notes = try adapter.dryRunNotes(
                 component, from: { try ComponentReader(repository: repository, snapshot: manifest, component: component) }, to: target,
                 options: options)
+            if delta, let directory = target.description {
+                notes.append(
+                    "delta: \(directory) is a stopped data directory of the same system; only the files whose size or SHA-256 differ from the backup's are rewritten, and what the backup lacks is removed"
+                )
+            }
             plan.notes = notes.isEmpty ? nil : notes
             if global.json {
                 try Console.json(plan)

@@ -77,7 +77,7 @@ final class PostgresServer {
 extension CLI {
     /// Runs `lifeboat` as the PostgreSQL cluster's owner (root cannot start PostgreSQL).
     @discardableResult
-    static func runAsClusterOwner(_ arguments: [String]) throws -> Result {
-        try run(arguments, in: "/", prefix: geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
+    static func runAsClusterOwner(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(arguments, environment: environment, in: "/", prefix: geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [])
     }
 }

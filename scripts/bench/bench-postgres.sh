@@ -3,7 +3,8 @@
 # about 750 MB), warm cache: logical backups (lifeboat zstd:1 vs `pg_dump -Fc` and
 # `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
-# physical restores into a new data directory (both fsync). Prints times,
+# physical restores into a new data directory (both fsync), and delta restores after 1% of the
+# relation files changed (lifeboat --delta vs pgBackRest restore --delta). Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,6 +75,14 @@ archive_with "$lifeboat wal push --repo $work/lb-repo %p"
 measure lifeboat_physical "${owner[@]}" "$lifeboat" backup --policy "$work/physical.yaml" -q
 measure pgbackrest_restore "${pgbr[@]}" restore --pg1-path="$work/restore-pgbr"
 measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" -q
+# Delta restores: 1% of the relation files changed in place (one byte, same size) in both
+# restored directories, then each tool brings its directory back to the backup.
+changed=$(cd "$work/restore-lb" && find base -type f -size +8k | sort | awk 'NR % 100 == 0')
+for d in restore-lb restore-pgbr; do
+  for f in $changed; do printf 'X' | dd of="$work/$d/$f" bs=1 seek=4096 conv=notrunc status=none; done
+done
+measure pgbackrest_restore_delta "${pgbr[@]}" restore --delta --pg1-path="$work/restore-pgbr"
+measure lifeboat_restore_delta "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" --delta -q
 stored_lb_phys=$(du -sb "$work/lb-repo/data" | cut -f1)
 stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
 python3 - "$results" "$db_bytes" "$scale" "$stored_lb_phys" "$stored_pgbr" <<'PY'
@@ -91,6 +100,8 @@ ratios = {
   "logical_vs_pg_dump_Fc": (r("lifeboat_logical", "pg_dump_Fc"), None),
   "physical_backup_vs_pgbackrest": (r("lifeboat_physical", "pgbackrest_backup"), 0.5),
   "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
+  "delta_restore_vs_pgbackrest_delta": (r("lifeboat_restore_delta", "pgbackrest_restore_delta"), 1.0),
+  "delta_restore_vs_full_restore": (r("lifeboat_restore_delta", "lifeboat_restore"), 0.4),
 }
 for k, (v, target) in ratios.items():
     print(f"ratio {k}: {v:.2f}" + (f" (target <= {target})" if target else ""))

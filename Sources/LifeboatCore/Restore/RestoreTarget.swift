@@ -158,6 +158,9 @@ public enum RestoreTarget: Sendable {
 public struct RestoreOptions: Sendable {
     /// Replace a non-empty target (the old content is moved aside, not deleted).
     public var force = false
+    /// PostgreSQL physical into an existing data directory of the same system: rewrite only
+    /// the files that differ (`--delta`, `DeltaRestore`).
+    public var delta = false
     /// PostgreSQL logical: create the roles the target lacks from the snapshot's globals
     /// (`--no-globals` turns it off).
     public var applyGlobals = true

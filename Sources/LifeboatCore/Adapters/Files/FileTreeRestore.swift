@@ -135,7 +135,7 @@ struct FileTreeRestore {
                 }
                 if UInt32(st.st_mode) & 0o6000 != entry.record.mode & 0o6000 { unprivileged.append(entry.record.path) }
             }
-            if entry.record.kind != .directory { try setTimes(destination, shown: shown, entry.record) }
+            if entry.record.kind != .directory { try Self.setTimes(destination, shown: shown, entry.record) }
             count += 1
             progress.update("restoring: \(count) entries, \(ProgressLine.bytes(bytes))")
         }
@@ -144,7 +144,7 @@ struct FileTreeRestore {
             guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else {
                 throw LifeboatError.system("cannot chmod", path: shown)
             }
-            try setTimes(path, shown: shown, record)
+            try Self.setTimes(path, shown: shown, record)
         }
         let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
@@ -195,7 +195,7 @@ struct FileTreeRestore {
         }
     }
 
-    private func setTimes(_ path: [UInt8], shown: String, _ record: EntryRecord) throws {
+    static func setTimes(_ path: [UInt8], shown: String, _ record: EntryRecord) throws {
         let time = timespec(tv_sec: Int(record.mtime), tv_nsec: Int(record.mtimeNanoseconds))
         var times = [time, time]
         guard EntryName.withCString(path, { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }) == 0 else {
@@ -274,7 +274,7 @@ struct FileTreeRestore {
             guard EntryName.withCString(path, { chmod($0, mode_t(record.mode)) }) == 0 else {
                 throw LifeboatError.system("cannot chmod", path: shown)
             }
-            try setTimes(path, shown: shown, record)
+            try Self.setTimes(path, shown: shown, record)
         }
         try? FileManager.default.removeItem(atPath: staging)  // only directories are left in it
         try FileIO.syncDirectory(target)
@@ -301,4 +301,4 @@ struct FileTreeRestore {
 
 /// `syncfs(2)`: Glibc declares it only under _GNU_SOURCE, which Swift's Glibc module lacks.
 @_silgen_name("syncfs") @discardableResult
-private func lifeboat_syncfs(_ fd: Int32) -> Int32
+func lifeboat_syncfs(_ fd: Int32) -> Int32

@@ -21,7 +21,10 @@ struct BaseBackupRestore {
         let major = recorded.serverMajor
         let pgCtl = recovery.start ? try PostgresEndpoint(recordedIn: component).tool("pg_ctl", major: major) : nil
         let began = Date()
-        var outcome = try FileTreeRestore(target: datadir, force: options.force, progress: options.progress).run(reader: reader)
+        var outcome =
+            options.delta
+            ? try DeltaRestore(datadir: datadir, component: component, progress: options.progress).run(reader: reader)
+            : try FileTreeRestore(target: datadir, force: options.force, progress: options.progress).run(reader: reader)
         let target = outcome.target
         guard chmod(target, 0o700) == 0 else { throw LifeboatError.system("cannot chmod", path: target) }
         for dir in ["pg_wal", "pg_wal/archive_status"] where !FileIO.exists("\(target)/\(dir)") {

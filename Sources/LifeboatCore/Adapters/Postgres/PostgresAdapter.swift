@@ -101,6 +101,10 @@ public struct PostgresAdapter: SourceAdapter {
         if case .directory(let directory) = target {
             return try DumpFiles(component: component, directory: FileIO.absolute(directory), force: options.force).preflight()
         }
+        if case .dataDirectory(let directory, _, _) = target, options.delta {
+            try DeltaRestore(datadir: directory, component: component, progress: options.progress).preflight()
+            return false
+        }
         return try treePreflight(component, to: target, options: options)
     }
 
