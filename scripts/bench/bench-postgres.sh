@@ -3,7 +3,8 @@
 # about 750 MB), warm cache: logical backups (lifeboat zstd:1 vs `pg_dump -Fc` and
 # `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
-# physical restores into a new data directory (both fsync), and delta restores after 1% of the
+# physical restores into a new data directory (both fsync), WAL push per segment (lifeboat wal
+# push vs pgBackRest archive-push, 18 segments), and delta restores after 1% of the
 # relation files changed (lifeboat --delta vs pgBackRest restore --delta). Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
 set -euo pipefail
@@ -75,6 +76,20 @@ archive_with "$lifeboat wal push --repo $work/lb-repo %p"
 measure lifeboat_physical "${owner[@]}" "$lifeboat" backup --policy "$work/physical.yaml" -q
 measure pgbackrest_restore "${pgbr[@]}" restore --pg1-path="$work/restore-pgbr"
 measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" -q
+# WAL push, one process per segment as archive_command runs it: 18 real segments of this
+# cluster (fetched from lifeboat's archive) into fresh archives of each tool, and the binary's
+# own start-up (`lifeboat --version`) as the floor.
+mkdir -p "$work/segments"
+"${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | awk '$1 ~ /^[0-9A-F]{24}$/ {print $1}' | tail -n 18 > "$work/segments.txt"
+while read -r seg; do "${owner[@]}" "$lifeboat" wal fetch --repo "$work/lb-repo" "$seg" "$work/segments/$seg"; done < "$work/segments.txt"
+[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/segments"
+"${owner[@]}" "$lifeboat" init --repo "$work/lb-walrepo" -q
+sed -e "s|repo1-path=$work/pgbr-repo|repo1-path=$work/pgbr-walrepo|" -e "s|lock-path=$work/pgbr-lock|lock-path=$work/pgbr-walrepo-lock|" \
+  "$work/pgbackrest.conf" > "$work/pgbackrest-wal.conf"
+"${owner[@]}" pgbackrest --config="$work/pgbackrest-wal.conf" --stanza=bench stanza-create >/dev/null
+measure lifeboat_version_x18 sh -c "for s in \$(cat '$work/segments.txt'); do '$lifeboat' --version; done"
+measure pgbackrest_archive_push_x18 "${owner[@]}" sh -c "for s in \$(cat '$work/segments.txt'); do pgbackrest --config='$work/pgbackrest-wal.conf' --stanza=bench archive-push '$work/segments/'\$s; done"
+measure lifeboat_wal_push_x18 "${owner[@]}" sh -c "for s in \$(cat '$work/segments.txt'); do '$lifeboat' wal push --repo '$work/lb-walrepo' '$work/segments/'\$s; done"
 # Delta restores: 1% of the relation files changed in place (one byte, same size) in both
 # restored directories, then each tool brings its directory back to the backup.
 changed=$(cd "$work/restore-lb" && find base -type f -size +8k | sort | awk 'NR % 100 == 0')
@@ -100,6 +115,8 @@ ratios = {
   "logical_vs_pg_dump_Fc": (r("lifeboat_logical", "pg_dump_Fc"), None),
   "physical_backup_vs_pgbackrest": (r("lifeboat_physical", "pgbackrest_backup"), 0.5),
   "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
+  "wal_push_vs_pgbackrest_archive_push": (r("lifeboat_wal_push_x18", "pgbackrest_archive_push_x18"), 1.0),
+  "wal_push_vs_startup": (r("lifeboat_wal_push_x18", "lifeboat_version_x18"), None),
   "delta_restore_vs_pgbackrest_delta": (r("lifeboat_restore_delta", "pgbackrest_restore_delta"), 1.0),
   "delta_restore_vs_full_restore": (r("lifeboat_restore_delta", "lifeboat_restore"), 0.4),
 }

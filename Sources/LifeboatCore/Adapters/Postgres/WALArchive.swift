@@ -49,6 +49,9 @@ public struct WALArchive: Sendable {
         guard input >= 0 else { throw LifeboatError.system("cannot open", path: path) }
         defer { close(input) }
         if Self.isSegment(name) { try checkSystem(input, name: name, path: path) }
+        var st = stat()
+        guard fstat(input, &st) == 0 else { throw LifeboatError.system("cannot stat", path: path) }
+        if st.st_size <= Self.inMemoryLimit { return try pushInMemory(input, name: name, path: path, size: Int(st.st_size)) }
         let hasher = SHA256Hasher()
         let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
         let digest = hasher.finalize()
@@ -71,6 +74,49 @@ public struct WALArchive: Sendable {
             CrashPoint.reach("wal-push-before-rename")
             _ = try output.commit()
             return (.stored, name, result.bytes, result.stored)
+        } catch {
+            output.abort()
+            throw error
+        }
+    }
+
+    /// Segments up to this size (the default is 16 MiB) are pushed from memory in one read.
+    static let inMemoryLimit: Int64 = 64 << 20
+
+    /// Archives a file read once into memory: its SHA-256 is computed on a second thread while
+    /// this one compresses it, so archive_command pays one read and the longer of the two, not
+    /// two reads and both (a segment is never changed while PostgreSQL archives it).
+    private func pushInMemory(_ input: Int32, name: String, path: String, size: Int) throws -> (
+        outcome: PushOutcome, name: String, bytes: Int64, stored: Int64
+    ) {
+        var content = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let n = try content.withUnsafeMutableBytes {
+                try FileIO.read(input, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: Int64(filled), path: path)
+            }
+            guard n > 0 else { throw LifeboatError(.operationFailed, "\(path) changed while it was being archived (shorter than \(size) bytes)") }
+            filled += n
+        }
+        let bytes = content
+        let digest = DigestThread(bytes)
+        let compressed = try bytes.withUnsafeBytes { try ZstdBlob.compress($0, level: 3) }
+        let sha256 = digest.wait()
+        if let existing = try stored(name) {
+            guard existing.sha256 == sha256 else {
+                throw LifeboatError(
+                    .operationFailed,
+                    "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(sha256.prefix(16))…); nothing was overwritten",
+                    fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
+            }
+            return (.alreadyArchived, name, Int64(size), existing.storedBytes)
+        }
+        let output = try repository.writer("wal/\(Self.folder(of: name))/\(name)-\(sha256).zst")
+        do {
+            try compressed.withUnsafeBytes { try output.write($0) }
+            CrashPoint.reach("wal-push-before-rename")
+            _ = try output.commit()
+            return (.stored, name, Int64(size), Int64(compressed.count))
         } catch {
             output.abort()
             throw error
@@ -214,5 +260,23 @@ public struct WALArchive: Sendable {
         try repository.storage.get("wal/system-identifier").map {
             String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+    }
+}
+
+/// A SHA-256 computed on a thread of its own.
+private final class DigestThread: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result = ""
+
+    init(_ bytes: [UInt8]) {
+        Thread.detachNewThread { [self] in
+            result = SHA256Hasher.hex(of: bytes)
+            done.signal()
+        }
+    }
+
+    func wait() -> String {
+        done.wait()
+        return result
     }
 }
