@@ -92,6 +92,9 @@ struct RestoreCommand: AsyncParsableCommand {
             "PostgreSQL physical: keep archive_mode in the restored cluster (off by default, so a copy never archives into the source's repository).")
     var keepArchiving = false
 
+    @Option(name: .long, help: "PostgreSQL physical: WAL segments restore_command keeps downloaded ahead of replay (default 8; 0: none).")
+    var walPrefetch: Int?
+
     @Option(name: .long, help: "Files: restore only entries matching GLOB, by path or base name (repeatable).")
     var include: [String] = []
 
@@ -156,11 +159,20 @@ struct RestoreCommand: AsyncParsableCommand {
             flags.recovery = RecoveryTarget(
                 kind: targetName.map { .name($0) } ?? atKind ?? .immediate, start: start, keepArchiving: keepArchiving,
                 repository: repository.location, keyFiles: repository.keyFiles)
+            if let walPrefetch {
+                guard (0...64).contains(walPrefetch) else {
+                    throw LifeboatError(.invalidInput, "--wal-prefetch \(walPrefetch) is out of range", fix: "give 0 (no prefetch) to 64 segments")
+                }
+                flags.recovery?.prefetch = walPrefetch
+            }
         }
         let target = try RestoreTarget.parse(flags, for: component)
         if case .dataDirectory(_, let recovery, _) = target {
             try plan.planRecovery(recovery, component: component, archive: WALArchive(repository: repository))
-        } else if let flag = [("--start", start), ("--keep-archiving", keepArchiving), ("--target-name", targetName != nil)].first(where: \.1)?.0 {
+        } else if let flag = [
+            ("--start", start), ("--keep-archiving", keepArchiving), ("--target-name", targetName != nil), ("--wal-prefetch", walPrefetch != nil),
+        ]
+        .first(where: \.1)?.0 {
             throw LifeboatError(
                 .invalidInput, "\(flag) applies to a point-in-time restore (--to-datadir) only",
                 fix: "\(adapter.restoreDescription(for: component)) restores to: "

@@ -6,7 +6,7 @@ import LifeboatCore
 struct WalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wal", abstract: "PostgreSQL WAL archive: archive_command (push) and restore_command (fetch).",
-        subcommands: [WalPushCommand.self, WalFetchCommand.self, WalListCommand.self])
+        subcommands: [WalPushCommand.self, WalFetchCommand.self, WalListCommand.self, WalPrefetchCommand.self])
 }
 
 struct WalPushCommand: AsyncParsableCommand {
@@ -48,10 +48,15 @@ struct WalFetchCommand: AsyncParsableCommand {
         discussion: """
             restore_command = 'lifeboat wal fetch --repo REPO %f "%p"'
             Exits 1 when the file is not archived (PostgreSQL probes for files that may
-            not exist), 3 when the archived copy is damaged.
+            not exist), 3 when the archived copy is damaged. Segments are prefetched: a
+            detached `wal prefetch` keeps up to --prefetch segments downloaded and proven
+            in pg_wal/lifeboat-prefetch, which later fetches only rename into place.
             """)
 
     @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Segments to keep downloaded ahead of recovery (default 8, at most 64; 0: none).")
+    var prefetch = WALPrefetch.defaultCount
 
     @Argument(help: "The WAL file name (%f).")
     var name: String
@@ -59,10 +64,59 @@ struct WalFetchCommand: AsyncParsableCommand {
     @Argument(help: "Where to write it (%p).")
     var destination: String
 
+    func validate() throws {
+        guard (0...64).contains(prefetch) else { throw ValidationError("--prefetch takes 0 to 64 segments") }
+    }
+
     func run() async throws {
+        let queue = WALPrefetch(destination: destination, count: prefetch)
+        if prefetch > 0 && WALArchive.isSegment(name) {
+            queue.dropPassed(before: name)
+            if queue.take(name, to: destination) {
+                if global.verbose { print("\(name): from the prefetch queue") }
+                try startPrefetcher(queue)
+                return
+            }
+        }
         let repository = try global.openRepository()
         let bytes = try WALArchive(repository: repository).fetch(name: name, to: destination)
         if global.verbose { print("\(name): \(ProgressLine.bytes(bytes))") }
+        try startPrefetcher(queue)
+    }
+
+    /// Starts `wal prefetch` after `name` when the queue runs low (and no prefetcher holds it).
+    private func startPrefetcher(_ queue: WALPrefetch) throws {
+        guard queue.wantsMore(after: name) else { return }
+        let keys = global.keyFiles()
+        var argv = [ChildProcess.currentExecutable, "wal", "prefetch", "--repo", try global.repositoryPath()]
+        if let file = keys.keyFile { argv += ["--key-file", FileIO.absolute(file)] }
+        if let file = keys.privateKey { argv += ["--private-key", FileIO.absolute(file)] }
+        argv += ["--queue", queue.queue, "--count", String(queue.count), name]
+        try ChildProcess.detach(argv)
+    }
+}
+
+/// `lifeboat wal prefetch`: what `wal fetch` starts in the background to fill its queue.
+struct WalPrefetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prefetch", abstract: "Download the segments after one into a restore_command queue (started by wal fetch).",
+        usage: "lifeboat wal prefetch --repo REPO --queue DIR [--count N] <name>", shouldDisplay: false)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The queue directory (pg_wal/lifeboat-prefetch).")
+    var queue: String
+
+    @Option(name: .long, help: "How many segments to keep queued.")
+    var count = WALPrefetch.defaultCount
+
+    @Argument(help: "The segment recovery has reached.")
+    var name: String
+
+    func run() async throws {
+        let repository = try global.openRepository()
+        let downloaded = try WALPrefetch(queue: queue, count: count).fill(from: WALArchive(repository: repository), after: name)
+        if global.verbose { print("prefetched \(downloaded) segment\(downloaded == 1 ? "" : "s") after \(name)") }
     }
 }
 

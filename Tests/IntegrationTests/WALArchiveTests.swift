@@ -65,6 +65,46 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: box.root + "/damaged"))
     }
 
+    /// restore_command's prefetch: the first fetch starts a prefetcher that downloads the next
+    /// segments into pg_wal/lifeboat-prefetch; the next fetches are served from there without
+    /// the repository (moved away here), segments recovery passed are dropped, and the queue
+    /// holds at most --prefetch segments.
+    @Test func fetchPrefetchesTheNextSegmentsAndServesThemWithoutTheRepository() throws {
+        let box = try Sandbox("wal-prefetch")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        for n in 1...12 {
+            let path = box.root + "/" + String(format: "0000000100000000000000%02X", n)
+            try segment(path, fill: UInt8(n))
+            #expect(try CLI.run(["wal", "push", "--repo", box.repo, path]).status == 0)
+        }
+        let pgWAL = box.root + "/restored/pg_wal"
+        try FileManager.default.createDirectory(atPath: pgWAL, withIntermediateDirectories: true)
+        let queue = pgWAL + "/lifeboat-prefetch"
+        func queued() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: queue)) ?? []).filter { $0.count == 24 }.sorted() }
+        let first = try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "4", "000000010000000000000001", pgWAL + "/RECOVERYXLOG"])
+        #expect(first.status == 0, "\(first.output)")
+        for _ in 0..<100 where queued().count < 4 { usleep(50_000) }
+        #expect(queued() == (2...5).map { String(format: "0000000100000000000000%02X", $0) })
+        try FileManager.default.moveItem(atPath: box.repo, toPath: box.repo + ".away")
+        for n in 2...3 {
+            let name = String(format: "0000000100000000000000%02X", n)
+            let hit = try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "4", "-v", name, pgWAL + "/RECOVERYXLOG"])
+            #expect(hit.status == 0 && hit.stdout.contains("from the prefetch queue"), "\(hit.output)")
+            let content = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pgWAL + "/RECOVERYXLOG")))
+            #expect(content.count == 16 << 20 && content[100] == UInt8(n), "the segment asked for, whole")
+        }
+        // A jump ahead (a timeline switch, a target reached): what recovery passed is dropped.
+        try FileManager.default.moveItem(atPath: box.repo + ".away", toPath: box.repo)
+        #expect(
+            try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "0", "00000001000000000000000A", pgWAL + "/RECOVERYXLOG"]).status == 0)
+        #expect(queued() == ["000000010000000000000004", "000000010000000000000005"], "--prefetch 0 neither drops nor starts")
+        #expect(
+            try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "4", "00000001000000000000000A", pgWAL + "/RECOVERYXLOG"]).status == 0)
+        for _ in 0..<100 where queued() != ["00000001000000000000000B", "00000001000000000000000C"] { usleep(50_000) }
+        #expect(queued() == ["00000001000000000000000B", "00000001000000000000000C"], "the archive ends at 0C")
+        #expect(try CLI.run(["wal", "fetch", "--repo", box.repo, "00000001000000000000000D", pgWAL + "/RECOVERYXLOG"]).status == 1)
+    }
+
     @Test func aKilledPushLeavesNothingArchivedAndTheRetrySucceeds() throws {
         let box = try Sandbox("wal-crash")
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)

@@ -5,7 +5,8 @@
 # process-max=2; the server archives with each tool's own command during its backup) and
 # physical restores into a new data directory (both fsync), WAL push per segment (lifeboat wal
 # push vs pgBackRest archive-push, 18 segments), and delta restores after 1% of the
-# relation files changed (lifeboat --delta vs pgBackRest restore --delta). Prints times,
+# relation files changed (lifeboat --delta vs pgBackRest restore --delta), and the replay of 220
+# archived segments with and without restore_command's prefetch. Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -98,6 +99,24 @@ for d in restore-lb restore-pgbr; do
 done
 measure pgbackrest_restore_delta "${pgbr[@]}" restore --delta --pg1-path="$work/restore-pgbr"
 measure lifeboat_restore_delta "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" --delta -q
+# Point-in-time replay of 220 segments after the base backup (a row and a WAL switch each),
+# restored to the end of the archive and started, with restore_command's prefetch (default 8)
+# and without it (--wal-prefetch 0); the "wal replay" phase of each is compared.
+"$bin/psql" -X -q "${conn[@]}" -c "CREATE TABLE replay_marks (id serial, t timestamptz DEFAULT clock_timestamp())" postgres
+for _ in $(seq 1 220); do "$bin/psql" -X -q -At "${conn[@]}" -c "INSERT INTO replay_marks DEFAULT VALUES" -c "SELECT pg_switch_wal()" postgres >/dev/null; done
+last=$("$bin/psql" -X -At "${conn[@]}" -c "SELECT pg_walfile_name(pg_current_wal_lsn())" postgres)
+"$bin/psql" -X -q -At "${conn[@]}" -c "SELECT pg_switch_wal()" postgres >/dev/null
+for _ in $(seq 1 600); do
+  [[ "$("$bin/psql" -X -At "${conn[@]}" -c "SELECT last_archived_wal >= '$last' FROM pg_stat_archiver" postgres)" == t ]] && break; sleep 0.2
+done
+for mode in prefetch:8 noprefetch:0; do
+  name=${mode%%:*} depth=${mode##*:}
+  "${owner[@]}" "$lifeboat" restore --repo "$work/lb-repo" --source phys --at latest --to-datadir "$work/replay-$name" \
+    --port 16540 --start --wal-prefetch "$depth" --json > "$work/replay-$name.json"
+  "${owner[@]}" "$bin/pg_ctl" -D "$work/replay-$name" -m immediate -w stop >/dev/null
+  python3 -c "import json,sys; o=json.load(open(sys.argv[1]))['outcome']; print(sys.argv[2], [p['seconds'] for p in o['phases'] if p['name'] == 'wal replay'][0], 0)" \
+    "$work/replay-$name.json" "lifeboat_replay_$name" >> "$results"
+done
 stored_lb_phys=$(du -sb "$work/lb-repo/data" | cut -f1)
 stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
 python3 - "$results" "$db_bytes" "$scale" "$stored_lb_phys" "$stored_pgbr" <<'PY'
@@ -117,6 +136,7 @@ ratios = {
   "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
   "wal_push_vs_pgbackrest_archive_push": (r("lifeboat_wal_push_x18", "pgbackrest_archive_push_x18"), 1.0),
   "wal_push_vs_startup": (r("lifeboat_wal_push_x18", "lifeboat_version_x18"), None),
+  "replay_220_segments_prefetch_vs_none": (r("lifeboat_replay_prefetch", "lifeboat_replay_noprefetch"), 0.6),
   "delta_restore_vs_pgbackrest_delta": (r("lifeboat_restore_delta", "pgbackrest_restore_delta"), 1.0),
   "delta_restore_vs_full_restore": (r("lifeboat_restore_delta", "lifeboat_restore"), 0.4),
 }

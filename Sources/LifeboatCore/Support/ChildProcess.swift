@@ -35,6 +35,31 @@ public enum ChildProcess {
 }
 
 extension ChildProcess {
+    /// This program's absolute path (for restore_command, and helpers it starts).
+    public static var currentExecutable: String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        return CommandLine.arguments[0]
+    }
+
+    /// Starts `argv` (argv[0] an absolute path) in a session of its own, with stdin, stdout and
+    /// stderr on /dev/null and nothing else inherited, and does not wait for it: a helper that
+    /// outlives this process (`wal fetch` starting `wal prefetch`).
+    public static func detach(_ argv: [String]) throws {
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        _ = lifeboat_addclosefrom(&actions, 3)
+        var attributes = ChildProcess.cleanSignals()
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80))  // 0x80: POSIX_SPAWN_SETSID
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ)
+        guard rc == 0 else { throw LifeboatError.system("cannot start \(argv[0])", errno: rc) }
+    }
+
     /// Spawn attributes that give a child an empty signal mask and default SIGPIPE/SIGTERM
     /// handling: otherwise it inherits the mask of the spawning thread (Swift's runtime threads
     /// block SIGTERM, so a server started from one could not be stopped) and our ignored SIGPIPE.

@@ -45,6 +45,7 @@ struct BaseBackupRestore {
             pgCtl: pgCtl, datadir: target, port: port ?? recorded.port ?? 5432,
             owner: owner)
         outcome.addPhase("wal replay", since: replayStarted)
+        WALPrefetch(queue: "\(target)/pg_wal/\(WALPrefetch.folder)", count: 0).remove()  // recovery has ended
         outcome.recoveryPoint = reached.point
         outcome.checks.append(
             "recovery ended and the server was promoted on timeline \(reached.timeline); last replayed commit \(reached.point ?? "none (the base backup's end)")"
@@ -73,10 +74,7 @@ struct BaseBackupRestore {
     }
 
     /// This program's absolute path, for restore_command.
-    static var executablePath: String {
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
-        return CommandLine.arguments[0]
-    }
+    static var executablePath: String { ChildProcess.currentExecutable }
 
     /// Starts the server, waits for the end of recovery, and reads where it ended.
     private func startAndWait(pgCtl: String, datadir: String, port: Int, owner: (uid: uid_t, gid: gid_t, name: String)?) throws -> (

@@ -30,6 +30,8 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
     /// The key files `restore_command` passes on for an encrypted repository (paths, never keys;
     /// the server's user must be able to read them).
     public var keyFiles: KeyFiles
+    /// Segments `restore_command` keeps downloaded ahead of replay (`wal fetch --prefetch`).
+    public var prefetch = WALPrefetch.defaultCount
 
     public init(kind: Kind, start: Bool = false, keepArchiving: Bool = false, repository: String, keyFiles: KeyFiles = KeyFiles()) {
         self.kind = kind
@@ -65,6 +67,7 @@ public struct RecoveryTarget: Sendable, Codable, Equatable {
         var keys = ""
         if let file = keyFiles.keyFile { keys += " --key-file \(Self.shellQuoted(FileIO.absolute(file)))" }
         if let file = keyFiles.privateKey { keys += " --private-key \(Self.shellQuoted(FileIO.absolute(file)))" }
+        if prefetch != WALPrefetch.defaultCount { keys += " --prefetch \(prefetch)" }
         var settings: [(String, String)] = [
             ("restore_command", "\(Self.shellQuoted(executable)) wal fetch --repo \(Self.shellQuoted(repository))\(keys) %f \"%p\""),
             ("recovery_target_action", "promote"),

@@ -221,7 +221,7 @@ public struct WALArchive: Sendable {
     /// `wal/<first 8 hex digits>`: the timeline.
     static func folder(of name: String) -> String { String(name.prefix(8)) }
 
-    static func isSegment(_ name: String) -> Bool {
+    public static func isSegment(_ name: String) -> Bool {
         name.count == 24 || name.hasSuffix(".partial")
     }
 
