@@ -1,5 +1,6 @@
 import Foundation
 import LifeboatCore
+import Testing
 
 /// A real PostgreSQL 15 cluster on a loopback port, started by scripts/sandbox/pg-sandbox.sh in a
 /// scratch directory (owned by `postgres` when the tests run as root) and stopped when released.
@@ -23,6 +24,43 @@ final class PostgresServer {
         else {
             throw LifeboatError(.operationFailed, "pg-sandbox.sh failed (is postgresql-15 installed? scripts/setup.sh installs it)")
         }
+    }
+
+    /// A hot standby of `primary` streaming from it (pg_basebackup -R), on a port of its own,
+    /// with archive_mode off as standbys usually have it: the primary archives.
+    init(standbyOf primary: PostgresServer, in directory: String) throws {
+        self.directory = directory
+        port = try RedisServer.freePort()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o700)
+        try Self.giveToOwner(directory)
+        let asOwner = geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
+        guard
+            try ChildProcess.run(
+                asOwner + [
+                    Self.bin + "/pg_basebackup", "-D", directory + "/data", "-R", "-X", "stream", "--checkpoint=fast", "-h", "127.0.0.1", "-p",
+                    String(primary.port),
+                    "-U", "postgres",
+                ], in: "/") == 0
+        else { throw LifeboatError(.operationFailed, "pg_basebackup of the standby failed") }
+        let settings = "port = \(port)\nunix_socket_directories = '\(directory)'\narchive_mode = off\nhot_standby = on\n"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/data/postgresql.auto.conf"))
+        handle.seekToEndOfFile()
+        handle.write(Data(settings.utf8))
+        try handle.close()
+        guard
+            try ChildProcess.run(["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "start", directory, String(port)], in: "/") == 0
+        else { throw LifeboatError(.operationFailed, "the standby in \(directory) did not start") }
+    }
+
+    /// Waits until this standby has replayed what `primary` has written so far.
+    func waitForReplay(of primary: PostgresServer) throws {
+        let lsn = try #require(try primary.connect().value("SELECT pg_current_wal_lsn()::text"))
+        for _ in 0..<300 {
+            if try connect().value("SELECT pg_last_wal_replay_lsn() >= '\(lsn)'::pg_lsn") == "t" { return }
+            usleep(100_000)
+        }
+        throw LifeboatError(.operationFailed, "the standby did not replay up to \(lsn) in 30 s")
     }
 
     deinit {

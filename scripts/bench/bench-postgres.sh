@@ -81,7 +81,8 @@ measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/
 # cluster (fetched from lifeboat's archive) into fresh archives of each tool, and the binary's
 # own start-up (`lifeboat --version`) as the floor.
 mkdir -p "$work/segments"
-"${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | awk '$1 ~ /^[0-9A-F]{24}$/ {print $1}' | tail -n 18 > "$work/segments.txt"
+"${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | grep -oE '^[0-9A-F]{24}\b' | tail -n 18 > "$work/segments.txt"
+[[ $(wc -l < "$work/segments.txt") -eq 18 ]] || { echo "bench: fewer than 18 archived segments" >&2; exit 1; }
 while read -r seg; do "${owner[@]}" "$lifeboat" wal fetch --repo "$work/lb-repo" "$seg" "$work/segments/$seg"; done < "$work/segments.txt"
 [[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/segments"
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-walrepo" -q

@@ -165,6 +165,14 @@ public struct RestoreOutcome: Codable, Sendable {
         case target, entries, bytes, checks
         case previousMovedTo = "previous_moved_to"
         case recoveryPoint = "recovery_point"
+        case phases
+    }
+
+    /// A phase as the JSON output shows it.
+    private struct EncodedPhase: Encodable {
+        var name: String
+        var started: String
+        var seconds: Double
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -175,6 +183,11 @@ public struct RestoreOutcome: Codable, Sendable {
         try c.encode(checks, forKey: .checks)
         try c.encode(previousMovedTo, forKey: .previousMovedTo)
         try c.encode(recoveryPoint, forKey: .recoveryPoint)
+        try c.encode(
+            phases.map {
+                EncodedPhase(name: $0.name, started: Timestamp.rfc3339($0.started, fractional: true), seconds: ($0.seconds * 1000).rounded() / 1000)
+            },
+            forKey: .phases)
     }
 }
 

@@ -17,10 +17,29 @@ struct BaseBackup {
         let major = connection.majorVersion
         let archiveMode = try connection.value("SHOW archive_mode") ?? "off"
         let archiveCommand = try connection.value("SHOW archive_command") ?? ""
-        guard archiveMode != "off", !archiveCommand.isEmpty, archiveCommand != "(disabled)" else {
-            throw LifeboatError(
-                .invalidInput, "source \"\(adapter.name)\": physical mode needs WAL archiving, and the server has archive_mode=\(archiveMode)",
-                fix: "set archive_mode = on and archive_command = 'lifeboat wal push --repo REPO %p' (restart the server), or use mode: logical")
+        let systemIdentifier = try connection.value("SELECT system_identifier::text FROM pg_control_system()") ?? ""
+        let fromStandby = try connection.value("SELECT pg_is_in_recovery()") == "t"
+        if fromStandby {
+            // A standby does not archive (unless archive_mode = always): its primary does, and
+            // point-in-time recovery past this backup reads the primary's archive, which must
+            // be this repository's.
+            let archived = try context.repository.flatMap { try WALArchive(repository: $0).systemIdentifier() }
+            guard archived == systemIdentifier else {
+                throw LifeboatError(
+                    .invalidInput,
+                    "source \"\(adapter.name)\" is a standby of database system \(systemIdentifier), and this repository's WAL archive "
+                        + (archived.map { "holds system \($0)" } ?? "holds no WAL yet")
+                        + ": a backup from a standby needs its primary to archive into the same repository",
+                    fix:
+                        "set archive_command = 'lifeboat wal push --repo REPO %p' on the primary (and let it archive a segment), or back up the primary"
+                )
+            }
+        } else {
+            guard archiveMode != "off", !archiveCommand.isEmpty, archiveCommand != "(disabled)" else {
+                throw LifeboatError(
+                    .invalidInput, "source \"\(adapter.name)\": physical mode needs WAL archiving, and the server has archive_mode=\(archiveMode)",
+                    fix: "set archive_mode = on and archive_command = 'lifeboat wal push --repo REPO %p' (restart the server), or use mode: logical")
+            }
         }
         let pgBasebackup = try endpoint.tool("pg_basebackup", major: major)
         var metadata = try PostgresFacts.collect(connection)
@@ -28,11 +47,12 @@ struct BaseBackup {
         metadata["mode"] = .string("physical")
         metadata["database"] = .string(adapter.database)
         metadata["pg_basebackup_version"] = .string(PostgresEndpoint.versionLine(of: pgBasebackup))
-        metadata["system_identifier"] = .string(try connection.value("SELECT system_identifier::text FROM pg_control_system()") ?? "")
+        metadata["system_identifier"] = .string(systemIdentifier)
+        if fromStandby { metadata["from_standby"] = .bool(true) }
         let segmentSize = Int64(try connection.value("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'") ?? "") ?? 16 << 20
         metadata["wal_segment_size"] = .int(segmentSize)
         metadata["cluster_size"] = .int(Int64(try connection.value("SELECT sum(pg_database_size(oid))::bigint FROM pg_database") ?? "0") ?? 0)
-        if archiveCommand.contains("lifeboat") == false {
+        if !fromStandby && archiveCommand.contains("lifeboat") == false {
             metadata["archive_command"] = .string(archiveCommand)
         }
 
