@@ -75,10 +75,7 @@ struct DebugCommand: AsyncParsableCommand {
         var report: String
 
         func run() async throws {
-            guard let bytes = FileManager.default.contents(atPath: report) else {
-                throw LifeboatError(.invalidInput, "cannot read \(report)", fix: "give the path of a drill report's .json")
-            }
-            let decoded = try DrillReport.verify(Array(bytes), path: report)
+            let decoded = try DrillReport.verify(file: report)
             let stem = report.hasSuffix(".json") ? String(report.dropLast(5)) : report
             try FileIO.writeAtomically(Array(DrillReportRenderer.markdown(decoded).utf8), to: stem + ".md")
             try FileIO.writeAtomically(Array(DrillReportRenderer.html(decoded).utf8), to: stem + ".html")

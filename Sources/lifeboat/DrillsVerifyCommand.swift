@@ -17,10 +17,7 @@ struct DrillsVerifyCommand: AsyncParsableCommand {
     var report: String
 
     func run() async throws {
-        guard let bytes = FileManager.default.contents(atPath: report) else {
-            throw LifeboatError(.invalidInput, "cannot read \(report)", fix: "give the path of a drill report's .json")
-        }
-        let verified = try DrillReport.verify(Array(bytes), path: report)
+        let verified = try DrillReport.verify(file: report)
         if json {
             try Console.json(["ok": "true", "drill": verified.drill, "started": verified.started, "checksum": verified.checksum ?? ""])
         } else {

@@ -81,10 +81,10 @@ measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/
 # cluster (fetched from lifeboat's archive) into fresh archives of each tool, and the binary's
 # own start-up (`lifeboat --version`) as the floor.
 mkdir -p "$work/segments"
+[[ $(id -u) -eq 0 ]] && chown postgres: "$work/segments"
 "${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | grep -oE '^[0-9A-F]{24}\b' | tail -n 18 > "$work/segments.txt"
 [[ $(wc -l < "$work/segments.txt") -eq 18 ]] || { echo "bench: fewer than 18 archived segments" >&2; exit 1; }
 while read -r seg; do "${owner[@]}" "$lifeboat" wal fetch --repo "$work/lb-repo" "$seg" "$work/segments/$seg"; done < "$work/segments.txt"
-[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/segments"
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-walrepo" -q
 sed -e "s|repo1-path=$work/pgbr-repo|repo1-path=$work/pgbr-walrepo|" -e "s|lock-path=$work/pgbr-lock|lock-path=$work/pgbr-walrepo-lock|" \
   "$work/pgbackrest.conf" > "$work/pgbackrest-wal.conf"
@@ -118,7 +118,7 @@ for mode in prefetch:8 noprefetch:0; do
   python3 -c "import json,sys; o=json.load(open(sys.argv[1]))['outcome']; print(sys.argv[2], [p['seconds'] for p in o['phases'] if p['name'] == 'wal replay'][0], 0)" \
     "$work/replay-$name.json" "lifeboat_replay_$name" >> "$results"
 done
-stored_lb_phys=$(du -sb "$work/lb-repo/data" | cut -f1)
+stored_lb_phys=$(du -sb --exclude=wal "$work/lb-repo" | cut -f1)
 stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
 python3 - "$results" "$db_bytes" "$scale" "$stored_lb_phys" "$stored_pgbr" <<'PY'
 import sys, json, os

@@ -157,6 +157,13 @@ public struct DrillReport: Codable, Sendable {
 
     /// Checks a report file handed over: exit 3 (`.integrity`) when its checksum does not match
     /// its content, or it has none; the report otherwise.
+    public static func verify(file path: String) throws -> DrillReport {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw LifeboatError(.invalidInput, "cannot read \(path)", fix: "give the path of a drill report's .json")
+        }
+        return try verify(Array(bytes), path: path)
+    }
+
     public static func verify(_ bytes: [UInt8], path: String) throws -> DrillReport {
         let report: DrillReport
         do {

@@ -114,7 +114,7 @@ struct FileTreeRestore {
                 guard made == 0 else { throw LifeboatError.system("cannot create symlink", path: shown) }
             case .file:
                 guard !entry.path.isRoot else { throw LifeboatError(.integrity, "a file entry names the target itself") }
-                try writeFile(destination, shown: shown, reader: reader, record: entry.record)
+                try Self.writeFile(destination, shown: shown, reader: reader, record: entry.record)
                 bytes += entry.record.size
             case .hardlink:
                 // ComponentReader proved the target an earlier file entry, so it is a file this
@@ -155,7 +155,9 @@ struct FileTreeRestore {
         return (count, bytes, unprivileged)
     }
 
-    private func writeFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
+    /// Creates the file at `path` (never through a symlink, never over an existing one) with the
+    /// entry's data, holes kept, and its mode.
+    static func writeFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
         let fd = EntryName.withCString(path) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw LifeboatError.system("cannot create", path: shown) }
         defer { close(fd) }

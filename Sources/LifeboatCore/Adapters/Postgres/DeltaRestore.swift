@@ -200,21 +200,8 @@ struct DeltaRestore {
     /// Writes the entry's data beside `path` and renames it over whatever is there.
     private func replaceFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
         let temporary = path + Array(".lifeboat-delta-\(Hex.random(bytes: 4))".utf8)
-        let fd = EntryName.withCString(temporary) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
-        guard fd >= 0 else { throw LifeboatError.system("cannot create", path: shown) }
         do {
-            defer { close(fd) }
-            if record.sparse == true {
-                try reader.readData(
-                    { try FileIO.writeAll(fd, $0, path: shown) },
-                    hole: { length in
-                        guard lseek(fd, off_t(length), SEEK_CUR) >= 0 else { throw LifeboatError.system("cannot seek in", path: shown) }
-                    })
-                guard ftruncate(fd, off_t(record.size)) == 0 else { throw LifeboatError.system("cannot set the size of", path: shown) }
-            } else {
-                try reader.readData { try FileIO.writeAll(fd, $0, path: shown) }
-            }
-            guard fchmod(fd, mode_t(record.mode)) == 0 else { throw LifeboatError.system("cannot chmod", path: shown) }
+            try FileTreeRestore.writeFile(temporary, shown: shown, reader: reader, record: record)
         } catch {
             _ = EntryName.withCString(temporary) { unlink($0) }
             throw error

@@ -55,15 +55,7 @@ public struct WALArchive: Sendable {
         let hasher = SHA256Hasher()
         let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
         let digest = hasher.finalize()
-        if let existing = try stored(name) {
-            guard existing.sha256 == digest else {
-                throw LifeboatError(
-                    .operationFailed,
-                    "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(digest.prefix(16))…); nothing was overwritten",
-                    fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
-            }
-            return (.alreadyArchived, name, bytes, existing.storedBytes)
-        }
+        if let existing = try archived(name, sha256: digest) { return (.alreadyArchived, name, bytes, existing.storedBytes) }
         guard lseek(input, 0, SEEK_SET) == 0 else { throw LifeboatError.system("cannot seek", path: path) }
         let output = try repository.writer("wal/\(Self.folder(of: name))/\(name)-\(digest).zst")
         do {
@@ -78,6 +70,19 @@ public struct WALArchive: Sendable {
             output.abort()
             throw error
         }
+    }
+
+    /// The archived copy of `name` when it has this content; nil when there is none; refused
+    /// when there is one with other content (nothing is ever overwritten).
+    private func archived(_ name: String, sha256: String) throws -> StoredFile? {
+        guard let existing = try stored(name) else { return nil }
+        guard existing.sha256 == sha256 else {
+            throw LifeboatError(
+                .operationFailed,
+                "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(sha256.prefix(16))…); nothing was overwritten",
+                fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
+        }
+        return existing
     }
 
     /// Segments up to this size (the default is 16 MiB) are pushed from memory in one read.
@@ -102,15 +107,7 @@ public struct WALArchive: Sendable {
         let digest = DigestThread(bytes)
         let compressed = try bytes.withUnsafeBytes { try ZstdBlob.compress($0, level: 3) }
         let sha256 = digest.wait()
-        if let existing = try stored(name) {
-            guard existing.sha256 == sha256 else {
-                throw LifeboatError(
-                    .operationFailed,
-                    "WAL file \(name) is already archived with different content (archived sha256 \(existing.sha256.prefix(16))…, this one \(sha256.prefix(16))…); nothing was overwritten",
-                    fix: "two clusters may be archiving into one repository, or the server's WAL was reset; give each cluster its own repository")
-            }
-            return (.alreadyArchived, name, Int64(size), existing.storedBytes)
-        }
+        if let existing = try archived(name, sha256: sha256) { return (.alreadyArchived, name, Int64(size), existing.storedBytes) }
         let output = try repository.writer("wal/\(Self.folder(of: name))/\(name)-\(sha256).zst")
         do {
             try compressed.withUnsafeBytes { try output.write($0) }
