@@ -55,6 +55,16 @@ struct GlobalOptions: ParsableArguments {
             privateKey: privateKey ?? env["LIFEBOAT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
+    /// `--repo` and the key files as absolute paths, for a detached helper (`wal prefetch`,
+    /// `wal pusher`) that opens the same repository; key files are named, never their content.
+    func repositoryArguments() throws -> [String] {
+        let keys = keyFiles()
+        var argv = ["--repo", try repositoryPath()]
+        if let file = keys.keyFile { argv += ["--key-file", FileIO.absolute(file)] }
+        if let file = keys.privateKey { argv += ["--private-key", FileIO.absolute(file)] }
+        return argv
+    }
+
     /// A warning on stderr, unless --quiet.
     func warn(_ text: String) {
         if !quiet { Console.note("lifeboat: warning: \(text)") }

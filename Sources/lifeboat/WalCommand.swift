@@ -6,39 +6,10 @@ import LifeboatCore
 struct WalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wal", abstract: "PostgreSQL WAL archive: archive_command (push) and restore_command (fetch).",
-        subcommands: [WalPushCommand.self, WalFetchCommand.self, WalListCommand.self, WalPrefetchCommand.self])
-}
-
-struct WalPushCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "push",
-        abstract: "Archive one WAL file (PostgreSQL's archive_command).", usage: "lifeboat wal push --repo REPO <path> [<options>]",
-        discussion: """
-            archive_command = 'lifeboat wal push --repo REPO %p'
-            Exits 0 only when the file is durably stored, or already archived with
-            identical content. Never overwrites different content.
-            """)
-
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "The WAL file (%p).")
-    var path: String
-
-    func run() async throws {
-        let repository = try global.openRepository()
-        let result = try WALArchive(repository: repository).push(path: path)
-        if global.json {
-            struct Result: Encodable {
-                var name: String
-                var outcome: String
-                var bytes: Int64
-                var stored_bytes: Int64
-            }
-            try Console.json(Result(name: result.name, outcome: result.outcome.rawValue, bytes: result.bytes, stored_bytes: result.stored))
-        } else if global.verbose {
-            print("\(result.name): \(result.outcome.rawValue) (\(ProgressLine.bytes(result.bytes)) → \(ProgressLine.bytes(result.stored)))")
-        }
-    }
+        subcommands: [
+            WalPushCommand.self, WalFetchCommand.self, WalListCommand.self, WalStatusCommand.self, WalPusherCommand.self,
+            WalPrefetchCommand.self,
+        ])
 }
 
 struct WalFetchCommand: AsyncParsableCommand {
@@ -87,12 +58,9 @@ struct WalFetchCommand: AsyncParsableCommand {
     /// Starts `wal prefetch` after `name` when the queue runs low (and no prefetcher holds it).
     private func startPrefetcher(_ queue: WALPrefetch) throws {
         guard queue.wantsMore(after: name) else { return }
-        let keys = global.keyFiles()
-        var argv = [ChildProcess.currentExecutable, "wal", "prefetch", "--repo", try global.repositoryPath()]
-        if let file = keys.keyFile { argv += ["--key-file", FileIO.absolute(file)] }
-        if let file = keys.privateKey { argv += ["--private-key", FileIO.absolute(file)] }
-        argv += ["--queue", queue.queue, "--count", String(queue.count), name]
-        try ChildProcess.detach(argv)
+        try ChildProcess.detach(
+            [ChildProcess.currentExecutable, "wal", "prefetch"] + (try global.repositoryArguments())
+                + ["--queue", queue.queue, "--count", String(queue.count), name])
     }
 }
 

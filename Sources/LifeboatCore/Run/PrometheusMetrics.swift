@@ -44,6 +44,28 @@ public enum PrometheusMetrics {
         return out
     }
 
+    /// The text exposition of an async WAL spool (`wal status --metrics-file`, and the pusher
+    /// after every batch): the oldest queued file's spool time, not its age, so a file left
+    /// stale by a dead pusher still ages in Prometheus (`time() - …`).
+    public static func walSpool(_ status: WALSpoolStatus) -> String {
+        var out = ""
+        func family(_ name: String, _ help: String, _ value: Double?) {
+            guard let value else { return }
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name){spool=\"\(escape(status.spool))\"} \(format(value))\n"
+        }
+        family("lifeboat_wal_spool_files", "WAL files waiting in the async spool.", Double(status.queued.count))
+        family("lifeboat_wal_spool_bytes", "Bytes waiting in the async spool.", Double(status.queuedBytes))
+        family(
+            "lifeboat_wal_spool_oldest_timestamp_seconds", "Unix time the oldest waiting WAL file was spooled (absent when none waits).",
+            status.oldestSpooled?.timeIntervalSince1970)
+        family(
+            "lifeboat_wal_pushed_timestamp_seconds", "Unix time the pusher last stored a WAL file in the repository.",
+            status.pusher?.lastPushedAt?.timeIntervalSince1970)
+        family("lifeboat_wal_push_failing", "1 while the pusher's last attempt to store a WAL file failed.", status.pusher?.failure == nil ? 0 : 1)
+        family("lifeboat_wal_status_timestamp_seconds", "Unix time these WAL spool metrics were written.", status.now.timeIntervalSince1970)
+        return out
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try FileIO.writeAtomically(Array(text.utf8), to: path)
     }

@@ -37,8 +37,15 @@ public struct WALArchive: Sendable {
         case alreadyArchived = "already-archived"
     }
 
-    /// Archives the file at `path` under its own name.
-    public func push(path: String) throws -> (outcome: PushOutcome, name: String, bytes: Int64, stored: Int64) {
+    /// A file pushed with `stable: true` was renamed or removed while it was read: PostgreSQL
+    /// recycles a segment (renames it to a future name and overwrites it) once it is archived.
+    public struct SourceMoved: Error {}
+
+    /// Archives the file at `path` under its own name. `stable`: the file may be recycled
+    /// under us (the async pusher reading ahead in `pg_wal/`): it is read whole into memory and
+    /// pushed only if `path` still names the inode read, else `SourceMoved` is thrown (a rename
+    /// comes before any overwrite, so content read before that check is the segment's).
+    public func push(path: String, stable: Bool = false) throws -> (outcome: PushOutcome, name: String, bytes: Int64, stored: Int64) {
         let name = (path as NSString).lastPathComponent
         guard Self.isValidName(name) else {
             throw LifeboatError(
@@ -51,7 +58,10 @@ public struct WALArchive: Sendable {
         if Self.isSegment(name) { try checkSystem(input, name: name, path: path) }
         var st = stat()
         guard fstat(input, &st) == 0 else { throw LifeboatError.system("cannot stat", path: path) }
-        if st.st_size <= Self.inMemoryLimit { return try pushInMemory(input, name: name, path: path, size: Int(st.st_size)) }
+        if st.st_size <= Self.inMemoryLimit {
+            return try pushInMemory(input, name: name, path: path, size: Int(st.st_size), stable: stable ? st : nil)
+        }
+        if stable { throw SourceMoved() }
         let hasher = SHA256Hasher()
         let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
         let digest = hasher.finalize()
@@ -91,7 +101,7 @@ public struct WALArchive: Sendable {
     /// Archives a file read once into memory: its SHA-256 is computed on a second thread while
     /// this one compresses it, so archive_command pays one read and the longer of the two, not
     /// two reads and both (a segment is never changed while PostgreSQL archives it).
-    private func pushInMemory(_ input: Int32, name: String, path: String, size: Int) throws -> (
+    private func pushInMemory(_ input: Int32, name: String, path: String, size: Int, stable: stat?) throws -> (
         outcome: PushOutcome, name: String, bytes: Int64, stored: Int64
     ) {
         var content = [UInt8](repeating: 0, count: size)
@@ -102,6 +112,10 @@ public struct WALArchive: Sendable {
             }
             guard n > 0 else { throw LifeboatError(.operationFailed, "\(path) changed while it was being archived (shorter than \(size) bytes)") }
             filled += n
+        }
+        if let opened = stable {
+            var now = stat()
+            guard lstat(path, &now) == 0, now.st_ino == opened.st_ino, now.st_dev == opened.st_dev else { throw SourceMoved() }
         }
         let bytes = content
         let digest = DigestThread(bytes)

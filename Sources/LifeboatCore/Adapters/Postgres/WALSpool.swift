@@ -1,0 +1,269 @@
+import Foundation
+
+/// Asynchronous WAL archiving (`wal push --async`): archive_command only makes the segment
+/// durable on the server's own disk and returns; a detached `wal pusher` uploads it.
+///
+/// The spool is a directory, `pg_wal/lifeboat-spool/` by default (inside pg_wal, so
+/// pg_basebackup never copies it; the same filesystem as the segments):
+/// - `NAME`: a WAL file archive_command handed over, complete and fsynced (written to
+///   `.NAME.<random>.tmp`, fsynced, renamed, the directory fsynced) before archive_command
+///   returns 0. The pusher removes it once the repository holds it.
+/// - `NAME.pushed`: the pusher read ahead in `pg_wal/archive_status/*.ready` and already stored
+///   `NAME` (inode, size and modification time of the file it read). archive_command for that
+///   file then returns 0 without copying it; the marker is consumed.
+/// - `pusher.lock` (an exclusive `flock`: one pusher per spool), `pusher.json` (its state).
+///
+/// archive_command returns 0 only when the file is in the spool or in the repository, so
+/// PostgreSQL recycles nothing that is not durable somewhere. A spool over its limit makes
+/// archive_command fail, loudly, and PostgreSQL keeps the segment and retries.
+public struct WALSpool: Sendable {
+    public static let folder = "lifeboat-spool"
+    public static let defaultLimitMiB = 4096
+
+    public let directory: String
+    /// Bytes the spool may hold.
+    public let limit: Int64
+
+    public init(directory: String, limit: Int64 = Int64(defaultLimitMiB) << 20) {
+        self.directory = FileIO.absolute(directory)
+        self.limit = limit
+    }
+
+    /// The default spool of a server: beside the file archive_command is given (`%p` is
+    /// `pg_wal/NAME`).
+    public init(besideSegment path: String, limit: Int64 = Int64(defaultLimitMiB) << 20) {
+        self.init(directory: (FileIO.absolute(path) as NSString).deletingLastPathComponent + "/" + Self.folder, limit: limit)
+    }
+
+    var lockPath: String { directory + "/pusher.lock" }
+    var statePath: String { directory + "/pusher.json" }
+
+    /// What archive_command's hand-over did.
+    public enum Acceptance: String, Sendable {
+        /// The pusher had already stored it (read ahead): nothing was copied.
+        case pushedAhead = "pushed-ahead"
+        /// Copied into the spool and fsynced.
+        case spooled
+    }
+
+    /// archive_command's part: makes `path` durable in the spool, unless the pusher already
+    /// stored exactly this file.
+    public func accept(path: String) throws -> (acceptance: Acceptance, name: String, bytes: Int64) {
+        let name = (path as NSString).lastPathComponent
+        guard WALArchive.isValidName(name) else {
+            throw LifeboatError(
+                .invalidInput, "\(name) is not a WAL file name", fix: "use archive_command = 'lifeboat wal push --async --repo REPO %p'")
+        }
+        let input = open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw LifeboatError.system("cannot open", path: path) }
+        defer { close(input) }
+        var st = stat()
+        guard fstat(input, &st) == 0 else { throw LifeboatError.system("cannot stat", path: path) }
+        let marker = directory + "/" + name + ".pushed"
+        if let recorded = try? String(contentsOfFile: marker, encoding: .utf8), recorded == Self.identity(st) {
+            unlink(marker)
+            return (.pushedAhead, name, Int64(st.st_size))
+        }
+        try FileIO.makeDirectory(directory, mode: 0o700)
+        let queued = self.queued()
+        let held = queued.filter { $0.name != name }.reduce(Int64(0)) { $0 + $1.bytes }
+        guard held + Int64(st.st_size) <= limit else {
+            var reason = "the pusher is not running"
+            if let state = state() {
+                if let failure = state.failure {
+                    reason =
+                        "the pusher has failed \(failure.attempts) time\(failure.attempts == 1 ? "" : "s") since \(Timestamp.rfc3339(failure.since)): \(failure.message)"
+                } else if isPusherRunning() {
+                    reason = "the pusher is running but not keeping up"
+                }
+            }
+            throw LifeboatError(
+                .operationFailed,
+                "WAL spool \(directory) holds \(queued.count) file\(queued.count == 1 ? "" : "s") (\(ProgressLine.bytes(held))); \(name) would take it past its limit of \(ProgressLine.bytes(limit)), so it is not archived yet (PostgreSQL keeps it and retries); \(reason)",
+                fix: "see `lifeboat wal status --spool \(directory)`; fix what stops the upload, or raise --spool-limit-mib")
+        }
+        var content = [UInt8](repeating: 0, count: Int(st.st_size))
+        var filled = 0
+        while filled < content.count {
+            let n = try content.withUnsafeMutableBytes {
+                try FileIO.read(input, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: Int64(filled), path: path)
+            }
+            guard n > 0 else {
+                throw LifeboatError(.operationFailed, "\(path) changed while it was being spooled (shorter than \(st.st_size) bytes)")
+            }
+            filled += n
+        }
+        CrashPoint.reach("wal-spool-before-write")
+        try FileIO.writeAtomically(content, to: directory + "/" + name, mode: 0o600)
+        return (.spooled, name, Int64(st.st_size))
+    }
+
+    /// A file's identity as a pushed-ahead marker records it.
+    static func identity(_ st: stat) -> String {
+        "\(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)\n"
+    }
+
+    /// One file waiting in the spool.
+    public struct QueuedFile: Sendable {
+        public var name: String
+        public var bytes: Int64
+        /// When it was spooled.
+        public var spooled: Date
+    }
+
+    /// The files waiting for the pusher, oldest name first.
+    public func queued() -> [QueuedFile] {
+        names().filter(WALArchive.isValidName).sorted().compactMap { name in
+            var st = stat()
+            guard stat(directory + "/" + name, &st) == 0 else { return nil }
+            return QueuedFile(
+                name: name, bytes: Int64(st.st_size),
+                spooled: Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        }
+    }
+
+    /// Files the pusher stored ahead of archive_command.
+    public func pushedAhead() -> [String] {
+        names().filter { $0.hasSuffix(".pushed") }.map { String($0.dropLast(7)) }.sorted()
+    }
+
+    private func names() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    }
+
+    /// Records that the pusher stored the file at `path` (read ahead, not spooled).
+    func markPushedAhead(_ name: String, path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        let marker = directory + "/" + name + ".pushed"
+        let temp = marker + ".tmp"
+        // Not fsynced: a lost marker only makes archive_command spool the file again.
+        guard FileManager.default.createFile(atPath: temp, contents: Data(Self.identity(st).utf8)) else { return }
+        if rename(temp, marker) != 0 { unlink(temp) }
+    }
+
+    /// Removes what no one will read: markers of files PostgreSQL no longer wants archived
+    /// (their `.ready` is gone), and temporary files of hand-overs killed over an hour ago.
+    func sweep(pgWal: String?) {
+        let now = Date().timeIntervalSince1970
+        for name in names() {
+            let path = directory + "/" + name
+            if name.hasSuffix(".pushed"), let pgWal {
+                if !FileIO.exists(pgWal + "/archive_status/" + name.dropLast(7) + ".ready") { unlink(path) }
+            } else if name.hasPrefix("."), name.hasSuffix(".tmp") {
+                var st = stat()
+                if stat(path, &st) == 0, Double(st.st_mtim.tv_sec) < now - 3600 { unlink(path) }
+            }
+        }
+    }
+
+    /// Whether a pusher holds the spool's lock now.
+    public func isPusherRunning() -> Bool {
+        let fd = open(lockPath, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+
+    /// The pusher's last recorded state, if any.
+    public func state() -> WALPusherState? {
+        guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
+        return try? WALPusherState.decoder.decode(WALPusherState.self, from: data)
+    }
+
+    func record(_ state: WALPusherState) {
+        guard let data = try? WALPusherState.encoder.encode(state) else { return }
+        let temp = statePath + ".tmp"
+        guard FileManager.default.createFile(atPath: temp, contents: data) else { return }
+        if rename(temp, statePath) != 0 { unlink(temp) }
+    }
+}
+
+/// What the pusher last recorded (`pusher.json`).
+public struct WALPusherState: Codable, Sendable {
+    public var pid: Int32
+    public var started: Date
+    public var updated: Date
+    /// Files stored since it started (spooled and read ahead).
+    public var pushed: Int = 0
+    public var lastPushed: String?
+    public var lastPushedAt: Date?
+    public var failure: Failure?
+
+    public struct Failure: Codable, Sendable {
+        public var name: String
+        public var message: String
+        public var since: Date
+        public var attempts: Int
+
+        init(name: String, message: String, since: Date, attempts: Int) {
+            (self.name, self.message, self.since, self.attempts) = (name, message, since, attempts)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, message, since, attempts }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            message = try c.decode(String.self, forKey: .message)
+            since = Timestamp.parse(try c.decode(String.self, forKey: .since)) ?? Date(timeIntervalSince1970: 0)
+            attempts = try c.decode(Int.self, forKey: .attempts)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(message, forKey: .message)
+            try c.encode(Timestamp.rfc3339(since, fractional: true), forKey: .since)
+            try c.encode(attempts, forKey: .attempts)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pid, started, updated, pushed, failure
+        case lastPushed = "last_pushed"
+        case lastPushedAt = "last_pushed_at"
+    }
+
+    init(pid: Int32, started: Date, updated: Date) {
+        self.pid = pid
+        self.started = started
+        self.updated = updated
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func date(_ key: CodingKeys) throws -> Date? {
+            try c.decodeIfPresent(String.self, forKey: key).flatMap(Timestamp.parse)
+        }
+        pid = try c.decode(Int32.self, forKey: .pid)
+        started = try date(.started) ?? Date(timeIntervalSince1970: 0)
+        updated = try date(.updated) ?? Date(timeIntervalSince1970: 0)
+        pushed = try c.decode(Int.self, forKey: .pushed)
+        lastPushed = try c.decodeIfPresent(String.self, forKey: .lastPushed)
+        lastPushedAt = try date(.lastPushedAt)
+        failure = try c.decodeIfPresent(Failure.self, forKey: .failure)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(Timestamp.rfc3339(started, fractional: true), forKey: .started)
+        try c.encode(Timestamp.rfc3339(updated, fractional: true), forKey: .updated)
+        try c.encode(pushed, forKey: .pushed)
+        try c.encodeIfPresent(lastPushed, forKey: .lastPushed)
+        try c.encodeIfPresent(lastPushedAt.map { Timestamp.rfc3339($0, fractional: true) }, forKey: .lastPushedAt)
+        try c.encodeIfPresent(failure, forKey: .failure)
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+    static let decoder = JSONDecoder()
+}
