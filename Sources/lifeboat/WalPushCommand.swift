@@ -80,7 +80,7 @@ struct WalPushCommand: AsyncParsableCommand {
             if let metricsFile { argv += ["--metrics-file", FileIO.absolute(metricsFile)] }
             try ChildProcess.detach(argv)
         }
-        if let failure = spool.state()?.failure {
+        if let failure = spool.failure() {
             // archive_command's stderr reaches the server log.
             global.warn(
                 "the WAL pusher of \(spool.directory) has failed \(failure.attempts) time\(failure.attempts == 1 ? "" : "s") since \(Timestamp.rfc3339(failure.since)) storing \(failure.name): \(failure.message)"

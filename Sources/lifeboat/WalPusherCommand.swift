@@ -6,7 +6,7 @@ import LifeboatCore
 struct WalPusherCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pusher", abstract: "Store the files of an async WAL spool in the repository (started by wal push --async).",
-        usage: "lifeboat wal pusher --repo REPO --spool DIR [--pg-wal DIR] [--parallel N] [--idle SECONDS]",
+        usage: "lifeboat wal pusher --repo REPO --spool DIR [<options>]",
         discussion: """
             `wal push --async` starts it when none runs; one runs per spool (others exit at
             once). Run it by hand to drain a spool whose server has stopped archiving. It

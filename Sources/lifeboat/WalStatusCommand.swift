@@ -6,7 +6,7 @@ import LifeboatCore
 struct WalStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show an async WAL spool: what waits, since when, and its pusher.",
-        usage: "lifeboat wal status (--spool DIR | --pgdata DIR) [--json] [--metrics-file F]",
+        usage: "lifeboat wal status (--spool DIR | --pgdata DIR) [<options>]",
         discussion: """
             The oldest waiting file's age is how much WAL a lost server would take with it
             beyond the repository: PostgreSQL's live RPO with --async.

@@ -63,7 +63,7 @@ import Testing
 
         // archive_command killed before its copy is in place: a failure PostgreSQL retries, and
         // nothing half-written is queued.
-        let killed = try push(2, environment: ["LIFEBOAT_CRASH_AT": "wal-spool-before-write"])
+        let killed = try push(2, environment: ["LIFEBOAT_CRASH_AT": "wal-spool-before-rename"])
         #expect(killed.status != 0)
         #expect(!FileManager.default.fileExists(atPath: spool + "/" + name(2)))
         for n in 2...6 { #expect(try push(n).status == 0) }

@@ -4,7 +4,7 @@
 # `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
 # physical restores into a new data directory (both fsync), WAL push per segment (lifeboat wal
-# push vs pgBackRest archive-push, 18 segments), and delta restores after 1% of the
+# push vs pgBackRest archive-push, 18 segments, synchronous and async), and delta restores after 1% of the
 # relation files changed (lifeboat --delta vs pgBackRest restore --delta), and the replay of 220
 # archived segments with and without restore_command's prefetch. Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
@@ -82,7 +82,7 @@ measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/
 # own start-up (`lifeboat --version`) as the floor.
 mkdir -p "$work/segments"
 [[ $(id -u) -eq 0 ]] && chown postgres: "$work/segments"
-"${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | grep -oE '^[0-9A-F]{24}\b' | tail -n 18 > "$work/segments.txt"
+"${owner[@]}" "$lifeboat" wal list --repo "$work/lb-repo" -q | awk 'length($1) == 24 {print $1}' | tail -n 18 > "$work/segments.txt"
 [[ $(wc -l < "$work/segments.txt") -eq 18 ]] || { echo "bench: fewer than 18 archived segments" >&2; exit 1; }
 while read -r seg; do "${owner[@]}" "$lifeboat" wal fetch --repo "$work/lb-repo" "$seg" "$work/segments/$seg"; done < "$work/segments.txt"
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-walrepo" -q
@@ -92,6 +92,36 @@ sed -e "s|repo1-path=$work/pgbr-repo|repo1-path=$work/pgbr-walrepo|" -e "s|lock-
 measure lifeboat_version_x18 sh -c "for s in \$(cat '$work/segments.txt'); do '$lifeboat' --version; done"
 measure pgbackrest_archive_push_x18 "${owner[@]}" sh -c "for s in \$(cat '$work/segments.txt'); do pgbackrest --config='$work/pgbackrest-wal.conf' --stanza=bench archive-push '$work/segments/'\$s; done"
 measure lifeboat_wal_push_x18 "${owner[@]}" sh -c "for s in \$(cat '$work/segments.txt'); do '$lifeboat' wal push --repo '$work/lb-walrepo' '$work/segments/'\$s; done"
+# The same 18 segments with archive_command asynchronous: each tool's segments directory has
+# pg_wal's archive_status (NAME.ready, renamed to NAME.done once archive_command succeeded, as
+# PostgreSQL does), fresh archives, pgBackRest with archive-async=y and process-max=2, lifeboat
+# with --async --parallel 2. Timed: archive_command only; both archives are then checked to hold
+# all 18 once their background pushers drain.
+# pgBackRest wants the segment inside pg1-path: each tool gets a directory laid out as a data
+# directory (pg_wal/, archive_status/, and pg_control for pgBackRest's checks).
+for tool in lb pgbr; do
+  mkdir -p "$work/async-$tool/pg_wal/archive_status" "$work/async-$tool/global"
+  cp "$work/cluster/data/global/pg_control" "$work/async-$tool/global/"
+  for s in $(cat "$work/segments.txt"); do
+    cp "$work/segments/$s" "$work/async-$tool/pg_wal/$s"; : > "$work/async-$tool/pg_wal/archive_status/$s.ready"
+  done
+done
+[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/async-lb" "$work/async-pgbr"
+"${owner[@]}" "$lifeboat" init --repo "$work/lb-asyncrepo" -q
+sed -e "s|repo1-path=$work/pgbr-repo|repo1-path=$work/pgbr-asyncrepo|" -e "s|lock-path=$work/pgbr-lock|lock-path=$work/pgbr-async-lock|" \
+  -e "s|pg1-path=$work/cluster/data|pg1-path=$work/async-pgbr|" \
+  -e "s|^\[global\]|[global]\narchive-async=y\nspool-path=$work/pgbr-spool|" "$work/pgbackrest.conf" > "$work/pgbackrest-async.conf"
+"${owner[@]}" pgbackrest --config="$work/pgbackrest-async.conf" --stanza=bench stanza-create --no-online >/dev/null
+measure pgbackrest_archive_push_async_x18 "${owner[@]}" sh -c "cd '$work/async-pgbr/pg_wal' && for s in \$(cat '$work/segments.txt'); do pgbackrest --config='$work/pgbackrest-async.conf' --stanza=bench archive-push '$work/async-pgbr/pg_wal/'\$s && mv archive_status/\$s.ready archive_status/\$s.done; done"
+measure lifeboat_wal_push_async_x18 "${owner[@]}" sh -c "cd '$work/async-lb/pg_wal' && for s in \$(cat '$work/segments.txt'); do '$lifeboat' wal push --async --parallel 2 --repo '$work/lb-asyncrepo' '$work/async-lb/pg_wal/'\$s && mv archive_status/\$s.ready archive_status/\$s.done; done"
+for _ in $(seq 1 300); do
+  [[ $("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asyncrepo" -q | awk 'length($1) == 24' | wc -l) -eq 18 ]] \
+    && [[ $(find "$work/pgbr-asyncrepo/archive" -name '*.zst' | wc -l) -eq 18 ]] && break
+  sleep 0.2
+done
+[[ $("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asyncrepo" -q | awk 'length($1) == 24' | wc -l) -eq 18 ]] || { echo "bench: lifeboat's async archive lacks segments" >&2; exit 1; }
+[[ $(find "$work/pgbr-asyncrepo/archive" -name '*.zst' | wc -l) -eq 18 ]] || { echo "bench: pgBackRest's async archive lacks segments" >&2; exit 1; }
+"${owner[@]}" "$lifeboat" wal status --spool "$work/async-lb/pg_wal/lifeboat-spool" >&2
 # Delta restores: 1% of the relation files changed in place (one byte, same size) in both
 # restored directories, then each tool brings its directory back to the backup.
 changed=$(cd "$work/restore-lb" && find base -type f -size +8k | sort | awk 'NR % 100 == 0')
@@ -137,6 +167,8 @@ ratios = {
   "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
   "wal_push_vs_pgbackrest_archive_push": (r("lifeboat_wal_push_x18", "pgbackrest_archive_push_x18"), 1.0),
   "wal_push_vs_startup": (r("lifeboat_wal_push_x18", "lifeboat_version_x18"), None),
+  "wal_push_async_vs_startup": (r("lifeboat_wal_push_async_x18", "lifeboat_version_x18"), 2.0),
+  "wal_push_async_vs_pgbackrest_async": (r("lifeboat_wal_push_async_x18", "pgbackrest_archive_push_async_x18"), 1.0),
   "replay_220_segments_prefetch_vs_none": (r("lifeboat_replay_prefetch", "lifeboat_replay_noprefetch"), 0.6),
   "delta_restore_vs_pgbackrest_delta": (r("lifeboat_restore_delta", "pgbackrest_restore_delta"), 1.0),
   "delta_restore_vs_full_restore": (r("lifeboat_restore_delta", "lifeboat_restore"), 0.4),

@@ -64,7 +64,7 @@ public struct WALSpool: Sendable {
             unlink(marker)
             return (.pushedAhead, name, Int64(st.st_size))
         }
-        try FileIO.makeDirectory(directory, mode: 0o700)
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST { try FileIO.makeDirectory(directory, mode: 0o700) }
         let queued = self.queued()
         let held = queued.filter { $0.name != name }.reduce(Int64(0)) { $0 + $1.bytes }
         guard held + Int64(st.st_size) <= limit else {
@@ -82,20 +82,50 @@ public struct WALSpool: Sendable {
                 "WAL spool \(directory) holds \(queued.count) file\(queued.count == 1 ? "" : "s") (\(ProgressLine.bytes(held))); \(name) would take it past its limit of \(ProgressLine.bytes(limit)), so it is not archived yet (PostgreSQL keeps it and retries); \(reason)",
                 fix: "see `lifeboat wal status --spool \(directory)`; fix what stops the upload, or raise --spool-limit-mib")
         }
-        var content = [UInt8](repeating: 0, count: Int(st.st_size))
-        var filled = 0
-        while filled < content.count {
-            let n = try content.withUnsafeMutableBytes {
-                try FileIO.read(input, into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), at: Int64(filled), path: path)
-            }
-            guard n > 0 else {
-                throw LifeboatError(.operationFailed, "\(path) changed while it was being spooled (shorter than \(st.st_size) bytes)")
-            }
-            filled += n
-        }
-        CrashPoint.reach("wal-spool-before-write")
-        try FileIO.writeAtomically(content, to: directory + "/" + name, mode: 0o600)
+        try copyDurably(input, size: Int64(st.st_size), from: path, to: directory + "/" + name)
         return (.spooled, name, Int64(st.st_size))
+    }
+
+    /// Copies `size` bytes of `input` to `destination` in the kernel (`copy_file_range`: no
+    /// buffer in this process), through a temporary name, fsync, rename and a directory fsync.
+    private func copyDurably(_ input: Int32, size: Int64, from path: String, to destination: String) throws {
+        let temp = directory + "/." + (destination as NSString).lastPathComponent + ".\(getpid()).tmp"  // one hand-over per process
+        let output = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
+        do {
+            defer { close(output) }
+            var copied: Int64 = 0
+            while copied < size {
+                let n = lifeboat_copy_file_range(input, nil, output, nil, Int(size - copied), 0)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) {
+                    // Another filesystem or an old kernel: through a buffer.
+                    guard lseek(input, off_t(copied), SEEK_SET) >= 0, lseek(output, off_t(copied), SEEK_SET) >= 0 else {
+                        throw LifeboatError.system("cannot seek", path: path)
+                    }
+                    copied += try FileIO.forEachChunk(input, path: path) { try FileIO.writeAll(output, $0, path: temp) }
+                    break
+                }
+                guard n > 0 else {
+                    if n == 0 { throw LifeboatError(.operationFailed, "\(path) changed while it was being spooled (shorter than \(size) bytes)") }
+                    throw LifeboatError.system("cannot copy \(path) to", path: temp)
+                }
+                copied += Int64(n)
+            }
+            guard copied == size else { throw LifeboatError(.operationFailed, "\(path) changed while it was being spooled") }
+            try FileIO.sync(output, path: temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        CrashPoint.reach("wal-spool-before-rename")
+        do {
+            try FileIO.rename(temp, destination)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        try FileIO.syncDirectory(directory)
     }
 
     /// A file's identity as a pushed-ahead marker records it.
@@ -167,6 +197,13 @@ public struct WALSpool: Sendable {
             return false
         }
         return true
+    }
+
+    /// The pusher's last recorded failure, if it is failing: read without decoding dates unless
+    /// there is one (archive_command asks this every time).
+    public func failure() -> WALPusherState.Failure? {
+        guard let data = FileManager.default.contents(atPath: statePath), data.range(of: Data("\"failure\"".utf8)) != nil else { return nil }
+        return (try? WALPusherState.decoder.decode(WALPusherState.self, from: data))?.failure
     }
 
     /// The pusher's last recorded state, if any.
@@ -267,3 +304,9 @@ public struct WALPusherState: Codable, Sendable {
     }()
     static let decoder = JSONDecoder()
 }
+
+/// glibc 2.27+: `copy_file_range(2)` (not in Swift's Glibc module).
+@_silgen_name("copy_file_range")
+func lifeboat_copy_file_range(
+    _ fdIn: Int32, _ offIn: UnsafeMutablePointer<Int64>?, _ fdOut: Int32, _ offOut: UnsafeMutablePointer<Int64>?, _ length: Int, _ flags: UInt32
+) -> Int
