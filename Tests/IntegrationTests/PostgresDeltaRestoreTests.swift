@@ -10,11 +10,7 @@ import Testing
 /// refused and left as they were; an interrupted delta (its marker, no pg_control) is finished.
 @Suite(.serialized) struct PostgresDeltaRestoreTests {
     func stop(_ datadir: String) {
-        _ = try? ChildProcess.run(
-            (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [
-                PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "fast", "-w", "stop",
-            ],
-            in: "/")
+        PostgresServer.stopRestored(datadir)
     }
 
     func connect(_ port: Int, _ database: String = "app") throws -> PostgresConnection {

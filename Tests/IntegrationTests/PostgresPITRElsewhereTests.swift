@@ -79,13 +79,7 @@ import Testing
         let restore = try CLI.runAsClusterOwner(
             ["restore", "--repo", location, "--source", "phys", "--at", target, "--to-datadir", datadir, "--port", String(port), "--start"]
                 + restoreKeys, environment: environment)
-        defer {
-            _ = try? ChildProcess.run(
-                (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [
-                    PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop",
-                ],
-                in: "/")
-        }
+        defer { PostgresServer.stopRestored(datadir) }
         #expect(restore.status == 0, "\(restore.output)")
         let restored = try PostgresConnection(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", password: nil)
         #expect(try restored.query("SELECT id FROM stamps ORDER BY id").map { Int($0[0]!)! } == Array(1...k))

@@ -8,9 +8,7 @@ import Testing
 @Suite(.serialized) struct PostgresPointInTimeTests {
     /// Stops a restored cluster.
     func stop(_ datadir: String) {
-        _ = try? ChildProcess.run(
-            (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : [])
-                + [PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop"], in: "/")
+        PostgresServer.stopRestored(datadir)
     }
 
     func ids(port: Int) throws -> [Int] {

@@ -68,6 +68,12 @@ final class PostgresServer {
     }
 
     /// Starts the cluster again on its port (after a stop or a SIGKILL: crash recovery runs).
+    /// Stops a cluster a restore started in `datadir` (immediate: its content is checked already).
+    static func stopRestored(_ datadir: String) {
+        _ = try? ChildProcess.run(
+            (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop"], in: "/")
+    }
+
     func startAgain() throws {
         guard
             try ChildProcess.run(["/bin/bash", Self.sandboxScripts + "/pg-sandbox.sh", "start", directory, String(port)], in: "/") == 0

@@ -9,11 +9,7 @@ import Testing
 /// is refused before anything is stored.
 @Suite(.serialized) struct PostgresStandbyTests {
     func stop(_ datadir: String) {
-        _ = try? ChildProcess.run(
-            (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [
-                PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop",
-            ],
-            in: "/")
+        PostgresServer.stopRestored(datadir)
     }
 
     func count(_ port: Int) throws -> String? {

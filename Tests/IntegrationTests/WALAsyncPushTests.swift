@@ -186,13 +186,7 @@ import Testing
         let restore = try CLI.runAsClusterOwner([
             "restore", "--at", "latest", "--repo", box.repo, "--source", "phys", "--to-datadir", datadir, "--port", String(port), "--start",
         ])
-        defer {
-            _ = try? ChildProcess.run(
-                (geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []) + [
-                    PostgresServer.bin + "/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop",
-                ],
-                in: "/")
-        }
+        defer { PostgresServer.stopRestored(datadir) }
         #expect(restore.status == 0, "\(restore.output)")
         let restored = try PostgresConnection(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", password: nil)
         #expect(try restored.value("SELECT count(*) FROM rows") == String(n))

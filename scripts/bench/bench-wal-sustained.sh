@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sustained WAL archiving to S3 (a throwaway Ceph RGW on loopback): pgbench (-c 2 -j 2, as fast
-# as 2 cores allow) for BENCH_WAL_SECONDS (60) with max_wal_size = 256MB, once with
+# as 2 cores allow: synchronous_commit = off) for BENCH_WAL_SECONDS (60) with max_wal_size = 256MB, once with
 # archive_command = `lifeboat wal push` (synchronous, one S3 PUT per segment inside
 # archive_command) and once with `wal push --async --parallel 4`. Sampled every second: pg_wal's
 # segments (the spool, inside pg_wal, counted apart), and the archive lag: the age of the oldest
@@ -39,7 +39,7 @@ for mode in sync async; do
   (set -a; source "$work/s3.env"; "${owner[@]}" "$lifeboat" init --repo "$repo" -q)
   scripts/sandbox/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true
   rm -rf "$work/cluster"
-  scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" "max_wal_size = 256MB" "min_wal_size = 80MB" \
+  scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" "max_wal_size = 256MB" "min_wal_size = 80MB" "synchronous_commit = off" \
     "archive_command = '. $work/s3.env && exec $lifeboat wal push $flags --repo $repo %p'" >&2
   pgwal="$work/cluster/data/pg_wal"
   "$bin/pgbench" -q -i -s 20 "${conn[@]}" postgres 2>/dev/null
