@@ -69,9 +69,7 @@ public struct WALPusher: Sendable {
             }
             lastWork = Date()
             let failed = store(work, state: &state)
-            state.updated = Date()
-            spool.record(state)
-            writeMetrics(state)
+            publish(&state)
             if failed {
                 backoff = min(max(0.5, backoff * 2), 30)
                 Thread.sleep(forTimeInterval: backoff)
@@ -79,9 +77,7 @@ public struct WALPusher: Sendable {
                 backoff = 0
             }
         }
-        state.updated = Date()
-        spool.record(state)
-        writeMetrics(state)
+        publish(&state)
         return state
     }
 
@@ -122,7 +118,7 @@ public struct WALPusher: Sendable {
             switch outcome {
             case .success?:
                 state.pushed += 1
-                if item.name > (state.lastPushed ?? "") || state.lastPushed == nil {
+                if item.name > (state.lastPushed ?? "") {
                     state.lastPushed = item.name
                 }
                 state.lastPushedAt = Date()
@@ -144,7 +140,10 @@ public struct WALPusher: Sendable {
         return failed
     }
 
-    private func writeMetrics(_ state: WALPusherState) {
+    /// Records the state (`pusher.json`) and, with `--metrics-file`, the spool's metrics.
+    private func publish(_ state: inout WALPusherState) {
+        state.updated = Date()
+        spool.record(state)
         guard let metricsFile else { return }
         try? PrometheusMetrics.write(PrometheusMetrics.walSpool(WALSpoolStatus(spool: spool, now: Date())), to: metricsFile)
     }

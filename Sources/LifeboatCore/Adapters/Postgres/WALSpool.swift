@@ -165,11 +165,16 @@ public struct WALSpool: Sendable {
     func markPushedAhead(_ name: String, path: String) {
         var st = stat()
         guard stat(path, &st) == 0 else { return }
-        let marker = directory + "/" + name + ".pushed"
-        let temp = marker + ".tmp"
         // Not fsynced: a lost marker only makes archive_command spool the file again.
-        guard FileManager.default.createFile(atPath: temp, contents: Data(Self.identity(st).utf8)) else { return }
-        if rename(temp, marker) != 0 { unlink(temp) }
+        Self.replace(directory + "/" + name + ".pushed", with: Data(Self.identity(st).utf8))
+    }
+
+    /// Replaces a small file whole (temporary name, rename), without fsync: for what is only
+    /// a shortcut (a marker) or a report (the pusher's state), never for WAL.
+    private static func replace(_ path: String, with data: Data) {
+        let temp = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temp, contents: data) else { return }
+        if rename(temp, path) != 0 { unlink(temp) }
     }
 
     /// Removes what no one will read: markers of files PostgreSQL no longer wants archived
@@ -214,9 +219,7 @@ public struct WALSpool: Sendable {
 
     func record(_ state: WALPusherState) {
         guard let data = try? WALPusherState.encoder.encode(state) else { return }
-        let temp = statePath + ".tmp"
-        guard FileManager.default.createFile(atPath: temp, contents: data) else { return }
-        if rename(temp, statePath) != 0 { unlink(temp) }
+        Self.replace(statePath, with: data)
     }
 }
 
