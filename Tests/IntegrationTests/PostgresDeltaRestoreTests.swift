@@ -67,6 +67,9 @@ import Testing
         let line = try #require(checks.first { $0.hasPrefix("delta: ") }, "\(checks)")
         let numbers = line.matches(of: /(\d+)/).compactMap { Int($0.1) }
         #expect(numbers.count >= 4 && numbers[0] > 0 && numbers[0] * 2 > numbers[1], "most entries unchanged: \(line)")
+        // Format 2: the unchanged files' chunks were not fetched.
+        let spared = try #require(line.firstMatch(of: /; ([0-9.]+) ([KMG]i?B|B) of unchanged content not fetched/), "\(line)")
+        #expect((Double(spared.1) ?? 0) > 0 && spared.2 != "B", "the unchanged relations' content is not fetched: \(line)")
         #expect(try PostgresServer.tableChecksums(try connect(port)) == expected, "the delta-restored copy holds the backup's data")
         #expect(try connect(port).value("SELECT count(*) FROM pg_class WHERE relname = 'after_backup'") == "0")
         stop(copy)

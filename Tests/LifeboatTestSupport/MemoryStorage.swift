@@ -46,6 +46,7 @@ public final class MemoryStorage: RepositoryStorage, @unchecked Sendable {
         var crashPoint: String?
         var crashedAt: String?
         var pointsReached: [String] = []
+        var keysRead: [String] = []
     }
 
     let state: Mutex<State>
@@ -97,6 +98,9 @@ public final class MemoryStorage: RepositoryStorage, @unchecked Sendable {
         }
         return crashed
     }
+
+    /// Every key read so far (`get` and `reader`), in order.
+    public var keysRead: [String] { state.withLock { $0.keysRead } }
 
     public var crashed: Bool { state.withLock { $0.crashedAt != nil } }
 
@@ -215,6 +219,7 @@ public final class MemoryStorage: RepositoryStorage, @unchecked Sendable {
     public func reader(_ key: String) throws -> (any ObjectReader)? {
         try alive()
         let found = state.withLock { s -> [UInt8]? in
+            s.keysRead.append(key)
             guard let bytes = s.objects[key]?.bytes else { return nil }
             if let prefix = s.shortReadPrefix, key.hasPrefix(prefix) { return Array(bytes.prefix(bytes.count / 2)) }
             return bytes

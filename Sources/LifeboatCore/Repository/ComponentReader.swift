@@ -9,7 +9,13 @@ public final class ComponentReader {
         public let path: SafePath
     }
 
-    private let reader: ArchiveReader
+    /// The stored stream, opened at the first `next()`, so that nothing is read before the
+    /// caller had its say (`hold`).
+    private var opened: ArchiveReader?
+    private let input: any ObjectReader
+    private let location: String
+    /// Format 2: the chunks the stream is read from (a delta restore holds some of them).
+    private let chunked: ChunkedStreamReader?
     private var matcher: EntryMatcher
     private var current: EntryRecord?
     /// Every path seen so far, and which of them are not directories: an entry below a symlink
@@ -30,10 +36,26 @@ public final class ComponentReader {
     init(repository: Repository, snapshot: Manifest, component: Manifest.Component, store: ChunkStore?) throws {
         matcher = EntryMatcher(snapshot: snapshot, component: component)
         guard let input = try repository.open(component, store: store) else { throw matcher.failure("stored file \(component.file) is missing") }
-        do {
-            reader = try ArchiveReader(input: input, path: "\(repository.location)/\(component.file)")
-        } catch let error as LifeboatError {
-            throw matcher.failure(error.message)
+        chunked = input as? ChunkedStreamReader
+        self.input = input
+        location = "\(repository.location)/\(component.file)"
+    }
+
+    deinit {
+        if opened == nil { input.close() }  // an opened ArchiveReader closes it
+    }
+
+    /// The archive reader over the stream, opened on first use.
+    private var reader: ArchiveReader {
+        get throws {
+            if let opened { return opened }
+            do {
+                let reader = try ArchiveReader(input: input, path: location)
+                opened = reader
+                return reader
+            } catch let error as LifeboatError {
+                throw matcher.failure(error.message)
+            }
         }
     }
 
@@ -42,12 +64,12 @@ public final class ComponentReader {
         if current != nil { try readData { _ in } }  // skip what the caller did not read
         let header: ArchiveReader.Header?
         do {
-            header = try reader.next()
+            header = try reader.next()  // opens the stream the first time
         } catch let error as LifeboatError {
             throw matcher.failure(error.message)
         }
         guard let header else {
-            try matcher.finish(stored: try reader.finish())
+            try matcher.finish(stored: try opened!.finish())
             return nil
         }
         let record = try matcher.expect(header)
@@ -89,6 +111,31 @@ public final class ComponentReader {
         if record.kind != .directory { nonDirectories.insert(full) }
     }
 
+    /// In a format-2 repository, the stream's chunks that `holds` names (by their number in the
+    /// component's chunk list, as entries' `chunks` give them) are not fetched from here on: the
+    /// caller has their content and passes over those entries with `skipProvenData`. Given before
+    /// the first `next()`, no pack is fetched for them at all. False in a format-1 repository,
+    /// whose stream is read whole.
+    func hold(chunks holds: @escaping @Sendable (Int) -> Bool) -> Bool {
+        chunked?.hold(holds)
+        return chunked != nil
+    }
+
+    /// How much of the stream `hold` spared: the held chunks' bytes, not fetched.
+    var heldBytes: Int64 { chunked?.heldBytes ?? 0 }
+
+    /// Passes over the current entry's content unread and unchecked, for a caller that proved it
+    /// otherwise: a delta restore's file whose size and SHA-256 in place are the entry's.
+    func skipProvenData() throws {
+        guard current != nil else { return }
+        current = nil
+        do {
+            try opened!.skipData()
+        } catch let error as LifeboatError where error.code == .integrity {
+            throw matcher.failure(error.message)
+        }
+    }
+
     /// Streams the current entry's content to `body`, then checks its size and SHA-256. The
     /// holes of a sparse file reach `body` as zeros, or `hole` as lengths when it is given.
     public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)? = nil) throws {
@@ -96,7 +143,7 @@ public final class ComponentReader {
         current = nil
         let digest: (sha256: String, size: Int64)
         do {
-            digest = try reader.readData(body, hole: hole)
+            digest = try opened!.readData(body, hole: hole)
         } catch let error as LifeboatError where error.code == .integrity {
             throw matcher.failure("entry \"\(record.path)\": \(error.message)")
         }

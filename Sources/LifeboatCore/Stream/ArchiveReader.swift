@@ -170,6 +170,11 @@ public final class ArchiveReader {
         }
     }
 
+    /// Passes over the current entry's content without hashing or handing it out.
+    public func skipData() throws {
+        guard archive_read_data_skip(archive) == ARCHIVE_OK else { throw streamError("cannot skip entry data") }
+    }
+
     private func readInline(_ body: (UnsafeRawBufferPointer) throws -> Void, hole: ((Int64) throws -> Void)?) throws -> (sha256: String, size: Int64)
     {
         let hasher = SHA256Hasher()

@@ -291,7 +291,10 @@ public final class ArchiveWriter {
             name: name, kind: .file, mode: mode, mtime: Int64(mtime.tv_sec),
             mtimeNanoseconds: Int64(mtime.tv_nsec), size: size, target: nil)
         try writeHeader(record, type: lifeboat_ae_ifreg(), owner: owner)
-        if sink.wantsBoundaries && size >= Self.alignedFileSize { try sink.boundary() }  // content-only chunks
+        if sink.wantsBoundaries && size >= Self.alignedFileSize {
+            try sink.boundary()  // content-only chunks: a delta restore need not fetch them
+            if let chunking { openRange = chunking.chunkCount }
+        }
         let hasher = SHA256Hasher()
         var written: Int64 = 0
         try produce { bytes in

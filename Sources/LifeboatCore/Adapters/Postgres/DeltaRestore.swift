@@ -95,6 +95,9 @@ struct DeltaRestore {
         // which is read, decompressed and proven on this one.
         let local = LocalDigests(datadir: datadir, entries: reader.component.entries)
         defer { local.cancel() }
+        // Format 2: the chunks of unchanged files are not fetched (their entries are passed over).
+        let owners = ChunkOwners(reader.component.entries)
+        _ = reader.hold { chunk in owners.file(of: chunk).map { local.unchanged($0) } ?? false }
         var wanted = Set<[UInt8]>()
         var directories: [(path: [UInt8], record: EntryRecord)] = []
         var entries = 0
@@ -102,6 +105,7 @@ struct DeltaRestore {
             entries += 1
             var relative = entry.path.componentBytes.reduce(into: [UInt8]()) { $0 += ($0.isEmpty ? [] : [0x2f]) + $1 }
             wanted.insert(relative)
+            let same = entry.record.kind == .file && local.unchanged(relative)
             if relative == Array("global/pg_control".utf8) { relative = Array(Self.pendingControl.utf8) }
             let destination = Array(datadir.utf8) + (relative.isEmpty ? [] : [0x2f] + relative)
             let shown = EntryName(bytes: destination).text
@@ -118,8 +122,8 @@ struct DeltaRestore {
                 }
                 directories.append((destination, entry.record))
             case .file:
-                if local.unchanged(relative) {
-                    try reader.readData { _ in }  // still read and proven
+                if same {
+                    try reader.skipProvenData()  // proven by the file in place
                     counts.kept += 1
                     guard EntryName.withCString(destination, { chmod($0, mode_t(entry.record.mode)) }) == 0 else {
                         throw LifeboatError.system("cannot chmod", path: shown)
@@ -173,7 +177,7 @@ struct DeltaRestore {
         progress.clear()
         var outcome = RestoreOutcome(target: datadir, entries: entries, bytes: counts.bytesWritten, previousMovedTo: nil)
         outcome.checks.append(
-            "delta: \(counts.kept) of \(counts.kept + counts.rewritten) entries unchanged (kept), \(counts.rewritten) rewritten (\(ProgressLine.bytes(counts.bytesWritten))), \(counts.removed) not in the backup removed"
+            "delta: \(counts.kept) of \(counts.kept + counts.rewritten) entries unchanged (kept), \(counts.rewritten) rewritten (\(ProgressLine.bytes(counts.bytesWritten))), \(counts.removed) not in the backup removed; \(ProgressLine.bytes(reader.heldBytes)) of unchanged content not fetched"
         )
         return outcome
     }
@@ -281,54 +285,88 @@ struct DeltaRestore {
     }
 }
 
-/// The delta restore's comparisons, computed on a thread ahead of the stream: for each file
+/// The delta restore's comparisons, computed by two threads ahead of the stream: for each file
 /// entry (in stream order), whether the data directory's file already has its size and SHA-256.
 /// A file that cannot be read counts as changed (it is rewritten).
 final class LocalDigests: @unchecked Sendable {
     private let condition = NSCondition()
+    private let datadir: [UInt8]
+    private let files: [EntryRecord]
+    // Under `condition`.
     private var results: [[UInt8]: Bool] = [:]
-    private var finished = false
+    private var claimed = 0
+    private var running = 0
     private var cancelled = false
 
-    init(datadir: String, entries: [EntryRecord]) {
-        let files = entries.filter { $0.kind == .file }
-        Thread.detachNewThread { [self] in
-            for record in files {
-                if isCancelled { break }
-                guard let path = try? SafePath(record.name) else { continue }
-                let relative = path.componentBytes.reduce(into: [UInt8]()) { $0 += ($0.isEmpty ? [] : [0x2f]) + $1 }
-                let same = (try? DeltaRestore.unchanged(Array(datadir.utf8) + [0x2f] + relative, record)) ?? false
-                condition.lock()
-                results[relative] = same
-                condition.broadcast()
-                condition.unlock()
-            }
-            condition.lock()
-            finished = true
-            condition.broadcast()
-            condition.unlock()
-        }
+    init(datadir: String, entries: [EntryRecord], threads: Int = 2) {
+        self.datadir = Array(datadir.utf8)
+        files = entries.filter { $0.kind == .file }
+        running = threads
+        for _ in 0..<threads { Thread.detachNewThread { [self] in work() } }
     }
 
-    private var isCancelled: Bool {
+    /// An entry's path inside the data directory, `/`-separated, as the stream names it.
+    static func relative(_ record: EntryRecord) -> [UInt8]? {
+        (try? SafePath(record.name)).map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
+    }
+
+    private func work() {
         condition.lock()
-        defer { condition.unlock() }
-        return cancelled
+        while !cancelled && claimed < files.count {
+            let record = files[claimed]
+            claimed += 1
+            condition.unlock()
+            let relative = Self.relative(record)
+            let same = relative.map { (try? DeltaRestore.unchanged(datadir + [0x2f] + $0, record)) ?? false } ?? false
+            condition.lock()
+            if let relative { results[relative] = same }
+            condition.broadcast()
+        }
+        running -= 1
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Waits for the comparison of the file at `relative`; false when there is none.
     func unchanged(_ relative: [UInt8]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while results[relative] == nil && !finished { condition.wait() }
-        return results.removeValue(forKey: relative) ?? false
+        while results[relative] == nil && running > 0 { condition.wait() }
+        return results[relative] ?? false
     }
 
-    /// Stops the thread after its current file and waits for it.
+    /// Stops the threads after their current file and waits for them.
     func cancel() {
         condition.lock()
         cancelled = true
-        while !finished { condition.wait() }
+        while running > 0 { condition.wait() }
         condition.unlock()
+    }
+}
+
+/// Which file entry's content each chunk of a format-2 stream is (entries' `chunks`), so that
+/// the chunks of a file found unchanged are not fetched.
+struct ChunkOwners: Sendable {
+    private let ranges: [(first: Int, end: Int, relative: [UInt8])]
+
+    init(_ entries: [EntryRecord]) {
+        ranges = entries.compactMap { record in
+            guard record.kind == .file, record.sha256 != nil, let chunks = record.chunks, chunks.count == 2, chunks[1] > 0,
+                let relative = LocalDigests.relative(record)
+            else { return nil }
+            return (chunks[0], chunks[0] + chunks[1], relative)
+        }.sorted { $0.first < $1.first }
+    }
+
+    /// The path of the file whose content holds chunk `number`, if one does.
+    func file(of number: Int) -> [UInt8]? {
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].end <= number { low = middle + 1 } else { high = middle }
+        }
+        guard low < ranges.count, ranges[low].first <= number else { return nil }
+        return ranges[low].relative
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A component's byte stream (its tar stream, uncompressed) in a format-2 repository is written
 /// by `ChunkingSink` and read back here by concatenating its chunks, each proved by the store.
 /// Its digest, once read to the end, is the chunk list's id and the stream's size: what the
@@ -8,11 +10,18 @@ final class ChunkedStreamReader: ObjectReader {
     private var next = 0
     private var current: [UInt8] = []
     private var offset = 0
+    /// Zero bytes still to give for a held chunk (read as zeros, not fetched).
+    private var zeros = 0
     private let list: ChunkId
     private var total: Int64 = 0
     private var ended = false
 
-    private let prefetcher: PackPrefetcher
+    /// Started at the first read, so that a `hold` given before it holds from the first pack.
+    private var prefetcher: PackPrefetcher?
+    private let startPrefetcher: () -> PackPrefetcher
+    /// For each chunk, its pack's position in the prefetcher's order (-1: in no index).
+    private let positions: [Int]
+    private let held = HeldChunks()
     private var currentPack: (name: String, bytes: [UInt8])?
 
     init(store: ChunkStore, list: ChunkId) throws {
@@ -20,31 +29,72 @@ final class ChunkedStreamReader: ObjectReader {
         self.list = list
         ids = try store.listedChunks(list)
         var order: [IndexFile.Pack] = []
-        for id in ids {
-            guard let (pack, _) = store.location(of: id) else { break }  // `read` reports it when it gets there
-            if order.last?.name != pack.name { order.append(pack) }
+        var chunksAt: [[Int]] = []
+        var positions: [Int] = []
+        positions.reserveCapacity(ids.count)
+        for (number, id) in ids.enumerated() {
+            guard let (pack, _) = store.location(of: id) else {  // `read` reports it when it gets there
+                positions.append(-1)
+                continue
+            }
+            if order.last?.name != pack.name {
+                order.append(pack)
+                chunksAt.append([])
+            }
+            positions.append(order.count - 1)
+            chunksAt[chunksAt.count - 1].append(number)
         }
+        self.positions = positions
+        let packChunks = chunksAt
         // On S3 each pack is a GET that waits on the network: more of them in flight.
         let remote = !store.repository.storage.isLocal
-        prefetcher = PackPrefetcher(store: store, packs: order, fetchers: remote ? 3 : 2, depth: remote ? 3 : 2)
+        startPrefetcher = { [held] in
+            PackPrefetcher(
+                store: store, packs: order, fetchers: remote ? 3 : 2, depth: remote ? 3 : 2,
+                wanted: { position in packChunks[position].contains { !held.holds($0) } })
+        }
     }
 
-    deinit { prefetcher.stop() }
+    deinit { prefetcher?.stop() }
+
+    /// From now on the chunks `holds` names (by their number in the list; it may block until it
+    /// knows) read as zeros of their length and are not fetched: the caller has their content
+    /// (a delta restore's unchanged files) and must not use what the stream gives for them.
+    func hold(_ holds: @escaping @Sendable (Int) -> Bool) { held.set(holds) }
+
+    /// The bytes of held chunks passed over so far (not fetched).
+    var heldBytes: Int64 { held.bytes }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while offset == current.count {
+        let prefetcher = self.prefetcher ?? startPrefetcher()
+        self.prefetcher = prefetcher
+        while offset == current.count && zeros == 0 {
             guard next < ids.count else {
                 ended = true
                 return 0
             }
+            defer { next += 1 }
+            offset = 0
+            if held.holds(next), let (_, entry) = store.location(of: ids[next]) {
+                current = []
+                zeros = Int(entry.plainLength)
+                held.passed(Int64(zeros))
+                continue
+            }
+            let position = positions[next]
             current = try store.read(ids[next]) { [self] pack in
                 if let currentPack, currentPack.name == pack.name { return currentPack.bytes }
-                let bytes = try prefetcher.next(pack)
+                let bytes = position >= 0 ? try prefetcher.take(position) : try store.fetch(pack)
                 currentPack = (pack.name, bytes)
                 return bytes
             }
-            next += 1
-            offset = 0
+        }
+        if zeros > 0 {
+            let n = min(buffer.count, zeros)
+            buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            zeros -= n
+            total += Int64(n)
+            return n
         }
         let n = min(buffer.count, current.count - offset)
         current.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
@@ -54,7 +104,25 @@ final class ChunkedStreamReader: ObjectReader {
     }
 
     var digest: StoredDigest { StoredDigest(sha256: ended ? list.hex : "", bytes: total) }
-    func close() { prefetcher.stop() }
+    func close() { prefetcher?.stop() }
+}
+
+/// Which chunks of a stream its reader holds already (none until `set`); asked from the stream's
+/// and the pack fetchers' threads.
+final class HeldChunks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var holds: (@Sendable (Int) -> Bool)?
+    private var passedBytes: Int64 = 0
+
+    var bytes: Int64 { lock.withLock { passedBytes } }
+    func passed(_ count: Int64) { lock.withLock { passedBytes += count } }
+
+    func set(_ holds: @escaping @Sendable (Int) -> Bool) { lock.withLock { self.holds = holds } }
+
+    func holds(_ chunk: Int) -> Bool {
+        guard let holds = lock.withLock({ self.holds }) else { return false }
+        return holds(chunk)
+    }
 }
 
 /// A chunk list blob: `"LBL2" ‖ count (u32 LE) ‖ count × id (32)`.
