@@ -206,10 +206,16 @@ extension EntryContentCheck {
 
 /// A streaming check over a whole component (see `SourceAdapter.componentCheck`).
 public protocol ComponentContentCheck: AnyObject {
+    /// `entry` starts (called for every entry, an empty one too, before its content).
+    func begin(_ entry: EntryRecord) throws
     /// Content of `entry`, in stream order, possibly in several calls per entry.
     func consume(_ bytes: UnsafeRawBufferPointer, of entry: EntryRecord) throws
     /// Throws `.integrity` naming what is wrong.
     func finish() throws
+}
+
+extension ComponentContentCheck {
+    public func begin(_ entry: EntryRecord) throws {}
 }
 
 /// The adapters this build knows, by policy `type`.

@@ -213,6 +213,7 @@ public struct Verifier {
         var entries = 0
         while let entry = try reader.next() {
             let check = adapter?.contentCheck(for: entry.record, in: component)
+            try whole?.begin(entry.record)
             try reader.readData { bytes in
                 try check?.consume(bytes)
                 try whole?.consume(bytes, of: entry.record)

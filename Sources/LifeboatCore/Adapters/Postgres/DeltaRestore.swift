@@ -9,7 +9,8 @@ import Foundation
 ///   changes, and so is one whose server is running (a live `postmaster.pid`).
 /// - Each file of the backup is compared by size and SHA-256 (the manifest's) with the file in D:
 ///   equal files are kept (their mode and time set), others are written beside it and renamed
-///   over it. The backup's stream is still read and proven whole.
+///   over it. In a format-2 repository the chunks of an unchanged file (its entry's `chunks`)
+///   are not fetched (`ComponentReader.hold`); everything else is read and proven.
 /// - What D holds and the backup does not is removed (WAL, `postmaster.pid`, dropped relations),
 ///   without following symlinks: a link is removed, never what it points to. Nothing is written
 ///   through a symlink or a file of D: a parent that is not a real directory is refused.

@@ -2,9 +2,11 @@ import Foundation
 
 /// Logical capture: `pg_dumpall --globals-only` (roles, tablespaces) as `globals/part-NNNNNN`,
 /// then `pg_dump -Fc -Z0` (our pipeline compresses) streamed as parts `pg_dump/part-NNNNNN`:
-/// globals first, so a restore into a fresh cluster creates the roles before pg_restore. The dump's
-/// snapshot is taken when pg_dump starts, which is the recovery point. The manifest records the
-/// server version, the database size and the planner's row estimate of every table.
+/// globals first, so a restore into a fresh cluster creates the roles before pg_restore. With
+/// `jobs: N`, `pg_dump -Fd -j N -Z0` dumps N tables at a time into a scratch directory instead,
+/// stored as `pg_dump.dir/NAME` (`DumpDirectory`). The dump's snapshot is taken when pg_dump
+/// starts (its workers share it), which is the recovery point. The manifest records the server
+/// version, the database size and the planner's row estimate of every table.
 struct LogicalDump {
     static let dumpPrefix = "pg_dump/part-"
     static let globalsPrefix = "globals/part-"
@@ -39,6 +41,21 @@ struct LogicalDump {
         }
 
         let dumpStarted = Date()
+        if let jobs = adapter.jobs {
+            let directory = try DumpDirectory(in: context.scratchDirectory, label: "pg_dump")
+            let target = directory.path + "/dump"  // pg_dump -Fd creates it
+            context.progress.update("pg_dump of \(adapter.database): \(jobs) job\(jobs == 1 ? "" : "s")")
+            let dump = try RunningChild(
+                [pgDump, "--format=directory", "--compress=0", "--jobs=\(jobs)", "--file=\(target)"] + endpoint.connectionArguments
+                    + ["--dbname", adapter.database], stdout: .null, environment: env)
+            try dump.waitForSuccess()
+            let stored = try DumpDirectory.store(target, into: writer, mtime: mtime)
+            metadata["dump_format"] = .string("directory")
+            metadata["jobs"] = .int(Int64(jobs))
+            metadata["dump_bytes"] = .int(stored.bytes)
+            metadata["dump_files"] = .int(Int64(stored.files))
+            return CaptureOutcome(metadata: metadata, warnings: warnings, recoveryPoint: dumpStarted)
+        }
         let dump = try RunningChild(
             [pgDump, "--format=custom", "--compress=0"] + endpoint.connectionArguments
                 + ["--dbname", adapter.database], environment: env)

@@ -14,8 +14,13 @@ import Foundation
 /// the restore fails). `options.applyGlobals = false` (`--no-globals`) turns this off. Snapshots
 /// of older builds store the globals after the dump: their roles are not created here.
 ///
-/// Without a database but with `--to DIR`, writes the dump (`DATABASE.dump`, for pg_restore)
-/// and `globals.sql` into DIR instead.
+/// A directory-format dump (`jobs: N`) is written into a private scratch directory (under
+/// TMPDIR) first, each file proven as it is written, and pg_restore runs only once the whole
+/// stream is proven: with `-j N` into a database this restore created (dropped again if
+/// pg_restore fails), otherwise in one transaction, one job.
+///
+/// Without a database but with `--to DIR`, writes the dump (`DATABASE.dump`, for pg_restore; a
+/// directory `DATABASE.dir` for a directory-format dump) and `globals.sql` into DIR instead.
 struct LogicalRestore {
     static let heldBack = 65536
 
@@ -69,10 +74,26 @@ struct LogicalRestore {
         }
         var roles: [String] = []
         do {
-            let bytes = try feed(
-                reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
-                clean: !created && options.force, admin: admin, roles: &roles)
-            var checks = try check(try endpoint.connect(database: database))
+            let clean = !created && options.force
+            var checks: [String] = []
+            let bytes: Int64
+            if PostgresMetadata(component).isDirectoryDump {
+                let jobs = PostgresMetadata(component).jobs ?? 1
+                let parallel = jobs > 1 && created
+                bytes = try feedDirectory(
+                    reader: reader, pgRestore: pgRestore, endpoint: endpoint, clean: clean, jobs: parallel ? jobs : 1, admin: admin,
+                    roles: &roles)
+                checks.append(
+                    parallel
+                        ? "pg_restore -j \(jobs) from the proven dump directory (not one transaction: had it failed, the database this restore created would have been dropped)"
+                        : "pg_restore in one transaction from the proven dump directory"
+                            + (jobs > 1 ? " (one job: -j cannot run in one transaction, and the database existed)" : ""))
+            } else {
+                bytes = try feed(
+                    reader: reader, pgRestore: pgRestore, endpoint: endpoint, database: database,
+                    clean: clean, admin: admin, roles: &roles)
+            }
+            checks += try check(try endpoint.connect(database: database))
             if !roles.isEmpty {
                 checks.append(
                     "created \(roles.count) role\(roles.count == 1 ? "" : "s") the target lacked, from the snapshot's globals: \(roles.joined(separator: ", "))"
@@ -141,24 +162,66 @@ struct LogicalRestore {
         options.progress.clear()
         child.closeInput()
         let code = try child.wait()
-        guard code == 0 else {
-            let text = child.errorText
-            var fix: String?
-            if text.contains("role") && text.contains("does not exist") {
-                fix =
-                    globals.isEmpty
-                    ? "this snapshot stores its roles after the dump (an older build) or none: restore with --to DIR, apply globals.sql with psql, then restore again"
-                    : (options.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
-            } else if text.contains("tablespace") {
-                let known = GlobalsScript(String(decoding: globals, as: UTF8.self)).tablespaces
-                fix =
-                    "the dump uses a tablespace the target lacks"
-                    + (known.isEmpty ? "" : " (the source had \(known.map { "\($0.name) at \($0.location)" }.joined(separator: ", ")))")
-                    + ": create it on the target (CREATE TABLESPACE … LOCATION …) first"
-            }
-            throw LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(text)", fix: fix)
-        }
+        guard code == 0 else { throw Self.pgRestoreFailure(code: code, text: child.errorText, globals: globals, options: options) }
         return total
+    }
+
+    /// A directory-format dump: its files into a scratch directory, each proven as it is written;
+    /// once the whole stream is proven, the roles, then pg_restore on the directory (`jobs` at a
+    /// time, or in one transaction when 1). Returns the dump's size.
+    private func feedDirectory(
+        reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, clean: Bool, jobs: Int,
+        admin: PostgresConnection, roles: inout [String]
+    ) throws -> Int64 {
+        let scratch = try DumpDirectory(in: NSTemporaryDirectory(), label: "pg_restore")
+        let total = component.entries.filter { DumpDirectory.fileName(of: $0.path) != nil }.reduce(0) { $0 + $1.size }
+        var globals: [UInt8] = []
+        var written: Int64 = 0
+        while let entry = try reader.next() {
+            if SegmentedStream.isPart(entry.record.path, prefix: LogicalDump.globalsPrefix) {
+                try reader.readData { globals += $0 }
+                continue
+            }
+            guard let name = DumpDirectory.fileName(of: entry.record.path) else { continue }
+            try scratch.write(name, from: reader) { count in
+                written += Int64(count)
+                options.progress.update(
+                    "restoring \(component.source) into \(database): reading the dump, \(ProgressLine.bytes(written)) of \(ProgressLine.bytes(total))"
+                )
+            }
+        }
+        // Every file and the stored stream are proven: the roles, then pg_restore.
+        if options.applyGlobals && !globals.isEmpty {
+            roles = try GlobalsScript(String(decoding: globals, as: UTF8.self)).createMissing(on: admin)
+        }
+        var arguments = [pgRestore, "--exit-on-error"] + (jobs > 1 ? ["--jobs=\(jobs)"] : ["--single-transaction"])
+        arguments += endpoint.connectionArguments + ["--dbname", database]
+        if clean { arguments += ["--clean", "--if-exists"] }
+        arguments += options.schemas.map { "--schema=\($0)" } + options.tables.map { "--table=\($0)" } + [scratch.path]
+        options.progress.update("restoring \(component.source) into \(database): pg_restore\(jobs > 1 ? " -j \(jobs)" : "")")
+        let child = try RunningChild(arguments, stdout: .null, environment: try endpoint.childEnvironment())
+        let code = try child.wait()
+        options.progress.clear()
+        guard code == 0 else { throw Self.pgRestoreFailure(code: code, text: child.errorText, globals: globals, options: options) }
+        return total
+    }
+
+    /// pg_restore's failure, with the fix for the causes we know: a missing role, a tablespace.
+    static func pgRestoreFailure(code: Int32, text: String, globals: [UInt8], options: RestoreOptions) -> LifeboatError {
+        var fix: String?
+        if text.contains("role") && text.contains("does not exist") {
+            fix =
+                globals.isEmpty
+                ? "this snapshot stores its roles after the dump (an older build) or none: restore with --to DIR, apply globals.sql with psql, then restore again"
+                : (options.applyGlobals ? nil : "drop --no-globals to create the missing roles from the snapshot")
+        } else if text.contains("tablespace") {
+            let known = GlobalsScript(String(decoding: globals, as: UTF8.self)).tablespaces
+            fix =
+                "the dump uses a tablespace the target lacks"
+                + (known.isEmpty ? "" : " (the source had \(known.map { "\($0.name) at \($0.location)" }.joined(separator: ", ")))")
+                + ": create it on the target (CREATE TABLESPACE … LOCATION …) first"
+        }
+        return LifeboatError(.operationFailed, "pg_restore failed (exit \(code)); nothing was committed: \(text)", fix: fix)
     }
 
     /// The recorded tables (`schema.table`) that `--table` and `--schema` select (all without
@@ -211,14 +274,17 @@ struct DumpFiles {
     let directory: String
     let force: Bool
 
+    /// A directory-format dump (`jobs: N`) is written as a directory `DATABASE.dir`.
+    var isDirectoryDump: Bool { PostgresMetadata(component).isDirectoryDump }
+
     /// Writes both files under temporary names and renames them into place only once every
     /// entry and the stored file are proven, so a damaged snapshot leaves nothing behind.
     /// The files it writes, by the entry prefix they come from.
     var outputs: [(prefix: String, path: String)] {
         let database = PostgresMetadata(component).database ?? component.source
-        let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + ".dump"
+        let dumpName = (database.isEmpty || database.contains("/") ? component.source : database) + (isDirectoryDump ? ".dir" : ".dump")
         return [
-            (prefix: LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
+            (prefix: isDirectoryDump ? DumpDirectory.prefix : LogicalDump.dumpPrefix, path: "\(directory)/\(dumpName)"),
             (prefix: LogicalDump.globalsPrefix, path: "\(directory)/globals.sql"),
         ]
     }
@@ -239,8 +305,10 @@ struct DumpFiles {
         let dumpName = (outputs[0].path as NSString).lastPathComponent
         var fds: [String: (fd: Int32, temp: String)] = [:]
         defer { for output in fds.values { close(output.fd) } }
+        // A directory-format dump's files go into a directory beside the target, renamed at the end.
+        let dumpDirectory = isDirectoryDump ? try DumpDirectory(in: directory, label: "partial") : nil
         do {
-            for output in outputs {
+            for output in outputs where !(isDirectoryDump && output.prefix == DumpDirectory.prefix) {
                 let temp = "\(directory)/.\((output.path as NSString).lastPathComponent).\(Hex.random(bytes: 4)).partial"
                 let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 guard fd >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
@@ -249,22 +317,36 @@ struct DumpFiles {
             var bytes: Int64 = 0
             var written = 0
             while let entry = try reader.next() {
-                guard let output = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.prefix) }),
+                if let dumpDirectory, let name = DumpDirectory.fileName(of: entry.record.path) {
+                    try dumpDirectory.write(name, from: reader)
+                } else if let output = outputs.first(where: { SegmentedStream.isPart(entry.record.path, prefix: $0.prefix) }),
                     let file = fds[output.prefix]
-                else { continue }
-                try reader.readData { try FileIO.writeAll(file.fd, $0, path: file.temp) }
+                {
+                    try reader.readData { try FileIO.writeAll(file.fd, $0, path: file.temp) }
+                } else {
+                    continue
+                }
                 bytes += entry.record.size
                 written += 1
             }
             for output in outputs {
+                if let dumpDirectory, output.prefix == DumpDirectory.prefix {
+                    try dumpDirectory.syncFiles()
+                    if force && FileIO.exists(output.path) { try FileManager.default.removeItem(atPath: output.path) }
+                    try FileIO.rename(dumpDirectory.path, output.path)
+                    continue
+                }
                 let file = fds[output.prefix]!
                 try FileIO.sync(file.fd, path: file.temp)
                 try FileIO.rename(file.temp, output.path)
             }
             try FileIO.syncDirectory(directory)
+            let how =
+                isDirectoryDump
+                ? "pg_restore --jobs \(PostgresMetadata(component).jobs ?? 1) --dbname NAME \(dumpName)" : "pg_restore --dbname NAME \(dumpName)"
             return RestoreOutcome(
                 target: directory, entries: written, bytes: bytes,
-                checks: ["wrote \(dumpName) and globals.sql; restore with pg_restore --dbname NAME \(dumpName)"])
+                checks: ["wrote \(dumpName) and globals.sql; restore with \(how)"])
         } catch {
             for file in fds.values { unlink(file.temp) }
             throw error

@@ -11,13 +11,15 @@ import Foundation
 /// environment (`PGPASSWORD`, `PGSSLMODE`, …), never argv, logs or manifests.
 ///
 /// - `logical`: `pg_dump -Fc -Z0` streamed into the pipeline as parts `pg_dump/part-NNNNNN`
-///   (our pipeline compresses), plus `pg_dumpall --globals-only` as `globals/part-NNNNNN`.
+///   (our pipeline compresses), plus `pg_dumpall --globals-only` as `globals/part-NNNNNN`; with
+///   `jobs: N`, `pg_dump -Fd -j N -Z0` into a scratch directory, stored as `pg_dump.dir/NAME`
+///   and restored with `pg_restore -j N`.
 /// - `physical`: `pg_basebackup -Ft -D - -Xfetch --checkpoint=fast --manifest-checksums=SHA256`;
 ///   each file of the server's tar stream becomes one entry, checked against the server's
 ///   backup manifest as it is stored. WAL comes from `lifeboat wal push` (archive_command).
 public struct PostgresAdapter: SourceAdapter {
     public static let type = "postgres"
-    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file", "wal_method"] + PostgresSSL.keys
+    public static let settingKeys = ["host", "port", "database", "user", "mode", "bin_dir", "password_file", "wal_method", "jobs"] + PostgresSSL.keys
 
     public enum Mode: String, Sendable { case logical, physical }
     /// How a base backup gets the WAL that makes it consistent (pg_basebackup's --wal-method):
@@ -35,6 +37,9 @@ public struct PostgresAdapter: SourceAdapter {
     public var binDirectory: String?
     public var passwordFile: String?
     public var walMethod = WALMethod.fetch
+    /// Logical: dump this many tables at a time in pg_dump's directory format (`pg_dump -Fd -j N`),
+    /// restored with `pg_restore -j N`; nil: one custom-format stream.
+    public var jobs: Int?
     public var ssl = PostgresSSL()
 
     public init(name: String) {
@@ -43,6 +48,7 @@ public struct PostgresAdapter: SourceAdapter {
 
     public static func configure(name: String, settings: PolicyNode) throws -> PostgresAdapter {
         var adapter = PostgresAdapter(name: name)
+        var jobsNode: PolicyNode?
         for (key, value) in try settings.mapping() {
             if try adapter.ssl.apply(key, value, file: settings.file) { continue }
             switch key {
@@ -52,6 +58,15 @@ public struct PostgresAdapter: SourceAdapter {
             case "user": adapter.user = try value.string()
             case "bin_dir": adapter.binDirectory = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
             case "password_file": adapter.passwordFile = PolicyLoader.resolve(try value.string(), relativeTo: settings.file)
+            case "jobs":
+                let jobs = try value.integer()
+                guard (1...64).contains(jobs) else {
+                    throw value.error(
+                        "jobs must be between 1 and 64, not \(jobs)",
+                        fix: "set jobs to the number of tables pg_dump and pg_restore work on at once, e.g. 4")
+                }
+                adapter.jobs = jobs
+                jobsNode = value
             case "wal_method":
                 let text = try value.string()
                 guard let m = WALMethod(rawValue: text) else {
@@ -67,6 +82,11 @@ public struct PostgresAdapter: SourceAdapter {
                 adapter.mode = m
             default: break
             }
+        }
+        if let jobsNode, adapter.mode == .physical {
+            throw jobsNode.error(
+                "jobs applies to mode: logical (pg_dump -Fd -j N); a physical base backup is one pg_basebackup stream",
+                fix: "remove jobs, or use mode: logical")
         }
         return adapter
     }

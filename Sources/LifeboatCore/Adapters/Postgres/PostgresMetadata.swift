@@ -18,6 +18,10 @@ struct PostgresMetadata {
     var walSegmentSize: Int64?
     /// Logical: the planner's row estimate of every table (`schema.table`), as captured.
     var tableRowEstimates: [String: Int64]?
+    /// Logical: pg_dump's directory format (`jobs: N`, entries `pg_dump.dir/NAME`) rather than
+    /// one custom-format stream in parts; and how many jobs dumped it.
+    var isDirectoryDump: Bool
+    var jobs: Int?
 
     init(_ component: Manifest.Component) {
         let m = component.metadata
@@ -28,6 +32,8 @@ struct PostgresMetadata {
         startWAL = m["start_wal"]?.stringValue
         stopWAL = m["stop_wal"]?.stringValue
         walSegmentSize = m["wal_segment_size"]?.intValue
+        isDirectoryDump = m["dump_format"]?.stringValue == "directory"
+        jobs = m["jobs"]?.intValue.map { Int($0) }
         if case .object(let tables)? = m["table_row_estimates"] {
             tableRowEstimates = tables.mapValues { $0.intValue ?? 0 }
         }
