@@ -121,6 +121,10 @@ public final class ComponentReader {
         return chunked != nil
     }
 
+    /// Format 2: the stream's chunks (ids and lengths), against which a delta restore compares
+    /// the files in place; nil in format 1.
+    var chunkLayout: ChunkLayout? { chunked?.layout }
+
     /// How much of the stream `hold` spared: the held chunks' bytes, not fetched.
     var heldBytes: Int64 { chunked?.heldBytes ?? 0 }
 

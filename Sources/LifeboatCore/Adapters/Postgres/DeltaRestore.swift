@@ -94,7 +94,7 @@ struct DeltaRestore {
         var counts = Counts()
         // The local files are read and hashed on a thread of their own, ahead of the stream,
         // which is read, decompressed and proven on this one.
-        let local = LocalDigests(datadir: datadir, entries: reader.component.entries)
+        let local = LocalDigests(datadir: datadir, entries: reader.component.entries, layout: reader.chunkLayout)
         defer { local.cancel() }
         // Format 2: the chunks of unchanged files are not fetched (their entries are passed over).
         let owners = ChunkOwners(reader.component.entries)
@@ -183,25 +183,6 @@ struct DeltaRestore {
         return outcome
     }
 
-    /// Whether the file at `path` is a regular file with the entry's size and SHA-256.
-    static func unchanged(_ path: [UInt8], _ record: EntryRecord) throws -> Bool {
-        guard let expected = record.sha256 else { return false }
-        let fd = EntryName.withCString(path) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int64(st.st_size) == record.size else { return false }
-        let hasher = SHA256Hasher()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n >= 0 else { throw LifeboatError.system("cannot read", path: EntryName(bytes: path).text) }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        return hasher.finalize() == expected
-    }
-
     /// Writes the entry's data beside `path` and renames it over whatever is there.
     private func replaceFile(_ path: [UInt8], shown: String, reader: ComponentReader, record: EntryRecord) throws {
         let temporary = path + Array(".lifeboat-delta-\(Hex.random(bytes: 4))".utf8)
@@ -283,91 +264,5 @@ struct DeltaRestore {
                 throw LifeboatError.system("cannot remove", path: shown)
             }
         }
-    }
-}
-
-/// The delta restore's comparisons, computed by two threads ahead of the stream: for each file
-/// entry (in stream order), whether the data directory's file already has its size and SHA-256.
-/// A file that cannot be read counts as changed (it is rewritten).
-final class LocalDigests: @unchecked Sendable {
-    private let condition = NSCondition()
-    private let datadir: [UInt8]
-    private let files: [EntryRecord]
-    // Under `condition`.
-    private var results: [[UInt8]: Bool] = [:]
-    private var claimed = 0
-    private var running = 0
-    private var cancelled = false
-
-    init(datadir: String, entries: [EntryRecord], threads: Int = 2) {
-        self.datadir = Array(datadir.utf8)
-        files = entries.filter { $0.kind == .file }
-        running = threads
-        for _ in 0..<threads { Thread.detachNewThread { [self] in work() } }
-    }
-
-    /// An entry's path inside the data directory, `/`-separated, as the stream names it.
-    static func relative(_ record: EntryRecord) -> [UInt8]? {
-        (try? SafePath(record.name)).map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
-    }
-
-    private func work() {
-        condition.lock()
-        while !cancelled && claimed < files.count {
-            let record = files[claimed]
-            claimed += 1
-            condition.unlock()
-            let relative = Self.relative(record)
-            let same = relative.map { (try? DeltaRestore.unchanged(datadir + [0x2f] + $0, record)) ?? false } ?? false
-            condition.lock()
-            if let relative { results[relative] = same }
-            condition.broadcast()
-        }
-        running -= 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Waits for the comparison of the file at `relative`; false when there is none.
-    func unchanged(_ relative: [UInt8]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while results[relative] == nil && running > 0 { condition.wait() }
-        return results[relative] ?? false
-    }
-
-    /// Stops the threads after their current file and waits for them.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        while running > 0 { condition.wait() }
-        condition.unlock()
-    }
-}
-
-/// Which file entry's content each chunk of a format-2 stream is (entries' `chunks`), so that
-/// the chunks of a file found unchanged are not fetched.
-struct ChunkOwners: Sendable {
-    private let ranges: [(first: Int, end: Int, relative: [UInt8])]
-
-    init(_ entries: [EntryRecord]) {
-        ranges = entries.compactMap { record in
-            guard record.kind == .file, record.sha256 != nil, let chunks = record.chunks, chunks.count == 2, chunks[1] > 0,
-                let relative = LocalDigests.relative(record)
-            else { return nil }
-            return (chunks[0], chunks[0] + chunks[1], relative)
-        }.sorted { $0.first < $1.first }
-    }
-
-    /// The path of the file whose content holds chunk `number`, if one does.
-    func file(of number: Int) -> [UInt8]? {
-        var low = 0
-        var high = ranges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ranges[middle].end <= number { low = middle + 1 } else { high = middle }
-        }
-        guard low < ranges.count, ranges[low].first <= number else { return nil }
-        return ranges[low].relative
     }
 }

@@ -62,6 +62,18 @@ final class ChunkedStreamReader: ObjectReader {
     /// (a delta restore's unchanged files) and must not use what the stream gives for them.
     func hold(_ holds: @escaping @Sendable (Int) -> Bool) { held.set(holds) }
 
+    /// The stream's chunk ids and plain lengths, and the store's id function; nil when a chunk is
+    /// in no index (reading reports it).
+    var layout: ChunkLayout? {
+        var lengths: [Int] = []
+        lengths.reserveCapacity(ids.count)
+        for id in ids {
+            guard let (_, entry) = store.location(of: id) else { return nil }
+            lengths.append(Int(entry.plainLength))
+        }
+        return ChunkLayout(ids: ids, lengths: lengths, id: { [store] in store.id(of: $0) })
+    }
+
     /// The bytes of held chunks passed over so far (not fetched).
     var heldBytes: Int64 { held.bytes }
 
