@@ -15,10 +15,29 @@ public struct DiskStorage: RepositoryStorage {
 
     func path(_ key: String) -> String { key.isEmpty ? root : root + "/" + key }
 
+    /// The whole object, read into an array of exactly its size (a 16 MiB pack grown by
+    /// appending would hold up to twice that, and copy it on the way).
     public func get(_ key: String) throws -> [UInt8]? {
-        guard let reader = try reader(key) else { return nil }
-        defer { reader.close() }
-        return try reader.readAll()
+        let target = path(key)
+        let fd = open(target, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw LifeboatError.system("cannot open", path: target)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LifeboatError.system("cannot stat", path: target) }
+        let size = Int(st.st_size)
+        // Objects are immutable once committed: the size fstat gives is the object's.
+        let bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            while count < size {
+                let n = try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[count..<size]), at: Int64(count), path: target)
+                if n == 0 { break }
+                count += n
+            }
+        }
+        return bytes
     }
 
     public func put(_ key: String, _ bytes: [UInt8]) throws {
