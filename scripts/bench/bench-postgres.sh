@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL side by side, one run, the same pgbench database (BENCH_PG_SCALE=50 by default,
+# PostgreSQL side by side (restores: median of three rounds), the same pgbench database (BENCH_PG_SCALE=50 by default,
 # about 750 MB), warm cache: logical backups (lifeboat zstd:1 vs `pg_dump -Fc` and
 # `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
@@ -75,8 +75,14 @@ archive_with "pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-p
 measure pgbackrest_backup "${pgbr[@]}" backup --type=full
 archive_with "$lifeboat wal push --repo $work/lb-repo %p"
 measure lifeboat_physical "${owner[@]}" "$lifeboat" backup --policy "$work/physical.yaml" -q
-measure pgbackrest_restore "${pgbr[@]}" restore --pg1-path="$work/restore-pgbr"
-measure lifeboat_restore "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" -q
+# Restores vary most on this shared disk: three rounds, alternating, each into a new directory;
+# the medians are compared (the last round's directories serve the delta restores below).
+for round in 1 2 3; do
+  rm -rf "$work/restore-pgbr" "$work/restore-lb"; mkdir -p "$work/restore-pgbr"
+  [[ $(id -u) -eq 0 ]] && chown postgres: "$work/restore-pgbr"
+  measure "pgbackrest_restore#$round" "${pgbr[@]}" restore --pg1-path="$work/restore-pgbr"
+  measure "lifeboat_restore#$round" "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" -q
+done
 # WAL push, one process per segment as archive_command runs it: 18 real segments of this
 # cluster (fetched from lifeboat's archive) into fresh archives of each tool, and the binary's
 # own start-up (`lifeboat --version`) as the floor.
@@ -124,12 +130,15 @@ done
 "${owner[@]}" "$lifeboat" wal status --spool "$work/async-lb/pg_wal/lifeboat-spool" >&2
 # Delta restores: 1% of the relation files changed in place (one byte, same size) in both
 # restored directories, then each tool brings its directory back to the backup.
+# Three rounds, medians compared.
 changed=$(cd "$work/restore-lb" && find base -type f -size +8k | sort | awk 'NR % 100 == 0')
-for d in restore-lb restore-pgbr; do
-  for f in $changed; do printf 'X' | dd of="$work/$d/$f" bs=1 seek=4096 conv=notrunc status=none; done
+for round in 1 2 3; do
+  for d in restore-lb restore-pgbr; do
+    for f in $changed; do printf 'X' | dd of="$work/$d/$f" bs=1 seek=4096 conv=notrunc status=none; done
+  done
+  measure "pgbackrest_restore_delta#$round" "${pgbr[@]}" restore --delta --pg1-path="$work/restore-pgbr"
+  measure "lifeboat_restore_delta#$round" "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" --delta -q
 done
-measure pgbackrest_restore_delta "${pgbr[@]}" restore --delta --pg1-path="$work/restore-pgbr"
-measure lifeboat_restore_delta "${owner[@]}" "$lifeboat" restore latest --repo "$work/lb-repo" --source phys --to-datadir "$work/restore-lb" --delta -q
 # Point-in-time replay of 220 segments after the base backup (a row and a WAL switch each),
 # restored to the end of the archive and started, with restore_command's prefetch (default 8)
 # and without it (--wal-prefetch 0); the "wal replay" phase of each is compared.
@@ -152,12 +161,19 @@ stored_lb_phys=$(du -sb --exclude=wal "$work/lb-repo" | cut -f1)
 stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
 python3 - "$results" "$db_bytes" "$scale" "$stored_lb_phys" "$stored_pgbr" <<'PY'
 import sys, json, os
-rows = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+import statistics
+raw = {}
+for line in open(sys.argv[1]):
+    name, seconds, rss = line.split()
+    raw.setdefault(name.split("#")[0], []).append((float(seconds), int(rss)))
+# Repeated runs (NAME#ROUND): the median time, the largest RSS.
+rows = {k: (statistics.median(s for s, _ in v), max(m for _, m in v)) for k, v in raw.items()}
+rounds = {k: len(v) for k, v in raw.items()}
 db, scale, lb, br = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-print(f"PostgreSQL: pgbench scale {scale}, database {db/2**20:.0f} MiB; one run each, warm cache, {os.cpu_count()} cores")
-print(f"{'run':<22}{'seconds':>9}{'peak RSS MiB':>14}")
+print(f"PostgreSQL: pgbench scale {scale}, database {db/2**20:.0f} MiB; warm cache, {os.cpu_count()} cores; restores: median of 3 rounds")
+print(f"{'run':<34}{'seconds':>9}{'peak RSS MiB':>14}")
 for k, (s, m) in rows.items():
-    print(f"{k:<22}{s:>9.2f}{m/1024:>14.1f}")
+    print(f"{k + (f' (median of {rounds[k]})' if rounds[k] > 1 else ''):<34}{s:>9.2f}{m/1024:>14.1f}")
 print(f"stored MiB (logical + physical for lifeboat): lifeboat {lb/2**20:.0f}, pgBackRest {br/2**20:.0f}")
 r = lambda a, b: rows[a][0] / max(rows[b][0], 0.001)
 ratios = {

@@ -32,10 +32,18 @@ public final class ComponentReader {
         try self.init(repository: repository, snapshot: snapshot, component: component, store: nil)
     }
 
+    /// For a restore: format-2 chunks are not hashed against their ids once more, since every
+    /// entry's content is proven by its SHA-256 here (`ChunkedStreamReader.init`).
+    public static func forRestore(repository: Repository, snapshot: Manifest, component: Manifest.Component) throws -> ComponentReader {
+        try ComponentReader(repository: repository, snapshot: snapshot, component: component, store: nil, provesChunks: false)
+    }
+
     /// With `store`: format-2 chunks are read through it (its index loaded once for many reads).
-    init(repository: Repository, snapshot: Manifest, component: Manifest.Component, store: ChunkStore?) throws {
+    init(repository: Repository, snapshot: Manifest, component: Manifest.Component, store: ChunkStore?, provesChunks: Bool = true) throws {
         matcher = EntryMatcher(snapshot: snapshot, component: component)
-        guard let input = try repository.open(component, store: store) else { throw matcher.failure("stored file \(component.file) is missing") }
+        guard let input = try repository.open(component, store: store, provesChunks: provesChunks) else {
+            throw matcher.failure("stored file \(component.file) is missing")
+        }
         chunked = input as? ChunkedStreamReader
         self.input = input
         location = "\(repository.location)/\(component.file)"

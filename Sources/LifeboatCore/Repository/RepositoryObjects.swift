@@ -9,10 +9,11 @@ extension Repository {
 
     /// `open`, reading format-2 chunks through `store` when given (a command that reads many
     /// components loads the index once).
-    func open(_ component: Manifest.Component, store: ChunkStore?) throws -> (any ObjectReader)? {
+    /// `provesChunks`: see `ChunkedStreamReader.init`.
+    func open(_ component: Manifest.Component, store: ChunkStore?, provesChunks: Bool = true) throws -> (any ObjectReader)? {
         if let id = try component.chunkListId() {
             if let keys, !keys.canOpen { throw keys.missingKey("reading stored data") }
-            return try ChunkedStreamReader(store: try store ?? ChunkStore(repository: self), list: id)
+            return try ChunkedStreamReader(store: try store ?? ChunkStore(repository: self), list: id, provesChunks: provesChunks)
         }
         return try open(key: component.file)
     }

@@ -18,7 +18,7 @@ public struct Restorer {
                 .invalidInput, "\(adapter.restoreDescription(for: component)) cannot be restored to \(target.kind.flags)",
                 fix: "it restores to one of: " + adapter.restoreTargets(for: component).map(\.flags).joined(separator: "; "))
         }
-        let reader = try ComponentReader(repository: repository, snapshot: manifest, component: component)
+        let reader = try ComponentReader.forRestore(repository: repository, snapshot: manifest, component: component)
         return try await adapter.restore(component, from: reader, to: target, options: options)
     }
 }

@@ -24,9 +24,17 @@ final class ChunkedStreamReader: ObjectReader {
     private let held = HeldChunks()
     private var currentPack: (name: String, bytes: [UInt8])?
 
-    init(store: ChunkStore, list: ChunkId) throws {
+    /// Whether each chunk's plaintext is hashed against its id as it is read (see `init`).
+    private let provesChunks: Bool
+
+    /// `provesChunks: false` for a restore: every entry's content is proven by its SHA-256 and
+    /// every header by the manifest (`ComponentReader`), every pack by its name, and an encrypted
+    /// chunk by its seal, so hashing each chunk's plaintext again would only cost a second pass
+    /// over the data. `verify --deep` proves both.
+    init(store: ChunkStore, list: ChunkId, provesChunks: Bool = true) throws {
         self.store = store
         self.list = list
+        self.provesChunks = provesChunks
         ids = try store.listedChunks(list)
         var order: [IndexFile.Pack] = []
         var chunksAt: [[Int]] = []
@@ -94,12 +102,14 @@ final class ChunkedStreamReader: ObjectReader {
                 continue
             }
             let position = positions[next]
-            current = try store.read(ids[next]) { [self] pack in
-                if let currentPack, currentPack.name == pack.name { return currentPack.bytes }
-                let bytes = position >= 0 ? try prefetcher.take(position) : try store.fetch(pack)
-                currentPack = (pack.name, bytes)
-                return bytes
-            }
+            current = try store.read(
+                ids[next],
+                pack: { [self] pack in
+                    if let currentPack, currentPack.name == pack.name { return currentPack.bytes }
+                    let bytes = position >= 0 ? try prefetcher.take(position) : try store.fetch(pack)
+                    currentPack = (pack.name, bytes)
+                    return bytes
+                }, proveId: provesChunks)
         }
         if zeros > 0 {
             let n = min(buffer.count, zeros)
