@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL side by side (restores: median of three rounds), the same pgbench database (BENCH_PG_SCALE=50 by default,
 # about 750 MB), warm cache: logical backups (lifeboat zstd:1 vs `pg_dump -Fc` and
-# `pg_dump -Fc -Z0 | zstd -1`), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
+# `pg_dump -Fc -Z0 | zstd -1`; with jobs: 2 vs `pg_dump -Fd -j 2 -Z0` then `zstd -1` per file), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
 # physical restores into a new data directory (both fsync), WAL push per segment (lifeboat wal
 # push vs pgBackRest archive-push, 18 segments, synchronous and async), and delta restores after 1% of the
@@ -67,6 +67,15 @@ conn=(-h 127.0.0.1 -p "$port" -U postgres)
 measure pg_dump_Fc "$bin/pg_dump" -Fc "${conn[@]}" -f "$work/peer.dump" postgres
 measure pg_dump_Z0_zstd1 sh -c "'$bin/pg_dump' -Fc -Z0 ${conn[*]} postgres | zstd -1 -q -o '$work/peer.dump.zst' -f"
 measure lifeboat_logical "${owner[@]}" "$lifeboat" backup --policy "$work/logical.yaml" -q
+# The same dump with two jobs: pg_dump's directory format, each file compressed by zstd -1.
+cat > "$work/logical-jobs.yaml" <<YAML
+repository: $work/lb-repo
+compression: zstd:1
+sources:
+  dbj: {type: postgres, host: 127.0.0.1, port: $port, user: postgres, database: postgres, mode: logical, jobs: 2}
+YAML
+measure pg_dump_Fd_j2_zstd1 sh -c "rm -rf '$work/peer.dir' && '$bin/pg_dump' -Fd -j 2 -Z0 ${conn[*]} -f '$work/peer.dir' postgres && zstd -1 -q --rm -r '$work/peer.dir'"
+measure lifeboat_logical_jobs2 "${owner[@]}" "$lifeboat" backup --policy "$work/logical-jobs.yaml" -q
 archive_with() {  # each tool's backup runs while the server archives with that tool only
   "$bin/psql" -X -q -At "${conn[@]}" -c "ALTER SYSTEM SET archive_command = '$1'" -c "SELECT pg_reload_conf()" postgres >/dev/null
   sleep 1
@@ -179,6 +188,8 @@ r = lambda a, b: rows[a][0] / max(rows[b][0], 0.001)
 ratios = {
   "logical_vs_pg_dump_Z0_zstd1": (r("lifeboat_logical", "pg_dump_Z0_zstd1"), 1.05),
   "logical_vs_pg_dump_Fc": (r("lifeboat_logical", "pg_dump_Fc"), None),
+  "logical_jobs2_vs_pg_dump_Fd_j2_zstd1": (r("lifeboat_logical_jobs2", "pg_dump_Fd_j2_zstd1"), 1.05),
+  "logical_jobs2_vs_one_job": (r("lifeboat_logical_jobs2", "lifeboat_logical"), None),
   "physical_backup_vs_pgbackrest": (r("lifeboat_physical", "pgbackrest_backup"), 0.5),
   "physical_restore_vs_pgbackrest": (r("lifeboat_restore", "pgbackrest_restore"), 1.0),
   "wal_push_vs_pgbackrest_archive_push": (r("lifeboat_wal_push_x18", "pgbackrest_archive_push_x18"), 1.0),
