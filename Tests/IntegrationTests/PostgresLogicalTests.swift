@@ -167,17 +167,8 @@ import Testing
         let dumpBytes = Int(manifest.components[0].metadata["dump_bytes"]?.intValue ?? 0)
         let end = start + dumpBytes
         for i in (end - 300_000)..<(end - 200_000) { data[i] = 0 }
-        try data.write(to: URL(fileURLWithPath: file))
         // Reseal: every entry hash, the stored file's hash and the manifest's checksum.
-        let reader = try openArchive(file)
-        var hashes: [String: String] = [:]
-        while let header = try reader.next() { hashes[header.path] = try reader.readData().sha256 }
-        for i in manifest.components[0].entries.indices {
-            manifest.components[0].entries[i].sha256 = hashes[manifest.components[0].entries[i].path]
-        }
-        manifest.components[0].sha256 = SHA256Hasher.hex(of: data)
-        manifest.checksum = nil
-        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: manifestPath))
+        try ManifestReseal.afterEditing(data, file: file, manifest: &manifest, at: manifestPath)
 
         #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
         let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])

@@ -101,16 +101,7 @@ import Testing
         let end = (header / 512 + 1) * 512 + Int(largest.size)
         #expect(data[(end - 5)..<end] == Data("\\.\n\n\n".utf8))
         data.replaceSubrange((end - 5)..<end, with: Data("1\t2\n\n".utf8))
-        try data.write(to: URL(fileURLWithPath: file))
-        let reader = try openArchive(file)
-        var hashes: [String: String] = [:]
-        while let entry = try reader.next() { hashes[entry.path] = try reader.readData().sha256 }
-        for i in manifest.components[0].entries.indices {
-            manifest.components[0].entries[i].sha256 = hashes[manifest.components[0].entries[i].path]
-        }
-        manifest.components[0].sha256 = SHA256Hasher.hex(of: data)
-        manifest.checksum = nil
-        try Data(try manifest.sealedBytes()).write(to: URL(fileURLWithPath: manifestPath))
+        try ManifestReseal.afterEditing(data, file: file, manifest: &manifest, at: manifestPath)
         #expect(try CLI.run(["verify", "--repo", box.repo]).status == 0)
         let deep = try CLI.run(["verify", "--repo", box.repo, "--deep"])
         #expect(deep.status == 3 && deep.stderr.contains("before pg_dump's end-of-data marker"), "\(deep.output)")
