@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh quickstart
 venv=$(scripts/sandbox/chroma-venv.sh)
-swift build -c release >&2
+swift build -c release --static-swift-stdlib >&2
 lifeboat="$PWD/.build/release/lifeboat"
 qs="$PWD/.quickstart"
 pg_port=16632 redis_port=16679 chroma_port=16800

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh quickstart
-swift build -c release
+swift build -c release --static-swift-stdlib
 lifeboat="$PWD/.build/release/lifeboat"
 sandbox="$PWD/.sandbox"
 src="$sandbox/app-config"

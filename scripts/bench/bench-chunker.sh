@@ -5,7 +5,7 @@
 # Usage: scripts/bench/bench-chunker.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work"; mkdir -p "$work"
 [ -f "$work/random-1g" ] || head -c $((1 << 30)) /dev/urandom > "$work/random-1g"

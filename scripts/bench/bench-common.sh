@@ -4,7 +4,7 @@
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
 scripts/setup.sh bench
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work"
 data="$work/data"

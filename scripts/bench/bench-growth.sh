@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
 scripts/setup.sh bench
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 lifeboat="$PWD/.build/release/lifeboat"
 work="$PWD/bench-work/growth"
 bin=/usr/lib/postgresql/15/bin

@@ -15,7 +15,7 @@ seconds="${BENCH_WAL_SECONDS:-60}"
 bin=/usr/lib/postgresql/15/bin
 port=16552
 owner=(); [[ $(id -u) -eq 0 ]] && owner=(runuser -u postgres --)
-[[ -x $lifeboat ]] || swift build -c release >&2
+[[ -x $lifeboat ]] || swift build -c release --static-swift-stdlib >&2
 
 scripts/sandbox/pg-sandbox.sh stop "$work/cluster" 2>/dev/null || true
 rgwdir="$work/rgw"; rgwport=${BENCH_RGW_PORT:-17780}
