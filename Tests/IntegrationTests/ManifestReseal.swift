@@ -7,6 +7,17 @@ import LifeboatTestSupport
 /// the stored file's SHA-256, the manifest's checksum), so that only a check that reads the
 /// content itself (`verify --deep`'s content checks) can find what was done.
 enum ManifestReseal {
+    /// The repository's only snapshot: its manifest (path and contents), its first component's
+    /// stored file (path and bytes).
+    static func onlySnapshot(in repo: String) throws -> (manifestPath: String, manifest: Manifest, file: String, data: Data) {
+        let listed = try CLI.run(["snapshots", "--repo", repo, "--json"]).json() as? [[String: Any]]
+        guard let id = listed?.first?["id"] as? String else { throw LifeboatError(.invalidInput, "\(repo) holds no snapshot") }
+        let manifestPath = repo + "/snapshots/\(id).json"
+        let manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: manifestPath)), path: manifestPath)
+        let file = repo + "/" + manifest.components[0].file
+        return (manifestPath, manifest, file, try Data(contentsOf: URL(fileURLWithPath: file)))
+    }
+
     static func afterEditing(_ data: Data, file: String, manifest: inout Manifest, at manifestPath: String) throws {
         try data.write(to: URL(fileURLWithPath: file))
         let reader = try openArchive(file)

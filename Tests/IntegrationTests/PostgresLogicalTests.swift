@@ -157,11 +157,7 @@ import Testing
         try server.pgbench(database: "app", scale: 2)
         try policy(box, port: server.port, format: 1)  // it edits the format-1 stored file
         #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "none"]).status == 0)
-        let id = try #require((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])?.first?["id"] as? String)
-        let manifestPath = box.repo + "/snapshots/\(id).json"
-        var manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: manifestPath)), path: manifestPath)
-        let file = box.repo + "/" + manifest.components[0].file
-        var data = try Data(contentsOf: URL(fileURLWithPath: file))
+        var (manifestPath, manifest, file, data) = try ManifestReseal.onlySnapshot(in: box.repo)
         // Zero 100 KB near the end of the dump's data (inside its last, large part).
         let start = try #require(data.range(of: Data("PGDMP".utf8))).lowerBound
         let dumpBytes = Int(manifest.components[0].metadata["dump_bytes"]?.intValue ?? 0)

@@ -90,11 +90,7 @@ import Testing
         #expect(try CLI.run(["init", "--repo", box.repo, "--format", "1"]).status == 0)  // it edits the format-1 stored file
         try policy(box, port: server.port, settings: "jobs: 2")
         #expect(try CLI.run(["backup", "--policy", box.policy, "--compression", "none"]).status == 0)
-        let id = try #require((try CLI.run(["snapshots", "--repo", box.repo, "--json"]).json() as? [[String: Any]])?.first?["id"] as? String)
-        let manifestPath = box.repo + "/snapshots/\(id).json"
-        var manifest = try Manifest.load(Data(contentsOf: URL(fileURLWithPath: manifestPath)), path: manifestPath)
-        let file = box.repo + "/" + manifest.components[0].file
-        var data = try Data(contentsOf: URL(fileURLWithPath: file))
+        var (manifestPath, manifest, file, data) = try ManifestReseal.onlySnapshot(in: box.repo)
         // The accounts' data file loses its end-of-data marker (same length: it looks cut short).
         let largest = try #require(manifest.components[0].entries.filter { $0.path.hasPrefix("pg_dump.dir/") }.max { $0.size < $1.size })
         let header = try #require(data.range(of: Data(largest.path.utf8))).lowerBound
