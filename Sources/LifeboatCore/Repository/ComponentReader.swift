@@ -93,7 +93,7 @@ public final class ComponentReader {
     }
 
     private func checkPlacement(_ path: SafePath, record: EntryRecord) throws {
-        let full = path.componentBytes.joined(separator: [0x2f]).map { $0 }
+        let full = path.relativeBytes
         guard seen.insert(full).inserted else {
             throw matcher.failure("entry \"\(record.path)\" is stored twice; a restore would refuse it")
         }
@@ -108,7 +108,7 @@ public final class ComponentReader {
         }
         if record.kind == .hardlink {
             let target = record.targetName.flatMap { try? SafePath($0) }
-            let targetBytes = target.map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
+            let targetBytes = target?.relativeBytes
             guard let targetBytes, files.contains(targetBytes) else {
                 throw matcher.failure(
                     "entry \"\(record.path)\" is a hard link to \"\(record.target ?? "")\", which is not an earlier file of this component; a restore refuses it"

@@ -42,6 +42,10 @@ public struct SafePath: Sendable, Equatable, CustomStringConvertible {
         isRoot ? base : base + "/" + components.joined(separator: "/")
     }
 
+    /// The path relative to the target as bytes, `/`-separated (empty for the root): the key under
+    /// which a restore and its checks know an entry.
+    public var relativeBytes: [UInt8] { Array(componentBytes.joined(separator: [0x2f])) }
+
     /// The path under `base`, as bytes.
     public func bytes(under base: String) -> [UInt8] {
         componentBytes.reduce(Array(base.utf8)) { $0 + [0x2f] + $1 }

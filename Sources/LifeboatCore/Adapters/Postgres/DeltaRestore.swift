@@ -92,7 +92,7 @@ struct DeltaRestore {
         try FileIO.writeAtomically(Array("\(systemIdentifier)\n".utf8), to: datadir + "/" + Self.marker, mode: 0o600)
         unlink(datadir + "/global/pg_control")
         var counts = Counts()
-        // The local files are read and hashed on a thread of their own, ahead of the stream,
+        // The local files are compared on two threads (`LocalDigests`), ahead of the stream,
         // which is read, decompressed and proven on this one.
         let local = LocalDigests(datadir: datadir, entries: reader.component.entries, layout: reader.chunkLayout)
         defer { local.cancel() }
@@ -104,7 +104,7 @@ struct DeltaRestore {
         var entries = 0
         while let entry = try reader.next() {
             entries += 1
-            var relative = entry.path.componentBytes.reduce(into: [UInt8]()) { $0 += ($0.isEmpty ? [] : [0x2f]) + $1 }
+            var relative = entry.path.relativeBytes
             wanted.insert(relative)
             let same = entry.record.kind == .file && local.unchanged(relative)
             if relative == Array("global/pg_control".utf8) { relative = Array(Self.pendingControl.utf8) }

@@ -64,7 +64,7 @@ final class LocalDigests: @unchecked Sendable {
 
     /// An entry's path inside the data directory, `/`-separated, as the stream names it.
     static func relative(_ record: EntryRecord) -> [UInt8]? {
-        (try? SafePath(record.name)).map { $0.componentBytes.joined(separator: [0x2f]).map { $0 } }
+        (try? SafePath(record.name))?.relativeBytes
     }
 
     /// The chunks holding exactly the file's content and tar padding, when its entry says so and

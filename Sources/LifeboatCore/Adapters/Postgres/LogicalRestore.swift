@@ -77,8 +77,9 @@ struct LogicalRestore {
             let clean = !created && options.force
             var checks: [String] = []
             let bytes: Int64
-            if PostgresMetadata(component).isDirectoryDump {
-                let jobs = PostgresMetadata(component).jobs ?? 1
+            let recorded = PostgresMetadata(component)
+            if recorded.isDirectoryDump {
+                let jobs = recorded.jobs ?? 1
                 let parallel = jobs > 1 && created
                 bytes = try feedDirectory(
                     reader: reader, pgRestore: pgRestore, endpoint: endpoint, clean: clean, jobs: parallel ? jobs : 1, admin: admin,
@@ -122,9 +123,7 @@ struct LogicalRestore {
         reader: ComponentReader, pgRestore: String, endpoint: PostgresEndpoint, database: String,
         clean: Bool, admin: PostgresConnection, roles: inout [String]
     ) throws -> Int64 {
-        var arguments = [pgRestore, "--exit-on-error", "--single-transaction"] + endpoint.connectionArguments + ["--dbname", database]
-        if clean { arguments += ["--clean", "--if-exists"] }
-        arguments += options.schemas.map { "--schema=\($0)" } + options.tables.map { "--table=\($0)" }
+        let arguments = pgRestoreArguments(pgRestore, endpoint: endpoint, clean: clean, jobs: 1)
         let child = try RunningChild(arguments, stdin: .pipe, stdout: .null, environment: try endpoint.childEnvironment())
         let total = component.entries.filter { SegmentedStream.isPart($0.path, prefix: LogicalDump.dumpPrefix) }.reduce(0) { $0 + $1.size }
         var input = HeldBackInput(child: child, total: total, heldBack: Self.heldBack)
@@ -194,16 +193,22 @@ struct LogicalRestore {
         if options.applyGlobals && !globals.isEmpty {
             roles = try GlobalsScript(String(decoding: globals, as: UTF8.self)).createMissing(on: admin)
         }
-        var arguments = [pgRestore, "--exit-on-error"] + (jobs > 1 ? ["--jobs=\(jobs)"] : ["--single-transaction"])
-        arguments += endpoint.connectionArguments + ["--dbname", database]
-        if clean { arguments += ["--clean", "--if-exists"] }
-        arguments += options.schemas.map { "--schema=\($0)" } + options.tables.map { "--table=\($0)" } + [scratch.path]
+        let arguments = pgRestoreArguments(pgRestore, endpoint: endpoint, clean: clean, jobs: jobs) + [scratch.path]
         options.progress.update("restoring \(component.source) into \(database): pg_restore\(jobs > 1 ? " -j \(jobs)" : "")")
         let child = try RunningChild(arguments, stdout: .null, environment: try endpoint.childEnvironment())
         let code = try child.wait()
         options.progress.clear()
         guard code == 0 else { throw Self.pgRestoreFailure(code: code, text: child.errorText, globals: globals, options: options) }
         return total
+    }
+
+    /// pg_restore into `database`: `jobs` at a time, or in one transaction when 1; `clean` replaces
+    /// existing objects; `--schema`/`--table` as selected. Its input is added by the caller.
+    private func pgRestoreArguments(_ pgRestore: String, endpoint: PostgresEndpoint, clean: Bool, jobs: Int) -> [String] {
+        var arguments = [pgRestore, "--exit-on-error"] + (jobs > 1 ? ["--jobs=\(jobs)"] : ["--single-transaction"])
+        arguments += endpoint.connectionArguments + ["--dbname", database]
+        if clean { arguments += ["--clean", "--if-exists"] }
+        return arguments + options.schemas.map { "--schema=\($0)" } + options.tables.map { "--table=\($0)" }
     }
 
     /// pg_restore's failure, with the fix for the causes we know: a missing role, a tablespace.

@@ -231,7 +231,7 @@ final class ChunkStore {
     }
 
     /// The plaintext of chunk `id`, proved: its pack matches its name, the blob opens and
-    /// decompresses to the indexed length, and its id is recomputed. `pack` gives a pack's
+    /// decompresses to the indexed length, and (unless `proveId` is false) its id is recomputed. `pack` gives a pack's
     /// proved bytes (a prefetcher's); by default it is read here, the last one kept.
     /// `proveId: false` (a restore's stream, whose entries are each proven by their SHA-256 and
     /// whose packs by their names) skips hashing the plaintext once more.
