@@ -29,6 +29,8 @@ struct ForgetCommand: AsyncParsableCommand {
 
     @OptionGroup var clock: ClockOptions
 
+    @OptionGroup var admin: AdminCredentialsOption
+
     func run() async throws {
         guard policy != nil || !snapshots.isEmpty else {
             throw LifeboatError(
@@ -37,9 +39,10 @@ struct ForgetCommand: AsyncParsableCommand {
         }
         let policy = try self.policy.map { try PolicyLoader.load(path: $0) }
         let grouping = try Self.grouping(groupBy)
-        let repository = try global.openRepository(policy: policy)
+        let repository = try admin.openRepository(global, policy: policy)
         let clock = try self.clock.guardAt()
         let command = policy.map { "lifeboat forget --policy \($0.file)" } ?? "lifeboat forget"
+        if !dryRun { try repository.requireDeletion(by: command + (prune ? " --prune" : "")) }
         // Forgetting removes manifests only, beside other writers; with --prune it needs the
         // repository to itself.
         let (groups, forgotten, pruned) = try RepositoryLock.with(repository, prune ? .exclusive : .shared, command: command) { _ in

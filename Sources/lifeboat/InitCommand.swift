@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LifeboatCore
 
 struct InitCommand: AsyncParsableCommand {
@@ -11,6 +12,9 @@ struct InitCommand: AsyncParsableCommand {
             --encrypt --public-key PUB: backups encrypt to an X25519 public key (from
             `lifeboat keygen`); only the private key can restore or deep-verify, so a
             compromised backup host cannot read any backup.
+            --append-only (S3): backup hosts write with credentials that may not delete;
+            forget and prune then need --admin-credentials. --host-principal ARN sets
+            the bucket policy that makes those hosts' users append-only.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -24,7 +28,18 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Repository format: 1 (a stored file per component) or 2 (deduplicated chunk store).")
     var format = RepositoryConfig.currentFormat
 
+    @Flag(name: .long, help: "S3: the backup hosts may add but not delete; forget and prune need --admin-credentials.")
+    var appendOnly = false
+
+    @Option(
+        name: .long,
+        help: "With --append-only: the S3 user of a backup host (repeatable), e.g. arn:aws:iam:::user/backup-host; sets the bucket policy.")
+    var hostPrincipal: [String] = []
+
     func run() async throws {
+        guard hostPrincipal.isEmpty || appendOnly else {
+            throw LifeboatError(.invalidInput, "--host-principal is only meaningful with --append-only")
+        }
         var encryption: EncryptionSetup?
         if encrypt {
             switch (global.keyFile, publicKey) {
@@ -38,17 +53,39 @@ struct InitCommand: AsyncParsableCommand {
         } else if publicKey != nil {
             throw LifeboatError(.invalidInput, "--public-key is only meaningful with --encrypt")
         }
-        let repository = try Repository.create(
-            at: try global.repositoryPath(), settings: global.storageSettings(), encryption: encryption, format: format)
+        let storage = try StorageSettings.storage(for: try global.repositoryPath(), settings: global.storageSettings())
+        let s3 = storage as? S3Storage
+        if !hostPrincipal.isEmpty {
+            // A policy the bucket already has is not ours to replace: refuse before creating anything.
+            guard let s3 else { throw LifeboatError(.invalidInput, "--host-principal needs an S3 repository") }
+            try s3.ensureBucket()
+            if try s3.bucketPolicy() != nil {
+                throw LifeboatError(
+                    .invalidInput, "the bucket of \(s3.location) already has a policy; nothing was created",
+                    fix: "merge the statements of `lifeboat init` without --host-principal (docs/append-only.md) into it yourself")
+            }
+        }
+        let repository = try Repository.create(in: storage, encryption: encryption, format: format, appendOnly: appendOnly)
+        if let s3, !hostPrincipal.isEmpty {
+            try s3.putBucketPolicy(AppendOnlyBucketPolicy.document(for: s3, principals: hostPrincipal))
+        }
         let config = repository.config
         if global.json {
             try Console.json([
                 "repository": repository.location, "id": config.id, "created": config.created,
                 "encryption": config.encryption?.mode.rawValue ?? "none", "format": String(config.format),
+                "append_only": String(config.isAppendOnly),
             ])
         } else if !global.quiet {
             let mode = config.encryption.map { " (encrypted: \($0.mode.rawValue))" } ?? ""
-            print("created repository \(config.id) at \(repository.location)\(mode)")
+            print("created repository \(config.id) at \(repository.location)\(mode)\(appendOnly ? " (append-only)" : "")")
+            if !hostPrincipal.isEmpty {
+                print("bucket policy set: \(hostPrincipal.joined(separator: ", ")) may read and add, not delete")
+            } else if appendOnly {
+                Console.note(
+                    "lifeboat: note: the backup hosts' S3 users must not be able to delete: set the bucket policy "
+                        + "(`--host-principal ARN`, or docs/append-only.md)")
+            }
         }
     }
 }

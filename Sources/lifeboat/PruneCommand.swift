@@ -15,6 +15,8 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var clock: ClockOptions
 
+    @OptionGroup var admin: AdminCredentialsOption
+
     @Flag(name: .long, help: "Allow removing all data when no snapshot is left.")
     var all = false
 
@@ -25,7 +27,8 @@ struct PruneCommand: AsyncParsableCommand {
     var maxRepackSize: String?
 
     func run() async throws {
-        let repository = try global.openRepository()
+        let repository = try admin.openRepository(global)
+        if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
         let clock = try self.clock.guardAt()
         var pruner = Pruner(repository: repository)
         pruner.maxUnused = try Self.share(maxUnused)

@@ -12,11 +12,14 @@
 # throwaway, valid only for this sandbox) to `source`, and LIFEBOAT_RGW_HTTPS / LIFEBOAT_RGW_CA:
 # the https endpoint (beast's ssl_endpoint, a certificate for localhost, 127.0.0.1 and the
 # virtual host lb-virtual-hosted.localhost, from a CA made by scripts/sandbox/test-ca.sh in DIR/tls).
-# The mon and OSD use PORT+1 … PORT+9.
+# A second user, lifeboat-host, owns no bucket: the append-only tests grant it access through a
+# bucket policy (LIFEBOAT_RGW_HOST_* in DIR/env). The mon and OSD use PORT+1 … PORT+9.
 set -euo pipefail
 cmd=${1:-}; dir=$(realpath -m "${2:-}")
 access=LIFEBOATTESTACCESS01
 secret=lifeboat-sandbox-secret-not-for-production
+host_access=LIFEBOATTESTHOSTKEY01
+host_secret=lifeboat-sandbox-host-secret-not-for-production
 
 pid_alive() {  # a zombie or a dead pid is not alive
   local pid=$1
@@ -156,6 +159,8 @@ cp "$dir/run/client.rgw.lb.pid" "$dir/run/rgw.pid" 2>/dev/null || fail "radosgw 
 curl -fsS --cacert "$dir/tls/ca.pem" -o /dev/null "https://localhost:$tlsport/" 2>/dev/null || fail "the gateway did not answer on https://localhost:$tlsport"
 radosgw-admin -c "$conf" user create --uid lifeboat --display-name "Lifeboat sandbox" \
   --access-key "$access" --secret-key "$secret" >/dev/null 2>&1 || fail "radosgw-admin user create failed"
+radosgw-admin -c "$conf" user create --uid lifeboat-host --display-name "Lifeboat sandbox backup host" \
+  --access-key "$host_access" --secret-key "$host_secret" >/dev/null 2>&1 || fail "radosgw-admin user create (host) failed"
 umask 077
 cat >"$dir/env" <<EOF
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
@@ -164,5 +169,8 @@ export AWS_ACCESS_KEY_ID=$access
 export AWS_SECRET_ACCESS_KEY=$secret
 export LIFEBOAT_RGW_HTTPS=https://localhost:$tlsport
 export LIFEBOAT_RGW_CA=$dir/tls/ca.pem
+export LIFEBOAT_RGW_HOST_ACCESS_KEY_ID=$host_access
+export LIFEBOAT_RGW_HOST_SECRET_ACCESS_KEY=$host_secret
+export LIFEBOAT_RGW_HOST_PRINCIPAL=arn:aws:iam:::user/lifeboat-host
 EOF
 log "S3 on http://127.0.0.1:$port and https://localhost:$tlsport (source $dir/env)"

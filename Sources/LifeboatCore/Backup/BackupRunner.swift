@@ -98,7 +98,8 @@ public struct BackupRunner {
             return Result(manifest: manifest, staleLock: lock.staleHolder, clearedTemporaries: cleared)
         } catch {
             progress.clear()
-            try? repository.storage.deletePrefix("data/\(id)/")
+            // Append-only: the host may not delete; an admin prune removes what this run stored.
+            if repository.mayDelete { try? repository.storage.deletePrefix("data/\(id)/") }
             throw error
         }
     }

@@ -53,22 +53,30 @@ public struct Repository: Sendable {
     @discardableResult
     public static func create(
         at location: String, settings: StorageSettings = StorageSettings(),
-        encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat
+        encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false
     ) throws -> Repository {
-        try create(in: try StorageSettings.storage(for: location, settings: settings), encryption: encryption, format: format)
+        try create(
+            in: try StorageSettings.storage(for: location, settings: settings), encryption: encryption, format: format,
+            appendOnly: appendOnly)
     }
 
     /// Creates a repository in `storage`; refuses one that exists, and storage that is not empty.
     @discardableResult
     public static func create(
         in storage: any RepositoryStorage, encryption: EncryptionSetup? = nil,
-        format: Int = RepositoryConfig.currentFormat
+        format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false
     ) throws -> Repository {
         guard RepositoryConfig.readableFormats.contains(format) else {
             throw LifeboatError(.invalidInput, "unknown repository format \(format)", fix: "use --format 1 or --format 2")
         }
+        if appendOnly && storage.isLocal {
+            throw LifeboatError(
+                .invalidInput, "--append-only needs an S3 repository: \(storage.location) is a directory, which any writer can delete from",
+                fix: "use s3://BUCKET/PREFIX with a bucket policy that denies the backup host DELETE (docs/append-only.md)")
+        }
         // The key material first: a bad key file must leave nothing behind.
         var config = RepositoryConfig(format: format, id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
+        if appendOnly { config.appendOnly = true }
         var keyFiles = KeyFiles()
         switch encryption {
         case .symmetric(let keyFile):

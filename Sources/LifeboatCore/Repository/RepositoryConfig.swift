@@ -12,9 +12,22 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     public var created: String
     /// Present when the repository is encrypted.
     public var encryption: EncryptionConfig?
+    /// True when its writers hold credentials that may add but not delete (`init --append-only`,
+    /// docs/append-only.md): `forget` and `prune` then run only with `--admin-credentials`, and
+    /// nothing else tries to delete. Absent (false) in repositories made without it.
+    public var appendOnly: Bool?
     /// SHA-256 over the canonical encoding of every other field (absent in repositories made
     /// before it was introduced, which are still read).
     public var checksum: String?
+
+    enum CodingKeys: String, CodingKey {
+        case format, id, created, encryption
+        case appendOnly = "append_only"
+        case checksum
+    }
+
+    /// `appendOnly`, read as a plain yes or no.
+    public var isAppendOnly: Bool { appendOnly ?? false }
 
     /// The canonical checksum of this config's content (ignoring `checksum`).
     public func computeChecksum() throws -> String {

@@ -4,6 +4,7 @@ extension Repository {
     /// Forgets snapshots by removing their manifests (the commit point in reverse): the data they
     /// referenced becomes garbage for `prune`. Caller holds the lock. Durable on return.
     public func forget(ids: [String]) throws {
+        if !ids.isEmpty { try requireDeletion(by: "lifeboat forget") }
         for id in ids {
             try storage.delete("snapshots/\(id).json")
             CrashPoint.reach("forget-midway")
@@ -49,6 +50,7 @@ public struct Pruner {
     /// when no snapshot is left at all (an emptied `snapshots/` must not empty the repository)
     /// unless `all`.
     public func run(dryRun: Bool, clock: ClockGuard? = nil, all: Bool = false) throws -> Report {
+        if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
         let (snapshots, problems) = repository.loadSnapshots()
         if let clock { try clock.check(snapshots, command: "lifeboat prune") }
         guard problems.isEmpty else {

@@ -69,30 +69,37 @@ public struct PolicyRunner {
         var pruned: Int64 = 0
         var retentionError: String?
         var clockRefused = false
-        do {
-            let snapshots = repository.loadSnapshots().snapshots
+        let retentionSkipped =
+            repository.mayDelete
+            ? nil
+            : "the repository is append-only and this host's credentials may not delete: "
+                + "apply retention with `lifeboat forget --policy \(policy.file) --prune --admin-credentials FILE` where the admin credentials are"
+        if retentionSkipped == nil {
             do {
-                try clock.check(snapshots, command: "lifeboat run --policy \(policy.file)")
+                let snapshots = repository.loadSnapshots().snapshots
+                do {
+                    try clock.check(snapshots, command: "lifeboat run --policy \(policy.file)")
+                } catch {
+                    clockRefused = true
+                    throw error
+                }
+                let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: now)
+                do {
+                    try clock.check(plan, command: "lifeboat run --policy \(policy.file)")
+                } catch {
+                    clockRefused = true
+                    throw error
+                }
+                try repository.forget(ids: plan.forget)
+                forgotten = plan.forget
             } catch {
-                clockRefused = true
-                throw error
+                retentionError = (error as? LifeboatError)?.description ?? "\(error)"
             }
-            let plan = ForgetPlan(policy: policy, snapshots: snapshots, now: now)
-            do {
-                try clock.check(plan, command: "lifeboat run --policy \(policy.file)")
-            } catch {
-                clockRefused = true
-                throw error
-            }
-            try repository.forget(ids: plan.forget)
-            forgotten = plan.forget
-        } catch {
-            retentionError = (error as? LifeboatError)?.description ?? "\(error)"
         }
         try state.save(repository, host: host)
         lock.release()
         var pruneDeferred: String?
-        if retentionError == nil {
+        if retentionError == nil && retentionSkipped == nil {
             do {
                 pruned = try RepositoryLock.with(repository, .exclusive, command: "lifeboat run --policy \(policy.file) (prune)") { _ in
                     try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes
@@ -109,6 +116,7 @@ public struct PolicyRunner {
             now: Timestamp.rfc3339(now), ok: ok, schedules: outcomes, forgotten: forgotten,
             prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
         report.pruneDeferred = pruneDeferred
+        report.retentionSkipped = retentionSkipped
         report.exitCode = ok ? 0 : (clockRefused && !outcomes.contains { $0.status == "failed" } ? 2 : 1)
         if let metricsFile {
             try PrometheusMetrics.write(PrometheusMetrics.render(state, now: now, succeeded: ok), to: metricsFile)

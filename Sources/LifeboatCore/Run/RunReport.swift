@@ -25,6 +25,9 @@ public struct RunReport: Codable, Sendable {
     public var rehearsal: Bool?
     /// Why the prune after retention was left to a later run (another writer held the lock).
     public var pruneDeferred: String?
+    /// Why retention (forget and prune) did not run: the repository is append-only, and this
+    /// host's credentials may not delete. Not an error: an admin applies retention elsewhere.
+    public var retentionSkipped: String?
     /// The exit status this run calls for: 0, 1 (a backup or retention failed), 2 (retention
     /// refused because of snapshots from the future). Not part of the JSON.
     public var exitCode: Int32 = 0
@@ -32,6 +35,7 @@ public struct RunReport: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case now, ok, schedules, forgotten, rehearsal
         case pruneDeferred = "prune_deferred"
+        case retentionSkipped = "retention_skipped"
         case prunedBytes = "pruned_bytes"
         case retentionError = "retention_error"
         case notifyError = "notify_error"

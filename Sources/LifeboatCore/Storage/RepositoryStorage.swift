@@ -16,6 +16,9 @@ public protocol RepositoryStorage: Sendable {
     var location: String { get }
     /// True for the local-directory backend (fsync semantics, flock, local scratch space).
     var isLocal: Bool { get }
+    /// True when opened with `--admin-credentials`: the credentials that may delete in an
+    /// append-only repository.
+    var usesAdminCredentials: Bool { get }
 
     func get(_ key: String) throws -> [UInt8]?
     func put(_ key: String, _ bytes: [UInt8]) throws
@@ -110,6 +113,8 @@ final class StoredBytesDigest {
 }
 
 extension RepositoryStorage {
+    public var usesAdminCredentials: Bool { false }
+
     /// One at a time: a local directory has no batch.
     public func delete(_ keys: [String]) throws {
         for key in keys { try delete(key) }

@@ -6,6 +6,9 @@ public struct StorageSettings: Sendable {
     public var endpoint: String?
     public var region: String?
     public var credentialsFile: String?
+    /// `--admin-credentials FILE` of `forget` and `prune`: the credentials that may delete in an
+    /// append-only repository (same format as `credentialsFile`, which they replace).
+    public var adminCredentialsFile: String?
     /// Path-style addressing (`http://HOST/BUCKET/KEY`); the default for a custom endpoint.
     public var pathStyle: Bool?
     public var partSize: Int?

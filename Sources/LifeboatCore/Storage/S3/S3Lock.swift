@@ -25,6 +25,10 @@ final class S3Lock: StorageLock, @unchecked Sendable {
     struct Record: Codable {
         var holder: RepositoryLock.Holder
         var refreshed: String
+        /// True once its holder released it without being allowed to delete it (credentials
+        /// that may not delete under `locks/`): then it holds nothing, and an exclusive holder
+        /// (an admin prune) removes it.
+        var released: Bool?
     }
 
     private let storage: S3Storage
@@ -51,12 +55,15 @@ final class S3Lock: StorageLock, @unchecked Sendable {
         let before = Date()
         try storage.put(key, try Self.encode(holder))
         lastRefreshed = before
-        let others = try Self.records(storage).filter { $0.key != key }
+        let others = try Self.records(storage, skippingOld: mode == .shared).filter { $0.key != key }
         var stale: RepositoryLock.Holder?
         var live: [RepositoryLock.Holder] = []
         var inTheWay: [RepositoryLock.Holder] = []
         for (otherKey, record) in others {
-            if Self.isStale(record) {
+            if record.released == true {
+                // Left by a holder that could not delete it; an exclusive holder tidies up.
+                if mode == .exclusive { try? storage.delete(otherKey) }
+            } else if Self.isStale(record) {
                 stale = record.holder
                 try? storage.delete(otherKey)
             } else {
@@ -65,7 +72,7 @@ final class S3Lock: StorageLock, @unchecked Sendable {
             }
         }
         guard inTheWay.isEmpty else {
-            try? storage.delete(key)
+            Self.remove(key, holder, storage)
             throw RepositoryLock.held(location: storage.location, by: inTheWay, wanted: mode)
         }
         alone = live.isEmpty
@@ -168,17 +175,33 @@ final class S3Lock: StorageLock, @unchecked Sendable {
         condition.broadcast()
         while refresherRunning { condition.wait() }
         condition.unlock()
-        try? storage.delete(key)
+        Self.remove(key, holder, storage)
+    }
+
+    /// Deletes a record of ours; where the credentials may not delete it, re-puts it marked
+    /// released, so that it holds nothing from now on.
+    private static func remove(_ key: String, _ holder: RepositoryLock.Holder, _ storage: S3Storage) {
+        do {
+            try storage.delete(key)
+        } catch {
+            try? storage.put(key, try encode(holder, released: true))
+        }
     }
 
     deinit { release() }
 
-    static func encode(_ holder: RepositoryLock.Holder) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(Record(holder: holder, refreshed: Timestamp.rfc3339(Date()))))
+    static func encode(_ holder: RepositoryLock.Holder, released: Bool = false) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(Record(holder: holder, refreshed: Timestamp.rfc3339(Date()), released: released ? true : nil)))
     }
 
-    static func records(_ storage: S3Storage) throws -> [(key: String, record: Record)] {
-        try storage.list("locks/").compactMap { object in
+    /// The records under `locks/`, each read; with `skippingOld`, not those the listing shows
+    /// were not written for `staleAfter` plus 5 minutes of clock skew (they hold nothing). Where
+    /// released records may not be deleted they pile up until an exclusive holder (an admin
+    /// prune) reads and removes them; until then they cost shared holders no GET.
+    static func records(_ storage: S3Storage, skippingOld: Bool = false) throws -> [(key: String, record: Record)] {
+        let longAgo = Date().addingTimeInterval(-(staleAfter + 300))
+        return try storage.list("locks/").compactMap { object in
+            if skippingOld, let modified = object.modified, modified < longAgo { return nil }
             guard let bytes = try storage.get(object.key), let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)) else { return nil }
             return (object.key, record)
         }
@@ -190,8 +213,8 @@ final class S3Lock: StorageLock, @unchecked Sendable {
         return Date().timeIntervalSince(refreshed) > staleAfter
     }
 
-    /// Locks that are not stale.
+    /// Locks that are neither released nor stale.
     static func liveHolders(_ storage: S3Storage) throws -> [Record] {
-        try records(storage).map(\.record).filter { !isStale($0) }
+        try records(storage, skippingOld: true).map(\.record).filter { $0.released != true && !isStale($0) }
     }
 }

@@ -69,7 +69,7 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
     }
 
     private func start() throws -> String {
-        let response = try storage.client.send("POST", storage.objectKey(key), query: [("uploads", "")])
+        let response = try storage.client.send("POST", storage.objectKey(key), query: [("uploads", "")], headers: S3Storage.newObjectHeaders)
         guard response.status == 200, let id = XMLText.first("UploadId", in: response.text) else {
             throw storage.client.failure("start multipart upload of \(key)", response)
         }

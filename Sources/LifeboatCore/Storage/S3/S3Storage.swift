@@ -16,6 +16,7 @@ public struct S3Storage: RepositoryStorage {
     public let uploadsInFlight: Int
     public let location: String
     public var isLocal: Bool { false }
+    public let usesAdminCredentials: Bool
 
     public init(url: String, settings: StorageSettings, environment: [String: String]) throws {
         let rest = url.dropFirst("s3://".count)
@@ -34,6 +35,9 @@ public struct S3Storage: RepositoryStorage {
         let region = settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let custom = settings.endpoint ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
         let endpoint = custom ?? "https://s3.\(region).amazonaws.com"
+        var settings = settings
+        usesAdminCredentials = settings.adminCredentialsFile != nil
+        if let admin = settings.adminCredentialsFile { settings.credentialsFile = admin }
         let credentials = try Self.credentials(settings: settings, environment: environment)
         // Path-style for custom endpoints (RGW, MinIO), and for bucket names with dots, whose
         // virtual host (a.b.s3.amazonaws.com) no wildcard certificate covers.
@@ -100,14 +104,22 @@ public struct S3Storage: RepositoryStorage {
         return response.body
     }
 
+    /// Sent with every new object (a PUT, the start of a multipart upload). A bucket owner
+    /// cannot read objects another user wrote into its bucket unless they grant it: with this,
+    /// the admin of an append-only repository (the bucket's owner) can read, verify and prune
+    /// what its backup hosts wrote (docs/append-only.md). Harmless where the writer owns the
+    /// bucket, and the one canned ACL that buckets without ACLs (AWS's default) accept.
+    static let newObjectHeaders = ["x-amz-acl": "bucket-owner-full-control"]
+
     public func put(_ key: String, _ bytes: [UInt8]) throws {
-        let response = try client.send("PUT", objectKey(key), body: bytes)
+        let response = try client.send("PUT", objectKey(key), headers: Self.newObjectHeaders, body: bytes)
         guard (200..<300).contains(response.status) else { throw client.failure("PUT \(key)", response) }
     }
 
     public func create(_ key: String, _ bytes: [UInt8]) throws -> Bool {
         CrashPoint.reach("atomic-write-before-rename")
-        let response = try client.send("PUT", objectKey(key), headers: ["If-None-Match": "*"], body: bytes)
+        let response = try client.send(
+            "PUT", objectKey(key), headers: Self.newObjectHeaders.merging(["If-None-Match": "*"]) { a, _ in a }, body: bytes)
         if response.status == 412 {
             // Exists: ours, if a retried PUT had in fact landed, or someone else's.
             return try get(key) == bytes
