@@ -100,3 +100,15 @@ import Testing
         #expect(try Self.undocumented(metrics, in: "docs/metrics.md") == [])
     }
 }
+
+extension DocumentationTests {
+    /// The bucket policy in docs/append-only.md is the one `init --append-only --host-principal`
+    /// sets, for the page's example bucket and host.
+    @Test func theAppendOnlyPageShowsTheBucketPolicyInitSets() throws {
+        let storage = try S3Storage(
+            url: "s3://backups/prod", settings: StorageSettings(),
+            environment: ["AWS_ACCESS_KEY_ID": "example", "AWS_SECRET_ACCESS_KEY": "example"])
+        let document = AppendOnlyBucketPolicy.document(for: storage, principals: ["arn:aws:iam:::user/backup-host"])
+        #expect(try Self.page("docs/append-only.md").contains("```json\n\(document)\n```"))
+    }
+}
