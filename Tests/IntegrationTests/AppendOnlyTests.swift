@@ -175,4 +175,103 @@ import Testing
         let principal = try CLI.run(["init", "--repo", box.root + "/other", "--host-principal", "arn:aws:iam:::user/x"])
         #expect(principal.status == 2, "\(principal.output)")
     }
+
+    /// A ransomware drill plan for the sandbox's files source.
+    func ransomwarePlan(_ box: Sandbox, _ name: String) throws -> String {
+        let path = box.root + "/\(name).yaml"
+        try """
+        drill: \(name)
+        policy: \(box.policy)
+        kind: ransomware
+        sources:
+          cfg:
+            target: {directory: \(box.root)/scratch-\(name)}
+            checks: [{files: entries}]
+        objectives:
+          cfg: {rto: 10m, rpo: 1h}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func report(_ result: CLI.Result) throws -> (path: String, json: [String: Any]) {
+        let path = try #require(result.stdout.split(separator: "\n").last.map(String.init), "\(result.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        return (path, json)
+    }
+
+    /// #16's attack drill: the host's credentials try to delete everything, S3 refuses every
+    /// call, the restore that follows is measured, and every snapshot still verifies and restores.
+    @Test func aRansomwareDrillFindsEveryDeleteRefusedThenRestoresAndMeasuresRTO() throws {
+        let (box, location) = try appendOnlySandbox("ransomware")
+        let host = hostEnvironment
+        for _ in 0..<2 {
+            try box.file("changing.txt", Sandbox.randomBytes(4096))
+            #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: host).status == 0)
+        }
+        let storage = try hostStorage(location)
+        let before = try storage.list("").map(\.key)
+        let drill = try CLI.run(["drill", "--plan", try ransomwarePlan(box, "attack"), "--report-dir", box.root + "/reports"], environment: host)
+        #expect(drill.status == 0, "\(drill.output)")
+        let (path, json) = try report(drill)
+        let attack = try #require(json["attack"] as? [String: Any])
+        #expect(attack["protected"] as? Bool == true, "\(attack)")
+        let objects = try #require(attack["objects_before"] as? Int)
+        #expect(objects == before.count && attack["objects_after"] as? Int == objects)
+        // 8 probes of missing keys, one DELETE per object, one multi-object DELETE, the bucket.
+        #expect(attack["attempts"] as? Int == objects + RansomwareAttackProbes.count + 2 && attack["refused"] as? Int == attack["attempts"] as? Int)
+        #expect(json["kind"] as? String == "ransomware" && json["objectives_met"] as? Bool == true, "\(json)")
+        #expect(((json["rto_seconds"] as? Double) ?? -1) > 0)
+        #expect(try ReportSchema.violations(of: path) == [], "docs/drill-report.schema.json")
+        let markdown = try String(contentsOfFile: String(path.dropLast(5)) + ".md", encoding: .utf8)
+        #expect(markdown.contains("nothing was deleted") && markdown.contains("count from the end of the attack"), "\(markdown)")
+        // The repository is untouched: every snapshot deep-verifies and restores.
+        #expect(try storage.list("").map(\.key).filter { !$0.hasPrefix("drills/") } == before)
+        let deep = try CLI.run(["verify", "--repo", location, "--deep"], environment: host)
+        #expect(deep.status == 0, "\(deep.output)")
+        for name in try snapshotNames(location, host) {
+            let restore = try CLI.run(["restore", "--repo", location, name, "--to", box.root + "/restored-\(name)"], environment: host)
+            #expect(restore.status == 0, "\(restore.output)")
+        }
+    }
+
+    /// The drill never destroys what is not protected: a plain repository is refused before any
+    /// request; with credentials that may delete, the probes of missing keys stop it untouched.
+    @Test func aRansomwareDrillNeverAttacksAnUnprotectedRepository() throws {
+        let admin = rgw.environment
+        let plain = try Sandbox("ransomware-plain")
+        try plain.populateConfigTree()
+        let location = rgw.newRepository("ransomware-plain")
+        try """
+        repository: \(location)
+        sources:
+          cfg: {type: files, path: \(plain.source)}
+        schedules:
+          daily: {cron: "0 2 * * *"}
+        """.write(toFile: plain.policy, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["init", "--repo", location], environment: admin).status == 0)
+        #expect(try CLI.run(["backup", "--policy", plain.policy, "--schedule", "daily"], environment: admin).status == 0)
+        let storage = try rgw.storage(location)
+        let before = try storage.list("").map(\.key)
+        let refused = try CLI.run(
+            ["drill", "--plan", try ransomwarePlan(plain, "plain"), "--report-dir", plain.root + "/reports"], environment: admin)
+        #expect(refused.status == 2 && refused.stderr.contains("not append-only"), "\(refused.output)")
+        #expect(try storage.list("").map(\.key) == before)
+
+        // Append-only in its config, but run with keys that may delete (no bucket policy applies).
+        let (box, unprotected) = try appendOnlySandbox("ransomware-open", hostPrincipal: false)
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: admin).status == 0)
+        let open = try rgw.storage(unprotected)
+        let objects = try open.list("").map(\.key)
+        let drill = try CLI.run(["drill", "--plan", try ransomwarePlan(box, "open"), "--report-dir", box.root + "/reports"], environment: admin)
+        #expect(drill.status == 1, "a failed check: \(drill.output)")
+        let attack = try #require(try report(drill).json["attack"] as? [String: Any])
+        #expect(attack["protected"] as? Bool == false && (attack["stopped_because"] as? String)?.contains("permitted") == true, "\(attack)")
+        #expect(attack["attempts"] as? Int == 1, "the first probe stopped it")
+        #expect(try open.list("").map(\.key).filter { !$0.hasPrefix("drills/") } == objects, "no backup was touched")
+    }
+}
+
+/// How many missing keys the attack probes first (one per repository prefix).
+enum RansomwareAttackProbes {
+    static let count = 8
 }

@@ -21,6 +21,7 @@ import Testing
         #expect(failover.heartbeatInterval == 0.1 && failover.heartbeatRun == 5)
         #expect(failover.sources.first { $0.name == "db" }?.primary?.sandbox == true)
         #expect(failover.objectives["db"] == Objectives(rpo: 60, rto: 300))
+        #expect(try DrillPlan.load(path: Self.drills + "/ransomware-example.yaml").kind == .ransomware)
     }
 
     func error(_ text: String) -> LifeboatError? {

@@ -20,7 +20,9 @@ import Foundation
 ///   db: {rto: 5m, rpo: 24h}
 /// ```
 public struct DrillPlan: Sendable {
-    public enum Kind: String, Sendable { case restore, failover }
+    /// `restore`: into scratch targets; `failover`: kill the primaries, recover on standbys;
+    /// `ransomware`: attack the repository with the host's credentials, then restore as `restore`.
+    public enum Kind: String, Sendable { case restore, failover, ransomware }
 
     public var file: String
     /// The plan as read (its report's audit block records it and its SHA-256).
@@ -99,7 +101,9 @@ public struct DrillPlan: Sendable {
                 sawPolicy = true
             case "kind":
                 let text = try value.string()
-                guard let kind = Kind(rawValue: text) else { throw value.error("unknown kind \"\(text)\"", fix: "use restore or failover") }
+                guard let kind = Kind(rawValue: text) else {
+                    throw value.error("unknown kind \"\(text)\"", fix: "use restore, failover or ransomware")
+                }
                 plan.kind = kind
             case "at":
                 let text = try value.string()

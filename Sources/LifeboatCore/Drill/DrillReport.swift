@@ -22,6 +22,9 @@ public struct DrillReport: Codable, Sendable {
     public var error: String?
     /// Failover drills: when the primaries were killed and what the heartbeat writer did.
     public var failover: FailoverSummary?
+    /// Ransomware drills: what the attack with the backup host's credentials tried, and what S3
+    /// answered.
+    public var attack: AttackSummary?
     /// Who ran it, with what, on which plan and repository (reports of older builds: nil).
     public var audit: Audit?
     /// The last drills of the same plan before this one, oldest first, from the repository's
@@ -82,6 +85,37 @@ public struct DrillReport: Codable, Sendable {
         }
     }
 
+    public struct AttackSummary: Codable, Sendable {
+        public var started: String
+        public var seconds: Double
+        /// Objects of the repository (lock records aside) before and after the attack.
+        public var objectsBefore: Int
+        public var objectsAfter: Int
+        /// DELETE requests sent, refused and (the protection failed) succeeded.
+        public var attempts: Int
+        public var refused: Int
+        public var succeeded: Int
+        /// Every attempt refused and every object still there.
+        public var protected: Bool
+        /// Why the attack stopped early: S3 permitted a DELETE.
+        public var stoppedBecause: String?
+        /// The first attempts, the bucket-wide ones and any that succeeded, with S3's answers.
+        public var sample: [AttackAttempt] = []
+        enum CodingKeys: String, CodingKey {
+            case started, seconds, attempts, refused, succeeded, protected, sample
+            case objectsBefore = "objects_before"
+            case objectsAfter = "objects_after"
+            case stoppedBecause = "stopped_because"
+        }
+    }
+
+    public struct AttackAttempt: Codable, Sendable {
+        public var request: String
+        public var status: Int
+        public var code: String
+        public var refused: Bool
+    }
+
     public struct SourceResult: Codable, Sendable {
         public var source: String
         public var type: String
@@ -125,7 +159,7 @@ public struct DrillReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover, audit, history, checksum
+        case drill, kind, plan, repository, host, started, finished, sources, phases, checks, error, failover, attack, audit, history, checksum
         case rtoSeconds = "rto_seconds"
         case rpoSeconds = "rpo_seconds"
         case objectivesMet = "objectives_met"

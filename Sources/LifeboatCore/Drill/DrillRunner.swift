@@ -46,6 +46,19 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
         // The moment everything is measured from: the drill's start, or the kill.
         var started = drillStarted
         var acknowledged: [String: [Int64]] = [:]
+        if plan.kind == .ransomware {
+            // The restores count from the attack's end: the moment the operator starts recovering.
+            let attack = try RansomwareAttack(repository: repository, progress: progress).run()
+            report.attack = attack
+            report.checks.append(
+                .init(
+                    source: "repository", name: "attack: every DELETE refused", passed: attack.protected,
+                    detail: attack.protected
+                        ? "S3 refused all \(attack.attempts) DELETE requests of the backup host's credentials; \(attack.objectsAfter) of \(attack.objectsBefore) objects remain"
+                        : (attack.stoppedBecause
+                            ?? "\(attack.succeeded) DELETE requests succeeded; \(attack.objectsAfter) of \(attack.objectsBefore) objects remain")))
+            started = Date()
+        }
         if plan.kind == .failover {
             let failover = try Failover(plan: plan, policy: policy, progress: progress)
             started = try failover.run()
@@ -88,7 +101,7 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
             let rpoMet = s.rpoObjectiveSeconds.map { objective in (s.rpoSeconds ?? .infinity) <= objective } ?? true
             report.sources[i].met = rtoMet && rpoMet && s.rtoSeconds != nil
         }
-        report.objectivesMet = report.sources.allSatisfy(\.met)
+        report.objectivesMet = report.sources.allSatisfy(\.met) && (report.attack?.protected ?? true)
         report.history = DrillTrend.previous(of: plan.name, before: report.started, in: DrillHistory(repository: repository).all())
         return report
     }
@@ -204,14 +217,21 @@ public struct DrillRunner: @unchecked Sendable {  // its tasks only read it (see
             format: DrillReport.currentFormat, lifeboatVersion: LifeboatVersion.current,
             runBy: "\(user)@\(ProcessInfo.processInfo.hostName)", repositoryId: repository.config.id,
             planSHA256: SHA256Hasher.hex(of: Array(plan.text.utf8)), planText: plan.text,
-            timeBase: failover ? "seconds from the kill of the primaries (failover.killed_at)" : "seconds from the drill's start (started)",
+            timeBase: failover
+                ? "seconds from the kill of the primaries (failover.killed_at)"
+                : plan.kind == .ransomware
+                    ? "seconds from the end of the attack (attack.started + attack.seconds)" : "seconds from the drill's start (started)",
             definitions: [
                 "rto": failover
                     ? "from the kill until every check of the source has passed; the drill's RTO is the slowest source's"
-                    : "from the drill's start until every check of the source has passed; the drill's RTO is the slowest source's",
+                    : plan.kind == .ransomware
+                        ? "from the end of the attack until every check of the source has passed; the drill's RTO is the slowest source's"
+                        : "from the drill's start until every check of the source has passed; the drill's RTO is the slowest source's",
                 "rpo": failover
                     ? "the kill minus the newest heartbeat present after recovery (a source without heartbeats: minus its snapshot's recovery point)"
-                    : "the drill's start minus the recovery point the restore reached",
+                    : plan.kind == .ransomware
+                        ? "the end of the attack minus the recovery point the restore reached"
+                        : "the drill's start minus the recovery point the restore reached",
             ])
     }
 }

@@ -55,18 +55,37 @@ public enum DrillReportRenderer {
             for s in r.sources where !f.killed.contains(s.source) {
                 lines.append("\(s.source) was not killed: its RPO is the kill minus the moment its snapshot captured it (\(s.recoveryPoint ?? "—")).")
             }
+        } else if let a = r.attack {
+            lines.append(
+                "A ransomware drill: with the backup host's own credentials, the drill tried to delete every object of the repository, then all at once, then the bucket (\(a.attempts) DELETE requests from \(a.started), \(seconds(a.seconds)))."
+            )
+            if a.protected {
+                lines.append("S3 refused all \(a.attempts) of them: **nothing was deleted**; \(a.objectsAfter) of \(a.objectsBefore) objects remain.")
+            } else {
+                lines.append(
+                    "**The repository is not protected**: \(a.stoppedBecause ?? "\(a.succeeded) DELETE requests succeeded"); \(a.objectsAfter) of \(a.objectsBefore) objects remain."
+                )
+            }
+            lines.append("Then each source's snapshot was restored into a scratch target and checked; nothing live was stopped or changed.")
         } else {
             lines.append(
                 "A restore drill: each source's snapshot was restored into a scratch target and checked; nothing live was stopped or changed.")
         }
-        lines.append(
-            "Times: offsets and RTO count \(r.failover != nil ? "from the kill (\(r.failover!.killedAt))" : "from the drill's start (\(r.started))"); the drill ran from \(r.started) to \(r.finished) UTC."
-        )
+        lines.append("Times: offsets and RTO count \(timeBase(r)); the drill ran from \(r.started) to \(r.finished) UTC.")
         return lines
     }
 
     /// The time base, for column headings.
-    static func base(_ r: DrillReport) -> String { r.failover != nil ? "after the kill" : "after drill start" }
+    static func base(_ r: DrillReport) -> String { r.failover != nil ? "after the kill" : r.attack != nil ? "after the attack" : "after drill start" }
+
+    /// What offsets and RTO count from, in a sentence.
+    static func timeBase(_ r: DrillReport) -> String {
+        if let f = r.failover { return "from the kill (\(f.killedAt))" }
+        if let a = r.attack, let start = Timestamp.parse(a.started) {
+            return "from the end of the attack (\(Timestamp.rfc3339(start.addingTimeInterval(a.seconds), fractional: true)))"
+        }
+        return "from the drill's start (\(r.started))"
+    }
 
     public static func markdown(_ r: DrillReport) -> String {
         var md = "# Drill \(r.drill) (\(r.kind))\n\n## What happened\n\n"
@@ -126,7 +145,7 @@ public enum DrillReportRenderer {
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(left + width + 170))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         svg +=
-            "<text x=\"\(left)\" y=\"16\">0 s (\(r.failover != nil ? "the kill" : "drill start"))</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
+            "<text x=\"\(left)\" y=\"16\">0 s (\(r.failover != nil ? "the kill" : r.attack != nil ? "the attack's end" : "drill start"))</text><text x=\"\(left + width - 40)\" y=\"16\">\(escape(seconds(end)))</text>\n"
         for (i, source) in sources.enumerated() {
             let y = top + row * Double(i)
             svg += "<text x=\"4\" y=\"\(y + 20)\">\(escape(source))</text>\n"

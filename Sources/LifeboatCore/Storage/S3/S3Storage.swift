@@ -145,13 +145,7 @@ public struct S3Storage: RepositoryStorage {
                 try delete(batch[batch.startIndex])
                 continue
             }
-            var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
-            for key in batch { xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key></Object>" }
-            xml += "</Delete>"
-            let body = Array(xml.utf8)
-            let response = try client.send(
-                "POST", nil, query: [("delete", "")],
-                headers: ["Content-MD5": ContentMD5.header(for: body), "Content-Type": "application/xml"], body: body)
+            let response = try multiDelete(batch)
             guard response.status == 200 else { throw client.failure("delete \(batch.count) objects", response) }
             let errors = XMLText.all("Error", in: response.text).filter { XMLText.first("Code", in: $0) != "NoSuchKey" }
             if let first = errors.first {
@@ -163,6 +157,17 @@ public struct S3Storage: RepositoryStorage {
                 )
             }
         }
+    }
+
+    /// One multi-object DELETE request (quiet mode: the answer lists only the keys that failed).
+    func multiDelete(_ batch: ArraySlice<String>) throws -> S3Client.Response {
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+        for key in batch { xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key></Object>" }
+        xml += "</Delete>"
+        let body = Array(xml.utf8)
+        return try client.send(
+            "POST", nil, query: [("delete", "")],
+            headers: ["Content-MD5": ContentMD5.header(for: body), "Content-Type": "application/xml"], body: body)
     }
 
     public func list(_ keyPrefix: String) throws -> [StoredObject] {
