@@ -90,7 +90,7 @@ public struct Retention: Sendable {
     }
 
     /// (YYYYMMDDHH, YYYYMMDD, ISO YYYYWW, YYYYMM, YYYY) of a moment in the calendar in force.
-    private func calendarBuckets(_ time: Instant) -> (Int, Int, Int, Int, Int) {
+    func calendarBuckets(_ time: Instant) -> (Int, Int, Int, Int, Int) {
         let (days, secondOfDay) = CivilTime.split(time.seconds + Int64(offset(of: time)))
         let (y, m, d) = CivilTime.civil(days)
         let (wy, w) = CivilTime.isoWeek(days)
