@@ -80,7 +80,7 @@ import Testing
         let push = try CLI.run(["wal", "push", "--repo", location, segment], environment: host)
         #expect(push.status == 0, "\(push.output)")
         let deep = try CLI.run(["verify", "--repo", location, "--deep"], environment: host)
-        #expect(deep.status == 0, "\(deep.output)")
+        #expect(deep.status == 0 && !deep.stderr.contains("may delete"), "\(deep.output)")
         #expect(try snapshotNames(location, host).count == 2)
 
         // The host's prune and forget are refused (exit 2) with the way out; a dry run is not.
@@ -267,6 +267,9 @@ import Testing
         let attack = try #require(try report(drill).json["attack"] as? [String: Any])
         #expect(attack["protected"] as? Bool == false && (attack["stopped_because"] as? String)?.contains("permitted") == true, "\(attack)")
         #expect(attack["attempts"] as? Int == 1, "the first probe stopped it")
+        // The nightly verify says so too.
+        let verify = try CLI.run(["verify", "--repo", unprotected], environment: admin)
+        #expect(verify.status == 0 && verify.stderr.contains("these credentials may delete"), "\(verify.output)")
         #expect(try open.list("").map(\.key).filter { !$0.hasPrefix("drills/") } == objects, "no backup was touched")
     }
 }

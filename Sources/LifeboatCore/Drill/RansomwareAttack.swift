@@ -35,6 +35,19 @@ struct RansomwareAttack {
         return s3
     }
 
+    static let probeName = ".lifeboat-delete-probe"
+
+    /// A DELETE of a key that does not exist under `prefix`: S3 permits it (2xx) exactly where
+    /// these credentials may delete, and nothing is lost either way.
+    static func probe(_ s3: S3Storage, _ prefix: String) throws -> S3Storage.DeleteAnswer {
+        try s3.deleteAnswer(prefix + probeName)
+    }
+
+    /// The first of the repository's prefixes where these credentials may delete, if any.
+    static func deletablePrefix(_ s3: S3Storage) throws -> String? {
+        try prefixes.first { try !probe(s3, $0).refused }
+    }
+
     func run() throws -> DrillReport.AttackSummary {
         let s3 = try Self.checkTarget(repository)
         let started = Date()
@@ -54,9 +67,8 @@ struct RansomwareAttack {
             return answer.refused
         }
         // Probes: a missing key under every prefix. A permitted one changes nothing and stops it all.
-        let probe = ".lifeboat-attack-probe-\(Hex.random(bytes: 6))"
         for prefix in Self.prefixes {
-            guard record("DELETE \(prefix)\(probe) (a key that does not exist)", try s3.deleteAnswer(prefix + probe)) else {
+            guard record("DELETE \(prefix)\(Self.probeName) (a key that does not exist)", try Self.probe(s3, prefix)) else {
                 summary.stoppedBecause = "S3 permitted a DELETE under \"\(prefix)\": these credentials may delete; no backup was touched"
                 return finish(summary, attempts, s3, started)
             }

@@ -87,6 +87,13 @@ public struct Verifier {
                 "the repository holds data but no snapshot: if snapshots/ was emptied by accident, restore its manifests before anything runs `prune`"
             )
         }
+        if let s3 = repository.storage as? S3Storage, repository.config.isAppendOnly, !s3.usesAdminCredentials,
+            let prefix = try? RansomwareAttack.deletablePrefix(s3)
+        {
+            warnings.append(
+                "\(repository.location) is append-only, but these credentials may delete (S3 permitted a DELETE under \"\(prefix)\"): "
+                    + "a compromised host could destroy every backup; set the bucket policy in docs/append-only.md")
+        }
         if !forgottenMeanwhile.isEmpty {
             warnings.append(
                 "\(forgottenMeanwhile.count) snapshot\(forgottenMeanwhile.count == 1 ? " was" : "s were") forgotten while verify ran: "
