@@ -38,14 +38,8 @@ import Testing
         let box = try Sandbox(label)
         try box.populateConfigTree()
         let location = rgw.newRepository(label)
-        try """
-        repository: \(location)
-        s3: {part_size_mib: 5}
-        sources:
-          cfg: {type: files, path: \(box.source)}
-        schedules:
-          daily: {cron: "0 2 * * *", retention: {keep-last: 1}}
-        """.write(toFile: box.policy, atomically: true, encoding: .utf8)
+        try box.writePolicy(
+            schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}"], repository: location, s3: "{part_size_mib: 5}")
         var argv = ["init", "--repo", location, "--append-only"]
         if hostPrincipal { argv += ["--host-principal", rgw.environment["LIFEBOAT_RGW_HOST_PRINCIPAL"]!] }
         let created = try CLI.run(argv, environment: rgw.environment)
@@ -119,10 +113,8 @@ import Testing
         #expect(kept.count == 1)
         #expect(try packBytes() < packsBefore - (2 << 20), "the first snapshot's own 3 MiB were freed")
         #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: admin).status == 0)
-        let restored = box.root + "/restored"
-        let restore = try CLI.run(["restore", "--repo", location, "latest", "--to", restored], environment: host)
-        #expect(restore.status == 0, "\(restore.output)")
-        #expect(try Sandbox.describeTree(restored) == Sandbox.describeTree(box.source))
+        let restore = try box.restoresLatestAsTheSource(location, environment: host)
+        #expect(restore.ok, "\(restore.output)")
     }
 
     /// Credentials that may not delete even their lock records: a released lock is re-put marked
@@ -241,13 +233,7 @@ import Testing
         let plain = try Sandbox("ransomware-plain")
         try plain.populateConfigTree()
         let location = rgw.newRepository("ransomware-plain")
-        try """
-        repository: \(location)
-        sources:
-          cfg: {type: files, path: \(plain.source)}
-        schedules:
-          daily: {cron: "0 2 * * *"}
-        """.write(toFile: plain.policy, atomically: true, encoding: .utf8)
+        try plain.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\"}"], repository: location)
         #expect(try CLI.run(["init", "--repo", location], environment: admin).status == 0)
         #expect(try CLI.run(["backup", "--policy", plain.policy, "--schedule", "daily"], environment: admin).status == 0)
         let storage = try rgw.storage(location)

@@ -86,10 +86,8 @@ import Testing
         #expect(forget.status == 0, "\(forget.output)")
         #expect(try snapshotCount(location) == 1)
         #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: env).status == 0)
-        let restored = box.root + "/restored"
-        let restore = try CLI.run(["restore", "--repo", location, "latest", "--to", restored], environment: env)
-        #expect(restore.status == 0, "\(restore.output)")
-        #expect(try Sandbox.describeTree(restored) == Sandbox.describeTree(box.source))
+        let restore = try box.restoresLatestAsTheSource(location, environment: env)
+        #expect(restore.ok, "\(restore.output)")
     }
 
     @Test func walPushFetchAndListOnS3() throws {

@@ -26,12 +26,23 @@ final class Sandbox {
         if FileManager.default.fileExists(atPath: root) { _ = try? ChildProcess.run(["/bin/rm", "-rf", root], in: "/") }
     }
 
-    /// Rewrites the policy: the repository, the one `cfg` files source on the source tree (plus
-    /// `extraSources`), and `schedules` (YAML lines, e.g. `hourly: {cron: "0 * * * *"}`).
-    func writePolicy(schedules: [String], extraSources: [String] = []) throws {
+    /// Rewrites the policy: the repository (this sandbox's, or `repository`, with an `s3:` map
+    /// when given), the one `cfg` files source on the source tree (plus `extraSources`), and
+    /// `schedules` (YAML lines, e.g. `hourly: {cron: "0 * * * *"}`).
+    func writePolicy(schedules: [String], extraSources: [String] = [], repository: String? = nil, s3: String? = nil) throws {
         let sources = (["cfg: {type: files, path: \(source)}"] + extraSources).map { "  " + $0 }.joined(separator: "\n")
-        try "repository: \(repo)\nsources:\n\(sources)\nschedules:\n\(schedules.map { "  " + $0 }.joined(separator: "\n"))\n"
+        try
+            "repository: \(repository ?? repo)\n\(s3.map { "s3: \($0)\n" } ?? "")sources:\n\(sources)\nschedules:\n\(schedules.map { "  " + $0 }.joined(separator: "\n"))\n"
             .write(toFile: policy, atomically: true, encoding: .utf8)
+    }
+
+    /// Restores the newest snapshot of `location` into `root/restored` and says whether it came
+    /// back equal to the source tree (the restore's own output when it failed).
+    func restoresLatestAsTheSource(_ location: String, environment: [String: String]) throws -> (ok: Bool, output: String) {
+        let restored = root + "/restored"
+        let restore = try CLI.run(["restore", "--repo", location, "latest", "--to", restored], environment: environment)
+        guard restore.status == 0 else { return (false, restore.output) }
+        return (try Sandbox.describeTree(restored) == Sandbox.describeTree(source), restore.output)
     }
 
     /// Writes `bytes` at `relative` under the source tree with `mode`.
