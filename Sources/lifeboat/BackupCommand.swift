@@ -70,6 +70,7 @@ struct BackupCommand: AsyncParsableCommand {
         let repository = try global.openRepository(policy: policy)
         var runner = BackupRunner(repository: repository, progress: global.progress)
         runner.forceRead = forceRead
+        runner.policy = policy
         if let host { runner.host = try HostName.validated(host) }
         runner.name = try name.map { try SnapshotName.validated(name: $0) }
         runner.tags = try tag.map { try SnapshotName.validated(tag: $0) }

@@ -36,7 +36,31 @@ struct InitCommand: AsyncParsableCommand {
         help: "With --append-only: the S3 user of a backup host (repeatable), e.g. arn:aws:iam:::user/backup-host; sets the bucket policy.")
     var hostPrincipal: [String] = []
 
+    @Option(
+        name: .long,
+        help:
+            "S3 Object Lock on a new bucket: governance or compliance; every snapshot's objects are locked until retention would forget it, plus --lock-margin."
+    )
+    var objectLock: String?
+
+    @Option(name: .long, help: "With --object-lock: days added to each lock (default 7).")
+    var lockMarginDays = 7
+
+    @Option(name: .long, help: "With --object-lock: the longest lock set at once, in days (default 400).")
+    var lockMaxDays = 400
+
     func run() async throws {
+        var lock: ObjectLockConfig?
+        if let objectLock {
+            guard let mode = ObjectLockMode(rawValue: objectLock.lowercased()) else {
+                throw LifeboatError(
+                    .invalidInput, "--object-lock \(objectLock): unknown mode", fix: "use --object-lock governance or --object-lock compliance")
+            }
+            guard (0...3650).contains(lockMarginDays), (1...36500).contains(lockMaxDays), lockMarginDays < lockMaxDays else {
+                throw LifeboatError(.invalidInput, "--lock-margin-days must be 0–3650 and less than --lock-max-days (1–36500)")
+            }
+            lock = ObjectLockConfig(mode: mode, marginDays: lockMarginDays, maxDays: lockMaxDays)
+        }
         guard hostPrincipal.isEmpty || appendOnly else {
             throw LifeboatError(.invalidInput, "--host-principal is only meaningful with --append-only")
         }
@@ -65,7 +89,7 @@ struct InitCommand: AsyncParsableCommand {
                     fix: "merge the statements of `lifeboat init` without --host-principal (docs/append-only.md) into it yourself")
             }
         }
-        let repository = try Repository.create(in: storage, encryption: encryption, format: format, appendOnly: appendOnly)
+        let repository = try Repository.create(in: storage, encryption: encryption, format: format, appendOnly: appendOnly, objectLock: lock)
         if let s3, !hostPrincipal.isEmpty {
             try s3.putBucketPolicy(AppendOnlyBucketPolicy.document(for: s3, principals: hostPrincipal))
         }
@@ -74,11 +98,12 @@ struct InitCommand: AsyncParsableCommand {
             try Console.json([
                 "repository": repository.location, "id": config.id, "created": config.created,
                 "encryption": config.encryption?.mode.rawValue ?? "none", "format": String(config.format),
-                "append_only": String(config.isAppendOnly),
+                "append_only": String(config.isAppendOnly), "object_lock": config.objectLock?.mode.rawValue ?? "none",
             ])
         } else if !global.quiet {
             let mode = config.encryption.map { " (encrypted: \($0.mode.rawValue))" } ?? ""
-            print("created repository \(config.id) at \(repository.location)\(mode)\(appendOnly ? " (append-only)" : "")")
+            let locked = config.objectLock.map { " (Object Lock: \($0.mode.rawValue), margin \($0.marginDays) d)" } ?? ""
+            print("created repository \(config.id) at \(repository.location)\(mode)\(appendOnly ? " (append-only)" : "")\(locked)")
             if !hostPrincipal.isEmpty {
                 print("bucket policy set: \(hostPrincipal.joined(separator: ", ")) may read and add, not delete")
             } else if appendOnly {

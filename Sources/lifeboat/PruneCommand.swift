@@ -28,7 +28,10 @@ struct PruneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try admin.openRepository(global)
-        if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
+        if !dryRun {
+            try repository.requireDeletion(by: "lifeboat prune")
+            try Pruner.requireNoObjectLock(repository)
+        }
         let clock = try self.clock.guardAt()
         var pruner = Pruner(repository: repository)
         pruner.maxUnused = try Self.share(maxUnused)

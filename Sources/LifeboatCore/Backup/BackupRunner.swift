@@ -19,6 +19,9 @@ public struct BackupRunner {
     /// The host the snapshot is of (`--host`; default this machine's name): recorded in the
     /// manifest, and the only host whose snapshots are parents.
     public var host = ProcessInfo.processInfo.hostName
+    /// The policy whose retention dates the snapshot's Object Lock (repositories with
+    /// `object_lock`; without it they are locked `max_days`).
+    public var policy: Policy?
 
     public init(repository: Repository, progress: ProgressLine) {
         self.repository = repository
@@ -63,6 +66,10 @@ public struct BackupRunner {
         var name = self.name ?? Self.uniqueName(schedule: schedule, started: started, taken: Set(named.values))
         var components: [Manifest.Component] = []
         var recoveryPoint = started
+        let snapshotLock = try SnapshotLock.make(
+            repository: repository, policy: policy, schedule: schedule, sources: sources.map(\.name), host: host, started: started, tags: tags)
+        snapshotLock?.begin()
+        defer { snapshotLock?.end() }
         do {
             // Format 2: one store for the whole snapshot (its index files are read once).
             let store = repository.config.format == 2 ? try ChunkStore(repository: repository, compression: compression) : nil
@@ -76,6 +83,11 @@ public struct BackupRunner {
                 CrashPoint.reach("after-capture")
             }
             try store?.flush()  // packs and index files durable before the manifest that needs them
+            if let snapshotLock {
+                // The packs this snapshot shares with older ones must stay as long as it does.
+                if let store { _ = try snapshotLock.extend(store.reusedPackKeys, progress: progress) }
+                for i in components.indices { components[i].metadata["locked_until"] = .string(Timestamp.rfc3339(snapshotLock.until)) }
+            }
             CrashPoint.reach("before-manifest")
             try lock.confirm()  // a lost lock commits nothing: a prune may have taken it over
             // Another writer (another host) may have committed the same name meanwhile.

@@ -53,18 +53,19 @@ public struct Repository: Sendable {
     @discardableResult
     public static func create(
         at location: String, settings: StorageSettings = StorageSettings(),
-        encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false
+        encryption: EncryptionSetup? = nil, format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false,
+        objectLock: ObjectLockConfig? = nil
     ) throws -> Repository {
         try create(
             in: try StorageSettings.storage(for: location, settings: settings), encryption: encryption, format: format,
-            appendOnly: appendOnly)
+            appendOnly: appendOnly, objectLock: objectLock)
     }
 
     /// Creates a repository in `storage`; refuses one that exists, and storage that is not empty.
     @discardableResult
     public static func create(
         in storage: any RepositoryStorage, encryption: EncryptionSetup? = nil,
-        format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false
+        format: Int = RepositoryConfig.currentFormat, appendOnly: Bool = false, objectLock: ObjectLockConfig? = nil
     ) throws -> Repository {
         guard RepositoryConfig.readableFormats.contains(format) else {
             throw LifeboatError(.invalidInput, "unknown repository format \(format)", fix: "use --format 1 or --format 2")
@@ -77,6 +78,15 @@ public struct Repository: Sendable {
         // The key material first: a bad key file must leave nothing behind.
         var config = RepositoryConfig(format: format, id: Hex.random(bytes: 8), created: Timestamp.rfc3339(Date()))
         if appendOnly { config.appendOnly = true }
+        if let objectLock {
+            guard let s3 = storage as? S3Storage else {
+                throw LifeboatError(
+                    .invalidInput, "--object-lock needs an S3 repository: \(storage.location) is a directory",
+                    fix: "use s3://NEW-BUCKET/PREFIX: Object Lock is enabled when a bucket is created")
+            }
+            try s3.ensureBucketWithObjectLock()
+            config.objectLock = objectLock
+        }
         var keyFiles = KeyFiles()
         switch encryption {
         case .symmetric(let keyFile):

@@ -16,6 +16,9 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     /// docs/append-only.md): `forget` and `prune` then run only with `--admin-credentials`, and
     /// nothing else tries to delete. Absent (false) in repositories made without it.
     public var appendOnly: Bool?
+    /// S3 Object Lock (`init --object-lock MODE`): every object of a snapshot is locked until
+    /// retention would forget it, plus a margin (docs/append-only.md, "Object Lock").
+    public var objectLock: ObjectLockConfig?
     /// SHA-256 over the canonical encoding of every other field (absent in repositories made
     /// before it was introduced, which are still read).
     public var checksum: String?
@@ -23,6 +26,7 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case format, id, created, encryption
         case appendOnly = "append_only"
+        case objectLock = "object_lock"
         case checksum
     }
 
@@ -61,5 +65,27 @@ public struct RepositoryConfig: Codable, Sendable, Equatable {
         self.format = format
         self.id = id
         self.created = created
+    }
+}
+
+/// `config.json` → `object_lock`.
+public struct ObjectLockConfig: Codable, Sendable, Equatable {
+    public var mode: ObjectLockMode
+    /// Days added to the moment retention would forget a snapshot (clock skew, late prunes).
+    public var marginDays: Int
+    /// The longest lock set at once: a snapshot retention keeps longer (or for ever) is locked
+    /// this long, and needs extending before it runs out.
+    public var maxDays: Int
+
+    public init(mode: ObjectLockMode, marginDays: Int = 7, maxDays: Int = 400) {
+        self.mode = mode
+        self.marginDays = marginDays
+        self.maxDays = maxDays
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mode
+        case marginDays = "margin_days"
+        case maxDays = "max_days"
     }
 }

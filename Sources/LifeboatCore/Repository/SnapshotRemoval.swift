@@ -28,6 +28,17 @@ public struct Pruner {
         self.repository = repository
     }
 
+    /// Refuses to prune a repository with S3 Object Lock (exit 2): not built yet.
+    public static func requireNoObjectLock(_ repository: Repository) throws {
+        guard repository.config.objectLock != nil else { return }
+        throw LifeboatError(
+            .invalidInput,
+            "\(repository.location) uses S3 Object Lock, and prune does not handle locked versions yet: it must delete only versions past their lock and lock the index files it rewrites",
+            fix:
+                "forget still works (its manifests get S3 delete markers; the locked versions stay until their date); --dry-run shows what prune would remove"
+        )
+    }
+
     /// What was (or, with `dryRun`, would be) removed.
     public struct Report: Codable, Sendable {
         public var removed: [String]
@@ -51,6 +62,7 @@ public struct Pruner {
     /// unless `all`.
     public func run(dryRun: Bool, clock: ClockGuard? = nil, all: Bool = false) throws -> Report {
         if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
+        if !dryRun { try Self.requireNoObjectLock(repository) }
         let (snapshots, problems) = repository.loadSnapshots()
         if let clock { try clock.check(snapshots, command: "lifeboat prune") }
         guard problems.isEmpty else {

@@ -72,6 +72,7 @@ final class ChunkStore {
                 damagedIndexFiles.append(name)
             }
         }
+        packsAtOpen = packs.count
     }
 
     /// Indexes one index file's packs and chunks; nothing of it when it fails to decode.
@@ -212,11 +213,25 @@ final class ChunkStore {
         case .new(let entry, _):
             statistics.reusedChunks += 1
             statistics.reusedPlainBytes += Int64(entry.plainLength)
-        case .reused(_, let length):
+            noteReuse(entry.id)
+        case .reused(let id, let length):
             statistics.reusedChunks += 1
             statistics.reusedPlainBytes += Int64(length)
+            noteReuse(id)
         }
     }
+
+    /// Packs written before this store opened that hold chunks it reused: what a new snapshot
+    /// refers to besides the packs it writes (their Object Lock must cover it too).
+    private var reusedPacks = Set<Int>()
+    private var packsAtOpen = 0
+
+    private func noteReuse(_ id: ChunkId) {
+        if let found = index.find(id), Int(found.pack) < packsAtOpen { reusedPacks.insert(Int(found.pack)) }
+    }
+
+    /// The keys of the packs (written earlier) that chunks reused since this store opened are in.
+    var reusedPackKeys: [String] { reusedPacks.sorted().map { PackFile.key(packs[$0].name.hex) } }
 
     /// Writes the pending pack (durably, under its hash) and the index file for every pack this
     /// store wrote. After it returns, every id `add` gave is readable by a new `ChunkStore`.

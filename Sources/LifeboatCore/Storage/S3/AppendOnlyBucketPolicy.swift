@@ -8,7 +8,12 @@ import Foundation
 /// (AWS: `arn:aws:iam::ACCOUNT:user/NAME`).
 public enum AppendOnlyBucketPolicy {
     /// What the hosts may do under the repository's prefix.
-    static let hostObjectActions = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    /// `s3:PutObjectRetention` sets and extends Object Lock dates; shortening one needs the
+    /// governance bypass, which is denied.
+    static let hostObjectActions = [
+        "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObjectRetention",
+        "s3:PutObjectRetention",
+    ]
     static let hostBucketActions = ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"]
     /// Denied everywhere but under `locks/`.
     static let deniedActions = [

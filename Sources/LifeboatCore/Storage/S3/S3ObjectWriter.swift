@@ -69,7 +69,8 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
     }
 
     private func start() throws -> String {
-        let response = try storage.client.send("POST", storage.objectKey(key), query: [("uploads", "")], headers: S3Storage.newObjectHeaders)
+        let response = try storage.client.send(
+            "POST", storage.objectKey(key), query: [("uploads", "")], headers: storage.headers(forNew: key, body: nil))
         guard response.status == 200, let id = XMLText.first("UploadId", in: response.text) else {
             throw storage.client.failure("start multipart upload of \(key)", response)
         }
@@ -110,6 +111,11 @@ final class S3ObjectWriter: ObjectWriter, @unchecked Sendable {
             // S3 may answer 200 with an error document when completion fails late.
             guard response.status == 200, !response.text.contains("<Error>") else {
                 throw storage.client.failure("complete multipart upload of \(key)", response)
+            }
+            // Not every engine locks a multipart upload by the headers of its start (RGW 16
+            // does not): the completed version gets its lock here, before anything refers to it.
+            if let (mode, until) = storage.retention.value, ObjectRetention.applies(to: key) {
+                try storage.setObjectLock(key, version: response.headers["x-amz-version-id"], mode: mode, until: until)
             }
             finished = true
             return stored.finish()

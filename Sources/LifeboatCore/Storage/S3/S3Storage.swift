@@ -17,6 +17,8 @@ public struct S3Storage: RepositoryStorage {
     public let location: String
     public var isLocal: Bool { false }
     public let usesAdminCredentials: Bool
+    /// The Object Lock date of what is written now (a backup sets its snapshot's).
+    public let retention = ObjectRetention()
 
     public init(url: String, settings: StorageSettings, environment: [String: String]) throws {
         let rest = url.dropFirst("s3://".count)
@@ -112,14 +114,14 @@ public struct S3Storage: RepositoryStorage {
     static let newObjectHeaders = ["x-amz-acl": "bucket-owner-full-control"]
 
     public func put(_ key: String, _ bytes: [UInt8]) throws {
-        let response = try client.send("PUT", objectKey(key), headers: Self.newObjectHeaders, body: bytes)
+        let response = try client.send("PUT", objectKey(key), headers: headers(forNew: key, body: bytes), body: bytes)
         guard (200..<300).contains(response.status) else { throw client.failure("PUT \(key)", response) }
     }
 
     public func create(_ key: String, _ bytes: [UInt8]) throws -> Bool {
         CrashPoint.reach("atomic-write-before-rename")
         let response = try client.send(
-            "PUT", objectKey(key), headers: Self.newObjectHeaders.merging(["If-None-Match": "*"]) { a, _ in a }, body: bytes)
+            "PUT", objectKey(key), headers: headers(forNew: key, body: bytes).merging(["If-None-Match": "*"]) { a, _ in a }, body: bytes)
         if response.status == 412 {
             // Exists: ours, if a retried PUT had in fact landed, or someone else's.
             return try get(key) == bytes
