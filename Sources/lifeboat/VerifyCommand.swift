@@ -62,6 +62,9 @@ struct VerifyCommand: AsyncParsableCommand {
                         "data subset \(read.subset): read \(read.packs) of \(read.packsInRepository) packs (\(ProgressLine.bytes(read.storedBytes))), \(read.chunks) chunks proved"
                     )
                 }
+                if let checked = report.locksChecked {
+                    print("object locks: \(checked) object\(checked == 1 ? "" : "s") checked against their snapshots' dates")
+                }
                 if let wal = report.wal {
                     print(
                         "WAL archive: \(wal.files) files, \(ProgressLine.bytes(wal.storedBytes))"

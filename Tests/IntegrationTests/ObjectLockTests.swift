@@ -75,6 +75,17 @@ import Testing
         #expect(dryRun.status == 0, "\(dryRun.output)")
         let deep = try CLI.run(["verify", "--repo", location, "--deep"], environment: rgw.environment)
         #expect(deep.status == 0, "\(deep.output)")
+
+        // verify checks every needed object's lock against its snapshots' dates.
+        let verified = try CLI.run(["verify", "--repo", location, "--json"], environment: rgw.environment)
+        #expect(verified.status == 0, "\(verified.output)")
+        let checked = (try verified.json() as? [String: Any])?["locks_checked"] as? Int ?? 0
+        #expect(checked >= packs.count + 2, "every pack and both manifests: \(verified.stdout)")
+        // The same bytes put again: a new current version without a lock (what an overwrite is).
+        let bytes = try #require(try s3.get(key))
+        try s3.put(key, bytes)
+        let short = try CLI.run(["verify", "--repo", location], environment: rgw.environment)
+        #expect(short.status == 3 && short.output.contains("\(key) is not locked"), "\(short.output)")
     }
 
     @Test func aMultipartStoredFileIsLockedAndABucketWithoutLockIsRefused() throws {

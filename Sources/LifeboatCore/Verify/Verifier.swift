@@ -77,6 +77,13 @@ public struct Verifier {
             try readSubset(subset, snapshots: chosen.filter { !forgottenMeanwhile.contains($0.id) }, store: chunks!.store, problems: &problems)
         }
         let wal = selectors.isEmpty ? try verifyWAL(deep: deep, snapshots: all, problems: &problems) : nil
+        var locksChecked: Int?
+        if repository.config.objectLock != nil, let s3 = repository.storage as? S3Storage {
+            let kept = chosen.filter { !forgottenMeanwhile.contains($0.id) }
+            let (lockProblems, checked) = LockCheck(repository: repository, s3: s3, progress: progress).run(kept, store: chunks?.store)
+            problems += lockProblems
+            locksChecked = checked
+        }
         progress.clear()
         let holders = RepositoryLock.currentHolders(of: repository)
         let garbage = (try? GarbageScan(repository: repository).items()) ?? []
@@ -103,7 +110,7 @@ public struct Verifier {
         return VerifyReport(
             ok: problems.isEmpty, deep: deep, dataSubset: subsetResult, snapshots: results, problems: problems,
             garbage: garbage.map(\.name), writerActive: holders.isEmpty ? nil : holders.map { "\($0)" }.joined(separator: "; "), wal: wal,
-            warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted())
+            warnings: warnings, forgottenMeanwhile: forgottenMeanwhile.sorted(), locksChecked: locksChecked)
     }
 
     /// Reads the packs of `subset` and proves every chunk in them that `snapshots` need (pack

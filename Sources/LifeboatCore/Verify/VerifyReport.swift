@@ -35,6 +35,9 @@ public struct VerifyReport: Codable, Sendable {
     public var warnings: [String] = []
     /// Ids of snapshots a concurrent `forget` removed while verify ran (not problems).
     public var forgottenMeanwhile: [String] = []
+    /// Object Lock repositories: how many objects' locks were checked against what their
+    /// snapshots need (nil elsewhere).
+    public var locksChecked: Int?
 
     /// What `--read-data-subset N/M` read: packs of the subset that verified snapshots need, and
     /// the chunks in them proved.
@@ -70,5 +73,6 @@ public struct VerifyReport: Codable, Sendable {
         case writerActive = "writer_active"
         case forgottenMeanwhile = "forgotten_meanwhile"
         case dataSubset = "data_subset"
+        case locksChecked = "locks_checked"
     }
 }

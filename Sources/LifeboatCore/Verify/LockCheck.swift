@@ -1,0 +1,66 @@
+import Foundation
+
+/// `verify` in an S3 Object Lock repository: every object a snapshot needs (its manifest, its
+/// packs; format 1: its stored files) must be locked at least until the date its manifest
+/// records (`locked_until`), a pack several snapshots share until the latest of theirs. An
+/// object locked for less (not extended, written without a lock, a governance lock shortened)
+/// is a problem naming the object, its lock and the snapshot that needs more. Dates already past
+/// are not checked. One HEAD per object.
+struct LockCheck {
+    let repository: Repository
+    let s3: S3Storage
+    let progress: ProgressLine
+
+    /// The problems found, and how many objects were checked.
+    func run(_ snapshots: [Manifest], store: ChunkStore?) -> (problems: [VerifyReport.Problem], checked: Int) {
+        var needs: [String: (until: Date, snapshot: Manifest)] = [:]
+        var problems: [VerifyReport.Problem] = []
+        let now = Date()
+        func need(_ key: String, _ until: Date, _ snapshot: Manifest) {
+            if until > now, (needs[key]?.until ?? .distantPast) < until { needs[key] = (until, snapshot) }
+        }
+        for snapshot in snapshots {
+            let dates = snapshot.components.compactMap { c -> Date? in
+                if case .string(let text) = c.metadata["locked_until"] { return Timestamp.parse(text) }
+                return nil
+            }
+            guard let until = dates.max() else { continue }  // taken before the repository was locked, or by an older build
+            need("snapshots/\(snapshot.id).json", until, snapshot)
+            for component in snapshot.components {
+                if !component.file.isEmpty { need(component.file, until, snapshot) }
+                guard let store else { continue }
+                do {
+                    for list in try component.chunkLists() {
+                        for id in [list] + (try store.listedChunks(list)) {
+                            if let (pack, _) = store.location(of: id) { need(PackFile.key(pack.name), until, snapshot) }
+                        }
+                    }
+                } catch {
+                    let message = (error as? LifeboatError)?.message ?? "\(error)"
+                    problems.append(.init(snapshot: snapshot.name, id: snapshot.id, component: component.source, message: message))
+                }
+            }
+        }
+        for (i, (key, need)) in needs.sorted(by: { $0.key < $1.key }).enumerated() {
+            progress.update("verify: object locks: \(i + 1) of \(needs.count)")
+            let found: (mode: String?, until: Date?, version: String?)?
+            do {
+                found = try s3.objectLock(key)
+            } catch {
+                problems.append(.init(snapshot: need.snapshot.name, id: need.snapshot.id, component: nil, message: "\(key): \(error)"))
+                continue
+            }
+            guard let found else { continue }  // missing objects are reported by the other checks
+            // The date is sent in whole seconds.
+            if (found.until ?? .distantPast) < need.until.addingTimeInterval(-1) {
+                let has = found.until.map { "locked only until \(Timestamp.rfc3339($0))" } ?? "not locked"
+                problems.append(
+                    .init(
+                        snapshot: need.snapshot.name, id: need.snapshot.id, component: nil,
+                        message: "\(key) is \(has), but snapshot \(need.snapshot.name) needs it locked until \(Timestamp.rfc3339(need.until))"))
+            }
+        }
+        progress.clear()
+        return (problems, needs.count)
+    }
+}
