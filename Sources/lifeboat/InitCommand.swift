@@ -15,6 +15,9 @@ struct InitCommand: AsyncParsableCommand {
             --append-only (S3): backup hosts write with credentials that may not delete;
             forget and prune then need --admin-credentials. --host-principal ARN sets
             the bucket policy that makes those hosts' users append-only.
+            --object-lock governance|compliance (S3, a new bucket): each snapshot's
+            objects are locked until its retention would forget it, plus
+            --lock-margin-days (docs/append-only.md).
             """)
 
     @OptionGroup var global: GlobalOptions
