@@ -43,7 +43,6 @@ struct ForgetCommand: AsyncParsableCommand {
         let clock = try self.clock.guardAt()
         let command = policy.map { "lifeboat forget --policy \($0.file)" } ?? "lifeboat forget"
         if !dryRun { try repository.requireDeletion(by: command + (prune ? " --prune" : "")) }
-        if !dryRun && prune { try Pruner.requireNoObjectLock(repository) }
         // Forgetting removes manifests only, beside other writers; with --prune it needs the
         // repository to itself.
         let (groups, forgotten, pruned) = try RepositoryLock.with(repository, prune ? .exclusive : .shared, command: command) { _ in

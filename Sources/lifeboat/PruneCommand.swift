@@ -28,10 +28,7 @@ struct PruneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repository = try admin.openRepository(global)
-        if !dryRun {
-            try repository.requireDeletion(by: "lifeboat prune")
-            try Pruner.requireNoObjectLock(repository)
-        }
+        if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
         let clock = try self.clock.guardAt()
         var pruner = Pruner(repository: repository)
         pruner.maxUnused = try Self.share(maxUnused)
@@ -51,6 +48,10 @@ struct PruneCommand: AsyncParsableCommand {
             print(
                 "\(dryRun ? "would remove" : "removed") \(report.removed.count) item\(report.removed.count == 1 ? "" : "s")\(repacked), "
                     + "\(dryRun ? "would free" : "freed") \(ProgressLine.bytes(report.bytes))")
+            if let note = report.heldNote {
+                for item in report.held ?? [] where global.verbose || dryRun { print("  \(item.key) (locked until \(item.until))") }
+                print(note)
+            }
         }
     }
 

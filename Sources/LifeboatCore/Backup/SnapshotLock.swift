@@ -59,3 +59,14 @@ struct SnapshotLock {
         return extended
     }
 }
+
+extension Manifest {
+    /// The latest `locked_until` its components record (nil: taken before the repository had
+    /// Object Lock, or by an older build).
+    var lockedUntil: Date? {
+        components.compactMap { component -> Date? in
+            if case .string(let text) = component.metadata["locked_until"] { return Timestamp.parse(text) }
+            return nil
+        }.max()
+    }
+}

@@ -28,17 +28,6 @@ public struct Pruner {
         self.repository = repository
     }
 
-    /// Refuses to prune a repository with S3 Object Lock (exit 2): not built yet.
-    public static func requireNoObjectLock(_ repository: Repository) throws {
-        guard repository.config.objectLock != nil else { return }
-        throw LifeboatError(
-            .invalidInput,
-            "\(repository.location) uses S3 Object Lock, and prune does not handle locked versions yet: it must delete only versions past their lock and lock the index files it rewrites",
-            fix:
-                "forget still works (its manifests get S3 delete markers; the locked versions stay until their date); --dry-run shows what prune would remove"
-        )
-    }
-
     /// What was (or, with `dryRun`, would be) removed.
     public struct Report: Codable, Sendable {
         public var removed: [String]
@@ -49,10 +38,23 @@ public struct Pruner {
         public var repacked: [String] = []
         /// Format 2: bytes of needed chunks copied by repacking.
         public var repackedBytes: Int64 = 0
+        /// Object Lock: what prune would remove but a lock still holds, with the date after which
+        /// a prune can (sorted by key).
+        public var held: [Held]?
         enum CodingKeys: String, CodingKey {
-            case removed, bytes, repacked
+            case removed, bytes, repacked, held
             case dryRun = "dry_run"
             case repackedBytes = "repacked_bytes"
+        }
+
+        /// An object a lock keeps from being removed.
+        public struct Held: Codable, Sendable, Equatable {
+            public var key: String
+            /// RFC 3339: when its lock ends (the latest of its versions', or of an index file
+            /// that names it).
+            public var until: String
+            /// Bytes of all its versions.
+            public var bytes: Int64
         }
     }
 
@@ -62,7 +64,6 @@ public struct Pruner {
     /// unless `all`.
     public func run(dryRun: Bool, clock: ClockGuard? = nil, all: Bool = false) throws -> Report {
         if !dryRun { try repository.requireDeletion(by: "lifeboat prune") }
-        if !dryRun { try Self.requireNoObjectLock(repository) }
         let (snapshots, problems) = repository.loadSnapshots()
         if let clock { try clock.check(snapshots, command: "lifeboat prune") }
         guard problems.isEmpty else {
@@ -82,14 +83,28 @@ public struct Pruner {
                 fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
         }
         let expiredWAL = try WALExpiry(repository: repository).expired(snapshots: snapshots)
-        // Format 2: packs that no kept snapshot needs (see PackSweep).
-        let sweeper = PackSweep(repository: repository, maxUnused: maxUnused, maxRepackBytes: maxRepackBytes)
-        let sweep = repository.config.format == 2 ? try sweeper.plan(snapshots: snapshots) : nil
+        let objectLock = repository.config.objectLock
+        let locked = try objectLock.map { _ in
+            try LockedDeletion(
+                repository: repository,
+                prefixes: ["snapshots/", repository.config.format == 2 ? "packs/" : "data/", "index/"] + (expiredWAL.isEmpty ? [] : ["wal/"]))
+        }
+        // Format 2: packs that no kept snapshot needs (see PackSweep); under Object Lock, dated by
+        // the snapshots that need them, and never repacked.
+        let sweeper = PackSweep(repository: repository, maxUnused: locked == nil ? maxUnused : .infinity, maxRepackBytes: maxRepackBytes)
+        let undated = Date().addingTimeInterval(Double(objectLock?.maxDays ?? 0) * 86_400)
+        let sweep =
+            repository.config.format == 2
+            ? try sweeper.plan(snapshots: snapshots, lockedUntil: locked.map { _ in { $0.lockedUntil ?? undated } }) : nil
         if let sweep, snapshots.isEmpty, !sweep.delete.isEmpty, !all {
             throw LifeboatError(
                 .invalidInput,
                 "the repository has no snapshot left but holds \(sweep.delete.count) pack\(sweep.delete.count == 1 ? "" : "s"); prune would delete all of them",
                 fix: "if snapshots/ was emptied by accident, restore its manifests first; to really delete everything, rerun with --all")
+        }
+        if let locked, let objectLock {
+            return try removeUnlocked(
+                locked, mode: objectLock.mode, garbage: garbage, expiredWAL: expiredWAL, sweeper: sweeper, sweep: sweep, dryRun: dryRun)
         }
         let bytes = garbage.reduce(Int64(0)) { $0 + $1.bytes } + expiredWAL.reduce(Int64(0)) { $0 + $1.size } + (sweep?.bytes ?? 0)
         let repacked = sweep.map { $0.repack.map { PackFile.key($0.pack.name) } } ?? []

@@ -100,10 +100,7 @@ public struct PolicyRunner {
         try state.save(repository, host: host)
         lock.release()
         var pruneDeferred: String?
-        if retentionError == nil && retentionSkipped == nil && repository.config.objectLock != nil {
-            pruneDeferred =
-                "the repository uses S3 Object Lock, which prune does not handle yet; forgotten snapshots keep their locked data until it expires"
-        } else if retentionError == nil && retentionSkipped == nil {
+        if retentionError == nil && retentionSkipped == nil {
             do {
                 pruned = try RepositoryLock.with(repository, .exclusive, command: "lifeboat run --policy \(policy.file) (prune)") { _ in
                     try Pruner(repository: repository).run(dryRun: false, clock: clock).bytes

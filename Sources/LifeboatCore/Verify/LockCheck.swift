@@ -20,11 +20,7 @@ struct LockCheck {
             if until > now, (needs[key]?.until ?? .distantPast) < until { needs[key] = (until, snapshot) }
         }
         for snapshot in snapshots {
-            let dates = snapshot.components.compactMap { c -> Date? in
-                if case .string(let text) = c.metadata["locked_until"] { return Timestamp.parse(text) }
-                return nil
-            }
-            guard let until = dates.max() else { continue }  // taken before the repository was locked, or by an older build
+            guard let until = snapshot.lockedUntil else { continue }  // taken before the repository was locked, or by an older build
             need("snapshots/\(snapshot.id).json", until, snapshot)
             for component in snapshot.components {
                 if !component.file.isEmpty { need(component.file, until, snapshot) }

@@ -17,6 +17,8 @@ final class ChunkStore {
     private var packs: [(name: ChunkId, size: UInt64)] = []
     /// The index files read (names), damaged ones excluded.
     private(set) var indexFiles: [String] = []
+    /// The packs (names) each index file read names.
+    private(set) var packsOfIndexFile: [String: [String]] = [:]
     private var index = ChunkIndex()
     /// The pack being filled, named by its hash once full.
     private var pending: PackBuilder?
@@ -90,6 +92,7 @@ final class ChunkStore {
         }
         packs += filePacks.map(Self.compact)
         for record in records { try index.add(record) }
+        packsOfIndexFile[name] = filePacks.map(\.name)
     }
 
     /// The id of `bytes`: SHA-256, or HMAC-SHA256 under the id key when encrypted.

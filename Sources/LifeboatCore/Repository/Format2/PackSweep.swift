@@ -1,3 +1,5 @@
+import Foundation
+
 /// Prune's part in a format-2 repository. It marks every chunk a manifest needs (its components'
 /// chunk lists, of the stream and of the entries, and every chunk they name). A needed chunk's
 /// copy is the one the index finds first (its home); other copies, such as the ones hosts that
@@ -44,6 +46,11 @@ struct PackSweep {
         var obsoleteIndexFiles: [String]
         /// `packs/…` keys deleted outright (no needed chunk, or in no index) and their sizes.
         var delete: [(key: String, size: Int64)]
+        /// The packs (names) each index file names.
+        var packsOfIndexFile: [String: [String]] = [:]
+        /// Object Lock: the latest `locked_until` of the snapshots that need each kept pack
+        /// (pack name → date), which the new index file naming it is locked until.
+        var neededUntil: [String: Date] = [:]
         /// Bytes freed: packs deleted and repacked, less what the repacking writes anew.
         var bytes: Int64 {
             delete.reduce(0) { $0 + $1.size } + repack.reduce(0) { $0 + Int64($1.pack.size) - $1.liveBytes }
@@ -52,8 +59,9 @@ struct PackSweep {
     }
 
     /// What prune would do; refuses (integrity) when an index file is damaged or a needed chunk
-    /// is not indexed: deleting on a partial view could delete what a snapshot needs.
-    func plan(snapshots: [Manifest]) throws -> Plan {
+    /// is not indexed: deleting on a partial view could delete what a snapshot needs. With
+    /// `lockedUntil` (Object Lock) it also dates each kept pack by the snapshots that need it.
+    func plan(snapshots: [Manifest], lockedUntil: ((Manifest) -> Date)? = nil) throws -> Plan {
         let store = try ChunkStore(repository: repository)
         guard store.damagedIndexFiles.isEmpty else {
             throw LifeboatError(
@@ -61,16 +69,22 @@ struct PackSweep {
                 fix: "run `lifeboat verify`; nothing was removed")
         }
         var used = Set<ChunkId>()
+        var chunkNeededUntil: [ChunkId: Date] = [:]
         for snapshot in snapshots {
+            let until = lockedUntil?(snapshot)
+            func mark(_ id: ChunkId) {
+                used.insert(id)
+                if let until, until > chunkNeededUntil[id] ?? .distantPast { chunkNeededUntil[id] = until }
+            }
             for component in snapshot.components {
                 do {
                     for list in try component.chunkLists() {  // the stream's and the entries'
-                        used.insert(list)
+                        mark(list)
                         for id in try store.listedChunks(list) {
                             guard store.location(of: id) != nil else {
                                 throw LifeboatError(.integrity, "chunk \(id.hex.prefix(16))… is in no index file")
                             }
-                            used.insert(id)
+                            mark(id)
                         }
                     }
                 } catch let error as LifeboatError {
@@ -80,7 +94,7 @@ struct PackSweep {
                 }
             }
         }
-        var plan = Plan(kept: [], repack: [], obsoleteIndexFiles: store.indexFiles, delete: [])
+        var plan = Plan(kept: [], repack: [], obsoleteIndexFiles: store.indexFiles, delete: [], packsOfIndexFile: store.packsOfIndexFile)
         var seen = Set<String>()
         var outcome: [String: Bool] = [:]  // pack name → kept (true) or removed (false)
         var repackBudget = maxRepackBytes ?? .max
@@ -100,6 +114,7 @@ struct PackSweep {
             } else {
                 plan.kept.append((pack, entries))
                 outcome[pack.name] = true
+                if lockedUntil != nil { plan.neededUntil[pack.name] = live.compactMap { chunkNeededUntil[$0.id] }.max() }
             }
         }
         let repacked = Set(plan.repack.map(\.pack.name))
@@ -110,10 +125,41 @@ struct PackSweep {
         return plan
     }
 
+    /// Object Lock (docs/append-only.md, "Pruning under Object Lock"): narrows `plan` to what no
+    /// lock holds. A pack is deleted only when every version of it is past its lock and no index
+    /// file that stays names it: an index file still locked stays, and so do the packs it names
+    /// (a pack deleted under a kept index file would let a backup reuse a chunk that is gone);
+    /// those packs are not indexed again. Held packs are recorded in `locked.held`. Nothing is
+    /// repacked under Object Lock (the old copy would stay until its lock ends: repacking would
+    /// only cost space), so the caller plans with no repacking.
+    func restrict(_ plan: inout Plan, to locked: LockedDeletion) throws {
+        precondition(plan.repack.isEmpty, "no repacking under Object Lock")
+        var indexLocks: [String: Date] = [:]  // index file → its lock, for those still locked
+        for file in plan.obsoleteIndexFiles {
+            if let date = try locked.lockedUntil("index/\(file)") { indexLocks[file] = date }
+        }
+        var heldByIndex: [String: Date] = [:]  // pack name → the latest lock of an index file that stays and names it
+        for (file, date) in indexLocks {
+            for pack in plan.packsOfIndexFile[file] ?? [] { heldByIndex[pack] = max(heldByIndex[pack] ?? .distantPast, date) }
+        }
+        let name: (String) -> String = { String($0.split(separator: "/").last ?? "") }
+        let free = Set(try locked.removable(plan.delete.map(\.key), heldBy: { heldByIndex[name($0)] }))
+        plan.delete = plan.delete.filter { free.contains($0.key) }
+        plan.kept = plan.kept.filter { heldByIndex[$0.pack.name] == nil }
+        plan.obsoleteIndexFiles = plan.obsoleteIndexFiles.filter { indexLocks[$0] == nil }
+    }
+
     /// Carries `plan` out; returns the keys removed. `progress` hears about each pack repacked.
-    func apply(_ plan: Plan, progress: ProgressLine? = nil) throws -> [String] {
+    /// With `locked` (Object Lock; the plan `restrict`ed to it) each new index file is locked
+    /// until the latest date of the packs it names (files are cut where that day changes, so a
+    /// pack is not held by an index file locked for much longer than itself), and objects are
+    /// removed with every version.
+    func apply(_ plan: Plan, progress: ProgressLine? = nil, locked: (deletion: LockedDeletion, mode: ObjectLockMode)? = nil) throws -> [String] {
         guard !plan.changesNothing else { return [] }  // nothing to reclaim: leave the index alone
         let storage = repository.storage
+        let remove: ([String]) throws -> Void = { keys in
+            if let locked { _ = try locked.deletion.purge(keys) } else { try storage.delete(keys) }
+        }
         var written: [(pack: IndexFile.Pack, entries: [PackFile.Entry])] = []
         var builder: PackBuilder?
         for (number, repack) in plan.repack.enumerated() {
@@ -137,20 +183,33 @@ struct PackSweep {
         progress?.clear()
         CrashPoint.reach("prune-repack-written")
 
-        var index: [IndexFile] = []
+        var toIndex = plan.kept + written
+        // Object Lock: the day (its end, UTC) each pack is needed until; files ordered by it.
+        let day: (IndexFile.Pack) -> Date? = { pack in
+            guard locked != nil, let date = plan.neededUntil[pack.name] else { return nil }
+            return Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 86_400).rounded(.up) * 86_400)
+        }
+        if locked != nil { toIndex.sort { (day($0.pack) ?? .distantFuture) < (day($1.pack) ?? .distantFuture) } }
+        var index: [(file: IndexFile, until: Date?)] = []
         var chunks = ChunkStore.indexFileChunks
-        for (pack, entries) in plan.kept + written {
-            if chunks + entries.count > ChunkStore.indexFileChunks && chunks > 0 {
-                index.append(IndexFile())
+        for (pack, entries) in toIndex {
+            if (chunks + entries.count > ChunkStore.indexFileChunks && chunks > 0) || (locked != nil && day(pack) != index.last?.until) {
+                index.append((IndexFile(), day(pack)))
                 chunks = 0
             }
-            index[index.count - 1].packs.append(pack)
-            index[index.count - 1].entries.append(entries)
+            index[index.count - 1].file.packs.append(pack)
+            index[index.count - 1].file.entries.append(entries)
             chunks += entries.count
         }
         var removed: [String] = []
         var newNames = Set<String>()
-        for file in index {
+        defer { locked?.deletion.s3.retention.clear() }
+        for (file, until) in index {
+            if let locked {
+                // A pack no snapshot dates (none should be) is locked as long as a new snapshot could be.
+                let floor = locked.deletion.now.addingTimeInterval(86_400)
+                locked.deletion.s3.retention.set(locked.mode, until: max(until ?? floor, floor))
+            }
             let bytes = file.encoded()
             let name = SHA256Hasher.hex(of: bytes)
             try storage.put("index/\(name)", bytes)
@@ -158,7 +217,7 @@ struct PackSweep {
         }
         CrashPoint.reach("prune-index-written")
         let obsolete = plan.obsoleteIndexFiles.filter { !newNames.contains($0) }.map { "index/\($0)" }
-        try storage.delete(obsolete)
+        try remove(obsolete)
         removed += obsolete
         CrashPoint.reach("prune-index-replaced")
         // A pack written just now can have the name of one a killed prune left unindexed (the
@@ -168,7 +227,7 @@ struct PackSweep {
         // In batches of 100, so a kill midway (crash point prune-pack-deleted) leaves some deleted.
         for start in stride(from: 0, to: packs.count, by: 100) {
             let batch = Array(packs[start..<min(packs.count, start + 100)])
-            try storage.delete(batch)
+            try remove(batch)
             removed += batch
             CrashPoint.reach("prune-pack-deleted")
         }

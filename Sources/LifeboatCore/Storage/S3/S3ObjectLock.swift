@@ -75,14 +75,17 @@ extension S3Storage {
     }
 
     /// Sets the lock of one version (the current one when `version` is nil) to `until`. S3
-    /// refuses a date earlier than the one set (without governance bypass).
-    public func setObjectLock(_ key: String, version: String?, mode: ObjectLockMode, until: Date) throws {
+    /// refuses a date earlier than the one set, unless `bypassGovernance` on a GOVERNANCE lock
+    /// by a user allowed `s3:BypassGovernanceRetention` (the admin shortening a lock).
+    public func setObjectLock(_ key: String, version: String?, mode: ObjectLockMode, until: Date, bypassGovernance: Bool = false) throws {
         let body = Array(
             "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>\(mode.header)</Mode><RetainUntilDate>\(Timestamp.rfc3339(until))</RetainUntilDate></Retention>"
                 .utf8)
         var query = [("retention", "")]
         if let version { query.append(("versionId", version)) }
-        let response = try client.send("PUT", objectKey(key), query: query, headers: ["Content-MD5": ContentMD5.header(for: body)], body: body)
+        var headers = ["Content-MD5": ContentMD5.header(for: body)]
+        if bypassGovernance { headers["x-amz-bypass-governance-retention"] = "true" }
+        let response = try client.send("PUT", objectKey(key), query: query, headers: headers, body: body)
         guard (200..<300).contains(response.status) else { throw client.failure("set the lock of \(key)", response) }
     }
 

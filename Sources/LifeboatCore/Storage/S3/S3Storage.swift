@@ -163,8 +163,17 @@ public struct S3Storage: RepositoryStorage {
 
     /// One multi-object DELETE request (quiet mode: the answer lists only the keys that failed).
     func multiDelete(_ batch: ArraySlice<String>) throws -> S3Client.Response {
+        try multiDelete(batch.map { ($0, nil) })
+    }
+
+    /// The same for (key, version id) pairs: a version id deletes that version for good.
+    func multiDelete(_ batch: [(key: String, version: String?)]) throws -> S3Client.Response {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
-        for key in batch { xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key></Object>" }
+        for (key, version) in batch {
+            xml += "<Object><Key>\(XMLText.escape(objectKey(key)))</Key>"
+            if let version { xml += "<VersionId>\(XMLText.escape(version))</VersionId>" }
+            xml += "</Object>"
+        }
         xml += "</Delete>"
         let body = Array(xml.utf8)
         return try client.send(

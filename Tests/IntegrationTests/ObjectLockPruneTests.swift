@@ -1,0 +1,112 @@
+import Foundation
+import LifeboatCore
+import Testing
+
+/// #16: prune in a repository with S3 Object Lock, on a real Ceph RGW bucket. It removes an
+/// object, every version of it, only once no lock holds it (its own, or an index file's that
+/// names it), reports the rest with the date after which it can, and keeps every snapshot whole.
+/// Time passing is the bucket's owner shortening GOVERNANCE locks (`x-amz-bypass-governance-
+/// retention`), which S3 permits that user and nobody else.
+@Suite(.serialized) struct ObjectLockPruneTests {
+    let rgw = RGWServer.shared
+
+    /// Day `n` after tomorrow, at `hour`:00 UTC (as in ObjectLockTests).
+    func day(_ n: Int, hour: Int) -> Date {
+        let today = floor(Date().timeIntervalSince1970 / 86_400) * 86_400
+        return Date(timeIntervalSince1970: today + Double(n + 1) * 86_400 + Double(hour) * 3600)
+    }
+
+    func prune(_ location: String) throws -> (removed: [String], held: [String: String]) {
+        let result = try CLI.run(["prune", "--repo", location, "--allow-future", "--json"], environment: rgw.environment)
+        #expect(result.status == 0, "\(result.output)")
+        let report = try #require(try result.json() as? [String: Any])
+        let held = (report["held"] as? [[String: Any]] ?? []).reduce(into: [String: String]()) {
+            $0[$1["key"] as? String ?? ""] = $1["until"] as? String
+        }
+        return (report["removed"] as? [String] ?? [], held)
+    }
+
+    /// The owner moves every version of `key` to end in two seconds.
+    func expireSoon(_ s3: S3Storage, _ key: String) throws {
+        for version in try s3.versions(key) where !version.isDeleteMarker && version.key == key {
+            try s3.setObjectLock(key, version: version.id, mode: .governance, until: Date().addingTimeInterval(2), bypassGovernance: true)
+        }
+    }
+
+    @Test func pruneRemovesOnlyWhatNoLockHoldsAndSaysUntilWhen() throws {
+        let box = try Sandbox("object-lock-prune")
+        // S1 holds 20 MiB found nowhere else: its first pack (16 MiB) is S1's alone.
+        try box.file("first-only.bin", Sandbox.randomBytes(20 << 20))
+        try box.file("kept.txt", Array("kept\n".utf8))
+        let location = rgw.newRepository("ol-prune")
+        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}"], repository: location)
+        let created = try CLI.run(
+            ["init", "--repo", location, "--object-lock", "governance", "--lock-margin-days", "1", "--lock-max-days", "30"],
+            environment: rgw.environment)
+        #expect(created.status == 0, "\(created.output)")
+        let s3 = try #require(try rgw.storage(location) as? S3Storage)
+
+        var env = rgw.environment
+        env["LIFEBOAT_FAKE_NOW"] = Timestamp.rfc3339(day(0, hour: 3))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: env).status == 0)
+        let first = try #require(try s3.list("snapshots/").first?.key)
+        let firstIndex = try #require(try s3.list("index/").first?.key)
+        try FileManager.default.removeItem(atPath: box.source + "/first-only.bin")
+        try box.file("second.txt", Array("second\n".utf8))
+        env["LIFEBOAT_FAKE_NOW"] = Timestamp.rfc3339(day(1, hour: 3))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: env).status == 0)
+        // keep-last 1 forgets S1 at the next firing (02:00 on day 1), S2 at 02:00 on day 2; plus a day.
+        let firstUntil = Timestamp.rfc3339(day(2, hour: 2))
+        let secondUntil = day(3, hour: 2)
+
+        let forget = try CLI.run(["forget", "--policy", box.policy, "--allow-future"], environment: rgw.environment)
+        #expect(forget.status == 0, "\(forget.output)")
+        #expect(try s3.list("snapshots/").count == 1)
+
+        // 1. Everything S1 alone needed is still locked: held with S1's date, nothing removed.
+        let held = try prune(location)
+        #expect(held.held[first] == firstUntil, "the forgotten manifest: \(held)")
+        let packs = held.held.keys.filter { $0.hasPrefix("packs/") }
+        #expect(packs.count == 1, "S1's own pack: \(held)")
+        let pack = try #require(packs.first)
+        #expect(held.held[pack] == firstUntil)
+        #expect(!held.removed.contains(pack) && !held.removed.contains(first))
+        #expect(try s3.size(pack) != nil, "a held pack stays readable")
+        let human = try CLI.run(["prune", "--repo", location, "--allow-future"], environment: rgw.environment)
+        #expect(human.status == 0 && human.stdout.contains("locked") && human.stdout.contains(firstUntil), "\(human.output)")
+
+        // 2. The manifest's and the pack's own locks end; S1's index file still names the pack
+        //    and is locked: the manifest goes (every version), the pack waits for the index file.
+        try expireSoon(s3, first)
+        try expireSoon(s3, pack)
+        Thread.sleep(forTimeInterval: 3)
+        let second = try prune(location)
+        #expect(second.removed.contains(first), "\(second)")
+        #expect(try s3.versions(first).filter { $0.key == first }.isEmpty, "no version or delete marker left")
+        #expect(second.held[pack] == firstUntil, "held by the index file that names it: \(second)")
+        #expect(try s3.size(pack) != nil)
+
+        // 3. The index file's lock ends too: the pack and the index file go for good, and the
+        //    index is written anew, locked as long as S2 needs it.
+        try expireSoon(s3, firstIndex)
+        Thread.sleep(forTimeInterval: 3)
+        let third = try prune(location)
+        #expect(third.removed.contains(pack) && third.removed.contains(firstIndex), "\(third)")
+        #expect(third.held.isEmpty, "\(third)")
+        #expect(try s3.versions(pack).filter { $0.key == pack }.isEmpty)
+        #expect(try s3.versions(firstIndex).filter { $0.key == firstIndex }.isEmpty)
+        for object in try s3.list("index/") {
+            let until = try #require(try s3.objectLock(object.key)?.until, "\(object.key) is locked")
+            #expect(until >= secondUntil, "\(object.key) is locked until \(until), S2 needs \(secondUntil)")
+        }
+        #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: rgw.environment).status == 0)
+        let restore = try box.restoresLatestAsTheSource(location, environment: rgw.environment)
+        #expect(restore.ok, "\(restore.output)")
+
+        // Nobody deletes a locked version without the governance bypass, not even the owner.
+        let locked = try #require(try s3.versions("packs/").first { !$0.isDeleteMarker })
+        let refused = try s3.deleteVersions([locked])
+        #expect(refused.map(\.code) == ["AccessDenied"], "\(refused)")
+        #expect(try s3.size(locked.key) != nil)
+    }
+}
