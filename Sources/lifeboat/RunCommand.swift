@@ -69,6 +69,9 @@ struct RunCommand: AsyncParsableCommand {
             if let e = report.retentionError { Console.note("retention: FAILED: \(e)") }
             if let e = report.pruneDeferred { Console.note("prune: left to a later run: \(e)") }
             if let e = report.retentionSkipped { Console.note("retention: skipped: \(e)") }
+            if let renewed = report.locksRenewed, !renewed.isEmpty {
+                print("object lock: extended the locks of \(renewed.count) snapshot(s) retention keeps: \(renewed.joined(separator: ", "))")
+            }
             if let e = report.notifyError { Console.note("notify: \(e)") }
         }
         if report.rehearsal == true, !report.ok { throw ExitCode(LifeboatError.Code.invalidInput.exitCode) }

@@ -109,4 +109,43 @@ import Testing
         #expect(refused.map(\.code) == ["AccessDenied"], "\(refused)")
         #expect(try s3.size(locked.key) != nil)
     }
+
+    /// Backups stop (the source is gone): retention keeps the last snapshot past the date its
+    /// lock was set for, so `run` extends the lock of its manifest, packs and index files.
+    @Test func runExtendsTheLocksOfASnapshotRetentionKeepsPastItsLock() throws {
+        let box = try Sandbox("object-lock-renew")
+        try box.file("a.bin", Sandbox.randomBytes(1 << 20))
+        let location = rgw.newRepository("ol-renew")
+        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-last: 2}}"], repository: location)
+        let created = try CLI.run(
+            ["init", "--repo", location, "--object-lock", "governance", "--lock-margin-days", "1", "--lock-max-days", "30"],
+            environment: rgw.environment)
+        #expect(created.status == 0, "\(created.output)")
+        let s3 = try #require(try rgw.storage(location) as? S3Storage)
+        // S1 two days ago: keep-last 2 would have forgotten it by now had later backups run, so
+        // its lock ends a margin (a day) after it was taken... now.
+        var env = rgw.environment
+        env["LIFEBOAT_FAKE_NOW"] = Timestamp.rfc3339(Date().addingTimeInterval(-2 * 86_400))
+        #expect(try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily"], environment: env).status == 0)
+        let manifest = try #require(try s3.list("snapshots/").first?.key)
+        let first = try #require(try s3.objectLock(manifest)?.until)
+        #expect(abs(first.timeIntervalSinceNow - 86_400) < 120, "\(first)")
+
+        try FileManager.default.moveItem(atPath: box.source, toPath: box.source + "-gone")
+        Thread.sleep(forTimeInterval: 1.5)
+        let run = try CLI.run(["run", "--policy", box.policy, "--json"], environment: rgw.environment)
+        #expect(run.status == 1, "the backup fails: \(run.output)")
+        let report = try #require(try run.json() as? [String: Any])
+        #expect((report["locks_renewed"] as? [String])?.count == 1, "\(run.stdout)")
+        let renewed = try #require(try s3.objectLock(manifest)?.until)
+        #expect(renewed > first, "\(renewed) after \(first)")
+        for object in try s3.list("packs/") + (try s3.list("index/")) {
+            let until = try #require(try s3.objectLock(object.key)?.until)
+            #expect(until >= renewed, "\(object.key) is locked until \(until), the snapshot until \(renewed)")
+        }
+        // A second run finds it renewed: nothing to do.
+        let again = try CLI.run(["run", "--policy", box.policy, "--json"], environment: rgw.environment)
+        #expect((try again.json() as? [String: Any])?["locks_renewed"] as? [String] == [], "\(again.stdout)")
+        #expect(try CLI.run(["verify", "--repo", location], environment: rgw.environment).status == 0)
+    }
 }

@@ -70,3 +70,18 @@ extension Manifest {
         }.max()
     }
 }
+
+extension Manifest.Component {
+    /// The objects its data is stored in: its stored file (format 1), or the packs of its chunk
+    /// lists and of every chunk they name (format 2, with the repository's `store`).
+    func storedKeys(store: ChunkStore?) throws -> Set<String> {
+        var keys: Set<String> = file.isEmpty ? [] : [file]
+        guard let store else { return keys }
+        for list in try chunkLists() {
+            for id in [list] + (try store.listedChunks(list)) {
+                if let (pack, _) = store.location(of: id) { keys.insert(PackFile.key(pack.name)) }
+            }
+        }
+        return keys
+    }
+}

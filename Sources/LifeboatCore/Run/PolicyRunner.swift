@@ -97,6 +97,18 @@ public struct PolicyRunner {
                 retentionError = (error as? LifeboatError)?.description ?? "\(error)"
             }
         }
+        // Object Lock: what retention keeps must stay locked (even where this host may not delete).
+        var locksRenewed: [String]?
+        if retentionError == nil, var renewal = LockRenewal(repository: repository, policy: policy) {
+            renewal.progress = progress
+            do {
+                let snapshots = repository.loadSnapshots().snapshots
+                let kept = Set(snapshots.map(\.id)).subtracting(ForgetPlan(policy: policy, snapshots: snapshots, now: now).forget)
+                locksRenewed = try renewal.run(snapshots: snapshots, kept: kept)
+            } catch {
+                retentionError = "renewing Object Locks: " + ((error as? LifeboatError)?.description ?? "\(error)")
+            }
+        }
         try state.save(repository, host: host)
         lock.release()
         var pruneDeferred: String?
@@ -118,6 +130,7 @@ public struct PolicyRunner {
             prunedBytes: pruned, retentionError: retentionError, notifyError: nil)
         report.pruneDeferred = pruneDeferred
         report.retentionSkipped = retentionSkipped
+        report.locksRenewed = locksRenewed
         report.exitCode = ok ? 0 : (clockRefused && !outcomes.contains { $0.status == "failed" } ? 2 : 1)
         if let metricsFile {
             try PrometheusMetrics.write(PrometheusMetrics.render(state, now: now, succeeded: ok), to: metricsFile)

@@ -28,6 +28,8 @@ public struct RunReport: Codable, Sendable {
     /// Why retention (forget and prune) did not run: the repository is append-only, and this
     /// host's credentials may not delete. Not an error: an admin applies retention elsewhere.
     public var retentionSkipped: String?
+    /// Object Lock: snapshots retention keeps whose locks this run extended (`LockRenewal`).
+    public var locksRenewed: [String]?
     /// The exit status this run calls for: 0, 1 (a backup or retention failed), 2 (retention
     /// refused because of snapshots from the future). Not part of the JSON.
     public var exitCode: Int32 = 0
@@ -36,6 +38,7 @@ public struct RunReport: Codable, Sendable {
         case now, ok, schedules, forgotten, rehearsal
         case pruneDeferred = "prune_deferred"
         case retentionSkipped = "retention_skipped"
+        case locksRenewed = "locks_renewed"
         case prunedBytes = "pruned_bytes"
         case retentionError = "retention_error"
         case notifyError = "notify_error"

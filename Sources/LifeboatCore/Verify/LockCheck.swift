@@ -23,14 +23,8 @@ struct LockCheck {
             guard let until = snapshot.lockedUntil else { continue }  // taken before the repository was locked, or by an older build
             need("snapshots/\(snapshot.id).json", until, snapshot)
             for component in snapshot.components {
-                if !component.file.isEmpty { need(component.file, until, snapshot) }
-                guard let store else { continue }
                 do {
-                    for list in try component.chunkLists() {
-                        for id in [list] + (try store.listedChunks(list)) {
-                            if let (pack, _) = store.location(of: id) { need(PackFile.key(pack.name), until, snapshot) }
-                        }
-                    }
+                    for key in try component.storedKeys(store: store) { need(key, until, snapshot) }
                 } catch {
                     let message = (error as? LifeboatError)?.message ?? "\(error)"
                     problems.append(.init(snapshot: snapshot.name, id: snapshot.id, component: component.source, message: message))
