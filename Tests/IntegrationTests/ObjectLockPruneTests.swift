@@ -26,6 +26,18 @@ import Testing
         return (report["removed"] as? [String] ?? [], held)
     }
 
+    /// A GOVERNANCE-locked repository (margin a day, at most 30) for `box`'s policy, a daily
+    /// schedule with `retention`.
+    func lockedRepository(_ box: Sandbox, _ label: String, retention: String) throws -> (location: String, s3: S3Storage) {
+        let location = rgw.newRepository(label)
+        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {\(retention)}}"], repository: location)
+        let created = try CLI.run(
+            ["init", "--repo", location, "--object-lock", "governance", "--lock-margin-days", "1", "--lock-max-days", "30"],
+            environment: rgw.environment)
+        #expect(created.status == 0, "\(created.output)")
+        return (location, try #require(try rgw.storage(location) as? S3Storage))
+    }
+
     /// The owner moves every version of `key` to end in two seconds.
     func expireSoon(_ s3: S3Storage, _ key: String) throws {
         for version in try s3.versions(key) where !version.isDeleteMarker && version.key == key {
@@ -38,13 +50,7 @@ import Testing
         // S1 holds 20 MiB found nowhere else: its first pack (16 MiB) is S1's alone.
         try box.file("first-only.bin", Sandbox.randomBytes(20 << 20))
         try box.file("kept.txt", Array("kept\n".utf8))
-        let location = rgw.newRepository("ol-prune")
-        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-last: 1}}"], repository: location)
-        let created = try CLI.run(
-            ["init", "--repo", location, "--object-lock", "governance", "--lock-margin-days", "1", "--lock-max-days", "30"],
-            environment: rgw.environment)
-        #expect(created.status == 0, "\(created.output)")
-        let s3 = try #require(try rgw.storage(location) as? S3Storage)
+        let (location, s3) = try lockedRepository(box, "ol-prune", retention: "keep-last: 1")
 
         var env = rgw.environment
         env["LIFEBOAT_FAKE_NOW"] = Timestamp.rfc3339(day(0, hour: 3))
@@ -115,13 +121,7 @@ import Testing
     @Test func runExtendsTheLocksOfASnapshotRetentionKeepsPastItsLock() throws {
         let box = try Sandbox("object-lock-renew")
         try box.file("a.bin", Sandbox.randomBytes(1 << 20))
-        let location = rgw.newRepository("ol-renew")
-        try box.writePolicy(schedules: ["daily: {cron: \"0 2 * * *\", retention: {keep-last: 2}}"], repository: location)
-        let created = try CLI.run(
-            ["init", "--repo", location, "--object-lock", "governance", "--lock-margin-days", "1", "--lock-max-days", "30"],
-            environment: rgw.environment)
-        #expect(created.status == 0, "\(created.output)")
-        let s3 = try #require(try rgw.storage(location) as? S3Storage)
+        let (location, s3) = try lockedRepository(box, "ol-renew", retention: "keep-last: 2")
         // S1 two days ago: keep-last 2 would have forgotten it by now had later backups run, so
         // its lock ends a margin (a day) after it was taken... now.
         var env = rgw.environment
