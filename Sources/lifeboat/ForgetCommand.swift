@@ -89,6 +89,7 @@ struct ForgetCommand: AsyncParsableCommand {
             print(
                 "\(dryRun ? "would prune" : "pruned") \(pruned.removed.count) item\(pruned.removed.count == 1 ? "" : "s"), \(ProgressLine.bytes(pruned.bytes))"
             )
+            if let note = pruned.heldNote { print(note) }
         }
     }
 
