@@ -30,13 +30,18 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         var keyPointers: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
         var valuePointers: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
-        guard let c = PQconnectdbParams(&keyPointers, &valuePointers, 0) else {
+        guard lifeboat_libpq_ready() != 0 else {
+            throw LifeboatError(
+                .operationFailed, "cannot load libpq (libpq.so.5), which PostgreSQL sources need: \(String(cString: lifeboat_libpq_error()))",
+                fix: "install PostgreSQL's client library (Debian: apt-get install libpq5)")
+        }
+        guard let c = lb_PQconnectdbParams(&keyPointers, &valuePointers, 0) else {
             throw LifeboatError(.operationFailed, "cannot allocate a PostgreSQL connection")
         }
         description = "\(user.map { $0 + "@" } ?? "")\(host):\(port)/\(database)"
-        guard PQstatus(c) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
-            PQfinish(c)
+        guard lb_PQstatus(c) == CONNECTION_OK else {
+            let message = String(cString: lb_PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
+            lb_PQfinish(c)
             // Authentication failures are configuration (exit 2), as for Redis; the rest is the server.
             let auth =
                 message.contains("password authentication failed") || message.contains("no password supplied")
@@ -51,10 +56,10 @@ public final class PostgresConnection: @unchecked Sendable {
         conn = c
     }
 
-    deinit { PQfinish(conn) }
+    deinit { lb_PQfinish(conn) }
 
     /// The server's version number (`150014` for 15.14).
-    public var serverVersion: Int { Int(PQserverVersion(conn)) }
+    public var serverVersion: Int { Int(lb_PQserverVersion(conn)) }
     /// The server's major version (15).
     public var majorVersion: Int { serverVersion / 10000 }
 
@@ -62,10 +67,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// NULL as nil. A failure is `.operationFailed` naming the statement's first line.
     @discardableResult
     public func query(_ sql: String) throws -> [[String?]] {
-        guard let result = PQexec(conn, sql) else {
+        guard let result = lb_PQexec(conn, sql) else {
             throw LifeboatError(.operationFailed, "PostgreSQL: \(lastError)")
         }
-        defer { PQclear(result) }
+        defer { lb_PQclear(result) }
         return try rows(of: result, sql: sql)
     }
 
@@ -75,10 +80,10 @@ public final class PostgresConnection: @unchecked Sendable {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for copy in copies { free(copy) } }
         var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
-        guard let result = PQexecParams(conn, sql, Int32(parameters.count), nil, &pointers, nil, nil, 0) else {
+        guard let result = lb_PQexecParams(conn, sql, Int32(parameters.count), nil, &pointers, nil, nil, 0) else {
             throw LifeboatError(.operationFailed, "PostgreSQL: \(lastError)")
         }
-        defer { PQclear(result) }
+        defer { lb_PQclear(result) }
         return try rows(of: result, sql: sql)
     }
 
@@ -93,23 +98,23 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private func rows(of result: OpaquePointer, sql: String) throws -> [[String?]] {
-        let status = PQresultStatus(result)
+        let status = lb_PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
-            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let message = String(cString: lb_PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
             let statement = sql.split(separator: "\n").first.map(String.init) ?? sql
             throw LifeboatError(.operationFailed, "PostgreSQL: \(message) (in: \(statement.prefix(80)))")
         }
-        let rowCount = Int(PQntuples(result))
-        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(lb_PQntuples(result))
+        let columnCount = Int(lb_PQnfields(result))
         var rows: [[String?]] = []
         rows.reserveCapacity(rowCount)
         for r in 0..<rowCount {
             var row: [String?] = []
             for c in 0..<columnCount {
-                if PQgetisnull(result, Int32(r), Int32(c)) != 0 {
+                if lb_PQgetisnull(result, Int32(r), Int32(c)) != 0 {
                     row.append(nil)
                 } else {
-                    row.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                    row.append(String(cString: lb_PQgetvalue(result, Int32(r), Int32(c))))
                 }
             }
             rows.append(row)
@@ -118,6 +123,6 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     private var lastError: String {
-        String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+        String(cString: lb_PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
