@@ -93,6 +93,12 @@ import Testing
             let content = try [UInt8](Data(contentsOf: URL(fileURLWithPath: pgWAL + "/RECOVERYXLOG")))
             #expect(content.count == 16 << 20 && content[100] == UInt8(n), "the segment asked for, whole")
         }
+        // Queued files are not fsynced: a queue filled before the machine last booted may hold
+        // data that never reached the disk, so it is never served (the repository is away here).
+        let thisBoot = try String(contentsOfFile: queue + "/.boot", encoding: .utf8)
+        try "another-boot\n".write(toFile: queue + "/.boot", atomically: true, encoding: .utf8)
+        let stale = try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "4", "000000010000000000000004", pgWAL + "/RECOVERYXLOG"])
+        #expect(stale.status != 0 && queued().contains("000000010000000000000004"), "\(stale.output)")
         // A jump ahead (a timeline switch, a target reached): what recovery passed is dropped.
         try FileManager.default.moveItem(atPath: box.repo + ".away", toPath: box.repo)
         #expect(
@@ -102,6 +108,7 @@ import Testing
             try CLI.run(["wal", "fetch", "--repo", box.repo, "--prefetch", "4", "00000001000000000000000A", pgWAL + "/RECOVERYXLOG"]).status == 0)
         for _ in 0..<100 where queued() != ["00000001000000000000000B", "00000001000000000000000C"] { usleep(50_000) }
         #expect(queued() == ["00000001000000000000000B", "00000001000000000000000C"], "the archive ends at 0C")
+        #expect(try String(contentsOfFile: queue + "/.boot", encoding: .utf8) == thisBoot, "the refilled queue is of this boot")
         #expect(try CLI.run(["wal", "fetch", "--repo", box.repo, "00000001000000000000000D", pgWAL + "/RECOVERYXLOG"]).status == 1)
     }
 

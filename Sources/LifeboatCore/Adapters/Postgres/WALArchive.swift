@@ -136,7 +136,7 @@ public struct WALArchive: Sendable {
 
     /// Writes archived file `name` to `destination`, checked against its SHA-256. Throws
     /// `.notFound`-style `.operationFailed` when it is not archived (restore_command probes).
-    public func fetch(name: String, to destination: String) throws -> Int64 {
+    public func fetch(name: String, to destination: String, durable: Bool = true) throws -> Int64 {
         guard Self.isValidName(name) else {
             throw LifeboatError(
                 .invalidInput, "\(name) is not a WAL file name",
@@ -156,7 +156,7 @@ public struct WALArchive: Sendable {
                     .integrity,
                     "archived WAL file \(name) is damaged: its content hashes to \(result.sha256.prefix(16))…, not \(file.sha256.prefix(16))…")
             }
-            try FileIO.sync(fd, path: destination)
+            if durable { try FileIO.sync(fd, path: destination) }
             return result.bytes
         } catch {
             unlink(destination)

@@ -9,7 +9,12 @@ import Foundation
 ///
 /// - At most `count` segments are queued (with 16 MiB segments, `count` × 16 MiB); one prefetcher
 ///   runs per queue, under an exclusive `flock` of `.lock`, so fetches never start a second one.
-/// - A queued file is complete or absent: it is downloaded to `NAME.partial` and renamed.
+/// - A queued file is complete or absent: it is downloaded to `NAME.partial` and renamed. It is
+///   not fsynced (recovery never needs it durable: a crash restarts recovery, which fetches
+///   again), so a queue written before the machine last booted may hold files whose data never
+///   reached the disk: the queue records the kernel's boot id, and one from another boot is
+///   emptied, never read.
+/// - Two segments are downloaded at a time (the one recovery will ask for next first).
 /// - Segments behind the one asked for are dropped at each fetch; the queue directory is removed
 ///   when a restore that started the server sees recovery end. pg_basebackup and Lifeboat's own
 ///   backups never copy it (it is inside pg_wal).
@@ -33,9 +38,24 @@ public struct WALPrefetch: Sendable {
         self.count = count
     }
 
-    /// Moves `name` from the queue to `destination`; false when it is not queued.
+    /// Moves `name` from the queue to `destination`; false when it is not queued (or the queue
+    /// was filled before the last boot).
     public func take(_ name: String, to destination: String) -> Bool {
-        rename(queue + "/" + name, destination) == 0
+        guard fromThisBoot() else { return false }
+        return rename(queue + "/" + name, destination) == 0
+    }
+
+    /// The kernel's boot id, which changes with every boot.
+    static func bootId() -> String {
+        (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? ""
+    }
+
+    private var bootFile: String { queue + "/.boot" }
+
+    /// Whether the queue was filled since the machine last booted.
+    func fromThisBoot() -> Bool {
+        let recorded = (try? String(contentsOfFile: bootFile, encoding: .utf8)) ?? ""
+        return !recorded.isEmpty && recorded == Self.bootId()
     }
 
     /// The segments queued, sorted.
@@ -65,19 +85,29 @@ public struct WALPrefetch: Sendable {
         guard lock >= 0 else { throw LifeboatError.system("cannot open", path: queue + "/.lock") }
         defer { close(lock) }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return 0 }
+        if !fromThisBoot() {
+            for queuedName in queued() { unlink(queue + "/" + queuedName) }  // data maybe never written
+            try Data(Self.bootId().utf8).write(to: URL(fileURLWithPath: bootFile))
+        }
         let timeline = name.prefix(8)
         let have = Set(queued())
-        let next = try archive.all().map(\.name)
+        let wanted = try archive.all().map(\.name)
             .filter { $0.count == 24 && $0.hasPrefix(timeline) && $0 > name }
-            .prefix(count)
-        var downloaded = 0
-        for segment in next where !have.contains(segment) {
+            .prefix(count).filter { !have.contains($0) }
+        let queue = self.queue
+        let outcomes = ParallelWork.map(Array(wanted), width: 2) { segment -> Result<Void, Error> in
             let partial = queue + "/" + segment + ".partial"
-            _ = try archive.fetch(name: segment, to: partial)
-            try FileIO.rename(partial, queue + "/" + segment)
-            downloaded += 1
+            do {
+                _ = try archive.fetch(name: segment, to: partial, durable: false)
+                try FileIO.rename(partial, queue + "/" + segment)
+                return .success(())
+            } catch {
+                unlink(partial)
+                return .failure(error)
+            }
         }
-        return downloaded
+        for case .failure(let error) in outcomes { throw error }
+        return wanted.count
     }
 
     /// Removes the queue (recovery has ended).
