@@ -6,7 +6,8 @@ struct PruneCommand: AsyncParsableCommand {
         commandName: "prune", abstract: "Remove data no snapshot references; repack partly used packs.",
         usage: "lifeboat prune [--dry-run] [--all] [--max-unused P] [<options>]",
         discussion:
-            "Removes what forgotten snapshots and interrupted runs left, and (format 2)\nrepacks packs that are more than --max-unused unused.")
+            "Removes what forgotten snapshots and interrupted runs left, and (format 2)\nrepacks packs that are more than --max-unused unused. In an S3 Object Lock\nrepository it removes an object, every version of it, only once no lock holds\nit, repacks nothing, and says what it keeps and until when (held in --json)."
+    )
 
     @OptionGroup var global: GlobalOptions
 

@@ -151,6 +151,10 @@ done
 # Point-in-time replay of 220 segments after the base backup (a row and a WAL switch each),
 # restored to the end of the archive and started, with restore_command's prefetch (default 8)
 # and without it (--wal-prefetch 0); the "wal replay" phase of each is compared.
+# Both tools archive from here, and pgBackRest takes an incremental backup (little changed since
+# its full one) as the base of its own replay of the same segments (below).
+archive_with "$lifeboat wal push --repo $work/lb-repo %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p"
+"${pgbr[@]}" backup --type=incr >/dev/null
 "$bin/psql" -X -q "${conn[@]}" -c "CREATE TABLE replay_marks (id serial, t timestamptz DEFAULT clock_timestamp())" postgres
 for _ in $(seq 1 220); do "$bin/psql" -X -q -At "${conn[@]}" -c "INSERT INTO replay_marks DEFAULT VALUES" -c "SELECT pg_switch_wal()" postgres >/dev/null; done
 last=$("$bin/psql" -X -At "${conn[@]}" -c "SELECT pg_walfile_name(pg_current_wal_lsn())" postgres)
@@ -165,6 +169,23 @@ for mode in prefetch:8 noprefetch:0; do
   "${owner[@]}" "$bin/pg_ctl" -D "$work/replay-$name" -m immediate -w stop >/dev/null
   python3 -c "import json,sys; o=json.load(open(sys.argv[1]))['outcome']; print(sys.argv[2], [p['seconds'] for p in o['phases'] if p['name'] == 'wal replay'][0], 0)" \
     "$work/replay-$name.json" "lifeboat_replay_$name" >> "$results"
+done
+# pgBackRest's restore of its incremental backup (taken just after lifeboat's, before the 220
+# segments) to the end of the same archive, timed as lifeboat's "wal replay" phase is:
+# from pg_ctl start to pg_is_in_recovery() false. archive-get synchronous, then asynchronous
+# (archive-async=y: its prefetch queue, archive-get-queue-max at its default).
+sed -e "s|^\[global\]|[global]\narchive-async=y\nspool-path=$work/pgbr-replay-spool|" "$work/pgbackrest.conf" > "$work/pgbackrest-replay-async.conf"
+for mode in sync async; do
+  config="$work/pgbackrest.conf"; [[ $mode == async ]] && config="$work/pgbackrest-replay-async.conf"
+  dir="$work/replay-pgbr-$mode"
+  "${owner[@]}" pgbackrest --config="$config" --stanza=bench restore --pg1-path="$dir" --type=default --archive-mode=off >/dev/null
+  began=$(date +%s.%N)
+  "${owner[@]}" "$bin/pg_ctl" -D "$dir" -o "-p 16541 -c unix_socket_directories=$dir" -l "$work/replay-pgbr-$mode.log" start >/dev/null
+  for _ in $(seq 1 3000); do
+    [[ "$("$bin/psql" -X -At -h "$dir" -p 16541 -U postgres -c "SELECT pg_is_in_recovery()" postgres 2>/dev/null)" == f ]] && break; sleep 0.05
+  done
+  echo "pgbackrest_replay_$mode $(python3 -c "import time,sys; print(round(time.time()-float(sys.argv[1]),3))" "$began") 0" >> "$results"
+  "${owner[@]}" "$bin/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null
 done
 stored_lb_phys=$(du -sb --exclude=wal "$work/lb-repo" | cut -f1)
 stored_pgbr=$(du -sb "$work/pgbr-repo/backup" | cut -f1)
@@ -197,6 +218,8 @@ ratios = {
   "wal_push_async_vs_startup": (r("lifeboat_wal_push_async_x18", "lifeboat_version_x18"), 2.0),
   "wal_push_async_vs_pgbackrest_async": (r("lifeboat_wal_push_async_x18", "pgbackrest_archive_push_async_x18"), 1.0),
   "replay_220_segments_prefetch_vs_none": (r("lifeboat_replay_prefetch", "lifeboat_replay_noprefetch"), 0.6),
+  "replay_prefetch_vs_pgbackrest_async": (r("lifeboat_replay_prefetch", "pgbackrest_replay_async"), 1.0),
+  "replay_none_vs_pgbackrest_sync": (r("lifeboat_replay_noprefetch", "pgbackrest_replay_sync"), None),
   "delta_restore_vs_pgbackrest_delta": (r("lifeboat_restore_delta", "pgbackrest_restore_delta"), 1.0),
   "delta_restore_vs_full_restore": (r("lifeboat_restore_delta", "lifeboat_restore"), 0.4),
 }
