@@ -48,7 +48,8 @@ import Testing
     @Test func pruneRemovesOnlyWhatNoLockHoldsAndSaysUntilWhen() throws {
         let box = try Sandbox("object-lock-prune")
         // S1 holds 20 MiB found nowhere else: its first pack (16 MiB) is S1's alone.
-        try box.file("first-only.bin", Sandbox.randomBytes(20 << 20))
+        let firstOnly = Sandbox.randomBytes(20 << 20)
+        try box.file("first-only.bin", firstOnly)
         try box.file("kept.txt", Array("kept\n".utf8))
         let (location, s3) = try lockedRepository(box, "ol-prune", retention: "keep-last: 1")
 
@@ -81,32 +82,47 @@ import Testing
         let human = try CLI.run(["prune", "--repo", location, "--allow-future"], environment: rgw.environment)
         #expect(human.status == 0 && human.stdout.contains("locked") && human.stdout.contains(firstUntil), "\(human.output)")
 
-        // 2. The manifest's and the pack's own locks end; S1's index file still names the pack
-        //    and is locked: the manifest goes (every version), the pack waits for the index file.
-        try expireSoon(s3, first)
-        try expireSoon(s3, pack)
+        // 2. The manifest's and the pack's own locks end, and (standing for an index file whose
+        //    time is up) S2's index file's too. S1's index file, which names the pack, is still
+        //    locked (S2 reuses another of its packs): it stays, but the pack goes, every version;
+        //    the manifest goes; the packs S2's index file named are indexed anew (here under the
+        //    same name: the same bytes), locked as long as S2 needs them.
+        let secondIndex = try #require(try s3.list("index/").map(\.key).first { $0 != firstIndex })
+        for key in [first, pack, secondIndex] { try expireSoon(s3, key) }
         Thread.sleep(forTimeInterval: 3)
         let second = try prune(location)
-        #expect(second.removed.contains(first), "\(second)")
-        #expect(try s3.versions(first).filter { $0.key == first }.isEmpty, "no version or delete marker left")
-        #expect(second.held[pack] == firstUntil, "held by the index file that names it: \(second)")
-        #expect(try s3.size(pack) != nil)
-
-        // 3. The index file's lock ends too: the pack and the index file go for good, and the
-        //    index is written anew, locked as long as S2 needs it.
-        try expireSoon(s3, firstIndex)
-        Thread.sleep(forTimeInterval: 3)
-        let third = try prune(location)
-        #expect(third.removed.contains(pack) && third.removed.contains(firstIndex), "\(third)")
-        #expect(third.held.isEmpty, "\(third)")
-        #expect(try s3.versions(pack).filter { $0.key == pack }.isEmpty)
-        #expect(try s3.versions(firstIndex).filter { $0.key == firstIndex }.isEmpty)
-        for object in try s3.list("index/") {
-            let until = try #require(try s3.objectLock(object.key)?.until, "\(object.key) is locked")
-            #expect(until >= secondUntil, "\(object.key) is locked until \(until), S2 needs \(secondUntil)")
+        #expect(second.held.isEmpty, "\(second)")
+        for key in [first, pack] {
+            #expect(second.removed.contains(key), "\(key): \(second)")
+            #expect(try s3.versions(key).filter { $0.key == key }.isEmpty, "no version or delete marker of \(key) left")
+        }
+        #expect(try s3.size(firstIndex) != nil, "a locked index file stays")
+        // (the new index file names what S2's named: the same bytes, so the same name, rewritten)
+        let written = try s3.list("index/").map(\.key).filter { $0 != firstIndex }
+        #expect(written == [secondIndex], "the packs S2's index file named are indexed anew")
+        for key in written {
+            let until = try #require(try s3.objectLock(key)?.until, "\(key) is locked")
+            #expect(until >= secondUntil, "\(key) is locked until \(until), S2 needs \(secondUntil)")
         }
         #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: rgw.environment).status == 0)
-        let restore = try box.restoresLatestAsTheSource(location, environment: rgw.environment)
+        var restore = try box.restoresLatestAsTheSource(location, environment: rgw.environment)
+        #expect(restore.ok, "\(restore.output)")
+
+        // 3. The same 20 MiB backed up again: S1's index file still names the deleted pack, but no
+        //    backup reuses a chunk whose pack is gone: they are stored anew, and restore.
+        try box.file("first-only.bin", firstOnly)
+        env["LIFEBOAT_FAKE_NOW"] = Timestamp.rfc3339(day(2, hour: 3))
+        let third = try CLI.run(["backup", "--policy", box.policy, "--schedule", "daily", "--json"], environment: env)
+        #expect(third.status == 0, "\(third.output)")
+        #expect(third.stdout.contains("\"new_bytes\""), "\(third.stdout)")
+        let newBytes = (try? third.json()).flatMap { json in
+            ((json as? [String: Any])?["components"] as? [[String: Any]])?.compactMap { ($0["dedup"] as? [String: Any])?["new_bytes"] as? Int }.first
+        }
+        // The deleted pack held 16 MiB of it (the rest is in a pack S2 still uses, and reused).
+        #expect((newBytes ?? 0) >= 16 << 20, "first-only.bin's deleted chunks stored again: \(third.stdout)")
+        #expect(try CLI.run(["verify", "--repo", location, "--deep"], environment: rgw.environment).status == 0)
+        try FileManager.default.removeItem(atPath: box.root + "/restored")
+        restore = try box.restoresLatestAsTheSource(location, environment: rgw.environment)
         #expect(restore.ok, "\(restore.output)")
 
         // Nobody deletes a locked version without the governance bypass, not even the owner.

@@ -63,6 +63,8 @@ import Testing
         let extended = packs.filter { packsAfterFirst[$0.key] != nil && $0.value.until == second }
         #expect(!extended.isEmpty, "the reused pack now covers S2: \(packs)")
         for (key, lock) in packs where packsAfterFirst[key] == nil { #expect(lock.until == second, "S2's own pack \(key)") }
+        // So is every index file (S1's, the one naming that pack): a pack is found through it.
+        for (key, lock) in try locks(s3, "index/") { #expect(lock.until == second, "\(key): \(lock)") }
         // A lock cannot be shortened, not even by the bucket's owner.
         let (key, _) = try #require(extended.first)
         #expect(throws: LifeboatError.self) { try s3.setObjectLock(key, version: nil, mode: .governance, until: first) }

@@ -85,7 +85,11 @@ public struct BackupRunner {
             try store?.flush()  // packs and index files durable before the manifest that needs them
             if let snapshotLock {
                 // The packs this snapshot shares with older ones must stay as long as it does.
-                if let store { _ = try snapshotLock.extend(store.reusedPackKeys, progress: progress) }
+                // So must the index files that name those packs (a pack nobody can find is lost).
+                if let store {
+                    let reused = store.reusedPackKeys
+                    _ = try snapshotLock.extend(reused + store.indexKeys(naming: Set(reused)), progress: progress)
+                }
                 for i in components.indices { components[i].metadata["locked_until"] = .string(Timestamp.rfc3339(snapshotLock.until)) }
             }
             CrashPoint.reach("before-manifest")

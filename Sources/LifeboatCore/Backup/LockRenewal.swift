@@ -44,14 +44,10 @@ struct LockRenewal {
         }
         guard !due.isEmpty else { return [] }
         let store = repository.config.format == 2 ? try ChunkStore(repository: repository) : nil
-        var indexFiles: [String: [String]] = [:]  // pack key → the index files naming it
-        for (file, packs) in store?.packsOfIndexFile ?? [:] {
-            for pack in packs { indexFiles[PackFile.key(pack), default: []].append("index/\(file)") }
-        }
         for (number, (snapshot, until)) in due.enumerated() {
             var keys = Set<String>()
             for component in snapshot.components { keys.formUnion(try component.storedKeys(store: store)) }
-            for key in keys { keys.formUnion(indexFiles[key] ?? []) }
+            keys.formUnion(store?.indexKeys(naming: keys) ?? [])
             for (i, key) in keys.sorted().enumerated() {
                 progress?.update("object lock: renewing snapshot \(number + 1) of \(due.count), object \(i + 1) of \(keys.count)")
                 try s3.extendObjectLock(key, mode: config.mode, until: until)

@@ -49,11 +49,12 @@ struct SnapshotLock {
     func begin() { s3.retention.set(mode, until: until) }
     func end() { s3.retention.clear() }
 
-    /// Extends the locks of `packs` (keys) that end before `until`; how many it extended.
-    func extend(_ packs: [String], progress: ProgressLine) throws -> Int {
+    /// Extends the locks of `keys` (reused packs and the index files naming them) that end
+    /// before `until`; how many it extended.
+    func extend(_ keys: [String], progress: ProgressLine) throws -> Int {
         var extended = 0
-        for (i, key) in packs.enumerated() {
-            progress.update("object lock: checking \(i + 1) of \(packs.count) reused packs")
+        for (i, key) in keys.enumerated() {
+            progress.update("object lock: checking \(i + 1) of \(keys.count) reused objects")
             if try s3.extendObjectLock(key, mode: mode, until: until) { extended += 1 }
         }
         return extended

@@ -55,12 +55,11 @@ final class LockedDeletion {
     }
 
     /// Splits `keys` into those every version of which may go now and those held (recorded in
-    /// `held`, with `until` when something other than their own lock holds them).
-    func removable(_ keys: [String], heldBy other: (String) -> Date? = { _ in nil }) throws -> [String] {
+    /// `held`).
+    func removable(_ keys: [String]) throws -> [String] {
         var free: [String] = []
         for key in keys {
-            let date = [try lockedUntil(key), other(key)].compactMap { $0 }.max()
-            if let date {
+            if let date = try lockedUntil(key) {
                 held.append(Pruner.Report.Held(key: key, until: Timestamp.rfc3339(date), bytes: bytes(key)))
             } else {
                 free.append(key)

@@ -50,8 +50,7 @@ public struct Pruner {
         /// An object a lock keeps from being removed.
         public struct Held: Codable, Sendable, Equatable {
             public var key: String
-            /// RFC 3339: when its lock ends (the latest of its versions', or of an index file
-            /// that names it).
+            /// RFC 3339: when its lock ends (the latest of its versions').
             public var until: String
             /// Bytes of all its versions.
             public var bytes: Int64

@@ -4,8 +4,9 @@ import Foundation
 /// packs; format 1: its stored files) must be locked at least until the date its manifest
 /// records (`locked_until`), a pack several snapshots share until the latest of theirs. An
 /// object locked for less (not extended, written without a lock, a governance lock shortened)
-/// is a problem naming the object, its lock and the snapshot that needs more. Dates already past
-/// are not checked. One HEAD per object.
+/// is a problem naming the object, its lock and the snapshot that needs more; so is a pack none
+/// of whose index files is locked that long (it could not be found). Dates already past are not
+/// checked. One HEAD per object.
 struct LockCheck {
     let repository: Repository
     let s3: S3Storage
@@ -31,6 +32,7 @@ struct LockCheck {
                 }
             }
         }
+        var locks: [String: Date?] = [:]  // key → its lock (nil: not locked); absent: missing or unreadable
         for (i, (key, need)) in needs.sorted(by: { $0.key < $1.key }).enumerated() {
             progress.update("verify: object locks: \(i + 1) of \(needs.count)")
             let found: (mode: String?, until: Date?, version: String?)?
@@ -41,16 +43,44 @@ struct LockCheck {
                 continue
             }
             guard let found else { continue }  // missing objects are reported by the other checks
+            locks[key] = found.until
             // The date is sent in whole seconds.
             if (found.until ?? .distantPast) < need.until.addingTimeInterval(-1) {
-                let has = found.until.map { "locked only until \(Timestamp.rfc3339($0))" } ?? "not locked"
-                problems.append(
-                    .init(
-                        snapshot: need.snapshot.name, id: need.snapshot.id, component: nil,
-                        message: "\(key) is \(has), but snapshot \(need.snapshot.name) needs it locked until \(Timestamp.rfc3339(need.until))"))
+                problems.append(short(key, found.until, need))
+            }
+        }
+        var checked = needs.count
+        // A pack is found through an index file: one of those naming it must last as long.
+        if let store {
+            var naming: [String: [String]] = [:]  // pack key → index keys
+            for (file, packs) in store.packsOfIndexFile {
+                for pack in packs { naming[PackFile.key(pack), default: []].append("index/\(file)") }
+            }
+            for (key, need) in needs.sorted(by: { $0.key < $1.key }) where key.hasPrefix("packs/") {
+                var best: Date?
+                for index in naming[key] ?? [] {
+                    if locks[index] == nil {
+                        progress.update("verify: object locks: index file \(checked + 1)")
+                        locks[index] = try? s3.objectLock(index)?.until
+                        checked += 1
+                    }
+                    if let until = locks[index] ?? nil, until > best ?? .distantPast { best = until }
+                }
+                if (best ?? .distantPast) < need.until.addingTimeInterval(-1) {
+                    problems.append(short("the index files naming \(key)", best, need))
+                }
             }
         }
         progress.clear()
-        return (problems, needs.count)
+        return (problems, checked)
+    }
+
+    private func short(_ what: String, _ until: Date?, _ need: (until: Date, snapshot: Manifest)) -> VerifyReport.Problem {
+        let has = until.map { "locked only until \(Timestamp.rfc3339($0))" } ?? "not locked"
+        return .init(
+            snapshot: need.snapshot.name, id: need.snapshot.id, component: nil,
+            message:
+                "\(what) \(what.hasPrefix("the ") ? "are" : "is") \(has), but snapshot \(need.snapshot.name) needs it locked until \(Timestamp.rfc3339(need.until))"
+        )
     }
 }

@@ -61,6 +61,11 @@ final class ChunkStore {
             let secret = keys.symmetricKey ?? keys.publicKey ?? []
             return HKDF.sha256(ikm: secret, salt: Array(repository.config.id.utf8), info: Array("lifeboat-v2 chunk id".utf8))
         }
+        // Object Lock: prune deletes a pack once its own lock ends, even while an older index file
+        // that names it is still locked (and cannot be deleted); such entries are not indexed, so
+        // no backup reuses a chunk whose pack is gone. Listed first: a pack written after the
+        // listing only has its chunks stored again (prune, which deletes, holds the exclusive lock).
+        let present = repository.config.objectLock == nil ? nil : Set(try repository.storage.list("packs/").map { PackFile.name(ofKey: $0.key) })
         let objects = try repository.storage.list("index/")
         index.reserve(Int(objects.reduce(0) { $0 + $1.size }) / IndexFile.entrySize)  // once, not per file
         for object in objects {
@@ -68,7 +73,7 @@ final class ChunkStore {
             do {
                 guard let bytes = try repository.storage.get(object.key) else { continue }  // removed meanwhile
                 guard SHA256Hasher.hex(of: bytes) == name else { throw LifeboatError(.integrity, "index file \(name) does not match its name") }
-                try merge(bytes, name: name)
+                try merge(bytes, name: name, present: present)
                 indexFiles.append(name)
             } catch let error as LifeboatError where error.code == .integrity {
                 damagedIndexFiles.append(name)
@@ -77,12 +82,14 @@ final class ChunkStore {
         packsAtOpen = packs.count
     }
 
-    /// Indexes one index file's packs and chunks; nothing of it when it fails to decode.
-    private func merge(_ bytes: [UInt8], name: String) throws {
+    /// Indexes one index file's packs and chunks (only the chunks of packs in `present`, when
+    /// given); nothing of it when it fails to decode.
+    private func merge(_ bytes: [UInt8], name: String, present: Set<String>?) throws {
         let first = packs.count
         var filePacks: [IndexFile.Pack] = []
         var fileEntries: [(Int, PackFile.Entry)] = []
         try IndexFile.decode(bytes, name: name, packs: { filePacks = $0 }, entry: { fileEntries.append(($0, $1)) })
+        if let present { fileEntries.removeAll { $0.0 < filePacks.count && !present.contains(filePacks[$0.0].name) } }
         // Every record is checked before any is indexed: a store never indexes half a file.
         let records: [ChunkIndex.Record]
         do {
@@ -236,6 +243,12 @@ final class ChunkStore {
     /// The keys of the packs (written earlier) that chunks reused since this store opened are in.
     var reusedPackKeys: [String] { reusedPacks.sorted().map { PackFile.key(packs[$0].name.hex) } }
 
+    /// The keys (`index/…`) of the index files read that name any of `packKeys` (`packs/…`):
+    /// what a snapshot needs to find its chunks, besides the packs themselves.
+    func indexKeys(naming packKeys: Set<String>) -> [String] {
+        packsOfIndexFile.filter { $0.value.contains { packKeys.contains(PackFile.key($0)) } }.keys.sorted().map { "index/\($0)" }
+    }
+
     /// Writes the pending pack (durably, under its hash) and the index file for every pack this
     /// store wrote. After it returns, every id `add` gave is readable by a new `ChunkStore`.
     func flush() throws {
@@ -320,7 +333,7 @@ final class ChunkStore {
     /// Every stored pack and its size.
     func storedPacks() throws -> [String: Int64] {
         var sizes: [String: Int64] = [:]
-        for object in try repository.storage.list("packs/") { sizes[String(object.key.split(separator: "/").last ?? "")] = object.size }
+        for object in try repository.storage.list("packs/") { sizes[PackFile.name(ofKey: object.key)] = object.size }
         return sizes
     }
 

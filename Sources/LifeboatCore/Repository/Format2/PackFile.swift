@@ -40,6 +40,8 @@ enum PackFile {
     }
 
     static func key(_ name: String) -> String { "packs/\(name.prefix(2))/\(name)" }
+    /// The pack name of a `packs/…` key.
+    static func name(ofKey key: String) -> String { String(key.split(separator: "/").last ?? "") }
 
     /// The header and trailer that end a pack holding `entries`.
     static func trailer(_ entries: [Entry]) -> [UInt8] {

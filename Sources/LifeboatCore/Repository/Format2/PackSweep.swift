@@ -126,34 +126,29 @@ struct PackSweep {
     }
 
     /// Object Lock (docs/append-only.md, "Pruning under Object Lock"): narrows `plan` to what no
-    /// lock holds. A pack is deleted only when every version of it is past its lock and no index
-    /// file that stays names it: an index file still locked stays, and so do the packs it names
-    /// (a pack deleted under a kept index file would let a backup reuse a chunk that is gone);
-    /// those packs are not indexed again. Held packs are recorded in `locked.held`. Nothing is
-    /// repacked under Object Lock (the old copy would stay until its lock ends: repacking would
-    /// only cost space), so the caller plans with no repacking.
+    /// lock holds. A pack is deleted once every version of it is past its lock, even while an
+    /// index file that names it is still locked and stays: stores opened in an Object Lock
+    /// repository index only packs that exist (`ChunkStore`), so no backup reuses a chunk that
+    /// is gone. The kept packs such a file names stay found through it and are not indexed
+    /// again. Held packs are recorded in `locked.held`. Nothing is repacked under Object Lock
+    /// (the old copy would stay until its lock ends: repacking would only cost space), so the
+    /// caller plans with no repacking.
     func restrict(_ plan: inout Plan, to locked: LockedDeletion) throws {
         precondition(plan.repack.isEmpty, "no repacking under Object Lock")
-        var indexLocks: [String: Date] = [:]  // index file → its lock, for those still locked
-        for file in plan.obsoleteIndexFiles {
-            if let date = try locked.lockedUntil("index/\(file)") { indexLocks[file] = date }
-        }
-        var heldByIndex: [String: Date] = [:]  // pack name → the latest lock of an index file that stays and names it
-        for (file, date) in indexLocks {
-            for pack in plan.packsOfIndexFile[file] ?? [] { heldByIndex[pack] = max(heldByIndex[pack] ?? .distantPast, date) }
-        }
-        let name: (String) -> String = { String($0.split(separator: "/").last ?? "") }
-        let free = Set(try locked.removable(plan.delete.map(\.key), heldBy: { heldByIndex[name($0)] }))
+        var staying = Set<String>()  // index files still locked
+        for file in plan.obsoleteIndexFiles where try locked.lockedUntil("index/\(file)") != nil { staying.insert(file) }
+        let stillIndexed = Set(staying.flatMap { plan.packsOfIndexFile[$0] ?? [] })
+        let free = Set(try locked.removable(plan.delete.map(\.key)))
         plan.delete = plan.delete.filter { free.contains($0.key) }
-        plan.kept = plan.kept.filter { heldByIndex[$0.pack.name] == nil }
-        plan.obsoleteIndexFiles = plan.obsoleteIndexFiles.filter { indexLocks[$0] == nil }
+        plan.kept = plan.kept.filter { !stillIndexed.contains($0.pack.name) }
+        plan.obsoleteIndexFiles = plan.obsoleteIndexFiles.filter { !staying.contains($0) }
     }
 
     /// Carries `plan` out; returns the keys removed. `progress` hears about each pack repacked.
     /// With `locked` (Object Lock; the plan `restrict`ed to it) each new index file is locked
-    /// until the latest date of the packs it names (files are cut where that day changes, so a
-    /// pack is not held by an index file locked for much longer than itself), and objects are
-    /// removed with every version.
+    /// until the latest date of the packs it names (files are cut where that day changes, so an
+    /// index file is not locked much longer than its packs), and objects are removed with every
+    /// version.
     func apply(_ plan: Plan, progress: ProgressLine? = nil, locked: (deletion: LockedDeletion, mode: ObjectLockMode)? = nil) throws -> [String] {
         guard !plan.changesNothing else { return [] }  // nothing to reclaim: leave the index alone
         let storage = repository.storage
