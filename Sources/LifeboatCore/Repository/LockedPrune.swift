@@ -6,8 +6,8 @@ extension Pruner {
     /// remove goes with every version of it once no lock holds it, and stays as it is, reported
     /// in `held` with its date, while one does. What it removes: `data/<id>/` of forgotten
     /// format-1 snapshots, the versions of forgotten manifests (hidden by `forget`), expired
-    /// WAL, and (format 2) packs no snapshot needs and the index files that named them; new index
-    /// files are locked as long as the snapshots that need their packs.
+    /// WAL, and (format 2) packs no snapshot needs and the index files whose locks have ended;
+    /// new index files are locked as long as the snapshots that need their packs.
     func removeUnlocked(
         _ locked: LockedDeletion, mode: ObjectLockMode, garbage: [GarbageScan.Item], expiredWAL: [StoredObject], sweeper: PackSweep,
         sweep: PackSweep.Plan?, dryRun: Bool
@@ -33,8 +33,7 @@ extension Pruner {
             _ = try locked.purge(free)
             if let sweep { removed = unfinished.map(\.name) + free + (try sweeper.apply(sweep, progress: progress, locked: (locked, mode))) }
         }
-        let held = locked.held.map { Report.Held(key: $0.key, until: $0.until, bytes: $0.bytes) }.sorted { $0.key < $1.key }
-        return Report(removed: removed.sorted(), bytes: bytes, dryRun: dryRun, held: held)
+        return Report(removed: removed.sorted(), bytes: bytes, dryRun: dryRun, held: locked.held.sorted { $0.key < $1.key })
     }
 }
 
