@@ -5,9 +5,10 @@ import Foundation
 /// before it runs out. `run` does this after its retention step, for the snapshots that step
 /// keeps whose lock ends within the margin (at least a day): each gets the date `SnapshotLock`
 /// gives it now (when retention would forget it if backups ran on time from now on, plus the
-/// margin, at most `max_days` ahead), and at least twice that threshold from now, on its packs and the index files naming them (format 1:
-/// its stored files), then on its manifest, last: the manifest's own lock says the renewal is
-/// done, so a run killed midway is finished by the next. Locks only grow.
+/// margin, at most `max_days` ahead), and at least twice that threshold from now, on its packs
+/// and the index files naming them (format 1: its stored files), then on its manifest, last:
+/// the manifest's own lock says the renewal is done, so a run killed midway is finished by the
+/// next. Locks only grow.
 struct LockRenewal {
     let repository: Repository
     let s3: S3Storage
@@ -30,7 +31,7 @@ struct LockRenewal {
         let soon = now.addingTimeInterval(threshold)
         var due: [(snapshot: Manifest, until: Date)] = []
         for snapshot in snapshots where kept.contains(snapshot.id) && (snapshot.lockedUntil ?? .distantPast) < soon {
-            let current = try s3.objectLock(Self.manifestKey(snapshot))?.until ?? .distantPast
+            let current = try s3.objectLock(snapshot.key)?.until ?? .distantPast
             guard current < soon else { continue }  // renewed by an earlier run
             // At least twice the threshold ahead, so a snapshot kept by failing backups is renewed
             // once per threshold, not by every run.
@@ -52,11 +53,9 @@ struct LockRenewal {
                 progress?.update("object lock: renewing snapshot \(number + 1) of \(due.count), object \(i + 1) of \(keys.count)")
                 try s3.extendObjectLock(key, mode: config.mode, until: until)
             }
-            try s3.extendObjectLock(Self.manifestKey(snapshot), mode: config.mode, until: until)
+            try s3.extendObjectLock(snapshot.key, mode: config.mode, until: until)
         }
         progress?.clear()
         return due.map(\.snapshot.name)
     }
-
-    static func manifestKey(_ snapshot: Manifest) -> String { "snapshots/\(snapshot.id).json" }
 }

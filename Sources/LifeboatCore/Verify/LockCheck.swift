@@ -22,7 +22,7 @@ struct LockCheck {
         }
         for snapshot in snapshots {
             guard let until = snapshot.lockedUntil else { continue }  // taken before the repository was locked, or by an older build
-            need("snapshots/\(snapshot.id).json", until, snapshot)
+            need(snapshot.key, until, snapshot)
             for component in snapshot.components {
                 do {
                     for key in try component.storedKeys(store: store) { need(key, until, snapshot) }
@@ -52,10 +52,7 @@ struct LockCheck {
         var checked = needs.count
         // A pack is found through an index file: one of those naming it must last as long.
         if let store {
-            var naming: [String: [String]] = [:]  // pack key → index keys
-            for (file, packs) in store.packsOfIndexFile {
-                for pack in packs { naming[PackFile.key(pack), default: []].append("index/\(file)") }
-            }
+            let naming = store.indexKeysByPack()
             for (key, need) in needs.sorted(by: { $0.key < $1.key }) where key.hasPrefix("packs/") {
                 var best: Date?
                 for index in naming[key] ?? [] {

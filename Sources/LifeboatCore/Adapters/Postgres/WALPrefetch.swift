@@ -95,7 +95,7 @@ public struct WALPrefetch: Sendable {
             .filter { $0.count == 24 && $0.hasPrefix(timeline) && $0 > name }
             .prefix(count).filter { !have.contains($0) }
         let queue = self.queue
-        let outcomes = ParallelWork.map(Array(wanted), width: 2) { segment -> Result<Void, Error> in
+        let outcomes = ParallelWork.map(wanted, width: 2) { segment -> Result<Void, Error> in
             let partial = queue + "/" + segment + ".partial"
             do {
                 _ = try archive.fetch(name: segment, to: partial, durable: false)

@@ -243,10 +243,21 @@ final class ChunkStore {
     /// The keys of the packs (written earlier) that chunks reused since this store opened are in.
     var reusedPackKeys: [String] { reusedPacks.sorted().map { PackFile.key(packs[$0].name.hex) } }
 
-    /// The keys (`index/…`) of the index files read that name any of `packKeys` (`packs/…`):
-    /// what a snapshot needs to find its chunks, besides the packs themselves.
+    /// For each pack key (`packs/…`), the keys (`index/…`) of the index files read that name it:
+    /// how a pack is found.
+    func indexKeysByPack() -> [String: [String]] {
+        var naming: [String: [String]] = [:]
+        for (file, packs) in packsOfIndexFile {
+            for pack in packs { naming[PackFile.key(pack), default: []].append("index/\(file)") }
+        }
+        return naming
+    }
+
+    /// The keys of the index files read that name any of `packKeys`: what a snapshot needs to
+    /// find its chunks, besides the packs themselves.
     func indexKeys(naming packKeys: Set<String>) -> [String] {
-        packsOfIndexFile.filter { $0.value.contains { packKeys.contains(PackFile.key($0)) } }.keys.sorted().map { "index/\($0)" }
+        let naming = indexKeysByPack()
+        return Set(packKeys.flatMap { naming[$0] ?? [] }).sorted()
     }
 
     /// Writes the pending pack (durably, under its hash) and the index file for every pack this
