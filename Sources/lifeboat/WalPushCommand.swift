@@ -19,12 +19,21 @@ struct WalPushCommand: AsyncParsableCommand {
             a file it stored already is not copied at all. A spool past --spool-limit-mib
             makes archive_command fail (PostgreSQL keeps the file and retries). See
             `lifeboat wal status`.
+
+            archive_command = 'lifeboat wal push --async --link --repo REPO %p'
+            Hard-links the file into the spool instead of copying it. Requires
+            wal_recycle = off (PostgreSQL 12+): with recycling on, the server overwrites
+            an archived segment's file later. The pusher watches for that, copies a
+            recycled file out and stops linking (spool/link-unsafe), but cannot win every race.
             """)
 
     @OptionGroup var global: GlobalOptions
 
     @Flag(name: .customLong("async"), help: "Hand the file to the spool and return; a background pusher stores it.")
     var asynchronous = false
+
+    @Flag(name: .long, help: "Hard-link the file into the spool instead of copying it (with --async; needs wal_recycle = off).")
+    var link = false
 
     @Option(name: .long, help: "The spool directory (with --async; default: lifeboat-spool beside the file, in pg_wal).")
     var spool: String?
@@ -42,8 +51,8 @@ struct WalPushCommand: AsyncParsableCommand {
     var path: String
 
     func validate() throws {
-        if !asynchronous && (spool != nil || metricsFile != nil) {
-            throw ValidationError("--spool and --metrics-file go with --async")
+        if !asynchronous && (spool != nil || metricsFile != nil || link) {
+            throw ValidationError("--spool, --link and --metrics-file go with --async")
         }
         guard (1...32).contains(parallel) else { throw ValidationError("--parallel takes 1 to 32") }
         guard spoolLimitMiB >= 16 else { throw ValidationError("--spool-limit-mib must be at least 16 (one WAL segment)") }
@@ -72,13 +81,16 @@ struct WalPushCommand: AsyncParsableCommand {
         let limit = Int64(spoolLimitMiB) << 20
         let spool = self.spool.map { WALSpool(directory: $0, limit: limit) } ?? WALSpool(besideSegment: path, limit: limit)
         let repositoryArguments = try global.repositoryArguments()
-        let accepted = try spool.accept(path: path)
+        let accepted = try spool.accept(path: path, link: link)
         if !spool.isPusherRunning() {
             var argv = [ChildProcess.currentExecutable, "wal", "pusher"] + repositoryArguments
             argv += ["--spool", spool.directory, "--pg-wal", (FileIO.absolute(path) as NSString).deletingLastPathComponent]
             argv += ["--parallel", String(parallel)]
             if let metricsFile { argv += ["--metrics-file", FileIO.absolute(metricsFile)] }
             try ChildProcess.detach(argv)
+        }
+        if link, accepted.acceptance == .spooled, let reason = spool.linkUnsafe() {
+            global.warn("--link is off for \(spool.directory): \(reason)")
         }
         if let failure = spool.failure() {
             // archive_command's stderr reaches the server log.

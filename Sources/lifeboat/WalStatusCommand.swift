@@ -53,6 +53,7 @@ struct WalStatusCommand: AsyncParsableCommand {
             line += "; last stored \(last) at \(Timestamp.rfc3339(at))"
         }
         print(line)
+        if let reason = status.linkUnsafe { print("--link copies: \(reason)") }
         if let failure = pusher?.failure {
             print(
                 "failing: \(failure.name), \(failure.attempts) attempt\(failure.attempts == 1 ? "" : "s") since \(Timestamp.rfc3339(failure.since)): \(failure.message)"

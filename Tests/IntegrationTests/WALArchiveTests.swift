@@ -6,11 +6,26 @@ import Testing
 /// laid out as PostgreSQL 15 writes them (a long page header with the system identifier).
 @Suite struct WALArchiveTests {
     /// A 16 MiB segment: magic 0xD110, system identifier at offset 24, then `fill`.
-    func segment(_ path: String, system: UInt64 = 7_311_000_000_000_000_001, fill: UInt8) throws {
+    /// A 16 MiB segment filled with `fill` after a long page header as PostgreSQL 15 writes it:
+    /// magic, XLP_LONG_HEADER, the address its name says, `system`, the segment and page sizes.
+    func segment(_ path: String, system: UInt64 = 7_311_000_000_000_000_001, fill: UInt8, address: UInt64? = nil) throws {
         var bytes = [UInt8](repeating: fill, count: 16 << 20)
-        bytes[0] = 0x10
-        bytes[1] = 0xD1
-        for i in 0..<8 { bytes[24 + i] = UInt8(truncatingIfNeeded: system >> (8 * UInt64(i))) }
+        func put(_ value: UInt64, at offset: Int, _ count: Int) {
+            for i in 0..<count { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        }
+        let name = (path as NSString).lastPathComponent
+        let named =
+            name.count == 24
+            ? UInt64(name.dropFirst(8).prefix(8), radix: 16).flatMap { high in
+                UInt64(name.dropFirst(16).prefix(8), radix: 16).map { high << 32 + $0 << 24 }
+            } : nil
+        put(0xD110, at: 0, 2)
+        put(0x0002, at: 2, 2)
+        put(UInt64(name.prefix(8), radix: 16) ?? 1, at: 4, 4)
+        put(address ?? named ?? 0, at: 8, 8)
+        put(system, at: 24, 8)
+        put(16 << 20, at: 32, 4)
+        put(8192, at: 36, 4)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 

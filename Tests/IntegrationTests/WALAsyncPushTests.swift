@@ -91,6 +91,82 @@ import Testing
         #expect(text.status == 0 && text.stdout.contains("waiting: nothing") && text.stdout.contains("last stored"), "\(text.output)")
     }
 
+    /// `--link`: archive_command hard-links the segment (nothing copied), and the pusher stores it.
+    /// PostgreSQL with wal_recycle = on renames an archived segment to a future name and later
+    /// overwrites it: here done by hand while the test holds the pusher's lock (no pusher runs).
+    /// The recycled but still intact file is copied out before it is overwritten and stored as it
+    /// was; the one already reused is refused, loudly; archive_command copies from then on.
+    @Test func linkedSegmentsAreStoredWithoutACopyAndRecyclingIsCaught() throws {
+        let box = try Sandbox("wal-async-link")
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let pgWAL = box.root + "/pg_wal"
+        let spool = pgWAL + "/lifeboat-spool"
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+        defer { stopPusher(spool) }
+        var content: [String: String] = [:]
+        for n in 1...4 {
+            try WALArchiveTests().segment(pgWAL + "/" + name(n), fill: UInt8(n))
+            content[name(n)] = SHA256Hasher.hex(of: Array(try Data(contentsOf: URL(fileURLWithPath: pgWAL + "/" + name(n)))))
+        }
+        func push(_ n: Int, environment: [String: String] = [:]) throws -> CLI.Result {
+            try CLI.run(["wal", "push", "--async", "--link", "--repo", box.repo, pgWAL + "/" + name(n), "--json"], environment: environment)
+        }
+        func inode(_ path: String) -> (UInt, Int)? {
+            var st = stat()
+            return lstat(path, &st) == 0 ? (UInt(st.st_ino), Int(st.st_nlink)) : nil
+        }
+
+        // No pusher may start while the test holds its lock.
+        let lock = open(spool + "/pusher.lock", O_RDWR | O_CREAT, 0o600)
+        #expect(flock(lock, LOCK_EX | LOCK_NB) == 0)
+        for n in 1...2 {
+            let linked = try push(n)
+            #expect(linked.status == 0, "\(linked.output)")
+            #expect((try linked.json() as? [String: Any])?["outcome"] as? String == "linked", "\(linked.output)")
+            #expect(inode(spool + "/" + name(n))?.0 == inode(pgWAL + "/" + name(n))?.0, "the spooled file is the segment itself")
+            #expect(inode(spool + "/" + name(n))?.1 == 2)
+        }
+        // A checkpoint recycles both: 1 is renamed only, 2 is renamed and reused for segment 0x0A.
+        #expect(rename(pgWAL + "/" + name(1), pgWAL + "/" + name(9)) == 0)
+        #expect(rename(pgWAL + "/" + name(2), pgWAL + "/" + name(10)) == 0)
+        /// Writes segment `n`'s first `bytes` over the file at `path`, in place, as the server does.
+        func reuse(_ path: String, as n: Int, bytes: Int) throws {
+            try WALArchiveTests().segment(box.root + "/" + name(n), fill: UInt8(n))
+            let file = try #require(FileHandle(forWritingAtPath: path))
+            file.write(try Data(contentsOf: URL(fileURLWithPath: box.root + "/" + name(n))).prefix(bytes))
+            try file.close()
+        }
+        try reuse(pgWAL + "/" + name(10), as: 10, bytes: 1 << 20)
+        close(lock)
+
+        // The pusher starts with 3: it copies 1 out, and is killed then, before it stores anything.
+        #expect(try push(3, environment: ["LIFEBOAT_CRASH_AT": "wal-pusher-after-rescue"]).status == 0)
+        try wait("the pusher to copy 1 out and die") { try status(spool)["pusher_running"] as? Bool == false && inode(spool + "/" + name(1))?.1 == 1 }
+        #expect(inode(spool + "/" + name(2))?.1 == 2, "2 was reused already: left as it is, for the operator")
+        // The server now overwrites what 1 was renamed to: the spool keeps what 1 was.
+        try reuse(pgWAL + "/" + name(9), as: 9, bytes: 16 << 20)
+
+        // From now on archive_command copies, and says why in the server log and in wal status.
+        let copied = try push(4)
+        #expect(copied.status == 0)
+        #expect((try copied.json() as? [String: Any])?["outcome"] as? String == "spooled", "\(copied.output)")
+        #expect(copied.stderr.contains("--link is off") && copied.stderr.contains("wal_recycle = off"), "\(copied.stderr)")
+        try wait("1, 3 and 4 stored, and 2 refused") {
+            let failure = (try status(spool)["pusher"] as? [String: Any])?["failure"] as? [String: Any]
+            return try archived(box.repo).count == 3 && failure?["name"] as? String == name(2)
+        }
+        let stored = try archived(box.repo)
+        #expect(stored[name(1)] == content[name(1)] && stored[name(3)] == content[name(3)] && stored[name(4)] == content[name(4)])
+        #expect(stored[name(2)] == nil, "a reused file is not stored under the name it no longer holds")
+        let failure = try #require((try status(spool)["pusher"] as? [String: Any])?["failure"] as? [String: Any])
+        let message = failure["message"] as? String ?? ""
+        #expect(message.contains("now holds segment \(name(10))") && message.contains("wal_recycle"), "\(message)")
+
+        #expect((try status(spool)["link_unsafe"] as? String)?.contains(name(1)) == true)
+        let text = try CLI.run(["wal", "status", "--spool", spool])
+        #expect(text.stdout.contains("--link copies:") && text.stdout.contains("failing: \(name(2))"), "\(text.output)")
+    }
+
     @Test func aFailingPusherIsVisibleAndAFullSpoolFailsArchiveCommandLoudly() throws {
         let box = try Sandbox("wal-async-full")
         #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
@@ -132,16 +208,17 @@ import Testing
 
     /// A real server archiving with --async while its pusher is killed with SIGKILL again and
     /// again: every segment reaches the repository without a gap, and a restore to the end of
-    /// the archive has every committed row.
-    @Test func aRealServerArchivingAsyncLosesNothingWhenItsPusherIsKilled() throws {
-        let box = try Sandbox("wal-async-pg")
+    /// the archive has every committed row. Copied into the spool, and linked (`--link`, with
+    /// wal_recycle = off as it requires: the pusher never sees a segment recycled).
+    @Test(arguments: [false, true]) func aRealServerArchivingAsyncLosesNothingWhenItsPusherIsKilled(link: Bool) throws {
+        let box = try Sandbox(link ? "wal-async-pg-link" : "wal-async-pg")
         try PostgresServer.giveToOwner(box.root)
         #expect(try CLI.runAsClusterOwner(["init", "--repo", box.repo]).status == 0)
         let server = try PostgresServer(
             in: box.root + "/pg",
             extraConfig: [
-                "archive_mode = on", "archive_command = '\(CLI.binary) wal push --async --parallel 2 --repo \(box.repo) %p'",
-                "archive_timeout = 1s",
+                "archive_mode = on", "archive_command = '\(CLI.binary) wal push --async \(link ? "--link " : "")--parallel 2 --repo \(box.repo) %p'",
+                "archive_timeout = 1s", "wal_recycle = \(link ? "off" : "on")",
             ])
         let spool = server.dataDirectory + "/pg_wal/lifeboat-spool"
         defer { stopPusher(spool) }
@@ -190,5 +267,6 @@ import Testing
         #expect(restore.status == 0, "\(restore.output)")
         let restored = try PostgresConnection(host: "127.0.0.1", port: port, database: "postgres", user: "postgres", password: nil)
         #expect(try restored.value("SELECT count(*) FROM rows") == String(n))
+        #expect(try status(spool)["link_unsafe"] == nil)
     }
 }

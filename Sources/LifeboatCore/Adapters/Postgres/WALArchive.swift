@@ -37,15 +37,27 @@ public struct WALArchive: Sendable {
         case alreadyArchived = "already-archived"
     }
 
-    /// A file pushed with `stable: true` was renamed or removed while it was read: PostgreSQL
+    /// A file pushed as `.readAhead` was renamed or removed while it was read: PostgreSQL
     /// recycles a segment (renames it to a future name and overwrites it) once it is archived.
     public struct SourceMoved: Error {}
 
-    /// Archives the file at `path` under its own name. `stable`: the file may be recycled
-    /// under us (the async pusher reading ahead in `pg_wal/`): it is read whole into memory and
-    /// pushed only if `path` still names the inode read, else `SourceMoved` is thrown (a rename
-    /// comes before any overwrite, so content read before that check is the segment's).
-    public func push(path: String, stable: Bool = false) throws -> (outcome: PushOutcome, name: String, bytes: Int64, stored: Int64) {
+    /// Where a pushed file comes from, which says what can change it while it is read.
+    public enum Source: Sendable {
+        /// archive_command's own file: PostgreSQL leaves it alone until the command returns.
+        case archiveCommand
+        /// `pg_wal/NAME` read ahead by the async pusher: it may be recycled under the read. It is
+        /// read whole into memory and pushed only if its path still names the inode read, else
+        /// `SourceMoved` is thrown (a rename comes before any overwrite, so content read before
+        /// that check is the segment's).
+        case readAhead
+        /// A spooled file, which may be a hard link to the server's segment (`--link`): after the
+        /// read, the file's first page must still name the segment (see `WALSegmentHeader`),
+        /// else it was recycled and reused under the link and nothing is stored.
+        case spooled
+    }
+
+    /// Archives the file at `path` under its own name.
+    public func push(path: String, source: Source = .archiveCommand) throws -> (outcome: PushOutcome, name: String, bytes: Int64, stored: Int64) {
         let name = (path as NSString).lastPathComponent
         guard Self.isValidName(name) else {
             throw LifeboatError(
@@ -59,9 +71,9 @@ public struct WALArchive: Sendable {
         var st = stat()
         guard fstat(input, &st) == 0 else { throw LifeboatError.system("cannot stat", path: path) }
         if st.st_size <= Self.inMemoryLimit {
-            return try pushInMemory(input, name: name, path: path, size: Int(st.st_size), stable: stable ? st : nil)
+            return try pushInMemory(input, name: name, path: path, size: Int(st.st_size), source: source, opened: st)
         }
-        if stable { throw SourceMoved() }
+        if source == .readAhead { throw SourceMoved() }
         let hasher = SHA256Hasher()
         let bytes = try FileIO.forEachChunk(input, path: path) { hasher.update($0) }
         let digest = hasher.finalize()
@@ -73,6 +85,7 @@ public struct WALArchive: Sendable {
             guard result.sha256 == digest, result.bytes == bytes else {
                 throw LifeboatError(.operationFailed, "\(path) changed while it was being archived")
             }
+            if source == .spooled { try Self.checkNotReused(input, name: name, path: path, read: nil) }
             CrashPoint.reach("wal-push-before-rename")
             _ = try output.commit()
             return (.stored, name, result.bytes, result.stored)
@@ -101,7 +114,7 @@ public struct WALArchive: Sendable {
     /// Archives a file read once into memory: its SHA-256 is computed on a second thread while
     /// this one compresses it, so archive_command pays one read and the longer of the two, not
     /// two reads and both (a segment is never changed while PostgreSQL archives it).
-    private func pushInMemory(_ input: Int32, name: String, path: String, size: Int, stable: stat?) throws -> (
+    private func pushInMemory(_ input: Int32, name: String, path: String, size: Int, source: Source, opened: stat) throws -> (
         outcome: PushOutcome, name: String, bytes: Int64, stored: Int64
     ) {
         var content = [UInt8](repeating: 0, count: size)
@@ -113,9 +126,13 @@ public struct WALArchive: Sendable {
             guard n > 0 else { throw LifeboatError(.operationFailed, "\(path) changed while it was being archived (shorter than \(size) bytes)") }
             filled += n
         }
-        if let opened = stable {
+        switch source {
+        case .archiveCommand: break
+        case .readAhead:
             var now = stat()
             guard lstat(path, &now) == 0, now.st_ino == opened.st_ino, now.st_dev == opened.st_dev else { throw SourceMoved() }
+        case .spooled:
+            try Self.checkNotReused(input, name: name, path: path, read: content.prefix(WALSegmentHeader.size))
         }
         let bytes = content
         let digest = DigestThread(bytes)
@@ -243,13 +260,28 @@ public struct WALArchive: Sendable {
         return String(name.dropFirst(8).prefix(16))
     }
 
+    /// Refuses a spooled segment whose first page (as read, `read`, and as it is now, after the
+    /// read) is not its own: PostgreSQL recycled the file and began a later segment in it, so
+    /// what the spool holds is no longer `name`. Files without a header this reads pass.
+    static func checkNotReused(_ fd: Int32, name: String, path: String, read: ArraySlice<UInt8>?) throws {
+        guard name.count == 24 else { return }
+        let now = WALSegmentHeader.read(fd)
+        for header in [read.flatMap(WALSegmentHeader.init), now] {
+            guard let header, let expected = WALSegmentHeader.address(of: name, segmentSize: header.segmentSize),
+                header.pageAddress != expected
+            else { continue }
+            throw LifeboatError(
+                .integrity,
+                "spooled WAL file \(name) now holds segment \(header.segmentName(timeline: name)): PostgreSQL recycled it (wal_recycle = on) while the spool held it as a link (--link), and reused it; \(name) was not stored and is lost to the archive",
+                fix:
+                    "take a new base backup now, so that recovery never needs \(name); then set wal_recycle = off, or drop --link from archive_command, and remove \(path)"
+            )
+        }
+    }
+
     /// Refuses a segment of a cluster other than the one this archive first received WAL from.
     private func checkSystem(_ fd: Int32, name: String, path: String) throws {
-        var header = [UInt8](repeating: 0, count: 40)
-        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 40, 0) }
-        // XLogLongPageHeaderData: xlp_magic (2 bytes), …, xlp_sysid (8 bytes at offset 24).
-        guard n == 40, header[1] == 0xD1 else { return }  // not a long page header we know: no check
-        let system = header[24..<32].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard let system = WALSegmentHeader.read(fd)?.system else { return }  // not a header we know: no check
         if let recorded = try systemIdentifier() {
             guard recorded == String(system) else {
                 throw LifeboatError(

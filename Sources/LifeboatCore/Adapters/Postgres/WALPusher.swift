@@ -13,6 +13,8 @@ import Synchronization
 ///   repository holds it.
 /// - A failed store stays spooled; the pusher records the failure in `pusher.json`, waits (0.5 s
 ///   doubling to 30 s) and tries again for as long as anything is queued.
+/// - Linked spooled files (`--link`) are watched while they wait: one PostgreSQL recycles is
+///   copied out before the server reuses it (`WALSpool.rescueRecycled`).
 /// - With nothing to do for `idle` seconds it releases the lock, looks once more (a file spooled
 ///   while it held the lock, whose archive_command saw it running), and exits or carries on.
 public struct WALPusher: Sendable {
@@ -56,6 +58,7 @@ public struct WALPusher: Sendable {
         var backoff: TimeInterval = 0
         while true {
             spool.sweep(pgWal: pgWal)
+            if let pgWal, !spool.rescueRecycled(pgWal: pgWal).isEmpty { CrashPoint.reach("wal-pusher-after-rescue") }
             let work = pending()
             if work.isEmpty {
                 if Date().timeIntervalSince(lastWork) < idle {
@@ -72,7 +75,11 @@ public struct WALPusher: Sendable {
             publish(&state)
             if failed {
                 backoff = min(max(0.5, backoff * 2), 30)
-                Thread.sleep(forTimeInterval: backoff)
+                let until = Date().addingTimeInterval(backoff)
+                while Date() < until {
+                    if let pgWal { spool.rescueRecycled(pgWal: pgWal) }  // the repository may be down for long
+                    usleep(100_000)
+                }
             } else {
                 backoff = 0
             }
@@ -97,7 +104,7 @@ public struct WALPusher: Sendable {
     private func store(_ work: [Work], state: inout WALPusherState) -> Bool {
         let outcomes = ParallelWork.map(work, width: parallel) { item -> Result<Void, Error>? in
             do {
-                _ = try archive.push(path: item.path, stable: item.ahead)
+                _ = try archive.push(path: item.path, source: item.ahead ? .readAhead : .spooled)
                 CrashPoint.reach("wal-pusher-after-store")
                 if item.ahead {
                     spool.markPushedAhead(item.name, path: item.path)

@@ -6,8 +6,11 @@ import Foundation
 /// The spool is a directory, `pg_wal/lifeboat-spool/` by default (inside pg_wal, so
 /// pg_basebackup never copies it; the same filesystem as the segments):
 /// - `NAME`: a WAL file archive_command handed over, complete and fsynced (written to
-///   `.NAME.<random>.tmp`, fsynced, renamed, the directory fsynced) before archive_command
-///   returns 0. The pusher removes it once the repository holds it.
+///   `.NAME.<pid>.tmp`, fsynced, renamed, the directory fsynced) before archive_command
+///   returns 0. The pusher removes it once the repository holds it. With `--link` it is a hard
+///   link to the server's own segment instead of a copy (see `accept`).
+/// - `link-unsafe`: the pusher saw PostgreSQL recycle a linked segment (`wal_recycle = on`);
+///   from then on archive_command copies even with `--link`, and says why, until it is removed.
 /// - `NAME.pushed`: the pusher read ahead in `pg_wal/archive_status/*.ready` and already stored
 ///   `NAME` (inode, size and modification time of the file it read). archive_command for that
 ///   file then returns 0 without copying it; the marker is consumed.
@@ -36,6 +39,7 @@ public struct WALSpool: Sendable {
     }
 
     var lockPath: String { directory + "/pusher.lock" }
+    var linkUnsafePath: String { directory + "/link-unsafe" }
     var statePath: String { directory + "/pusher.json" }
 
     /// What archive_command's hand-over did.
@@ -44,11 +48,22 @@ public struct WALSpool: Sendable {
         case pushedAhead = "pushed-ahead"
         /// Copied into the spool and fsynced.
         case spooled
+        /// Hard-linked into the spool (`--link`): nothing copied.
+        case linked
     }
 
     /// archive_command's part: makes `path` durable in the spool, unless the pusher already
     /// stored exactly this file.
-    public func accept(path: String) throws -> (acceptance: Acceptance, name: String, bytes: Int64) {
+    ///
+    /// `link`: hard-link the segment into the spool instead of copying it (16 MiB copied and
+    /// fsynced on every segment otherwise, which is most of archive_command's time on ext4;
+    /// XFS and btrfs share the blocks in `copy_file_range` anyway). Safe only when PostgreSQL
+    /// never writes to an archived segment's file again, that is with `wal_recycle = off`:
+    /// with recycling on, a checkpoint renames an archived segment to a future name and the
+    /// server overwrites it, link and all. The pusher watches for that (`rescueRecycled`) and
+    /// refuses to store a reused file (`WALArchive.Source.spooled`), but cannot win every race.
+    /// Another filesystem than pg_wal's, or a recorded `link-unsafe`, copies instead.
+    public func accept(path: String, link: Bool = false) throws -> (acceptance: Acceptance, name: String, bytes: Int64) {
         let name = (path as NSString).lastPathComponent
         guard WALArchive.isValidName(name) else {
             throw LifeboatError(
@@ -82,13 +97,92 @@ public struct WALSpool: Sendable {
                 "WAL spool \(directory) holds \(queued.count) file\(queued.count == 1 ? "" : "s") (\(ProgressLine.bytes(held))); \(name) would take it past its limit of \(ProgressLine.bytes(limit)), so it is not archived yet (PostgreSQL keeps it and retries); \(reason)",
                 fix: "see `lifeboat wal status --spool \(directory)`; fix what stops the upload, or raise --spool-limit-mib")
         }
+        if link, linkUnsafe() == nil, try linkDurably(input, from: path, to: directory + "/" + name) {
+            return (.linked, name, Int64(st.st_size))
+        }
         try copyDurably(input, size: Int64(st.st_size), from: path, to: directory + "/" + name)
         return (.spooled, name, Int64(st.st_size))
     }
 
+    /// Hard-links `path` (open as `input`) as `destination` through a temporary name, after an
+    /// fsync of the file (PostgreSQL fsynced a segment before marking it ready, so this finds
+    /// nothing to write), and fsyncs the directory. False when the file cannot be linked here.
+    private func linkDurably(_ input: Int32, from path: String, to destination: String) throws -> Bool {
+        let temp = directory + "/." + (destination as NSString).lastPathComponent + ".\(getpid()).tmp"
+        unlink(temp)
+        guard Glibc.link(path, temp) == 0 else {
+            if errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP { return false }
+            throw LifeboatError.system("cannot link \(path) as", path: temp)
+        }
+        do {
+            try FileIO.sync(input, path: path)
+            CrashPoint.reach("wal-spool-before-rename")
+            var existing = stat()
+            var linked = stat()
+            if lstat(destination, &existing) == 0, fstat(input, &linked) == 0, existing.st_ino == linked.st_ino, existing.st_dev == linked.st_dev {
+                unlink(temp)  // already this file (rename between two links of one file does nothing)
+            } else {
+                try FileIO.rename(temp, destination)
+            }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        try FileIO.syncDirectory(directory)
+        return true
+    }
+
+    /// Why linking stopped, when the pusher saw PostgreSQL recycle a linked segment.
+    public func linkUnsafe() -> String? {
+        (try? String(contentsOfFile: linkUnsafePath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The pusher's watch over linked files: a spooled file with another link whose pg_wal name no
+    /// longer is that file was renamed by PostgreSQL to a future segment name (recycled), and will
+    /// be overwritten when the server reaches it. It is copied out now, while it is still the
+    /// segment it was (first page checked), and `link-unsafe` is recorded so that archive_command
+    /// copies from then on. Returns the files rescued.
+    @discardableResult
+    func rescueRecycled(pgWal: String) -> [String] {
+        var rescued: [String] = []
+        var seen: [String] = []
+        for file in queued() {
+            let path = directory + "/" + file.name
+            var spooled = stat()
+            var original = stat()
+            guard lstat(path, &spooled) == 0, spooled.st_nlink > 1 else { continue }
+            if lstat(pgWal + "/" + file.name, &original) == 0, original.st_ino == spooled.st_ino, original.st_dev == spooled.st_dev { continue }
+            let input = open(path, O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { continue }
+            defer { close(input) }
+            seen.append(file.name)
+            do {
+                try WALArchive.checkNotReused(input, name: file.name, path: path, read: nil)
+                // Checked again once copied and before the copy replaces the link: PostgreSQL
+                // writes a reused file from its first page on, so an unchanged first page means
+                // nothing of it had changed while it was copied.
+                try copyDurably(input, size: Int64(spooled.st_size), from: path, to: path) {
+                    try WALArchive.checkNotReused(input, name: file.name, path: path, read: nil)
+                }
+                rescued.append(file.name)
+            } catch {
+                continue  // already reused: the push refuses it and says why
+            }
+        }
+        if !seen.isEmpty && linkUnsafe() == nil {
+            let note =
+                "\(Timestamp.rfc3339(Date())): PostgreSQL recycled \(seen.joined(separator: ", ")) while the spool held \(seen.count == 1 ? "it" : "them") as a link (wal_recycle = on); \(rescued.count) of \(seen.count) copied out in time. archive_command copies from now on. Set wal_recycle = off before using --link again, then remove this file."
+            Self.replace(linkUnsafePath, with: Data((note + "\n").utf8))
+        }
+        return rescued
+    }
+
     /// Copies `size` bytes of `input` to `destination` in the kernel (`copy_file_range`: no
-    /// buffer in this process), through a temporary name, fsync, rename and a directory fsync.
-    private func copyDurably(_ input: Int32, size: Int64, from path: String, to destination: String) throws {
+    /// buffer in this process), through a temporary name, fsync, `check`, rename and a directory
+    /// fsync.
+    private func copyDurably(
+        _ input: Int32, size: Int64, from path: String, to destination: String, beforeRename check: () throws -> Void = {}
+    ) throws {
         let temp = directory + "/." + (destination as NSString).lastPathComponent + ".\(getpid()).tmp"  // one hand-over per process
         let output = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw LifeboatError.system("cannot create", path: temp) }
@@ -114,6 +208,7 @@ public struct WALSpool: Sendable {
             }
             guard copied == size else { throw LifeboatError(.operationFailed, "\(path) changed while it was being spooled") }
             try FileIO.sync(output, path: temp)
+            try check()
         } catch {
             unlink(temp)
             throw error

@@ -14,6 +14,8 @@ public struct WALSpoolStatus: Encodable, Sendable {
     public var pusherRunning: Bool
     public var pusher: WALPusherState?
     public var limitBytes: Int64
+    /// Why `--link` copies now (the pusher saw PostgreSQL recycle a linked segment), if it does.
+    public var linkUnsafe: String?
 
     public struct Queued: Encodable, Sendable {
         public var name: String
@@ -37,6 +39,7 @@ public struct WALSpoolStatus: Encodable, Sendable {
         case pushedAhead = "pushed_ahead"
         case pusherRunning = "pusher_running"
         case limitBytes = "limit_bytes"
+        case linkUnsafe = "link_unsafe"
     }
 
     public init(spool: WALSpool, now: Date) {
@@ -49,6 +52,7 @@ public struct WALSpoolStatus: Encodable, Sendable {
         pusherRunning = spool.isPusherRunning()
         pusher = spool.state()
         limitBytes = spool.limit
+        linkUnsafe = spool.linkUnsafe()
         self.now = now
     }
 
