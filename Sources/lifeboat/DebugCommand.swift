@@ -6,7 +6,7 @@ import LifeboatCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Developer tools (benchmarks, format inspection).",
-        shouldDisplay: false, subcommands: [Chunk.self, Upload.self, CLIReference.self, RenderReport.self])
+        shouldDisplay: false, subcommands: [Chunk.self, Upload.self, CLIReference.self, RenderReport.self, Parse.self])
 
     struct Upload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -81,6 +81,35 @@ struct DebugCommand: AsyncParsableCommand {
             try FileIO.writeAtomically(Array(DrillReportRenderer.html(decoded).utf8), to: stem + ".html")
             print(stem + ".md")
             print(stem + ".html")
+        }
+    }
+
+    struct Parse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "parse",
+            abstract: "Show how `HotEntry` and ArgumentParser each read a command line (`debug parse -- wal push …`).")
+
+        @Argument(parsing: .captureForPassthrough, help: "The command line, without the program.")
+        var arguments: [String] = []
+
+        struct Readings: Encodable {
+            /// HotEntry's reading; null when it leaves the line to ArgumentParser.
+            var hot: WalPush?
+            /// ArgumentParser's; null when it refuses the line or it is not `wal push`.
+            var full: WalPush?
+            var error: String?
+        }
+
+        func run() async throws {
+            let line = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
+            var readings = Readings(hot: HotEntry.walPush(line))
+            do {
+                let command = try Lifeboat.parseAsRoot(line)
+                readings.full = (command as? WalPushCommand)?.push
+            } catch {
+                readings.error = Lifeboat.fullMessage(for: error)
+            }
+            try Console.json(readings)
         }
     }
 }

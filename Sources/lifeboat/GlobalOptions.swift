@@ -3,7 +3,7 @@ import Foundation
 import LifeboatCore
 
 /// Flags every command takes (docs/cli.md).
-struct GlobalOptions: ParsableArguments {
+struct GlobalOptions: ParsableArguments, GlobalChoices {
     @Option(name: .long, help: "Repository path (default: $LIFEBOAT_REPO, then the policy's `repository:`).")
     var repo: String?
 
@@ -27,6 +27,37 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print more detail.")
     var verbose = false
 
+}
+
+/// What the global flags chose, and what follows from it: served by `GlobalOptions` (parsed by
+/// ArgumentParser) and by `GlobalValues` (the per-segment commands' direct entry, `HotEntry`).
+protocol GlobalChoices {
+    var repo: String? { get }
+    var keyFile: String? { get }
+    var privateKey: String? { get }
+    var json: Bool { get }
+    var quiet: Bool { get }
+    var verbose: Bool { get }
+}
+
+/// The global flags as plain values.
+struct GlobalValues: GlobalChoices, Equatable, Encodable {
+    var repo: String?
+    var keyFile: String?
+    var privateKey: String?
+    var json = false
+    var quiet = false
+    var verbose = false
+}
+
+extension GlobalOptions {
+    /// The same choices as plain values.
+    var values: GlobalValues {
+        GlobalValues(repo: repo, keyFile: keyFile, privateKey: privateKey, json: json, quiet: quiet, verbose: verbose)
+    }
+}
+
+extension GlobalChoices {
     /// Progress on stderr, only on a terminal and never with --json or --quiet.
     var progress: ProgressLine { ProgressLine(enabled: !json && !quiet && isatty(2) == 1) }
 

@@ -23,6 +23,9 @@ struct Lifeboat: AsyncParsableCommand {
         MallocArenas.limit(to: 2)
         Interrupts.install()
         do {
+            if let push = HotEntry.walPush(CommandLine.arguments.dropFirst()) {
+                return try push.run()
+            }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -50,58 +50,18 @@ struct WalPushCommand: AsyncParsableCommand {
     @Argument(help: "The WAL file (%p).")
     var path: String
 
+    /// The values parsed.
+    var push: WalPush {
+        WalPush(
+            global: global.values, asynchronous: asynchronous, link: link, spool: spool, spoolLimitMiB: spoolLimitMiB, parallel: parallel,
+            metricsFile: metricsFile, path: path)
+    }
+
     func validate() throws {
-        if !asynchronous && (spool != nil || metricsFile != nil || link) {
-            throw ValidationError("--spool, --link and --metrics-file go with --async")
-        }
-        guard (1...32).contains(parallel) else { throw ValidationError("--parallel takes 1 to 32") }
-        guard spoolLimitMiB >= 16 else { throw ValidationError("--spool-limit-mib must be at least 16 (one WAL segment)") }
+        if let invalidity = push.invalidity { throw ValidationError(invalidity) }
     }
 
     func run() async throws {
-        if asynchronous { return try handOver() }
-        let repository = try global.openRepository()
-        let result = try WALArchive(repository: repository).push(path: path)
-        if global.json {
-            try Console.json(Result(name: result.name, outcome: result.outcome.rawValue, bytes: result.bytes, stored_bytes: result.stored))
-        } else if global.verbose {
-            print("\(result.name): \(result.outcome.rawValue) (\(ProgressLine.bytes(result.bytes)) → \(ProgressLine.bytes(result.stored)))")
-        }
-    }
-
-    struct Result: Encodable {
-        var name: String
-        var outcome: String
-        var bytes: Int64
-        var stored_bytes: Int64?
-    }
-
-    /// --async: into the spool (or found stored ahead), then a pusher if none runs.
-    private func handOver() throws {
-        let limit = Int64(spoolLimitMiB) << 20
-        let spool = self.spool.map { WALSpool(directory: $0, limit: limit) } ?? WALSpool(besideSegment: path, limit: limit)
-        let repositoryArguments = try global.repositoryArguments()
-        let accepted = try spool.accept(path: path, link: link)
-        if !spool.isPusherRunning() {
-            var argv = [ChildProcess.currentExecutable, "wal", "pusher"] + repositoryArguments
-            argv += ["--spool", spool.directory, "--pg-wal", (FileIO.absolute(path) as NSString).deletingLastPathComponent]
-            argv += ["--parallel", String(parallel)]
-            if let metricsFile { argv += ["--metrics-file", FileIO.absolute(metricsFile)] }
-            try ChildProcess.detach(argv)
-        }
-        if link, accepted.acceptance == .spooled, let reason = spool.linkUnsafe() {
-            global.warn("--link is off for \(spool.directory): \(reason)")
-        }
-        if let failure = spool.failure() {
-            // archive_command's stderr reaches the server log.
-            global.warn(
-                "the WAL pusher of \(spool.directory) has failed \(failure.attempts) time\(failure.attempts == 1 ? "" : "s") since \(Timestamp.rfc3339(failure.since)) storing \(failure.name): \(failure.message)"
-            )
-        }
-        if global.json {
-            try Console.json(Result(name: accepted.name, outcome: accepted.acceptance.rawValue, bytes: accepted.bytes, stored_bytes: nil))
-        } else if global.verbose {
-            print("\(accepted.name): \(accepted.acceptance.rawValue) (\(ProgressLine.bytes(accepted.bytes)))")
-        }
+        try push.run()
     }
 }

@@ -4,7 +4,7 @@
 # `pg_dump -Fc -Z0 | zstd -1`; with jobs: 2 vs `pg_dump -Fd -j 2 -Z0` then `zstd -1` per file), physical backups (lifeboat zstd:1 vs pgBackRest full, zst at its default level,
 # process-max=2; the server archives with each tool's own command during its backup) and
 # physical restores into a new data directory (both fsync), WAL push per segment (lifeboat wal
-# push vs pgBackRest archive-push, 18 segments, synchronous and async), and delta restores after 1% of the
+# push vs pgBackRest archive-push, 18 segments, synchronous and async, copied or --link), and delta restores after 1% of the
 # relation files changed (lifeboat --delta vs pgBackRest restore --delta), and the replay of 220
 # archived segments with and without restore_command's prefetch. Prints times,
 # peak RSS and lifeboat's ratios against each peer. Called by scripts/bench.sh.
@@ -114,15 +114,20 @@ measure lifeboat_wal_push_x18 "${owner[@]}" sh -c "for s in \$(cat '$work/segmen
 # all 18 once their background pushers drain.
 # pgBackRest wants the segment inside pg1-path: each tool gets a directory laid out as a data
 # directory (pg_wal/, archive_status/, and pg_control for pgBackRest's checks).
-for tool in lb pgbr; do
+# async-lblink is lifeboat with --link (a hard link into the spool instead of a copy; what it
+# requires of a real server, wal_recycle = off, changes nothing here). The segments are synced
+# once copied: PostgreSQL fsyncs a segment before it marks it ready.
+for tool in lb lblink pgbr; do
   mkdir -p "$work/async-$tool/pg_wal/archive_status" "$work/async-$tool/global"
   cp "$work/cluster/data/global/pg_control" "$work/async-$tool/global/"
   for s in $(cat "$work/segments.txt"); do
     cp "$work/segments/$s" "$work/async-$tool/pg_wal/$s"; : > "$work/async-$tool/pg_wal/archive_status/$s.ready"
   done
 done
-[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/async-lb" "$work/async-pgbr"
+sync
+[[ $(id -u) -eq 0 ]] && chown -R postgres: "$work/async-lb" "$work/async-lblink" "$work/async-pgbr"
 "${owner[@]}" "$lifeboat" init --repo "$work/lb-asyncrepo" -q
+"${owner[@]}" "$lifeboat" init --repo "$work/lb-asynclinkrepo" -q
 sed -e "s|repo1-path=$work/pgbr-repo|repo1-path=$work/pgbr-asyncrepo|" -e "s|lock-path=$work/pgbr-lock|lock-path=$work/pgbr-async-lock|" \
   -e "s|pg1-path=$work/cluster/data|pg1-path=$work/async-pgbr|" \
   -e "s|^\[global\]|[global]\narchive-async=y\nspool-path=$work/pgbr-spool|" "$work/pgbackrest.conf" > "$work/pgbackrest-async.conf"
@@ -137,6 +142,16 @@ done
 [[ $("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asyncrepo" -q | awk 'length($1) == 24' | wc -l) -eq 18 ]] || { echo "bench: lifeboat's async archive lacks segments" >&2; exit 1; }
 [[ $(find "$work/pgbr-asyncrepo/archive" -name '*.zst' | wc -l) -eq 18 ]] || { echo "bench: pgBackRest's async archive lacks segments" >&2; exit 1; }
 "${owner[@]}" "$lifeboat" wal status --spool "$work/async-lb/pg_wal/lifeboat-spool" >&2
+measure lifeboat_wal_push_async_link_x18 "${owner[@]}" sh -c "cd '$work/async-lblink/pg_wal' && for s in \$(cat '$work/segments.txt'); do '$lifeboat' wal push --async --link --parallel 2 --repo '$work/lb-asynclinkrepo' '$work/async-lblink/pg_wal/'\$s && mv archive_status/\$s.ready archive_status/\$s.done; done"
+for _ in $(seq 1 300); do
+  [[ $("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asynclinkrepo" -q | awk 'length($1) == 24' | wc -l) -eq 18 ]] && break
+  sleep 0.2
+done
+[[ $("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asynclinkrepo" -q | awk 'length($1) == 24' | wc -l) -eq 18 ]] || { echo "bench: lifeboat's async --link archive lacks segments" >&2; exit 1; }
+cmp <("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asyncrepo" --json | python3 -c 'import json,sys; print(sorted((f["name"], f["sha256"]) for f in json.load(sys.stdin)["files"]))') \
+  <("${owner[@]}" "$lifeboat" wal list --repo "$work/lb-asynclinkrepo" --json | python3 -c 'import json,sys; print(sorted((f["name"], f["sha256"]) for f in json.load(sys.stdin)["files"]))') \
+  || { echo "bench: --link archived other content than a copy" >&2; exit 1; }
+"${owner[@]}" "$lifeboat" wal status --spool "$work/async-lblink/pg_wal/lifeboat-spool" >&2
 # Delta restores: 1% of the relation files changed in place (one byte, same size) in both
 # restored directories, then each tool brings its directory back to the backup.
 # Three rounds, medians compared.
@@ -217,6 +232,8 @@ ratios = {
   "wal_push_vs_startup": (r("lifeboat_wal_push_x18", "lifeboat_version_x18"), None),
   "wal_push_async_vs_startup": (r("lifeboat_wal_push_async_x18", "lifeboat_version_x18"), 2.0),
   "wal_push_async_vs_pgbackrest_async": (r("lifeboat_wal_push_async_x18", "pgbackrest_archive_push_async_x18"), 1.0),
+  "wal_push_async_link_vs_startup": (r("lifeboat_wal_push_async_link_x18", "lifeboat_version_x18"), 2.0),
+  "wal_push_async_link_vs_pgbackrest_async": (r("lifeboat_wal_push_async_link_x18", "pgbackrest_archive_push_async_x18"), 1.0),
   "replay_220_segments_prefetch_vs_none": (r("lifeboat_replay_prefetch", "lifeboat_replay_noprefetch"), 0.6),
   "replay_prefetch_vs_pgbackrest_async": (r("lifeboat_replay_prefetch", "pgbackrest_replay_async"), 1.0),
   "replay_none_vs_pgbackrest_sync": (r("lifeboat_replay_noprefetch", "pgbackrest_replay_sync"), None),
