@@ -2,7 +2,8 @@
 # Sustained WAL archiving to S3 (a throwaway Ceph RGW on loopback): pgbench (-c 2 -j 2, as fast
 # as 2 cores allow: synchronous_commit = off) for BENCH_WAL_SECONDS (60) with max_wal_size = 256MB, once with
 # archive_command = `lifeboat wal push` (synchronous, one S3 PUT per segment inside
-# archive_command) and once with `wal push --async --parallel 4`. Sampled every second: pg_wal's
+# archive_command), once with `wal push --async --parallel 4`, and once with `--async --link
+# --parallel 4` and wal_recycle = off, which --link requires. Sampled every second: pg_wal's
 # segments (the spool, inside pg_wal, counted apart), and the archive lag: the age of the oldest
 # segment not yet in the repository (ready for archive_command, or waiting in the spool).
 # Targets (issue 19): pg_wal never beyond 2 × max_wal_size; lag p95 <= 5 s.
@@ -33,13 +34,15 @@ cp "$rgwdir/env" "$work/s3.env"; chmod 600 "$work/s3.env"
 conn=(-h 127.0.0.1 -p "$port" -U postgres)
 results="$work/results"; : > "$results"
 
-for mode in sync async; do
+for mode in sync async link; do
   repo="s3://walbench-$(date +%s)-$mode/wal"
-  flags=""; [[ $mode == async ]] && flags="--async --parallel 4"
+  flags=""; recycle=on
+  [[ $mode == async ]] && flags="--async --parallel 4"
+  [[ $mode == link ]] && flags="--async --link --parallel 4" && recycle=off
   (set -a; source "$work/s3.env"; "${owner[@]}" "$lifeboat" init --repo "$repo" -q)
   scripts/sandbox/pg-sandbox.sh stop "$work/cluster" >/dev/null 2>&1 || true
   rm -rf "$work/cluster"
-  scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" "max_wal_size = 256MB" "min_wal_size = 80MB" "synchronous_commit = off" \
+  scripts/sandbox/pg-sandbox.sh start "$work/cluster" "$port" "archive_mode = on" "max_wal_size = 256MB" "min_wal_size = 80MB" "synchronous_commit = off" "wal_recycle = $recycle" \
     "archive_command = '. $work/s3.env && exec $lifeboat wal push $flags --repo $repo %p'" >&2
   pgwal="$work/cluster/data/pg_wal"
   "$bin/pgbench" -q -i -s 20 "${conn[@]}" postgres 2>/dev/null
@@ -78,6 +81,7 @@ PY
     sleep 0.5
   done
   drained=$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.1f}')" "$began")
+  if [[ -e "$pgwal/lifeboat-spool/link-unsafe" ]]; then echo "bench: --link was found unsafe: $(cat "$pgwal/lifeboat-spool/link-unsafe")" >&2; exit 1; fi
   failed=$("$bin/psql" -X -At "${conn[@]}" -c "SELECT failed_count FROM pg_stat_archiver" postgres)
   tps=$(grep -oE 'tps = [0-9.]+' "$work/pgbench-$mode.log" | head -1 | cut -d' ' -f3)
   echo "$mode $generated $drained $failed $tps" >> "$results"
