@@ -62,9 +62,6 @@ struct SnapshotLock {
 }
 
 extension Manifest {
-    /// Its object's key in the repository.
-    var key: String { "snapshots/\(id).json" }
-
     /// The latest `locked_until` its components record (nil: taken before the repository had
     /// Object Lock, or by an older build).
     var lockedUntil: Date? {

@@ -226,3 +226,21 @@ public struct Manifest: Codable, Sendable, Equatable {
         return manifest
     }
 }
+
+extension Manifest {
+    /// Where manifests are stored.
+    static let folder = "snapshots/"
+
+    /// The key of snapshot `id`'s manifest: `snapshots/<id>.json`.
+    static func key(id: String) -> String { folder + id + ".json" }
+
+    /// The snapshot a manifest key names; nil for any other key (one in a subfolder too).
+    static func id(key: String) -> String? {
+        guard key.hasPrefix(folder), key.hasSuffix(".json") else { return nil }
+        let id = key.dropFirst(folder.count).dropLast(".json".count)
+        return id.isEmpty || id.contains("/") ? nil : String(id)
+    }
+
+    /// Its object's key in the repository.
+    var key: String { Self.key(id: id) }
+}

@@ -157,7 +157,7 @@ public struct Repository: Sendable {
             return catalog
         }
         for key in keys {
-            let id = String(key.dropFirst("snapshots/".count).dropLast(".json".count))
+            let id = Manifest.id(key: key) ?? key
             var bytes: [UInt8]?
             do {
                 bytes = try storage.get(key)
@@ -184,7 +184,7 @@ public struct Repository: Sendable {
 
     /// `manifest(id:)`, reading entry lists (manifest format 3) through `store` when given.
     func manifest(id: String, store: ChunkStore?) throws -> Manifest {
-        var manifest = try manifest(key: "snapshots/\(id).json", entries: true)
+        var manifest = try manifest(key: Manifest.key(id: id), entries: true)
         guard manifest.components.contains(where: { $0.entryList != nil }) else { return manifest }
         let store = try store ?? ChunkStore(repository: self)
         for i in manifest.components.indices {
@@ -239,7 +239,7 @@ public struct Repository: Sendable {
             let sealed = Data(try SealedObject.seal(try manifest.sealedBytes(), keys: keys)).base64EncodedString()
             stored = manifest.envelope(sealed: sealed)
         }
-        guard try storage.create("snapshots/\(manifest.id).json", try stored.sealedBytes()) else {
+        guard try storage.create(manifest.key, try stored.sealedBytes()) else {
             throw LifeboatError(.operationFailed, "snapshot id \(manifest.id) exists already in \(location); nothing was overwritten")
         }
     }
@@ -265,13 +265,11 @@ public struct Repository: Sendable {
 
     /// Manifest keys (`snapshots/<id>.json`): the listing uses the manifest prefix only.
     func manifestKeys() throws -> [String] {
-        try storage.list("snapshots/").map(\.key).filter {
-            $0.hasSuffix(".json") && !$0.dropFirst("snapshots/".count).contains("/")
-        }
+        try storage.list(Manifest.folder).map(\.key).filter { Manifest.id(key: $0) != nil }
     }
 
     /// The ids of committed snapshots.
     public func snapshotIds() throws -> Set<String> {
-        Set(try manifestKeys().map { String($0.dropFirst("snapshots/".count).dropLast(".json".count)) })
+        Set(try manifestKeys().compactMap { Manifest.id(key: $0) })
     }
 }

@@ -6,7 +6,7 @@ extension Repository {
     public func forget(ids: [String]) throws {
         if !ids.isEmpty { try requireDeletion(by: "lifeboat forget") }
         for id in ids {
-            try storage.delete("snapshots/\(id).json")
+            try storage.delete(Manifest.key(id: id))
             CrashPoint.reach("forget-midway")
         }
     }

@@ -179,7 +179,7 @@ public struct Verifier {
     }
 
     private func manifestExists(_ id: String) -> Bool {
-        ((try? repository.storage.get("snapshots/\(id).json")) ?? nil) != nil
+        ((try? repository.storage.get(Manifest.key(id: id))) ?? nil) != nil
     }
 
     /// Re-reads the stored file and compares size and SHA-256 with the manifest. Format 2: every
