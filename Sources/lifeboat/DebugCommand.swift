@@ -87,25 +87,25 @@ struct DebugCommand: AsyncParsableCommand {
     struct Parse: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "parse",
-            abstract: "Show how `HotEntry` and ArgumentParser each read a command line (`debug parse -- wal push …`).")
+            abstract: "Show how `HotEntry` and ArgumentParser each read a command line (`debug parse -- wal push …`, `wal fetch …`).")
 
         @Argument(parsing: .captureForPassthrough, help: "The command line, without the program.")
         var arguments: [String] = []
 
         struct Readings: Encodable {
             /// HotEntry's reading; null when it leaves the line to ArgumentParser.
-            var hot: WalPush?
-            /// ArgumentParser's; null when it refuses the line or it is not `wal push`.
-            var full: WalPush?
+            var hot: HotEntry.Command?
+            /// ArgumentParser's; null when it refuses the line or it is not `wal push` or `wal fetch`.
+            var full: HotEntry.Command?
             var error: String?
         }
 
         func run() async throws {
             let line = arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
-            var readings = Readings(hot: HotEntry.walPush(line))
+            var readings = Readings(hot: HotEntry.command(line))
             do {
                 let command = try Lifeboat.parseAsRoot(line)
-                readings.full = (command as? WalPushCommand)?.push
+                readings.full = (command as? WalPushCommand).map { .push($0.push) } ?? (command as? WalFetchCommand).map { .fetch($0.fetch) }
             } catch {
                 readings.error = Lifeboat.fullMessage(for: error)
             }

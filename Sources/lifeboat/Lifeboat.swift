@@ -23,8 +23,8 @@ struct Lifeboat: AsyncParsableCommand {
         MallocArenas.limit(to: 2)
         Interrupts.install()
         do {
-            if let push = HotEntry.walPush(CommandLine.arguments.dropFirst()) {
-                return try push.run()
+            if let command = HotEntry.command(CommandLine.arguments.dropFirst()) {
+                return try command.run()
             }
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

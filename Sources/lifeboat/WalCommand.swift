@@ -35,32 +35,15 @@ struct WalFetchCommand: AsyncParsableCommand {
     @Argument(help: "Where to write it (%p).")
     var destination: String
 
+    /// The values parsed.
+    var fetch: WalFetch { WalFetch(global: global.values, prefetch: prefetch, name: name, destination: destination) }
+
     func validate() throws {
-        guard (0...64).contains(prefetch) else { throw ValidationError("--prefetch takes 0 to 64 segments") }
+        if let invalidity = fetch.invalidity { throw ValidationError(invalidity) }
     }
 
     func run() async throws {
-        let queue = WALPrefetch(destination: destination, count: prefetch)
-        if prefetch > 0 && WALArchive.isSegment(name) {
-            queue.dropPassed(before: name)
-            if queue.take(name, to: destination) {
-                if global.verbose { print("\(name): from the prefetch queue") }
-                try startPrefetcher(queue)
-                return
-            }
-        }
-        let repository = try global.openRepository()
-        let bytes = try WALArchive(repository: repository).fetch(name: name, to: destination)
-        if global.verbose { print("\(name): \(ProgressLine.bytes(bytes))") }
-        try startPrefetcher(queue)
-    }
-
-    /// Starts `wal prefetch` after `name` when the queue runs low (and no prefetcher holds it).
-    private func startPrefetcher(_ queue: WALPrefetch) throws {
-        guard queue.wantsMore(after: name) else { return }
-        try ChildProcess.detach(
-            [ChildProcess.currentExecutable, "wal", "prefetch"] + (try global.repositoryArguments())
-                + ["--queue", queue.queue, "--count", String(queue.count), name])
+        try fetch.run()
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// archive_command's `wal push` is read from argv without ArgumentParser (`HotEntry`, 6 ms of
-/// every segment's 16). What users rely on: such a line means exactly what ArgumentParser
-/// makes of it, and anything else (errors, help, unusual spellings) is left to ArgumentParser.
+/// archive_command's `wal push` and restore_command's `wal fetch` are read from argv without
+/// ArgumentParser (`HotEntry`, 6 ms of every segment's 16). What users rely on: such a line means
+/// exactly what ArgumentParser makes of it, and anything else (errors, help, unusual spellings)
+/// is left to ArgumentParser.
 @Suite struct HotEntryTests {
     struct Readings {
         var hot: [String: Any]?
@@ -19,7 +20,8 @@ import Testing
 
     static let path = "/srv/pg/pg_wal/000000010000000000000007"
 
-    /// The forms docs/sources/postgres.md gives archive_command, and their spellings.
+    /// The forms docs/sources/postgres.md gives archive_command and restore_command, and their
+    /// spellings.
     @Test(arguments: [
         ["wal", "push", "--repo", "/r", path],
         ["wal", "push", "--async", "--repo", "/r", path],
@@ -27,6 +29,8 @@ import Testing
         ["wal", "push", "--repo=/r", "--json", path],
         ["wal", "push", path, "--repo", "s3://b/p", "--key-file", "/k", "--private-key", "/x.key", "-v"],
         ["wal", "push", "-q", "--async", "--spool", "/s", "--spool-limit-mib", "64", "--metrics-file", "/m.prom", "--repo", "/r", path],
+        ["wal", "fetch", "--repo", "/r", "000000010000000000000007", "pg_wal/RECOVERYXLOG"],
+        ["wal", "fetch", "--repo=s3://b/p", "--key-file", "/k", "--prefetch", "0", "00000002.history", "pg_wal/RECOVERYHISTORY", "-v"],
     ])
     func archiveCommandLinesAreReadAsArgumentParserReadsThem(line: [String]) throws {
         let r = try readings(line)
@@ -49,7 +53,10 @@ import Testing
         (["wal", "push", "--unknown", "--repo", "/r", path], true),
         (["wal", "push", "--json=yes", "--repo", "/r", path], true),
         (["wal", "push", "--repo", "/r"], true),
-        (["wal", "fetch", "--repo", "/r", "000000010000000000000007", "/tmp/x"], false),
+        (["wal", "fetch", "--repo", "/r", "--prefetch", "65", "000000010000000000000007", "/tmp/x"], true),
+        (["wal", "fetch", "--repo", "/r", "000000010000000000000007"], true),
+        (["wal", "fetch", "--async", "--repo", "/r", "000000010000000000000007", "/tmp/x"], true),
+        (["wal", "list", "--repo", "/r"], false),
     ])
     func otherLinesAreLeftToArgumentParser(line: [String], refused: Bool) throws {
         let r = try readings(line)
