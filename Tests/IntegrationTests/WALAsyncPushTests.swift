@@ -30,6 +30,26 @@ import Testing
         Issue.record("timed out waiting for \(what)")
     }
 
+    /// An empty repository and a server's `pg_wal` (with `archive_status/`) in a new sandbox;
+    /// the spool is `pg_wal/lifeboat-spool`, made by the first hand-over.
+    func serverWAL(_ name: String) throws -> (box: Sandbox, pgWAL: String, spool: String) {
+        let box = try Sandbox(name)
+        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
+        let pgWAL = box.root + "/pg_wal"
+        try FileManager.default.createDirectory(atPath: pgWAL + "/archive_status", withIntermediateDirectories: true)
+        return (box, pgWAL, pgWAL + "/lifeboat-spool")
+    }
+
+    /// Segments `numbers` written into `pgWAL`, and each one's SHA-256 by name.
+    func segments(_ numbers: ClosedRange<Int>, in pgWAL: String) throws -> [String: String] {
+        var content: [String: String] = [:]
+        for n in numbers {
+            try WALArchiveTests().segment(pgWAL + "/" + name(n), fill: UInt8(n))
+            content[name(n)] = SHA256Hasher.hex(of: Array(try Data(contentsOf: URL(fileURLWithPath: pgWAL + "/" + name(n)))))
+        }
+        return content
+    }
+
     /// Kills the spool's pusher (tests leave no process behind).
     func stopPusher(_ spool: String) {
         guard let data = FileManager.default.contents(atPath: spool + "/pusher.json"),
@@ -39,17 +59,9 @@ import Testing
     }
 
     @Test func spooledFilesReachTheRepositoryThroughKilledPushersAndReadyFilesAreStoredAhead() throws {
-        let box = try Sandbox("wal-async")
-        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
-        let pgWAL = box.root + "/pg_wal"
-        let spool = pgWAL + "/lifeboat-spool"
-        try FileManager.default.createDirectory(atPath: pgWAL + "/archive_status", withIntermediateDirectories: true)
+        let (box, pgWAL, spool) = try serverWAL("wal-async")
         defer { stopPusher(spool) }
-        var content: [String: String] = [:]
-        for n in 1...8 {
-            try WALArchiveTests().segment(pgWAL + "/" + name(n), fill: UInt8(n))
-            content[name(n)] = SHA256Hasher.hex(of: Array(try Data(contentsOf: URL(fileURLWithPath: pgWAL + "/" + name(n)))))
-        }
+        let content = try segments(1...8, in: pgWAL)
         func push(_ n: Int, environment: [String: String] = [:]) throws -> CLI.Result {
             try CLI.run(["wal", "push", "--async", "--repo", box.repo, pgWAL + "/" + name(n), "--json"], environment: environment)
         }
@@ -97,17 +109,10 @@ import Testing
     /// The recycled but still intact file is copied out before it is overwritten and stored as it
     /// was; the one already reused is refused, loudly; archive_command copies from then on.
     @Test func linkedSegmentsAreStoredWithoutACopyAndRecyclingIsCaught() throws {
-        let box = try Sandbox("wal-async-link")
-        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
-        let pgWAL = box.root + "/pg_wal"
-        let spool = pgWAL + "/lifeboat-spool"
+        let (box, pgWAL, spool) = try serverWAL("wal-async-link")
         try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
         defer { stopPusher(spool) }
-        var content: [String: String] = [:]
-        for n in 1...4 {
-            try WALArchiveTests().segment(pgWAL + "/" + name(n), fill: UInt8(n))
-            content[name(n)] = SHA256Hasher.hex(of: Array(try Data(contentsOf: URL(fileURLWithPath: pgWAL + "/" + name(n)))))
-        }
+        let content = try segments(1...4, in: pgWAL)
         func push(_ n: Int, environment: [String: String] = [:]) throws -> CLI.Result {
             try CLI.run(["wal", "push", "--async", "--link", "--repo", box.repo, pgWAL + "/" + name(n), "--json"], environment: environment)
         }
@@ -168,11 +173,7 @@ import Testing
     }
 
     @Test func aFailingPusherIsVisibleAndAFullSpoolFailsArchiveCommandLoudly() throws {
-        let box = try Sandbox("wal-async-full")
-        #expect(try CLI.run(["init", "--repo", box.repo]).status == 0)
-        let pgWAL = box.root + "/pg_wal"
-        let spool = pgWAL + "/lifeboat-spool"
-        try FileManager.default.createDirectory(atPath: pgWAL, withIntermediateDirectories: true)
+        let (box, pgWAL, spool) = try serverWAL("wal-async-full")
         defer { stopPusher(spool) }
         // The repository already holds other content under 1's name (another cluster's WAL):
         // the pusher can never store this 1.
@@ -180,7 +181,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         try WALArchiveTests().segment(other + "/" + name(1), fill: 0x42)
         #expect(try CLI.run(["wal", "push", "--repo", box.repo, other + "/" + name(1)]).status == 0)
-        for n in 1...2 { try WALArchiveTests().segment(pgWAL + "/" + name(n), fill: UInt8(n)) }
+        _ = try segments(1...2, in: pgWAL)
         let limited = ["wal", "push", "--async", "--spool-limit-mib", "16", "--repo", box.repo]
         #expect(try CLI.run(limited + [pgWAL + "/" + name(1)]).status == 0)
         try wait("the pusher to report its failure") { (try status(spool)["pusher"] as? [String: Any])?["failure"] != nil }
